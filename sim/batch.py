@@ -1,0 +1,234 @@
+"""Columnar batches of sessions and door events.
+
+Sinks write batches, not single events: a file or a Redis pipeline wants many
+rows at once. Both engines produce the same :class:`Batch` for the same
+events: the vectorized engine straight from its arrays, the SimPy engine by
+collecting the events its observers see (:class:`BatchCollector`). Strings
+are numpy object arrays so Arrow, CSV and JSON writers take them as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+import orjson
+
+from sim.events import (
+    ENTRY, EXIT, DoorEvent, Session, door_payload, iso_many, session_payload,
+)
+from sim.profile import WEEKDAYS
+from sim.sampling import Arrivals
+from sim.store import Store
+
+_WEEKDAY_NAMES = np.array(WEEKDAYS, dtype=object)
+
+
+@dataclass
+class SessionColumns:
+    """Visits in entry order."""
+
+    customer_id: np.ndarray
+    store_id: np.ndarray
+    entry: np.ndarray  #: epoch seconds (int64)
+    exit: np.ndarray  #: epoch seconds (int64)
+    weekday: np.ndarray
+    time_slot: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.entry.shape[0])
+
+    @property
+    def trip_duration_minutes(self) -> np.ndarray:
+        return (self.exit - self.entry) // 60
+
+    def json_lines(self) -> list[bytes]:
+        """Each session's JSON, exactly as written to Redis."""
+        dumps = orjson.dumps
+        return [
+            dumps(session_payload(c, e, x, m, w, s, st))
+            for c, e, x, m, w, s, st in zip(
+                self.customer_id.tolist(), iso_many(self.entry), iso_many(self.exit),
+                self.trip_duration_minutes.tolist(), self.weekday.tolist(),
+                self.time_slot.tolist(), self.store_id.tolist(),
+            )
+        ]
+
+    def __iter__(self) -> Iterator[Session]:
+        for c, st, e, x, w, s in zip(
+            self.customer_id.tolist(), self.store_id.tolist(), self.entry.tolist(),
+            self.exit.tolist(), self.weekday.tolist(), self.time_slot.tolist(),
+        ):
+            yield Session(c, st, e, x, w, s)
+
+
+@dataclass
+class DoorColumns:
+    """Door events in time order (at equal times, exits first, then by entry order)."""
+
+    event_type: np.ndarray  #: "entry" or "exit"
+    time: np.ndarray  #: epoch seconds (int64)
+    weekday: np.ndarray
+    time_slot: np.ndarray
+    customer_id: np.ndarray
+    store_id: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.time.shape[0])
+
+    def json_lines(self) -> list[bytes]:
+        dumps = orjson.dumps
+        return [
+            dumps(door_payload(k, t, w, s, c, st))
+            for k, t, w, s, c, st in zip(
+                self.event_type.tolist(), iso_many(self.time), self.weekday.tolist(),
+                self.time_slot.tolist(), self.customer_id.tolist(), self.store_id.tolist(),
+            )
+        ]
+
+    def __iter__(self) -> Iterator[DoorEvent]:
+        for k, t, w, s, c, st in zip(
+            self.event_type.tolist(), self.time.tolist(), self.weekday.tolist(),
+            self.time_slot.tolist(), self.customer_id.tolist(), self.store_id.tolist(),
+        ):
+            yield DoorEvent(k, t, w, s, c, st)
+
+
+@dataclass
+class Batch:
+    """A stretch of the run: its sessions and its door events."""
+
+    sessions: SessionColumns
+    doors: DoorColumns
+
+    def __len__(self) -> int:
+        return len(self.sessions) + len(self.doors)
+
+
+def concat_columns(parts: Sequence[SessionColumns] | Sequence[DoorColumns]):  # type: ignore[no-untyped-def]
+    """Concatenate columns of one kind."""
+    kind = type(parts[0])
+    return kind(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(kind)})
+
+
+class Labels:
+    """Turns store indices, weekday and slot codes into the strings events carry."""
+
+    def __init__(self, stores: Sequence[Store]) -> None:
+        self.store_ids = np.array([s.store_id for s in stores], dtype=object)
+        flat: list[str] = []
+        offsets = []
+        for store in stores:
+            offsets.append(len(flat))
+            flat.extend(store.profile.labels)
+        self.slot_labels = np.array(flat, dtype=object)
+        self.slot_offsets = np.array(offsets, dtype=np.int64)
+
+    def slots(self, store: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        return self.slot_labels[self.slot_offsets[store] + slot]
+
+    @staticmethod
+    def weekdays(codes: np.ndarray) -> np.ndarray:
+        return _WEEKDAY_NAMES[codes]
+
+
+def customer_strings(ids: np.ndarray) -> np.ndarray:
+    """S36 UUID bytes as an object array of ``str``."""
+    return ids.astype("U36").astype(object)
+
+
+def sessions_from_arrivals(arr: Arrivals, labels: Labels) -> SessionColumns:
+    return SessionColumns(
+        customer_id=customer_strings(arr.customer_id),
+        store_id=labels.store_ids[arr.store],
+        entry=arr.entry,
+        exit=arr.exit,
+        weekday=labels.weekdays(arr.weekday),
+        time_slot=labels.slots(arr.store, arr.slot),
+    )
+
+
+def doors_from_arrivals(entries: Arrivals, exits: Arrivals, labels: Labels) -> DoorColumns:
+    """Merge entries and exits into door events in canonical order.
+
+    Canonical order: time, then exits before entries, then customers in
+    entry order (``exits`` and ``entries`` are each in entry order already).
+    """
+    n_exit = len(exits)
+    time = np.concatenate([exits.exit, entries.entry])
+    is_entry = np.concatenate([np.zeros(n_exit, np.int8), np.ones(len(entries), np.int8)])
+    rank = np.concatenate([np.arange(n_exit), np.arange(len(entries))])
+    order = np.lexsort((rank, is_entry, time))
+    store = np.concatenate([exits.store, entries.store])[order]
+    weekday = np.concatenate([exits.exit_weekday, entries.weekday])[order]
+    slot = np.concatenate([exits.exit_slot, entries.slot])[order]
+    ids = np.concatenate([exits.customer_id, entries.customer_id])[order]
+    return DoorColumns(
+        event_type=np.where(is_entry[order] == 1, ENTRY, EXIT).astype(object),
+        time=time[order],
+        weekday=labels.weekdays(weekday),
+        time_slot=labels.slots(store, slot),
+        customer_id=customer_strings(ids),
+        store_id=labels.store_ids[store],
+    )
+
+
+class BatchCollector:
+    """An observer that gathers events into batches for a batch consumer.
+
+    It hands a batch to ``emit`` every ``size`` events and on :meth:`flush`.
+    """
+
+    def __init__(self, emit: Callable[[Batch], None], size: int = 50_000) -> None:
+        self.emit, self.size = emit, size
+        self._sessions: list[Session] = []
+        self._doors: list[DoorEvent] = []
+
+    def on_session(self, session: Session) -> None:
+        self._sessions.append(session)
+
+    def on_entry(self, event: DoorEvent) -> None:
+        self._doors.append(event)
+        if len(self._doors) >= self.size:
+            self.flush()
+
+    def on_exit(self, event: DoorEvent) -> None:
+        self._doors.append(event)
+        if len(self._doors) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._sessions and not self._doors:
+            return
+        batch = Batch(_session_columns(self._sessions), _door_columns(self._doors))
+        self._sessions, self._doors = [], []
+        self.emit(batch)
+
+
+def _obj(values: list[str]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _session_columns(items: list[Session]) -> SessionColumns:
+    return SessionColumns(
+        customer_id=_obj([s.customer_id for s in items]),
+        store_id=_obj([s.store_id for s in items]),
+        entry=np.array([s.entry for s in items], dtype=np.int64),
+        exit=np.array([s.exit for s in items], dtype=np.int64),
+        weekday=_obj([s.weekday for s in items]),
+        time_slot=_obj([s.time_slot for s in items]),
+    )
+
+
+def _door_columns(items: list[DoorEvent]) -> DoorColumns:
+    return DoorColumns(
+        event_type=_obj([e.kind for e in items]),
+        time=np.array([e.time for e in items], dtype=np.int64),
+        weekday=_obj([e.weekday for e in items]),
+        time_slot=_obj([e.time_slot for e in items]),
+        customer_id=_obj([e.customer_id for e in items]),
+        store_id=_obj([e.store_id for e in items]),
+    )

@@ -1,0 +1,223 @@
+"""Traffic profiles: daily time slots and each weekday's share per slot.
+
+A :class:`Profile` says *how a day's customers are spread over the day*. The
+day is cut into half-open slots ``[start, next start)`` that cover it with no
+gap; each weekday gives every slot a non-negative weight, the slot's share of
+that day's customers. The weekday weight sums also scale the daily mean (a
+busier weekday gets more customers), exactly as the producer this project
+replaces did (see ``DEFAULT_WEIGHTS``).
+
+Profiles load from TOML files::
+
+    slots = ["00:00", "07:00", "10:00", "14:00", "17:00", "20:00"]
+
+    [weights]
+    Monday    = [16, 17, 20, 17, 13, 10]
+    ...
+
+Every problem (a missing weekday, an unordered slot, a negative weight)
+raises :class:`ProfileError` with one line that names the key at fault.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+WEEKDAYS: tuple[str, ...] = (
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+)
+
+MINUTES_PER_DAY = 24 * 60
+
+#: The old producer's slot starts (UTC), in minutes after midnight.
+DEFAULT_SLOTS: tuple[str, ...] = ("00:00", "07:00", "10:00", "14:00", "17:00", "20:00")
+
+#: The old producer's weekday x slot weights (SPEC.md).
+DEFAULT_WEIGHTS: dict[str, tuple[float, ...]] = {
+    "Monday": (16, 17, 20, 17, 13, 10),
+    "Tuesday": (12, 15, 21, 17, 14, 9),
+    "Wednesday": (15, 16, 25, 22, 17, 12),
+    "Thursday": (14, 14, 19, 21, 18, 10),
+    "Friday": (19, 17, 25, 24, 23, 15),
+    "Saturday": (22, 24, 27, 22, 20, 18),
+    "Sunday": (22, 21, 23, 19, 16, 13),
+}
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class ProfileError(ValueError):
+    """A profile is malformed; the message is one line naming the key."""
+
+
+def _parse_hhmm(text: Any, key: str) -> int:
+    if not isinstance(text, str) or not _HHMM.match(text):
+        raise ProfileError(f"{key}: {text!r} is not a time of day; expected 'HH:MM' from 00:00 to 23:59")
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _fmt_hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Daily slots and per-weekday weights.
+
+    ``starts`` are minutes after local midnight, strictly increasing, the first
+    0; slot *i* covers ``[starts[i], starts[i+1])`` and the last one runs to
+    midnight. ``weights[d][i]`` is weekday *d*'s (0 = Monday) weight for slot
+    *i*.
+    """
+
+    starts: tuple[int, ...]
+    weights: tuple[tuple[float, ...], ...]
+    name: str = "default"
+
+    def __post_init__(self) -> None:
+        _check_starts(self.starts, "slots")
+        if len(self.weights) != 7:
+            raise ProfileError(f"weights: expected 7 weekdays, got {len(self.weights)}")
+        for day, row in zip(WEEKDAYS, self.weights):
+            _check_row(row, len(self.starts), f"weights.{day}")
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.starts)
+
+    @property
+    def ends(self) -> tuple[int, ...]:
+        """Each slot's end in minutes after midnight (exclusive)."""
+        return (*self.starts[1:], MINUTES_PER_DAY)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Slot labels in the old producer's form: start, en dash, last minute."""
+        return tuple(
+            f"{_fmt_hhmm(s)}\u2013{_fmt_hhmm(e - 1)}" for s, e in zip(self.starts, self.ends)
+        )
+
+    def day_weight(self, weekday: int) -> float:
+        """Sum of a weekday's slot weights."""
+        return math.fsum(self.weights[weekday])
+
+    def weekday_factor(self, weekday: int) -> float:
+        """A weekday's weight sum over the mean weight sum of the week.
+
+        The daily mean is the baseline times this factor, so busier weekdays
+        get more customers while the week's mean stays the baseline.
+        """
+        mean = math.fsum(self.day_weight(d) for d in range(7)) / 7
+        return self.day_weight(weekday) / mean
+
+    def to_toml(self) -> str:
+        """The profile as a TOML document that :func:`load_profile` reads back."""
+        lines = [f"name = {self.name!r}".replace("'", '"')]
+        lines.append("slots = [" + ", ".join(f'"{_fmt_hhmm(s)}"' for s in self.starts) + "]")
+        lines.append("")
+        lines.append("[weights]")
+        for day, row in zip(WEEKDAYS, self.weights):
+            lines.append(f"{day} = [" + ", ".join(_fmt_num(w) for w in row) + "]")
+        return "\n".join(lines) + "\n"
+
+
+def _fmt_num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _check_starts(starts: Sequence[int], key: str) -> None:
+    if not starts:
+        raise ProfileError(f"{key}: at least one slot is needed")
+    if starts[0] != 0:
+        raise ProfileError(f"{key}: the first slot must start at 00:00 so the slots cover the day")
+    for i in range(1, len(starts)):
+        if starts[i] <= starts[i - 1]:
+            raise ProfileError(
+                f"{key}[{i}]: {_fmt_hhmm(starts[i])} does not come after "
+                f"{_fmt_hhmm(starts[i - 1])}; slots must be in increasing order without overlap"
+            )
+
+
+def _check_row(row: Sequence[Any], n_slots: int, key: str) -> None:
+    if len(row) != n_slots:
+        raise ProfileError(f"{key}: expected {n_slots} weights (one per slot), got {len(row)}")
+    for i, w in enumerate(row):
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+            raise ProfileError(f"{key}[{i}]: {w!r} is not a number; expected a weight >= 0")
+        if w < 0:
+            raise ProfileError(f"{key}[{i}]: {w!r} is negative; expected a weight >= 0")
+    if math.fsum(row) <= 0:
+        raise ProfileError(f"{key}: all weights are zero; a day needs at least one positive weight")
+
+
+DEFAULT_PROFILE = Profile(
+    starts=tuple(_parse_hhmm(s, "slots") for s in DEFAULT_SLOTS),
+    weights=tuple(tuple(float(w) for w in DEFAULT_WEIGHTS[d]) for d in WEEKDAYS),
+    name="default",
+)
+
+
+def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Profile:
+    """Build and validate a profile from parsed TOML (or any mapping)."""
+    known = {"name", "slots", "weights"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ProfileError(f"{source}: unknown key {unknown[0]!r}; accepted keys are {sorted(known)}")
+    if "slots" not in data:
+        raise ProfileError(f"{source}: missing key 'slots' (a list of 'HH:MM' slot starts)")
+    if "weights" not in data:
+        raise ProfileError(f"{source}: missing table [weights] (one list of weights per weekday)")
+    raw_slots = data["slots"]
+    if not isinstance(raw_slots, list):
+        raise ProfileError(f"{source}: slots must be a list of 'HH:MM' strings")
+    starts = tuple(_parse_hhmm(s, f"slots[{i}]") for i, s in enumerate(raw_slots))
+    _check_starts(starts, "slots")
+    weights_table = data["weights"]
+    if not isinstance(weights_table, Mapping):
+        raise ProfileError(f"{source}: weights must be a table with one key per weekday")
+    extra = sorted(set(weights_table) - set(WEEKDAYS))
+    if extra:
+        raise ProfileError(f"weights.{extra[0]}: not a weekday; expected English names Monday..Sunday")
+    rows = []
+    for day in WEEKDAYS:
+        if day not in weights_table:
+            raise ProfileError(f"weights.{day}: missing; every weekday needs a list of weights")
+        row = weights_table[day]
+        if not isinstance(row, list):
+            raise ProfileError(f"weights.{day}: expected a list of {len(starts)} weights")
+        _check_row(row, len(starts), f"weights.{day}")
+        rows.append(tuple(float(w) for w in row))
+    name = data.get("name", "custom")
+    if not isinstance(name, str):
+        raise ProfileError(f"{source}: name must be a string")
+    return Profile(starts=starts, weights=tuple(rows), name=name)
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read a TOML profile file; any problem is a one-line :class:`ProfileError`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"profile file {str(p)!r}: cannot read it ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile file {str(p)!r}: not valid TOML ({exc})") from None
+    try:
+        return profile_from_mapping(data, source=f"profile file {str(p)!r}")
+    except ProfileError as exc:
+        raise ProfileError(f"profile file {str(p)!r}: {exc}") from None

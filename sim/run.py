@@ -1,0 +1,165 @@
+"""One simulation run: seed, stores and a time window, on either engine.
+
+:class:`Simulation` is the engine's front door, for the command line and for
+notebooks alike::
+
+    from sim import Simulation
+    sessions, doors = Simulation.of(start="2025-11-03", days=7, seed=42).frames()
+
+``engine="auto"`` takes the vectorized engine where it is exact (no capacity
+limit) and the SimPy model elsewhere; both give the same events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import simpy
+
+from sim.batch import Batch, BatchCollector, concat_columns
+from sim.fast import DAY, fast_batches
+from sim.model import StoreModel
+from sim.observers import Observer, replay
+from sim.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Engine = Literal["auto", "fast", "simpy"]
+ENGINES: tuple[str, ...] = ("auto", "fast", "simpy")
+
+
+def to_epoch(when: int | float | str | dt.date | dt.datetime) -> int:
+    """Epoch seconds from a date (its UTC midnight), a datetime or an ISO string.
+
+    A naive time is taken as UTC. Sub-second parts are dropped: the
+    simulation's clock ticks in whole seconds.
+    """
+    if isinstance(when, (int, float)) and not isinstance(when, bool):
+        return int(when)
+    if isinstance(when, str):
+        text = when.strip()
+        when = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+    if isinstance(when, dt.datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.timezone.utc)
+        return int(when.timestamp())
+    if isinstance(when, dt.date):
+        return int(dt.datetime(when.year, when.month, when.day, tzinfo=dt.timezone.utc).timestamp())
+    raise TypeError(f"cannot read a time from {when!r}")
+
+
+def fresh_seed() -> int:
+    """A seed from OS entropy, small enough to print and type back."""
+    return secrets.randbits(63)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Every event of ``stores`` with a time in ``[start, end)``, from ``seed``."""
+
+    seed: int
+    stores: tuple[Store, ...]
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError("the run must end after it starts")
+        if not self.stores:
+            raise ValueError("a run needs at least one store")
+        ids = [s.store_id for s in self.stores]
+        if len(set(ids)) != len(ids):
+            raise ValueError("store ids must be unique")
+
+    @classmethod
+    def of(
+        cls,
+        start: int | str | dt.date | dt.datetime,
+        days: float = 7,
+        seed: int | None = None,
+        stores: Sequence[Store] | Store | None = None,
+    ) -> Simulation:
+        """A run of ``days`` days from ``start`` (the notebook shortcut)."""
+        begin = to_epoch(start)
+        if isinstance(stores, Store):
+            stores = (stores,)
+        return cls(
+            seed=fresh_seed() if seed is None else seed,
+            stores=tuple(stores or (Store(),)),
+            start=begin,
+            end=begin + int(round(days * DAY)),
+        )
+
+    def pick_engine(self, engine: Engine = "auto") -> Literal["fast", "simpy"]:
+        if engine not in ENGINES:
+            raise ValueError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
+        needs_simpy = any(s.capacity is not None for s in self.stores)
+        if engine == "fast" and needs_simpy:
+            raise ValueError("engine 'fast' cannot model a capacity limit; use 'simpy' or 'auto'")
+        if engine == "auto":
+            return "simpy" if needs_simpy else "fast"
+        return engine
+
+    def batches(self, engine: Engine = "auto", window: int = DAY) -> Iterator[Batch]:
+        """The run's events as batches in time order, one per window (or more)."""
+        if self.pick_engine(engine) == "fast":
+            yield from fast_batches(self.seed, self.stores, self.start, self.end, window)
+            return
+        env = simpy.Environment(initial_time=self.start)
+        ready: list[Batch] = []
+        collector = BatchCollector(ready.append)
+        StoreModel(env, self.seed, self.stores, self.start, self.end, collector, window)
+        t = self.start
+        while t < self.end:
+            t = min(t + window, self.end)
+            env.run(until=t)
+            collector.flush()
+            yield from ready
+            ready.clear()
+
+    def run(self, observer: Observer, engine: Engine = "auto") -> None:
+        """Hand every event to ``observer`` in simulated-time order."""
+        if self.pick_engine(engine) == "simpy":
+            env = simpy.Environment(initial_time=self.start)
+            StoreModel(env, self.seed, self.stores, self.start, self.end, observer)
+            env.run(until=self.end)
+            return
+        for batch in self.batches("fast"):
+            replay(batch, observer)
+
+    def frames(self, engine: Engine = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Sessions and door events as pandas DataFrames (needs pandas).
+
+        Times are timezone-aware UTC timestamps; the other columns are those
+        of the JSON payload.
+        """
+        import pandas as pd
+
+        batches = list(self.batches(engine))
+        sessions = concat_columns([b.sessions for b in batches])
+        doors = concat_columns([b.doors for b in batches])
+        utc = "datetime64[s]"
+        s_df = pd.DataFrame({
+            "event_type": "foot_traffic",
+            "customer_id": sessions.customer_id,
+            "entry_time": pd.to_datetime(sessions.entry.astype(utc)).tz_localize("UTC"),
+            "exit_time": pd.to_datetime(sessions.exit.astype(utc)).tz_localize("UTC"),
+            "trip_duration_minutes": sessions.trip_duration_minutes,
+            "weekday": sessions.weekday,
+            "time_slot": sessions.time_slot,
+            "store_id": sessions.store_id,
+        })
+        d_df = pd.DataFrame({
+            "event_type": doors.event_type,
+            "time": pd.to_datetime(doors.time.astype(utc)).tz_localize("UTC"),
+            "weekday": doors.weekday,
+            "time_slot": doors.time_slot,
+            "customer_id": doors.customer_id,
+            "store_id": doors.store_id,
+        })
+        return s_df, d_df

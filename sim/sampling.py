@@ -1,0 +1,183 @@
+"""Random draws: one stream per store, per local day and per purpose.
+
+Every draw comes from a numpy Generator built from the run's seed by
+``SeedSequence(seed, spawn_key=(store, day, purpose))``: the same children
+``SeedSequence.spawn`` would hand out, but addressed by name, so any day of
+any store can be drawn on its own. That is what makes a run reproducible
+whatever its window (``--start``/``--days`` only select which days are drawn),
+lets a restarted producer regenerate exactly the day it stopped in, and keeps
+adding a store from changing another store's events.
+
+A day is drawn in one batch per purpose: the slot counts, then every
+arrival's placement, dwell and customer id at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from sim.store import DayPlan, Store
+
+#: Purposes, each its own stream. Never renumber: it would change every run.
+COUNTS, PLACEMENT, DWELL, IDS = 0, 1, 2, 3
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+#: Where each of a UUID's 32 hex digits goes in its 36-character form.
+_UUID_POS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)], dtype=np.intp)
+
+
+def stream(seed: int, store: Store, day: dt.date, purpose: int) -> np.random.Generator:
+    """The Generator for one store, one local day and one purpose."""
+    seq = np.random.SeedSequence(seed, spawn_key=(store.key, day.toordinal(), purpose))
+    return np.random.Generator(np.random.PCG64(seq))
+
+
+def expected_counts(store: Store, plan: DayPlan, factor: float = 1.0) -> np.ndarray:
+    """Expected arrivals per slot of a day (``factor`` is the day's variation).
+
+    With a fixed daily total the counts are multinomial and these are their
+    means; otherwise each slot is Poisson with this mean.
+    """
+    weights = np.asarray(store.profile.weights[plan.weekday], dtype=float)
+    shares = weights * plan.length_ratio
+    if store.daily_customers is not None:
+        total = shares.sum()
+        return store.daily_customers * shares / total if total > 0 else shares * 0
+    mean = store.baseline * store.profile.weekday_factor(plan.weekday) * store.multiplier
+    return mean * factor * shares / weights.sum()
+
+
+def format_uuids(raw: np.ndarray) -> np.ndarray:
+    """Turn an (n, 16) uint8 array into n version-4 UUID strings (dtype S36)."""
+    raw = raw.copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    out = np.full((raw.shape[0], 36), ord("-"), dtype=np.uint8)
+    digits = np.empty((raw.shape[0], 32), dtype=np.uint8)
+    digits[:, 0::2] = _HEX[raw >> 4]
+    digits[:, 1::2] = _HEX[raw & 0x0F]
+    out[:, _UUID_POS] = digits
+    return out.view("S36").reshape(-1)
+
+
+@dataclass
+class Arrivals:
+    """Customers in entry order, as parallel arrays."""
+
+    store: np.ndarray  #: index of the store in the run (int16)
+    entry: np.ndarray  #: entry time, epoch seconds (int64)
+    weekday: np.ndarray  #: local weekday of the entry (int8)
+    slot: np.ndarray  #: local slot of the entry (int16)
+    minutes: np.ndarray  #: dwell in whole minutes (int64)
+    exit: np.ndarray  #: exit time, epoch seconds (int64)
+    exit_weekday: np.ndarray  #: local weekday of the exit (int8)
+    exit_slot: np.ndarray  #: local slot of the exit (int16)
+    customer_id: np.ndarray  #: UUID strings (S36)
+
+    def __len__(self) -> int:
+        return int(self.entry.shape[0])
+
+    def take(self, index: np.ndarray | slice) -> Arrivals:
+        return Arrivals(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def concat(parts: Sequence[Arrivals]) -> Arrivals:
+        return Arrivals(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Arrivals)}
+        )
+
+    @staticmethod
+    def empty() -> Arrivals:
+        return Arrivals(
+            store=np.empty(0, np.int16), entry=np.empty(0, np.int64),
+            weekday=np.empty(0, np.int8), slot=np.empty(0, np.int16),
+            minutes=np.empty(0, np.int64), exit=np.empty(0, np.int64),
+            exit_weekday=np.empty(0, np.int8), exit_slot=np.empty(0, np.int16),
+            customer_id=np.empty(0, "S36"),
+        )
+
+
+def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
+    """All of one store's customers arriving on one local day, in entry order."""
+    plan = store.day_plan(day)
+    rng = stream(seed, store, day, COUNTS)
+    if store.daily_customers is not None:
+        probs = expected_counts(store, plan) / max(store.daily_customers, 1)
+        counts = rng.multinomial(store.daily_customers, probs / probs.sum())
+    else:
+        factor = rng.uniform(1 - store.variation, 1 + store.variation) if store.variation else 1.0
+        counts = rng.poisson(expected_counts(store, plan, factor))
+    n = int(counts.sum())
+    slot = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
+    lengths = (plan.ends - plan.starts)[slot]
+    # Every second of a slot is equally likely, its last minute included.
+    entry = plan.starts[slot] + stream(seed, store, day, PLACEMENT).integers(0, lengths)
+    order = np.argsort(entry, kind="stable")
+    entry, slot = entry[order], slot[order]
+    minutes = store.dwell.sample(stream(seed, store, day, DWELL), n)
+    raw = np.frombuffer(stream(seed, store, day, IDS).bytes(16 * n), dtype=np.uint8)
+    exit_ = entry + 60 * minutes
+    exit_weekday, exit_slot = store.locate(exit_)
+    return Arrivals(
+        store=np.full(n, index, dtype=np.int16),
+        entry=entry.astype(np.int64),
+        weekday=np.full(n, plan.weekday, dtype=np.int8),
+        slot=slot,
+        minutes=minutes.astype(np.int64),
+        exit=exit_,
+        exit_weekday=exit_weekday,
+        exit_slot=exit_slot,
+        customer_id=format_uuids(raw.reshape(n, 16)),
+    )
+
+
+class ArrivalFeed:
+    """Hands out every store's arrivals in ``[start, end)`` window by window.
+
+    Each store's local days are drawn lazily as the windows reach them and
+    merged by entry time; ties keep store order, then draw order. Memory
+    holds at most a day or so of arrivals, whatever the run's length.
+    """
+
+    def __init__(self, seed: int, stores: Sequence[Store], start: int, end: int) -> None:
+        self.seed, self.stores, self.start, self.end = seed, tuple(stores), start, end
+        self._days = [self._days_of(i) for i in range(len(self.stores))]
+        self._pending = [Arrivals.empty() for _ in self.stores]
+        self._drawn_to = [start for _ in self.stores]
+
+    def _days_of(self, index: int) -> Iterator[Arrivals]:
+        store = self.stores[index]
+        day = store.local_date(self.start)
+        while True:
+            plan = store.day_plan(day)
+            if plan.begin >= self.end:
+                return
+            self._drawn_to[index] = plan.end
+            yield draw_day(self.seed, store, index, day)
+            day += dt.timedelta(days=1)
+
+    def take(self, until: int) -> Arrivals:
+        """Arrivals with entry in ``[previous until, until)``, in entry order."""
+        until = min(until, self.end)
+        parts = []
+        for i in range(len(self.stores)):
+            while self._drawn_to[i] < until:
+                nxt = next(self._days[i], None)
+                if nxt is None:
+                    break
+                self._pending[i] = Arrivals.concat([self._pending[i], nxt])
+            pending = self._pending[i]
+            keep = pending.entry >= self.start
+            if not keep.all():
+                pending = pending.take(keep)
+            cut = int(np.searchsorted(pending.entry, until, side="left"))
+            parts.append(pending.take(slice(0, cut)))
+            self._pending[i] = pending.take(slice(cut, None))
+        merged = Arrivals.concat(parts)
+        if len(parts) > 1:
+            merged = merged.take(np.argsort(merged.entry, kind="stable"))
+        return merged

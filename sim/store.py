@@ -1,0 +1,163 @@
+"""A store: its traffic profile, daily totals, dwell model and local clock.
+
+:class:`Store` is plain configuration, validated once. :class:`DayPlan` is one
+local day of one store laid out on the UTC timeline: where each slot starts
+and ends (in epoch seconds) and how many customers each slot expects. Local
+days may have 23 or 25 hours on daylight-saving changes; a slot's expected
+count is scaled by its real length over its nominal length, so the arrival
+*rate* inside a slot is what the profile says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sim.dwell import DEFAULT_DWELL, Dwell
+from sim.profile import DEFAULT_PROFILE, Profile
+
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class Store:
+    """One store's configuration.
+
+    ``baseline`` is the mean number of customers on an average day of the
+    week; ``daily_customers``, when set, fixes every day's total instead.
+    ``variation`` is the day-to-day noise: the day's mean is multiplied by a
+    uniform factor in ``[1 - variation, 1 + variation]``.
+    """
+
+    store_id: str = "store-1"
+    profile: Profile = DEFAULT_PROFILE
+    baseline: float = 1000.0
+    daily_customers: int | None = None
+    variation: float = 0.10
+    multiplier: float = 1.0
+    dwell: Dwell = DEFAULT_DWELL
+    timezone: str = "UTC"
+    capacity: int | None = None
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.store_id:
+            raise ValueError("store_id: must not be empty")
+        if self.baseline < 0:
+            raise ValueError(f"baseline: {self.baseline} is negative; expected >= 0")
+        if self.daily_customers is not None and self.daily_customers < 0:
+            raise ValueError(f"daily_customers: {self.daily_customers} is negative; expected >= 0")
+        if not 0 <= self.variation <= 1:
+            raise ValueError(f"variation: {self.variation} is outside [0, 1]")
+        if self.multiplier < 0:
+            raise ValueError(f"multiplier: {self.multiplier} is negative; expected >= 0")
+        if self.capacity is not None and self.capacity < 1:
+            raise ValueError(f"capacity: {self.capacity}; expected a whole number >= 1")
+        object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
+
+    @property
+    def key(self) -> int:
+        """A stable number for this store's random streams, from its id.
+
+        Derived from the id (not the store's position in a list), so adding
+        or reordering stores never changes another store's draws.
+        """
+        return _store_key(self.store_id)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self._zone
+
+    def local_date(self, epoch: int) -> dt.date:
+        """The store's local calendar date at an epoch second."""
+        return dt.datetime.fromtimestamp(epoch, self._zone).date()
+
+    def day_plan(self, day: dt.date) -> DayPlan:
+        return _day_plan(self.profile, self.timezone, day.toordinal())
+
+    def locate(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Local weekday (0 = Monday) and slot index of each epoch second."""
+        local = times + _utc_offsets(times, self._zone)
+        weekday = (local // 86400 + 3) % 7  # 1970-01-01 was a Thursday
+        minute = (local % 86400) // 60
+        slot = np.searchsorted(np.asarray(self.profile.starts), minute, side="right") - 1
+        return weekday.astype(np.int8), slot.astype(np.int16)
+
+
+def _utc_offsets(times: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """UTC offset in seconds at each epoch second.
+
+    Looked up once per distinct UTC hour (a batch spans few of them); only in
+    an hour that holds an offset change is each time looked up on its own.
+    """
+    times = np.asarray(times, dtype=np.int64)
+    if zone.key == "UTC" or times.size == 0:
+        return np.zeros_like(times)
+    hours, inverse = np.unique(times // 3600, return_inverse=True)
+    first = np.array([_offset_at(int(h) * 3600, zone) for h in hours], dtype=np.int64)
+    last = np.array([_offset_at(int(h) * 3600 + 3599, zone) for h in hours], dtype=np.int64)
+    offsets = first[inverse]
+    mixed = np.flatnonzero((first != last)[inverse])
+    for i in mixed:
+        offsets[i] = _offset_at(int(times[i]), zone)
+    return offsets
+
+
+def _offset_at(epoch: int, zone: ZoneInfo) -> int:
+    delta = dt.datetime.fromtimestamp(epoch, zone).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
+@lru_cache(maxsize=4096)
+def _store_key(store_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(store_id.encode(), digest_size=8).digest(), "big")
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """One local day of a store on the UTC timeline."""
+
+    day: dt.date
+    weekday: int
+    starts: np.ndarray  #: slot starts, epoch seconds (int64)
+    ends: np.ndarray  #: slot ends, epoch seconds, exclusive (int64)
+    length_ratio: np.ndarray  #: each slot's real length over its nominal length
+
+    @property
+    def begin(self) -> int:
+        return int(self.starts[0])
+
+    @property
+    def end(self) -> int:
+        return int(self.ends[-1])
+
+
+def _to_epoch(day: dt.date, minute: int, zone: ZoneInfo) -> int:
+    """Epoch second of a local wall time (fold=0: the earlier of two, or the
+    offset before a gap, so a slot inside a spring-forward gap has length 0)."""
+    local = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=zone)
+    return int(local.timestamp())
+
+
+@lru_cache(maxsize=8192)
+def _day_plan(profile: Profile, timezone: str, ordinal: int) -> DayPlan:
+    zone = ZoneInfo(timezone)
+    day = dt.date.fromordinal(ordinal)
+    next_day = dt.date.fromordinal(ordinal + 1)
+    bounds = [_to_epoch(day, m, zone) for m in profile.starts]
+    bounds.append(_to_epoch(next_day, 0, zone))
+    edges = np.maximum.accumulate(np.array(bounds, dtype=np.int64))
+    starts, ends = edges[:-1], edges[1:]
+    nominal = np.diff(np.array([*profile.starts, 24 * 60], dtype=np.int64)) * 60
+    return DayPlan(
+        day=day,
+        weekday=day.weekday(),
+        starts=starts,
+        ends=ends,
+        length_ratio=(ends - starts) / nominal,
+    )
