@@ -1,0 +1,248 @@
+"""Settings: one validated object built once from the environment and options.
+
+Every setting has an environment variable (the old producer's names, see
+SPEC.md) and a command-line option; the option wins. A malformed value is
+never replaced by a default: :class:`SettingsError` carries one line naming
+the setting and what it accepts, and the command line exits non-zero with it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlparse
+
+from sim.profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from sim.store import Store
+
+
+class SettingsError(ValueError):
+    """A setting's value is malformed; the message is one line."""
+
+
+def _int(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text.strip())  # ValueError on junk
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError
+        return value
+    return parse
+
+
+def _float(low: float | None = None, high: float | None = None, open_low: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text.strip())
+        if not math.isfinite(value):
+            raise ValueError
+        if low is not None and (value < low or (open_low and value == low)):
+            raise ValueError
+        if high is not None and value > high:
+            raise ValueError
+        return value
+    return parse
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        word = text.strip()
+        if word.upper() in options:
+            return word.upper()
+        if word.lower() in options:
+            return word.lower()
+        raise ValueError
+    return parse
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError
+    return text.strip()
+
+
+def _redis_url(text: str) -> str:
+    parsed = urlparse(text.strip())
+    if parsed.scheme not in ("redis", "rediss", "unix") or not (parsed.hostname or parsed.path):
+        raise ValueError
+    return text.strip()
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one setting is read: its variable, option, parser and default."""
+
+    env: str
+    parse: Callable[[str], Any]
+    accepts: str
+    default: Any = None
+    help: str = ""
+
+    @property
+    def option(self) -> str:
+        return "--" + self.env.lower().replace("_", "-")
+
+
+#: Every setting, by field name. The order is the README's table order.
+SPECS: dict[str, Spec] = {
+    "redis_host": Spec("REDIS_HOST", _text, "a host name or address", "redis", "Redis host"),
+    "redis_port": Spec("REDIS_PORT", _int(1, 65535), "a port number 1-65535", 6379, "Redis port"),
+    "redis_db": Spec("REDIS_DB", _int(0), "a whole number >= 0", 0, "Redis database number"),
+    "redis_url": Spec(
+        "REDIS_URL", _redis_url, "a redis://[user:password@]host[:port][/db] or rediss:// URL",
+        None, "Redis URL; replaces host, port and db when set",
+    ),
+    "redis_stream": Spec(
+        "REDIS_STREAM", _text, "a non-empty stream name", "foot_traffic",
+        "base stream name; door events go to <base>:realistic",
+    ),
+    "default_daily_customers": Spec(
+        "DEFAULT_DAILY_CUSTOMERS", _float(0), "a number >= 0", 1000.0, "baseline customers per day",
+    ),
+    "base_daily_customers": Spec(
+        "BASE_DAILY_CUSTOMERS", _float(0), "a number >= 0", None, "overrides the baseline",
+    ),
+    "daily_customers": Spec(
+        "DAILY_CUSTOMERS", _int(0), "a whole number >= 0", None, "a fixed total for every day",
+    ),
+    "daily_variation_pct": Spec(
+        "DAILY_VARIATION_PCT", _float(0, 1), "a fraction from 0 to 1 (0.10 means +-10%)", 0.10,
+        "day-to-day noise, +-fraction of the daily mean",
+    ),
+    "disable_daily_variation": Spec(
+        "DISABLE_DAILY_VARIATION", _bool, "1/0, true/false, yes/no or on/off", False,
+        "turns the day-to-day noise off",
+    ),
+    "seed": Spec("SEED", _int(0), "a whole number >= 0", None, "random seed; drawn and printed when unset"),
+    "traffic_multiplier": Spec(
+        "TRAFFIC_MULTIPLIER", _float(0), "a number >= 0", 1.0, "scales the daily mean",
+    ),
+    "profile_file": Spec(
+        "PROFILE_FILE", _text, "a path to a TOML profile file", None, "traffic profile (TOML)",
+    ),
+    "sim_start": Spec(
+        "SIM_START", _text, "a date (2025-11-03) or an ISO time in UTC", None,
+        "simulated start; default: today (simulate) or now (produce)",
+    ),
+    "speed": Spec(
+        "SPEED", _float(0, open_low=True), "a number > 0 (simulated seconds per wall second)", 1.0,
+        "real-time speed-up",
+    ),
+    "stream_maxlen": Spec(
+        "STREAM_MAXLEN", _int(1), "a whole number >= 1", 20000, "approximate cap of each stream",
+    ),
+    "log_level": Spec(
+        "LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        "one of DEBUG, INFO, WARNING, ERROR, CRITICAL", "INFO", "log level",
+    ),
+    "publish_clock": Spec(
+        "PUBLISH_CLOCK", _bool, "1/0, true/false, yes/no or on/off", False,
+        "keep sim:now and sim:today up to date in Redis",
+    ),
+    "metrics_port": Spec(
+        "METRICS_PORT", _int(0, 65535), "a port number 0-65535 (0 turns metrics off)", 0,
+        "Prometheus /metrics port",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings, validated. Build with :meth:`load`."""
+
+    redis_host: str
+    redis_port: int
+    redis_db: int
+    redis_url: str | None
+    redis_stream: str
+    default_daily_customers: float
+    base_daily_customers: float | None
+    daily_customers: int | None
+    daily_variation_pct: float
+    disable_daily_variation: bool
+    seed: int | None
+    traffic_multiplier: float
+    profile_file: str | None
+    sim_start: str | None
+    speed: float
+    stream_maxlen: int
+    log_level: str
+    publish_clock: bool
+    metrics_port: int
+
+    @classmethod
+    def load(cls, env: Mapping[str, str], options: Mapping[str, Any] | None = None) -> Settings:
+        """Read every setting: a given option first, else the environment, else the default.
+
+        ``options`` maps field names to raw option values (``None`` = not given).
+        """
+        options = options or {}
+        values: dict[str, Any] = {}
+        for name, spec in SPECS.items():
+            raw, source = options.get(name), spec.option
+            if raw is None:
+                raw, source = env.get(spec.env), spec.env
+            if raw is None:
+                values[name] = spec.default
+                continue
+            if isinstance(raw, bool):
+                raw = "1" if raw else "0"
+            values[name] = _parse(spec, source, str(raw))
+        return cls(**values)
+
+    @property
+    def baseline(self) -> float:
+        if self.base_daily_customers is not None:
+            return self.base_daily_customers
+        return self.default_daily_customers
+
+    @property
+    def variation(self) -> float:
+        return 0.0 if self.disable_daily_variation else self.daily_variation_pct
+
+    @property
+    def door_stream(self) -> str:
+        return f"{self.redis_stream}:realistic"
+
+    def profile(self) -> Profile:
+        if self.profile_file is None:
+            return DEFAULT_PROFILE
+        try:
+            return load_profile(self.profile_file)
+        except ProfileError as exc:
+            raise SettingsError(f"PROFILE_FILE: {exc}") from None
+
+    def stores(self) -> tuple[Store, ...]:
+        """The run's stores as these settings describe them."""
+        return (
+            Store(
+                profile=self.profile(),
+                baseline=self.baseline,
+                daily_customers=self.daily_customers,
+                variation=self.variation,
+                multiplier=self.traffic_multiplier,
+            ),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _parse(spec: Spec, source: str, raw: str) -> Any:
+    try:
+        return spec.parse(raw)
+    except (ValueError, TypeError):
+        raise SettingsError(f"{source}={raw!r} is not valid: expected {spec.accepts}") from None

@@ -1,0 +1,125 @@
+"""``foot-traffic simulate``: an offline run, as fast as the machine allows, to files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from producer.options import fail, friendly_errors, load_settings, settings_options
+from producer.settings import Settings, SettingsError
+from producer.sinks.files import FORMATS, FileSink
+from sim.events import iso
+from sim.fast import DAY
+from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
+
+#: Settings that shape the simulated traffic (shared with ``produce``).
+TRAFFIC_SETTINGS = (
+    "seed", "profile_file", "default_daily_customers", "base_daily_customers",
+    "daily_customers", "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
+)
+
+
+def parse_start(settings: Settings, default: int) -> int:
+    if settings.sim_start is None:
+        return default
+    try:
+        return to_epoch(settings.sim_start)
+    except ValueError:
+        raise SettingsError(
+            f"SIM_START={settings.sim_start!r} is not valid: expected a date (2025-11-03) "
+            "or an ISO time in UTC (2025-11-03T08:00:00+00:00)"
+        ) from None
+
+
+def parse_end(start: int, days: str | None, until: str | None, default_days: float | None) -> int | None:
+    """The run's end from ``--days`` or ``--until`` (exclusive)."""
+    if days is not None and until is not None:
+        raise SettingsError("--days and --until: give one of them, not both")
+    if until is not None:
+        try:
+            end = to_epoch(until)
+        except ValueError:
+            raise SettingsError(f"--until={until!r} is not valid: expected a date or an ISO time") from None
+        if end <= start:
+            raise SettingsError(f"--until={until!r} is not valid: expected a time after the start")
+        return end
+    if days is None:
+        return None if default_days is None else start + int(round(default_days * DAY))
+    try:
+        n = float(days)
+        if not n > 0 or n > 100_000:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"--days={days!r} is not valid: expected a number of days > 0") from None
+    return start + int(round(n * DAY))
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} days"),
+        TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
+    )
+
+
+@click.command()
+@click.option("--start", "sim_start", default=None, metavar="DATE|TIME",
+              help="first simulated instant (UTC): a date or an ISO time [env SIM_START; default today]")
+@click.option("--days", default=None, metavar="N", help="how many days to simulate [default 7]")
+@click.option("--until", default=None, metavar="DATE|TIME", help="end of the run (exclusive), instead of --days")
+@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(FORMATS))
+@click.option("--engine", default="auto", show_default=True, type=click.Choice(ENGINES),
+              help="vectorized ('fast') or SimPy model; 'auto' picks the fast one where it is exact")
+@click.option("--quiet", is_flag=True, help="print nothing but errors")
+@settings_options(TRAFFIC_SETTINGS)
+@friendly_errors
+def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: str,
+             quiet: bool, **options: Any) -> None:
+    """Simulate [start, end) offline and write sessions and door events to files."""
+    settings = load_settings(options)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    start = parse_start(settings, to_epoch(today))
+    end = parse_end(start, days, until, default_days=7)
+    assert end is not None
+    console = Console(stderr=True, quiet=quiet)
+    seed = settings.seed
+    if seed is None:
+        seed = fresh_seed()
+        console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
+                      highlight=False)
+    try:
+        run = Simulation(seed=seed, stores=settings.stores(), start=start, end=end)
+        run.pick_engine(engine)  # type: ignore[arg-type]
+    except ValueError as exc:
+        fail(str(exc))
+    sink = FileSink(out, fmt)
+    began = time.perf_counter()
+    try:
+        with _progress(console) as bar:
+            task = bar.add_task("simulate", total=(end - start) / DAY)
+            for batch in run.batches(engine):  # type: ignore[arg-type]
+                sink.write(batch)
+                bar.update(task, completed=(min(batch_end(batch, start), end) - start) / DAY)
+        paths = sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    elapsed = time.perf_counter() - began
+    events = sink.rows[0] + sink.rows[1]
+    if not quiet:
+        click.echo(
+            f"simulated {iso(start)} to {iso(end)}, seed {seed}: {sink.rows[0]:,} visits, "
+            f"{events:,} events in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s) "
+            f"-> {paths[0]}, {paths[1]}"
+        )
+
+
+def batch_end(batch: Any, start: int) -> int:
+    """The latest event time in a batch (for the progress bar)."""
+    times = [int(batch.doors.time[-1])] if len(batch.doors) else []
+    return max(times) if times else start

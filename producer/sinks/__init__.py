@@ -1,0 +1,1 @@
+"""Where events go: files (offline) and Redis Streams (live)."""

@@ -1,0 +1,181 @@
+"""File sinks: sessions and door events to JSONL, CSV or Parquet.
+
+A run writes two files in its output folder, named for the Kafka topics the
+old pipeline lands: ``foot_traffic.<ext>`` (sessions) and
+``foot_traffic_realistic.<ext>`` (door events). Each row carries exactly the
+fields of the stream's JSON payload; a JSONL line *is* that payload, byte
+for byte. Batches are appended as they come, so memory is bounded by a
+batch, not by the run. Files are written under a ``.partial`` name and
+renamed when the run completes, so a crashed run never leaves a file that
+looks whole.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from sim.batch import Batch, DoorColumns, SessionColumns
+from sim.events import iso_many
+
+FORMATS = ("jsonl", "csv", "parquet")
+SESSIONS_NAME = "foot_traffic"
+DOORS_NAME = "foot_traffic_realistic"
+
+_TS = pa.timestamp("s", tz="UTC")
+
+SESSION_SCHEMA = pa.schema([
+    ("event_type", pa.string()),
+    ("customer_id", pa.string()),
+    ("entry_time", _TS),
+    ("exit_time", _TS),
+    ("trip_duration_minutes", pa.int32()),
+    ("weekday", pa.string()),
+    ("time_slot", pa.string()),
+    ("store_id", pa.string()),
+])
+
+DOOR_SCHEMA = pa.schema([
+    ("event_type", pa.string()),
+    ("time", _TS),
+    ("weekday", pa.string()),
+    ("time_slot", pa.string()),
+    ("customer_id", pa.string()),
+    ("store_id", pa.string()),
+])
+
+
+def session_table(cols: SessionColumns) -> pa.Table:
+    """Sessions as an Arrow table with typed columns (UTC timestamps, int32)."""
+    n = len(cols)
+    return pa.table({
+        "event_type": pa.array(["foot_traffic"] * n, pa.string()),
+        "customer_id": pa.array(cols.customer_id, pa.string()),
+        "entry_time": pa.array(cols.entry, pa.int64()).cast(_TS),
+        "exit_time": pa.array(cols.exit, pa.int64()).cast(_TS),
+        "trip_duration_minutes": pa.array(cols.trip_duration_minutes.astype("int32")),
+        "weekday": pa.array(cols.weekday, pa.string()),
+        "time_slot": pa.array(cols.time_slot, pa.string()),
+        "store_id": pa.array(cols.store_id, pa.string()),
+    }, schema=SESSION_SCHEMA)
+
+
+def door_table(cols: DoorColumns) -> pa.Table:
+    return pa.table({
+        "event_type": pa.array(cols.event_type, pa.string()),
+        "time": pa.array(cols.time, pa.int64()).cast(_TS),
+        "weekday": pa.array(cols.weekday, pa.string()),
+        "time_slot": pa.array(cols.time_slot, pa.string()),
+        "customer_id": pa.array(cols.customer_id, pa.string()),
+        "store_id": pa.array(cols.store_id, pa.string()),
+    }, schema=DOOR_SCHEMA)
+
+
+def _iso_columns(table: pa.Table, columns: tuple[str, ...], epochs: list[Any]) -> pa.Table:
+    """Replace timestamp columns with the ISO strings the JSON carries."""
+    for name, values in zip(columns, epochs):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, pa.array(iso_many(values), pa.string()))
+    return table
+
+
+class _Writer(Protocol):
+    def write(self, table: pa.Table, lines: list[bytes] | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _JsonlWriter:
+    def __init__(self, path: Path) -> None:
+        self._file: IO[bytes] = open(path, "wb")
+
+    def write(self, table: pa.Table, lines: list[bytes] | None) -> None:
+        if lines:
+            self._file.write(b"\n".join(lines) + b"\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _CsvWriter:
+    def __init__(self, path: Path, schema: pa.Schema, times: tuple[str, ...]) -> None:
+        self._path, self._times = path, times
+        fields_ = [pa.field(f.name, pa.string() if f.name in times else f.type) for f in schema]
+        self._writer = pacsv.CSVWriter(str(path), pa.schema(fields_))
+
+    def write(self, table: pa.Table, lines: list[bytes] | None) -> None:
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class _ParquetWriter:
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+
+    def write(self, table: pa.Table, lines: list[bytes] | None) -> None:
+        if table.num_rows:
+            self._writer.write_table(table)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class FileSink:
+    """Writes a run's batches to two files in ``folder``, in one format."""
+
+    def __init__(self, folder: str | Path, fmt: str = "jsonl") -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
+        self.folder, self.fmt = Path(folder), fmt
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.paths = (self.folder / f"{SESSIONS_NAME}.{fmt}", self.folder / f"{DOORS_NAME}.{fmt}")
+        self._partial = tuple(p.with_name(p.name + ".partial") for p in self.paths)
+        self._sessions = self._open(self._partial[0], SESSION_SCHEMA, ("entry_time", "exit_time"))
+        self._doors = self._open(self._partial[1], DOOR_SCHEMA, ("time",))
+        self.rows = [0, 0]
+
+    def _open(self, path: Path, schema: pa.Schema, times: tuple[str, ...]) -> _Writer:
+        if self.fmt == "jsonl":
+            return _JsonlWriter(path)
+        if self.fmt == "csv":
+            return _CsvWriter(path, schema, times)
+        return _ParquetWriter(path, schema)
+
+    def write(self, batch: Batch) -> None:
+        s, d = batch.sessions, batch.doors
+        if self.fmt == "jsonl":
+            self._sessions.write(pa.table({}), s.json_lines())
+            self._doors.write(pa.table({}), d.json_lines())
+        elif self.fmt == "csv":
+            self._sessions.write(_iso_columns(session_table(s), ("entry_time", "exit_time"), [s.entry, s.exit]), None)
+            self._doors.write(_iso_columns(door_table(d), ("time",), [d.time]), None)
+        else:
+            self._sessions.write(session_table(s), None)
+            self._doors.write(door_table(d), None)
+        self.rows[0] += len(s)
+        self.rows[1] += len(d)
+
+    def close(self) -> tuple[Path, Path]:
+        """Finish both files and give them their final names."""
+        self._sessions.close()
+        self._doors.close()
+        for partial, final in zip(self._partial, self.paths):
+            os.replace(partial, final)
+        return self.paths
+
+    def abort(self) -> None:
+        """Close and remove the partial files (the run failed)."""
+        for w in (self._sessions, self._doors):
+            try:
+                w.close()
+            except Exception:  # noqa: BLE001 - already failing; keep the first error
+                pass
+        for partial in self._partial:
+            partial.unlink(missing_ok=True)
