@@ -82,18 +82,19 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
              quiet: bool, **options: Any) -> None:
     """Simulate [start, end) offline and write sessions and door events to files."""
     settings = load_settings(options)
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     start = parse_start(settings, to_epoch(today))
     end = parse_end(start, days, until, default_days=7)
     assert end is not None
-    console = Console(stderr=True, quiet=quiet)
+    stores = settings.stores()  # validates the profile before anything is printed
+    console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     seed = settings.seed
     if seed is None:
         seed = fresh_seed()
         console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
                       highlight=False)
     try:
-        run = Simulation(seed=seed, stores=settings.stores(), start=start, end=end)
+        run = Simulation(seed=seed, stores=stores, start=start, end=end)
         run.pick_engine(engine)  # type: ignore[arg-type]
     except ValueError as exc:
         fail(str(exc))

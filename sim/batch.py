@@ -16,7 +16,13 @@ import numpy as np
 import orjson
 
 from sim.events import (
-    ENTRY, EXIT, DoorEvent, Session, door_payload, iso_many, session_payload,
+    ENTRY,
+    EXIT,
+    DoorEvent,
+    Session,
+    door_payload,
+    iso_many,
+    session_payload,
 )
 from sim.profile import WEEKDAYS
 from sim.sampling import Arrivals

@@ -25,7 +25,7 @@ ENTRY, EXIT = "entry", "exit"
 
 def iso(epoch: int) -> str:
     """One epoch second as ``YYYY-MM-DDTHH:MM:SS+00:00``."""
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat()
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat()
 
 
 def iso_many(epochs: np.ndarray) -> list[str]:

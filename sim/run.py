@@ -46,10 +46,10 @@ def to_epoch(when: int | float | str | dt.date | dt.datetime) -> int:
         when = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
     if isinstance(when, dt.datetime):
         if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
+            when = when.replace(tzinfo=dt.UTC)
         return int(when.timestamp())
     if isinstance(when, dt.date):
-        return int(dt.datetime(when.year, when.month, when.day, tzinfo=dt.timezone.utc).timestamp())
+        return int(dt.datetime(when.year, when.month, when.day, tzinfo=dt.UTC).timestamp())
     raise TypeError(f"cannot read a time from {when!r}")
 
 

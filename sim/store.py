@@ -21,7 +21,7 @@ import numpy as np
 from sim.dwell import DEFAULT_DWELL, Dwell
 from sim.profile import DEFAULT_PROFILE, Profile
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ FORMATS = ("jsonl", "csv", "parquet")
 SESSIONS_NAME = "foot_traffic"
 DOORS_NAME = "foot_traffic_realistic"
 
-_TS = pa.timestamp("s", tz="UTC")
+#: Parquet has no seconds unit; milliseconds is what Spark and pandas read natively.
+_TS = pa.timestamp("ms", tz="UTC")
 
 SESSION_SCHEMA = pa.schema([
     ("event_type", pa.string()),
@@ -56,8 +57,8 @@ def session_table(cols: SessionColumns) -> pa.Table:
     return pa.table({
         "event_type": pa.array(["foot_traffic"] * n, pa.string()),
         "customer_id": pa.array(cols.customer_id, pa.string()),
-        "entry_time": pa.array(cols.entry, pa.int64()).cast(_TS),
-        "exit_time": pa.array(cols.exit, pa.int64()).cast(_TS),
+        "entry_time": pa.array(cols.entry * 1000, pa.int64()).cast(_TS),
+        "exit_time": pa.array(cols.exit * 1000, pa.int64()).cast(_TS),
         "trip_duration_minutes": pa.array(cols.trip_duration_minutes.astype("int32")),
         "weekday": pa.array(cols.weekday, pa.string()),
         "time_slot": pa.array(cols.time_slot, pa.string()),
@@ -68,7 +69,7 @@ def session_table(cols: SessionColumns) -> pa.Table:
 def door_table(cols: DoorColumns) -> pa.Table:
     return pa.table({
         "event_type": pa.array(cols.event_type, pa.string()),
-        "time": pa.array(cols.time, pa.int64()).cast(_TS),
+        "time": pa.array(cols.time * 1000, pa.int64()).cast(_TS),
         "weekday": pa.array(cols.weekday, pa.string()),
         "time_slot": pa.array(cols.time_slot, pa.string()),
         "customer_id": pa.array(cols.customer_id, pa.string()),
