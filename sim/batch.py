@@ -55,7 +55,7 @@ class SessionColumns:
         return [
             dumps(session_payload(c, e, x, m, w, s, st))
             for c, e, x, m, w, s, st in zip(
-                self.customer_id.tolist(), iso_many(self.entry), iso_many(self.exit),
+                texts(self.customer_id), iso_many(self.entry), iso_many(self.exit),
                 self.trip_duration_minutes.tolist(), self.weekday.tolist(),
                 self.time_slot.tolist(), self.store_id.tolist(),
             )
@@ -63,7 +63,7 @@ class SessionColumns:
 
     def __iter__(self) -> Iterator[Session]:
         for c, st, e, x, w, s in zip(
-            self.customer_id.tolist(), self.store_id.tolist(), self.entry.tolist(),
+            texts(self.customer_id), self.store_id.tolist(), self.entry.tolist(),
             self.exit.tolist(), self.weekday.tolist(), self.time_slot.tolist(),
         ):
             yield Session(c, st, e, x, w, s)
@@ -89,14 +89,14 @@ class DoorColumns:
             dumps(door_payload(k, t, w, s, c, st))
             for k, t, w, s, c, st in zip(
                 self.event_type.tolist(), iso_many(self.time), self.weekday.tolist(),
-                self.time_slot.tolist(), self.customer_id.tolist(), self.store_id.tolist(),
+                self.time_slot.tolist(), texts(self.customer_id), self.store_id.tolist(),
             )
         ]
 
     def __iter__(self) -> Iterator[DoorEvent]:
         for k, t, w, s, c, st in zip(
             self.event_type.tolist(), self.time.tolist(), self.weekday.tolist(),
-            self.time_slot.tolist(), self.customer_id.tolist(), self.store_id.tolist(),
+            self.time_slot.tolist(), texts(self.customer_id), self.store_id.tolist(),
         ):
             yield DoorEvent(k, t, w, s, c, st)
 
@@ -139,14 +139,16 @@ class Labels:
         return _WEEKDAY_NAMES[codes]
 
 
-def customer_strings(ids: np.ndarray) -> np.ndarray:
-    """S36 UUID bytes as an object array of ``str``."""
-    return ids.astype("U36").astype(object)
+def texts(values: np.ndarray) -> list[str]:
+    """A string column as a list of ``str``, whether object or fixed-width bytes."""
+    if values.dtype.kind == "S":
+        return [v.decode() for v in values.tolist()]
+    return values.tolist()  # type: ignore[no-any-return]
 
 
 def sessions_from_arrivals(arr: Arrivals, labels: Labels) -> SessionColumns:
     return SessionColumns(
-        customer_id=customer_strings(arr.customer_id),
+        customer_id=arr.customer_id,  # S36 bytes: cheap; see texts()
         store_id=labels.store_ids[arr.store],
         entry=arr.entry,
         exit=arr.exit,
@@ -175,7 +177,7 @@ def doors_from_arrivals(entries: Arrivals, exits: Arrivals, labels: Labels) -> D
         time=time[order],
         weekday=labels.weekdays(weekday),
         time_slot=labels.slots(store, slot),
-        customer_id=customer_strings(ids),
+        customer_id=ids,
         store_id=labels.store_ids[store],
     )
 

@@ -13,8 +13,7 @@ a single event and a columnar batch serialise byte for byte the same.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -63,9 +62,12 @@ def door_payload(
     }
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    """One visit, handed out when the customer enters."""
+class Session(NamedTuple):
+    """One visit, handed out when the customer enters.
+
+    A NamedTuple rather than a frozen dataclass: just as immutable, and three
+    times cheaper to create, which the SimPy model does for every customer.
+    """
 
     customer_id: str
     store_id: str
@@ -88,8 +90,7 @@ class Session:
         return orjson.dumps(self.payload())
 
 
-@dataclass(frozen=True, slots=True)
-class DoorEvent:
+class DoorEvent(NamedTuple):
     """A customer passing the door: ``kind`` is ``"entry"`` or ``"exit"``.
 
     ``weekday`` and ``time_slot`` describe the event's own time (the old

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 import simpy
 
-from sim.batch import Batch, BatchCollector, concat_columns
+from sim.batch import Batch, BatchCollector, concat_columns, texts
 from sim.fast import DAY, fast_batches
 from sim.model import StoreModel
 from sim.observers import Observer, replay
@@ -113,7 +113,7 @@ class Simulation:
         env = simpy.Environment(initial_time=self.start)
         ready: list[Batch] = []
         collector = BatchCollector(ready.append)
-        StoreModel(env, self.seed, self.stores, self.start, self.end, collector, window)
+        StoreModel(env, self.seed, self.stores, self.start, self.end, collector)
         t = self.start
         while t < self.end:
             t = min(t + window, self.end)
@@ -146,7 +146,7 @@ class Simulation:
         utc = "datetime64[s]"
         s_df = pd.DataFrame({
             "event_type": "foot_traffic",
-            "customer_id": sessions.customer_id,
+            "customer_id": texts(sessions.customer_id),
             "entry_time": pd.to_datetime(sessions.entry.astype(utc)).tz_localize("UTC"),
             "exit_time": pd.to_datetime(sessions.exit.astype(utc)).tz_localize("UTC"),
             "trip_duration_minutes": sessions.trip_duration_minutes,
@@ -159,7 +159,7 @@ class Simulation:
             "time": pd.to_datetime(doors.time.astype(utc)).tz_localize("UTC"),
             "weekday": doors.weekday,
             "time_slot": doors.time_slot,
-            "customer_id": doors.customer_id,
+            "customer_id": texts(doors.customer_id),
             "store_id": doors.store_id,
         })
         return s_df, d_df

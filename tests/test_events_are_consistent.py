@@ -8,6 +8,7 @@ import numpy as np
 
 from sim import Counter, Simulation, Store
 from sim.profile import WEEKDAYS
+from sim.batch import texts
 from tests.helpers import columns
 
 
@@ -33,7 +34,7 @@ def test_sessions_entries_and_exits_agree() -> None:
     assert d.time.min() >= run.start and d.time.max() < run.end
     assert (np.diff(d.time) >= 0).all() and (np.diff(s.entry) >= 0).all()
     # Customer ids are unique version-4 UUIDs.
-    ids = s.customer_id.tolist()
+    ids = texts(s.customer_id)
     assert len(set(ids)) == len(ids)
     assert all(uuid.UUID(c).version == 4 for c in ids[:1000])
 

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -51,12 +52,19 @@ DOOR_SCHEMA = pa.schema([
 ])
 
 
+def _strings(values: np.ndarray) -> pa.Array:
+    """A string column from an object array of str or a fixed-width bytes array."""
+    if values.dtype.kind == "S":
+        return pa.array(values, pa.binary(values.dtype.itemsize)).cast(pa.string())
+    return pa.array(values, pa.string())
+
+
 def session_table(cols: SessionColumns) -> pa.Table:
     """Sessions as an Arrow table with typed columns (UTC timestamps, int32)."""
     n = len(cols)
     return pa.table({
         "event_type": pa.array(["foot_traffic"] * n, pa.string()),
-        "customer_id": pa.array(cols.customer_id, pa.string()),
+        "customer_id": _strings(cols.customer_id),
         "entry_time": pa.array(cols.entry * 1000, pa.int64()).cast(_TS),
         "exit_time": pa.array(cols.exit * 1000, pa.int64()).cast(_TS),
         "trip_duration_minutes": pa.array(cols.trip_duration_minutes.astype("int32")),
@@ -72,7 +80,7 @@ def door_table(cols: DoorColumns) -> pa.Table:
         "time": pa.array(cols.time * 1000, pa.int64()).cast(_TS),
         "weekday": pa.array(cols.weekday, pa.string()),
         "time_slot": pa.array(cols.time_slot, pa.string()),
-        "customer_id": pa.array(cols.customer_id, pa.string()),
+        "customer_id": _strings(cols.customer_id),
         "store_id": pa.array(cols.store_id, pa.string()),
     }, schema=DOOR_SCHEMA)
 
@@ -117,14 +125,33 @@ class _CsvWriter:
 
 
 class _ParquetWriter:
+    """Gathers batches into row groups of about ``ROW_GROUP`` rows.
+
+    A row group per (day-sized) batch would make many small groups: slow to
+    write and to read. The buffer bounds memory at one row group.
+    """
+
+    ROW_GROUP = 128 * 1024
+
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+        self._pending: list[pa.Table] = []
+        self._rows = 0
 
     def write(self, table: pa.Table, lines: list[bytes] | None) -> None:
         if table.num_rows:
-            self._writer.write_table(table)
+            self._pending.append(table)
+            self._rows += table.num_rows
+        if self._rows >= self.ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=self._rows)
+        self._pending, self._rows = [], 0
 
     def close(self) -> None:
+        self._flush()
         self._writer.close()
 
 

@@ -1,0 +1,219 @@
+"""Benchmark of the offline engine, against references measured in the same run.
+
+    python bench/bench_engine.py                  # one store, 365 days, 1,000 customers a day
+    python bench/bench_engine.py --stores 50 --days 30
+    python bench/bench_engine.py --capacity 25    # capacity limit: the SimPy model
+
+Prints events/s of ``simulate`` to Parquet and to JSONL, of the SimPy model,
+and of two references: a bare numpy generation of the same counts written to
+Parquet with pyarrow, and a bare SimPy loop with one process per customer.
+Ratios are what to compare across machines (these are shared and noisy);
+each figure is the best of ``--repeat`` runs. Peak memory is measured on the
+real command line in a child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import simpy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from producer.sinks.files import FileSink  # noqa: E402
+from sim import Simulation, Store  # noqa: E402
+from sim.dwell import DEFAULT_DWELL  # noqa: E402
+from sim.profile import DEFAULT_PROFILE  # noqa: E402
+
+START = "2025-01-01"
+HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def best(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
+    """Best wall time of ``repeat`` calls and the event count the call returns."""
+    times, events = [], 0
+    for _ in range(repeat):
+        t = time.perf_counter()
+        events = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), events
+
+
+def stores_for(n: int, capacity: int | None) -> tuple[Store, ...]:
+    if n == 1:
+        return (Store(capacity=capacity),) if capacity else (Store(),)
+    return tuple(Store(store_id=f"store-{i + 1}", capacity=capacity) if capacity else
+                 Store(store_id=f"store-{i + 1}") for i in range(n))
+
+
+def simulate_to(run: Simulation, fmt: str, folder: Path, engine: str = "auto") -> int:
+    sink = FileSink(folder, fmt)
+    for batch in run.batches(engine):  # type: ignore[arg-type]
+        sink.write(batch)
+    sink.close()
+    return sink.rows[0] + sink.rows[1]
+
+
+class _Count:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def on_session(self, s: object) -> None:
+        self.n += 1
+
+    def on_entry(self, e: object) -> None:
+        self.n += 1
+
+    def on_exit(self, e: object) -> None:
+        self.n += 1
+
+
+def simpy_model(run: Simulation) -> int:
+    """The SimPy model with an observer that only counts (no I/O)."""
+    counter = _Count()
+    run.run(counter, engine="simpy")
+    return counter.n
+
+
+def _reference_arrivals(days: int, stores: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Bare numpy: Poisson counts per slot, uniform placement, mixture dwell; sorted entries."""
+    start = int(dt.datetime.fromisoformat(START).replace(tzinfo=dt.timezone.utc).timestamp())
+    starts = np.asarray(DEFAULT_PROFILE.starts) * 60
+    lengths = (np.asarray(DEFAULT_PROFILE.ends) - np.asarray(DEFAULT_PROFILE.starts)) * 60
+    weights = np.asarray(DEFAULT_PROFILE.weights)
+    factors = weights.sum(axis=1) / weights.sum(axis=1).mean()
+    day = np.arange(days)
+    weekday = (dt.date.fromisoformat(START).weekday() + day) % 7
+    means = 1000.0 * stores * factors[weekday][:, None] * weights[weekday] / weights[weekday].sum(axis=1)[:, None]
+    counts = rng.poisson(means).ravel()
+    cell = np.repeat(np.arange(counts.size), counts)
+    d, s = np.divmod(cell, len(starts))
+    entry = start + d * 86400 + starts[s] + rng.integers(0, lengths[s])
+    entry.sort()
+    minutes = DEFAULT_DWELL.sample(rng, entry.size)
+    return entry, minutes
+
+
+def bare_numpy_parquet(days: int, stores: int, folder: Path) -> int:
+    """Reference: the same counts generated with bare numpy and written with pyarrow."""
+    rng = np.random.default_rng(1)
+    entry, minutes = _reference_arrivals(days, stores, rng)
+    n = entry.size
+    exit_ = entry + 60 * minutes
+    raw = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16)
+    hexed = np.empty((n, 32), dtype=np.uint8)
+    hexed[:, 0::2], hexed[:, 1::2] = HEX[raw >> 4], HEX[raw & 15]
+    ids = pa.array(hexed.view("S32").ravel(), pa.binary(32)).cast(pa.string())
+    ts = pa.timestamp("ms", tz="UTC")
+    labels = pa.array(DEFAULT_PROFILE.labels)
+    slot = pa.array(np.zeros(n, dtype=np.int32))
+    sessions = pa.table({
+        "event_type": pa.array(["foot_traffic"] * n), "customer_id": ids,
+        "entry_time": pa.array(entry * 1000).cast(ts), "exit_time": pa.array(exit_ * 1000).cast(ts),
+        "trip_duration_minutes": pa.array(minutes.astype(np.int32)),
+        "weekday": labels.take(slot), "time_slot": labels.take(slot), "store_id": pa.array(["s"] * n),
+    })
+    time_ = np.concatenate([entry, exit_])
+    order = np.argsort(time_, kind="stable")
+    kind = pa.array(np.where(order < n, "entry", "exit").astype(object))
+    doors = pa.table({
+        "event_type": kind, "time": pa.array(time_[order] * 1000).cast(ts),
+        "weekday": labels.take(pa.array(np.zeros(2 * n, np.int32))),
+        "time_slot": labels.take(pa.array(np.zeros(2 * n, np.int32))),
+        "customer_id": pa.concat_arrays([ids, ids]).take(pa.array(order)), "store_id": pa.array(["s"] * (2 * n)),
+    })
+    pq.write_table(sessions, folder / "s.parquet", compression="zstd")
+    pq.write_table(doors, folder / "d.parquet", compression="zstd")
+    return 3 * n
+
+
+def bare_simpy_loop(days: int, stores: int) -> int:
+    """Reference: one SimPy process per customer, arrivals and dwells drawn up front."""
+    entry, minutes = _reference_arrivals(days, stores, np.random.default_rng(2))
+    env = simpy.Environment(initial_time=int(entry[0]) if entry.size else 0)
+    count = [0]
+
+    def customer(dwell: int):  # type: ignore[no-untyped-def]
+        count[0] += 2
+        yield env.timeout(dwell)
+        count[0] += 1
+
+    def arrivals():  # type: ignore[no-untyped-def]
+        for t, m in zip(entry.tolist(), (60 * minutes).tolist()):
+            yield env.timeout(t - env.now)
+            env.process(customer(m))
+
+    env.process(arrivals())
+    env.run()
+    return count[0]
+
+
+def peak_memory_mb(days: int, fmt: str, folder: Path, extra: list[str]) -> float:
+    """Peak RSS of the real command line simulating ``days`` days, in MB.
+
+    Measured through a small intermediate process: a child forked from this
+    (large) process would report this process's pages as its own peak.
+    """
+    cmd = [sys.executable, "-m", "producer.cli", "simulate", "--start", START, "--days", str(days),
+           "--seed", "1", "--format", fmt, "--out", str(folder), "--quiet", *extra]
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True, text=True)
+    return int(out.stdout.split()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--stores", type=int, default=1)
+    parser.add_argument("--capacity", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-simpy", action="store_true", help="skip the SimPy model and loop (slow runs)")
+    args = parser.parse_args()
+    stores = stores_for(args.stores, args.capacity)
+    run = Simulation.of(START, days=args.days, seed=1, stores=stores)
+    rows: list[tuple[str, float, int]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for fmt in ("parquet", "jsonl"):
+            seconds, n = best(lambda fmt=fmt: simulate_to(run, fmt, folder / fmt), args.repeat)
+            rows.append((f"simulate -> {fmt} ({run.pick_engine()} engine)", seconds, n))
+        if args.capacity is None:
+            seconds, n = best(lambda: bare_numpy_parquet(args.days, args.stores, folder), args.repeat)
+            rows.append(("reference: bare numpy -> Parquet", seconds, n))
+        if not args.skip_simpy:
+            seconds, n = best(lambda: simpy_model(run), max(1, args.repeat - 1))
+            rows.append(("SimPy model (counting observer)", seconds, n))
+            if args.capacity is None:
+                seconds, n = best(lambda: bare_simpy_loop(args.days, args.stores), max(1, args.repeat - 1))
+                rows.append(("reference: bare SimPy loop", seconds, n))
+        extra = ["--store-capacity", str(args.capacity)] if args.capacity else []
+        memory = peak_memory_mb(args.days, "parquet", folder / "mem", extra) if args.stores == 1 else None
+    rate = {name: n / s for name, s, n in rows}
+    print(f"{args.stores} store(s), {args.days} days, capacity {args.capacity or 'unlimited'}; "
+          f"best of {args.repeat}; python {sys.version.split()[0]}")
+    for name, seconds, n in rows:
+        print(f"  {name:<45} {n:>11,} events {seconds:8.2f} s {n / seconds:>12,.0f} events/s")
+    ref = rate.get("reference: bare numpy -> Parquet")
+    if ref:
+        print(f"  parquet / bare numpy reference  = {rate[rows[0][0]] / ref:.2f}  (target >= 0.5)")
+    loop = rate.get("reference: bare SimPy loop")
+    if loop:
+        print(f"  SimPy model / bare SimPy loop   = {rate['SimPy model (counting observer)'] / loop:.2f}  (target >= 0.8)")
+    if memory is not None:
+        print(f"  peak memory of `foot-traffic simulate --days {args.days} --format parquet`: {memory:.0f} MB "
+              "(target < 300 MB)")
+
+
+if __name__ == "__main__":
+    main()
