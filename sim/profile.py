@@ -88,6 +88,13 @@ def _parse_hhmm(text: Any, key: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def parse_slot_starts(names: Sequence[Any], key: str = "slots") -> tuple[int, ...]:
+    """Slot starts (``"HH:MM"``, increasing, the first ``"00:00"``) as minutes after midnight."""
+    starts = tuple(_parse_hhmm(s, f"{key}[{i}]") for i, s in enumerate(names))
+    _check_starts(starts, key)
+    return starts
+
+
 def _fmt_hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
