@@ -225,24 +225,28 @@ DEFAULT_PROFILE = Profile(
 )
 
 
+def _at(source: str) -> str:
+    return f"{source}: " if source else ""
+
+
 def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Profile:
     """Build and validate a profile from parsed TOML (or any mapping)."""
     known = {"name", "slots", "weights", "baseline", "closed", "closures", "special", "seasonality", "dwell"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ProfileError(f"{source}: unknown key {unknown[0]!r}; accepted keys are {sorted(known)}")
+        raise ProfileError(f"{_at(source)}unknown key {unknown[0]!r}; accepted keys are {sorted(known)}")
     if "slots" not in data:
-        raise ProfileError(f"{source}: missing key 'slots' (a list of 'HH:MM' slot starts)")
+        raise ProfileError(f"{_at(source)}missing key 'slots' (a list of 'HH:MM' slot starts)")
     if "weights" not in data:
-        raise ProfileError(f"{source}: missing table [weights] (one list of weights per weekday)")
+        raise ProfileError(f"{_at(source)}missing table [weights] (one list of weights per weekday)")
     raw_slots = data["slots"]
     if not isinstance(raw_slots, list):
-        raise ProfileError(f"{source}: slots must be a list of 'HH:MM' strings")
+        raise ProfileError(f"{_at(source)}slots must be a list of 'HH:MM' strings")
     starts = tuple(_parse_hhmm(s, f"slots[{i}]") for i, s in enumerate(raw_slots))
     _check_starts(starts, "slots")
     weights_table = data["weights"]
     if not isinstance(weights_table, Mapping):
-        raise ProfileError(f"{source}: weights must be a table with one key per weekday")
+        raise ProfileError(f"{_at(source)}weights must be a table with one key per weekday")
     extra = sorted(set(weights_table) - set(WEEKDAYS))
     if extra:
         raise ProfileError(f"weights.{extra[0]}: not a weekday; expected English names Monday..Sunday")
@@ -260,7 +264,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Pr
         rows = _close_slots(data["closed"], rows, slot_index)
     name = data.get("name", "custom")
     if not isinstance(name, str):
-        raise ProfileError(f"{source}: name must be a string")
+        raise ProfileError(f"{_at(source)}name must be a string")
     baseline = data.get("baseline")
     if baseline is not None and (
         isinstance(baseline, bool) or not isinstance(baseline, (int, float))
@@ -310,6 +314,6 @@ def load_profile(path: str | Path) -> Profile:
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"profile file {str(p)!r}: not valid TOML ({exc})") from None
     try:
-        return profile_from_mapping(data, source=f"profile file {str(p)!r}")
+        return profile_from_mapping(data, source="")
     except ProfileError as exc:
         raise ProfileError(f"profile file {str(p)!r}: {exc}") from None
