@@ -23,7 +23,13 @@ import pytest
 from scipy import stats
 
 from sim.dwell import (
-    DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDwell, LognormalDwell, sample_day,
+    DEFAULT_DWELL,
+    Dwell,
+    DwellBySlot,
+    GammaDwell,
+    HistogramDwell,
+    LognormalDwell,
+    sample_day,
 )
 from sim.profile import DEFAULT_PROFILE
 from sim.sampling import draw_day

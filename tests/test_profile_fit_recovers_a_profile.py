@@ -153,3 +153,20 @@ def test_fit_rejects_too_little_data_and_unknown_files(tmp_path: Path) -> None:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], result.stderr
     assert not (tmp_path / "p.toml").exists()
+
+
+def test_utc_times_are_fitted_in_the_stores_time_zone(year: Path) -> None:
+    """UTC entry times with --timezone fit the same as the same instants written as local wall times."""
+    import pandas as pd
+
+    entry = pq.read_table(year / "run" / "foot_traffic.parquet", columns=["entry_time"]).to_pandas()["entry_time"]
+    local = entry.dt.tz_convert("America/New_York").dt.tz_localize(None)
+    csv = year / "local.csv"
+    pd.DataFrame({"timestamp": local.dt.strftime("%Y-%m-%dT%H:%M:%S")}).to_csv(csv, index=False)
+    run(["profile", "fit", str(year / "run" / "foot_traffic.parquet"), "-o", str(year / "ny_utc.toml"),
+         "--timezone", "America/New_York", "--dwell", "none"])
+    run(["profile", "fit", str(csv), "-o", str(year / "ny_local.toml"), "--dwell", "none"])
+    from_utc, from_local = load_profile(year / "ny_utc.toml"), load_profile(year / "ny_local.toml")
+    assert from_utc.weights == from_local.weights and from_utc.baseline == from_local.baseline
+    # Five hours west, the night slot now holds the UTC evening: the weights did move.
+    assert from_utc.weights != load_profile(year / "hourly.toml").weights
