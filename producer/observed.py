@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -53,11 +54,13 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pa.Table
             types = {c: pa.string() for c in text_columns if c in header}
             return pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(column_types=types))
         if suffix in (".jsonl", ".ndjson", ".json"):
-            first = pajson.read_json(p, read_options=pajson.ReadOptions(block_size=1 << 20))
-            forced = [pa.field(c, pa.string()) for c in text_columns if c in first.column_names]
+            with p.open("rb") as f:
+                head = orjson.loads(f.readline() or b"{}")
+            names = head if isinstance(head, dict) else {}
+            forced = [pa.field(c, pa.string()) for c in text_columns if c in names]
             options = pajson.ParseOptions(explicit_schema=pa.schema(forced), unexpected_field_behavior="infer")
             return pajson.read_json(p, parse_options=options)
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
         raise ObservedError(f"{p}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
     raise ObservedError(f"{p}: unknown file type {suffix!r}; expected .csv, .parquet or .jsonl")
 

@@ -14,6 +14,7 @@ import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
@@ -86,7 +87,6 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     if Path(out).exists() and not force:
         fail(f"--out {out!r} exists; pass --force to overwrite it")
     try:
-        from zoneinfo import ZoneInfo
         ZoneInfo(timezone)
     except (ValueError, KeyError, OSError):
         fail(f"--timezone={timezone!r} is not valid: expected an IANA time zone like Europe/Rome")

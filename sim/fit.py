@@ -11,7 +11,8 @@ The estimators:
   that weekday. Scaled so that an average day of the week sums to 100, each
   weight is then "percent of an average day's customers", and a weekday's
   sum over 100 is its weekday factor, exactly as :class:`~sim.profile.Profile`
-  reads them. Days without a single entry are taken as closures and left out.
+  reads them. Days without a single entry are taken as closures and left out;
+  a weekday without any entry on any of its days is closed (weights 0).
 - **baseline**: the mean over the seven weekdays of the mean daily count,
   i.e. the customers of an average day of the week (what
   ``BASE_DAILY_CUSTOMERS`` means), robust to a window of unequal weekdays.
@@ -86,14 +87,17 @@ def fit_weekly(counts: np.ndarray, first: int) -> WeeklyFit:
     open_day = counts.sum(axis=1) > 0
     means = np.zeros((7, counts.shape[1]))
     used = []
+    names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
     for d in range(7):
+        if not np.any(weekdays == d):
+            raise FitError(f"the data covers no {names[d]}; need at least one of every weekday (a whole week)")
         rows = counts[(weekdays == d) & open_day]
         used.append(int(rows.shape[0]))
-        if rows.shape[0] == 0:
-            names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-            raise FitError(f"no {names[d]} with any entry in the data; need at least one of every weekday")
-        means[d] = rows.mean(axis=0)
+        if rows.shape[0]:  # else closed every week: weights stay 0
+            means[d] = rows.mean(axis=0)
     baseline = float(means.sum(axis=1).mean())
+    if baseline <= 0:
+        raise FitError("no entries on any of the days to fit")
     weights = 100.0 * means / baseline
     return WeeklyFit(
         weights=tuple(tuple(float(w) for w in row) for row in weights),

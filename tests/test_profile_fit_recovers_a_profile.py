@@ -21,6 +21,7 @@ with the ~60 checks below, under 4e-3 for the whole test):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import tomllib
 from pathlib import Path
@@ -147,7 +148,7 @@ def test_fit_writes_an_empirical_histogram_that_simulate_accepts(year: Path) -> 
 def test_fit_rejects_too_little_data_and_unknown_files(tmp_path: Path) -> None:
     two_days = tmp_path / "entries.csv"
     two_days.write_text("timestamp\n2025-11-03T08:00:00+00:00\n2025-11-04T09:30:00+00:00\n")
-    for source, expected in ((two_days, "no Wednesday"), (tmp_path / "x.xlsx", "no such file")):
+    for source, expected in ((two_days, "covers no Wednesday"), (tmp_path / "x.xlsx", "no such file")):
         result = CliRunner().invoke(main, ["profile", "fit", str(source), "-o", str(tmp_path / "p.toml")])
         assert result.exit_code == 2
         lines = result.stderr.strip().splitlines()
@@ -170,3 +171,18 @@ def test_utc_times_are_fitted_in_the_stores_time_zone(year: Path) -> None:
     assert from_utc.weights == from_local.weights and from_utc.baseline == from_local.baseline
     # Five hours west, the night slot now holds the UTC evening: the weights did move.
     assert from_utc.weights != load_profile(year / "hourly.toml").weights
+
+
+def test_a_weekday_closed_every_week_fits_as_closed() -> None:
+    """Two weeks from a Monday with no Sunday entries: Sunday's weights are 0, the baseline counts it."""
+    from sim.fit import fit_weekly
+
+    first = dt.date(2025, 11, 3).toordinal()
+    counts = np.tile([[1.0, 2.0, 3.0]], (14, 1)) * 10
+    counts[[6, 13]] = 0  # the Sundays
+    counts[2] = 0  # one Wednesday closed: left out, not averaged in
+    weekly = fit_weekly(counts, first)
+    assert weekly.weights[6] == (0.0, 0.0, 0.0)
+    assert weekly.baseline == pytest.approx(60 * 6 / 7)
+    assert weekly.weights[2] == weekly.weights[0] == pytest.approx((100 * 10 / (60 * 6 / 7), 200 * 10 / (60 * 6 / 7), 300 * 10 / (60 * 6 / 7)))
+    assert weekly.days_per_weekday == (2, 2, 1, 2, 2, 2, 0) and weekly.closed_days == 3
