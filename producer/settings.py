@@ -209,6 +209,16 @@ class Settings:
             return self.base_daily_customers
         return self.default_daily_customers
 
+    def baseline_for(self, profile: Profile) -> float:
+        """The baseline for a store with this profile.
+
+        ``BASE_DAILY_CUSTOMERS`` wins; else the profile file's ``baseline``;
+        else ``DEFAULT_DAILY_CUSTOMERS``.
+        """
+        if self.base_daily_customers is None and profile.baseline is not None:
+            return profile.baseline
+        return self.baseline
+
     @property
     def variation(self) -> float:
         return 0.0 if self.disable_daily_variation else self.daily_variation_pct
@@ -227,10 +237,11 @@ class Settings:
 
     def stores(self) -> tuple[Store, ...]:
         """The run's stores as these settings describe them."""
+        profile = self.profile()
         return (
             Store(
-                profile=self.profile(),
-                baseline=self.baseline,
+                profile=profile,
+                baseline=self.baseline_for(profile),
                 daily_customers=self.daily_customers,
                 variation=self.variation,
                 multiplier=self.traffic_multiplier,

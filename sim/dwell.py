@@ -1,17 +1,43 @@
 """Dwell-time ("trip duration") distributions.
 
-Each distribution is a small object with one ``sample(rng, n)`` method that
-returns ``n`` whole minutes (>= 1) as an int64 array, drawn from the
-Generator it is handed. Whole minutes keep ``trip_duration_minutes`` exactly
-equal to exit minus entry, as the wire format promises.
+Each distribution is a small frozen object with ``sample(rng, n)``, which
+returns ``n`` whole minutes (>= 1) as an int64 array drawn from the Generator
+it is handed, ``mean_minutes()`` and ``survival(m)`` = P(dwell > m), the
+function the analytic occupancy E[N(t)] = integral of lambda(t - u) G(u) du
+needs. Whole minutes keep ``trip_duration_minutes`` exactly equal to exit
+minus entry, as the wire format promises.
+
+The models:
+
+- :class:`MixtureDwell`: uniform bands of whole minutes picked with shares
+  (the old producer's model, :data:`DEFAULT_DWELL`);
+- :class:`HistogramDwell`: an empirical histogram, bins of whole minutes;
+- :class:`LognormalDwell` and :class:`GammaDwell`: continuous families given
+  by ``median`` and ``spread``. ``spread`` is the coefficient of variation of
+  the continuous distribution, its standard deviation divided by its mean
+  (0.5 means the standard deviation is half the mean). A draw ``x`` becomes
+  ``ceil(x)`` whole minutes, so P(dwell <= m) equals the continuous CDF at
+  every whole minute ``m``: half the visits last ``median`` minutes or less;
+- :class:`DwellBySlot`: a model per (weekday, slot) of the entry.
+
+Frozen dataclasses of tuples and floats: a profile holding one stays
+hashable (it is an ``lru_cache`` key).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
+from scipy import stats
+
+
+class DwellError(ValueError):
+    """A dwell model's parameter is out of range; the message names it."""
 
 
 class Dwell(Protocol):
@@ -39,7 +65,7 @@ class UniformBand:
 
     def __post_init__(self) -> None:
         if not 1 <= self.low <= self.high:
-            raise ValueError(f"dwell band {self.low}..{self.high}: expected 1 <= low <= high")
+            raise DwellError(f"band {self.low}..{self.high}: expected whole minutes 1 <= low <= high")
 
 
 @dataclass(frozen=True)
@@ -51,9 +77,9 @@ class MixtureDwell:
 
     def __post_init__(self) -> None:
         if len(self.shares) != len(self.bands) or not self.bands:
-            raise ValueError("dwell mixture: one share per band is needed")
-        if any(s < 0 for s in self.shares) or abs(sum(self.shares) - 1.0) > 1e-9:
-            raise ValueError("dwell mixture: shares must be >= 0 and sum to 1")
+            raise DwellError("shares: one share per band is needed")
+        if any(not s >= 0 for s in self.shares) or abs(sum(self.shares) - 1.0) > 1e-9:
+            raise DwellError("shares: must be >= 0 and sum to 1")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         # One batched draw for the band, one for the position inside it.
@@ -63,17 +89,200 @@ class MixtureDwell:
         return lows[band] + rng.integers(0, widths[band], dtype=np.int64)
 
     def mean_minutes(self) -> float:
-        return float(sum(s * (b.low + b.high) / 2 for s, b in zip(self.shares, self.bands)))
+        return float(sum(s * (b.low + b.high) / 2 for s, b in zip(self.shares, self.bands, strict=True)))
 
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         m = np.asarray(minutes, dtype=float)
         out = np.zeros_like(m)
-        for share, b in zip(self.shares, self.bands):
+        for share, b in zip(self.shares, self.bands, strict=True):
             # P(X > m) for X uniform on the integers low..high.
             count = b.high - b.low + 1
             above = np.clip(b.high - np.floor(m), 0, count)
             out += share * above / count
         return out
+
+
+@dataclass(frozen=True)
+class HistogramDwell:
+    """An empirical histogram: bin *i* holds the whole minutes ``edges[i] .. edges[i+1] - 1``.
+
+    ``weights`` are relative (counts will do); inside a bin every whole minute
+    is equally likely.
+    """
+
+    edges: tuple[int, ...]
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.edges) < 2:
+            raise DwellError("edges: at least two bin edges are needed")
+        if any(isinstance(e, bool) or not isinstance(e, int) for e in self.edges) or self.edges[0] < 1:
+            raise DwellError(f"edges: {list(self.edges)} must be whole minutes >= 1")
+        for i in range(1, len(self.edges)):
+            if self.edges[i] <= self.edges[i - 1]:
+                raise DwellError(f"edges[{i}]: {self.edges[i]} does not come after {self.edges[i - 1]}")
+        if len(self.weights) != len(self.edges) - 1:
+            raise DwellError(
+                f"weights: expected {len(self.edges) - 1} weights (one per bin), got {len(self.weights)}"
+            )
+        for i, w in enumerate(self.weights):
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+                raise DwellError(f"weights[{i}]: {w!r}; expected a number >= 0")
+        if math.fsum(self.weights) <= 0:
+            raise DwellError("weights: all zero; at least one bin needs a positive weight")
+
+    @property
+    def mixture(self) -> MixtureDwell:
+        total = math.fsum(self.weights)
+        shares = [w / total for w in self.weights]
+        shares[-1] = 1.0 - math.fsum(shares[:-1])  # exact sum of 1 up to rounding
+        bands = tuple(UniformBand(lo, hi - 1) for lo, hi in zip(self.edges[:-1], self.edges[1:], strict=True))
+        return MixtureDwell(shares=tuple(max(s, 0.0) for s in shares), bands=bands)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.mixture.sample(rng, n)
+
+    def mean_minutes(self) -> float:
+        return self.mixture.mean_minutes()
+
+    def survival(self, minutes: np.ndarray) -> np.ndarray:
+        return self.mixture.survival(minutes)
+
+
+def _check_median_spread(median: float, spread: float) -> None:
+    if isinstance(median, bool) or not isinstance(median, (int, float)) or not 1 <= median <= 1440:
+        raise DwellError(f"median: {median!r}; expected minutes from 1 to 1440")
+    if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not 0 < spread <= 2:
+        raise DwellError(
+            f"spread: {spread!r}; expected a number in (0, 2] (standard deviation / mean)"
+        )
+
+
+def _ceil_minutes(x: np.ndarray) -> np.ndarray:
+    # ceil keeps P(dwell <= m) = F(m) at whole minutes; clip guards x == 0.0 underflow.
+    return np.maximum(np.ceil(x), 1).astype(np.int64)
+
+
+@lru_cache(maxsize=256)
+def _discrete_mean(kind: str, a: float, scale: float) -> float:
+    """E[ceil(X)] = sum over m >= 0 of P(X > m), to a tail below 1e-12."""
+    dist = _frozen(kind, a, scale)
+    top = int(math.ceil(float(dist.isf(1e-12)))) + 1
+    return float(np.sum(dist.sf(np.arange(top, dtype=float))))
+
+
+def _frozen(kind: str, a: float, scale: float) -> stats.rv_continuous:
+    if kind == "lognormal":
+        return stats.lognorm(s=a, scale=scale)
+    return stats.gamma(a=a, scale=scale)
+
+
+@dataclass(frozen=True)
+class LognormalDwell:
+    """Lognormal minutes: ``median`` and ``spread`` = standard deviation / mean.
+
+    ln X is normal with mean ln(median) and sigma = sqrt(ln(1 + spread**2)).
+    """
+
+    median: float
+    spread: float
+
+    def __post_init__(self) -> None:
+        _check_median_spread(self.median, self.spread)
+
+    @property
+    def sigma(self) -> float:
+        return math.sqrt(math.log1p(self.spread**2))
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return _ceil_minutes(rng.lognormal(math.log(self.median), self.sigma, size=n))
+
+    def mean_minutes(self) -> float:
+        return _discrete_mean("lognormal", self.sigma, float(self.median))
+
+    def survival(self, minutes: np.ndarray) -> np.ndarray:
+        m = np.floor(np.asarray(minutes, dtype=float))
+        return np.asarray(stats.lognorm.sf(m, s=self.sigma, scale=self.median), dtype=float)
+
+
+@dataclass(frozen=True)
+class GammaDwell:
+    """Gamma minutes: ``median`` and ``spread`` = standard deviation / mean.
+
+    The shape is 1 / spread**2; the scale puts the median where asked.
+    """
+
+    median: float
+    spread: float
+
+    def __post_init__(self) -> None:
+        _check_median_spread(self.median, self.spread)
+
+    @property
+    def shape(self) -> float:
+        return 1.0 / self.spread**2
+
+    @property
+    def scale(self) -> float:
+        return float(self.median / stats.gamma.median(self.shape))
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return _ceil_minutes(rng.gamma(self.shape, self.scale, size=n))
+
+    def mean_minutes(self) -> float:
+        return _discrete_mean("gamma", self.shape, self.scale)
+
+    def survival(self, minutes: np.ndarray) -> np.ndarray:
+        m = np.floor(np.asarray(minutes, dtype=float))
+        return np.asarray(stats.gamma.sf(m, self.shape, scale=self.scale), dtype=float)
+
+
+@dataclass(frozen=True)
+class DwellBySlot:
+    """A dwell model per (weekday, slot) of the entry.
+
+    ``grid[weekday][slot]`` is the model for customers entering in that slot
+    on that weekday (0 = Monday). ``default`` is the model of the pairs no
+    rule overrides; ``sample``, ``mean_minutes`` and ``survival`` describe it,
+    and :meth:`for_slot` gives the model of any one pair.
+    """
+
+    default: Dwell
+    grid: tuple[tuple[Dwell, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.grid) != 7 or len({len(row) for row in self.grid}) != 1:
+            raise DwellError("by_slot: the grid needs 7 weekdays with one model per slot each")
+
+    def for_slot(self, weekday: int, slot: int) -> Dwell:
+        return self.grid[weekday][slot]
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.default.sample(rng, n)
+
+    def mean_minutes(self) -> float:
+        return self.default.mean_minutes()
+
+    def survival(self, minutes: np.ndarray) -> np.ndarray:
+        return self.default.survival(minutes)
+
+
+def sample_day(
+    dwell: Dwell, rng: np.random.Generator, weekday: int, counts: np.ndarray | Sequence[int]
+) -> np.ndarray:
+    """Dwell minutes for one day's arrivals in entry order, ``counts[i]`` in slot *i*.
+
+    A single model draws all of them at once (one call, as it always has);
+    a :class:`DwellBySlot` draws slot after slot from the same Generator.
+    Entries are sorted by time and slots follow each other in time, so the
+    slot-by-slot draws line up with entry order.
+    """
+    if not isinstance(dwell, DwellBySlot):
+        return dwell.sample(rng, int(np.sum(counts)))
+    parts = [
+        dwell.for_slot(weekday, slot).sample(rng, int(c)) for slot, c in enumerate(counts) if c > 0
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 #: The old producer's mixture: 35% 10-29 min, 39% 30-44 min, 26% 45-75 min.

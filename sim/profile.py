@@ -7,16 +7,34 @@ that day's customers. The weekday weight sums also scale the daily mean (a
 busier weekday gets more customers), exactly as the producer this project
 replaces did (see ``DEFAULT_WEIGHTS``).
 
-Profiles load from TOML files::
+Profiles load from TOML files (the whole format: ``docs/profiles.md``)::
 
     slots = ["00:00", "07:00", "10:00", "14:00", "17:00", "20:00"]
+    baseline = 850                       # optional
+    closures = ["2025-12-25"]            # optional, see sim.calendar
+    seasonality = [0.9, ..., 1.3]        # optional, 12 multipliers
 
     [weights]
     Monday    = [16, 17, 20, 17, 13, 10]
     ...
+    Sunday    = [0, 0, 0, 0, 0, 0]       # weight 0: closed
 
-Every problem (a missing weekday, an unordered slot, a negative weight)
-raises :class:`ProfileError` with one line that names the key at fault.
+    [closed]                             # optional: slots closed, as weight 0
+    Saturday = ["00:00", "20:00"]
+
+    [[special]]                          # optional, see sim.calendar
+    date = "2025-11-28"
+    multiplier = 2.5
+
+    [dwell]                              # optional, see sim.dwell_file
+    kind = "lognormal"
+    median = 25
+    spread = 0.6
+
+A slot with weight 0 is closed: no arrivals. A weekday whose weights are all
+0 is closed all day (at least one weekday must be open). Every problem (a
+missing weekday, an unordered slot, a negative weight, a bad date) raises
+:class:`ProfileError` with one line that names the key at fault.
 """
 
 from __future__ import annotations
@@ -28,6 +46,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sim.calendar import Calendar, calendar_from_mapping
+from sim.dwell import DEFAULT_DWELL, Dwell
+from sim.dwell_file import dwell_from_mapping, dwell_to_toml
+from sim.errors import ProfileError
 
 WEEKDAYS: tuple[str, ...] = (
     "Monday",
@@ -58,15 +81,18 @@ DEFAULT_WEIGHTS: dict[str, tuple[float, ...]] = {
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-class ProfileError(ValueError):
-    """A profile is malformed; the message is one line naming the key."""
-
-
 def _parse_hhmm(text: Any, key: str) -> int:
     if not isinstance(text, str) or not _HHMM.match(text):
         raise ProfileError(f"{key}: {text!r} is not a time of day; expected 'HH:MM' from 00:00 to 23:59")
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def parse_slot_starts(names: Sequence[Any], key: str = "slots") -> tuple[int, ...]:
+    """Slot starts (``"HH:MM"``, increasing, the first ``"00:00"``) as minutes after midnight."""
+    starts = tuple(_parse_hhmm(s, f"{key}[{i}]") for i, s in enumerate(names))
+    _check_starts(starts, key)
+    return starts
 
 
 def _fmt_hhmm(minutes: int) -> str:
@@ -80,19 +106,38 @@ class Profile:
     ``starts`` are minutes after local midnight, strictly increasing, the first
     0; slot *i* covers ``[starts[i], starts[i+1])`` and the last one runs to
     midnight. ``weights[d][i]`` is weekday *d*'s (0 = Monday) weight for slot
-    *i*.
+    *i*; a weight of 0 closes the slot.
+
+    ``baseline``, when set, is the mean customers on an average day of the
+    week that the file suggests (``BASE_DAILY_CUSTOMERS`` still wins).
+    ``calendar`` scales particular days; ``dwell``, when set, is the dwell
+    model of stores using this profile.
     """
 
     starts: tuple[int, ...]
     weights: tuple[tuple[float, ...], ...]
     name: str = "default"
+    baseline: float | None = None
+    calendar: Calendar = Calendar()
+    dwell: Dwell | None = None
 
     def __post_init__(self) -> None:
         _check_starts(self.starts, "slots")
         if len(self.weights) != 7:
             raise ProfileError(f"weights: expected 7 weekdays, got {len(self.weights)}")
-        for day, row in zip(WEEKDAYS, self.weights):
+        for day, row in zip(WEEKDAYS, self.weights, strict=True):
             _check_row(row, len(self.starts), f"weights.{day}")
+        if not any(math.fsum(row) > 0 for row in self.weights):
+            raise ProfileError("weights: every weekday is closed (all weights 0); at least one must be open")
+        if self.baseline is not None and not (math.isfinite(self.baseline) and self.baseline >= 0):
+            raise ProfileError(f"baseline: {self.baseline!r}; expected a number of customers >= 0")
+        for s in self.calendar.special:
+            if s.slots is not None and max(s.slots) >= len(self.starts):
+                raise ProfileError(f"special {s.date.isoformat()}: slot index out of range")
+
+    def dwell_model(self) -> Dwell:
+        """The profile's dwell model, or the old producer's mixture when it has none."""
+        return DEFAULT_DWELL if self.dwell is None else self.dwell
 
     @property
     def n_slots(self) -> int:
@@ -107,7 +152,7 @@ class Profile:
     def labels(self) -> tuple[str, ...]:
         """Slot labels in the old producer's form: start, en dash, last minute."""
         return tuple(
-            f"{_fmt_hhmm(s)}\u2013{_fmt_hhmm(e - 1)}" for s, e in zip(self.starts, self.ends)
+            f"{_fmt_hhmm(s)}\u2013{_fmt_hhmm(e - 1)}" for s, e in zip(self.starts, self.ends, strict=True)
         )
 
     def day_weight(self, weekday: int) -> float:
@@ -123,14 +168,26 @@ class Profile:
         mean = math.fsum(self.day_weight(d) for d in range(7)) / 7
         return self.day_weight(weekday) / mean
 
+    @property
+    def slot_names(self) -> tuple[str, ...]:
+        """Slot starts as ``HH:MM``, the names the file uses for slots."""
+        return tuple(_fmt_hhmm(s) for s in self.starts)
+
     def to_toml(self) -> str:
         """The profile as a TOML document that :func:`load_profile` reads back."""
         lines = [f"name = {self.name!r}".replace("'", '"')]
-        lines.append("slots = [" + ", ".join(f'"{_fmt_hhmm(s)}"' for s in self.starts) + "]")
+        lines.append("slots = [" + ", ".join(f'"{s}"' for s in self.slot_names) + "]")
+        if self.baseline is not None:
+            lines.append(f"baseline = {_fmt_num(self.baseline)}")
+        top, special = self.calendar.to_toml_lines(self.slot_names)
+        lines += top
         lines.append("")
         lines.append("[weights]")
-        for day, row in zip(WEEKDAYS, self.weights):
+        for day, row in zip(WEEKDAYS, self.weights, strict=True):
             lines.append(f"{day} = [" + ", ".join(_fmt_num(w) for w in row) + "]")
+        lines += special
+        if self.dwell is not None:
+            lines += ["", *dwell_to_toml(self.dwell, self.slot_names)]
         return "\n".join(lines) + "\n"
 
 
@@ -159,8 +216,6 @@ def _check_row(row: Sequence[Any], n_slots: int, key: str) -> None:
             raise ProfileError(f"{key}[{i}]: {w!r} is not a number; expected a weight >= 0")
         if w < 0:
             raise ProfileError(f"{key}[{i}]: {w!r} is negative; expected a weight >= 0")
-    if math.fsum(row) <= 0:
-        raise ProfileError(f"{key}: all weights are zero; a day needs at least one positive weight")
 
 
 DEFAULT_PROFILE = Profile(
@@ -170,24 +225,28 @@ DEFAULT_PROFILE = Profile(
 )
 
 
+def _at(source: str) -> str:
+    return f"{source}: " if source else ""
+
+
 def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Profile:
     """Build and validate a profile from parsed TOML (or any mapping)."""
-    known = {"name", "slots", "weights"}
+    known = {"name", "slots", "weights", "baseline", "closed", "closures", "special", "seasonality", "dwell"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ProfileError(f"{source}: unknown key {unknown[0]!r}; accepted keys are {sorted(known)}")
+        raise ProfileError(f"{_at(source)}unknown key {unknown[0]!r}; accepted keys are {sorted(known)}")
     if "slots" not in data:
-        raise ProfileError(f"{source}: missing key 'slots' (a list of 'HH:MM' slot starts)")
+        raise ProfileError(f"{_at(source)}missing key 'slots' (a list of 'HH:MM' slot starts)")
     if "weights" not in data:
-        raise ProfileError(f"{source}: missing table [weights] (one list of weights per weekday)")
+        raise ProfileError(f"{_at(source)}missing table [weights] (one list of weights per weekday)")
     raw_slots = data["slots"]
     if not isinstance(raw_slots, list):
-        raise ProfileError(f"{source}: slots must be a list of 'HH:MM' strings")
+        raise ProfileError(f"{_at(source)}slots must be a list of 'HH:MM' strings")
     starts = tuple(_parse_hhmm(s, f"slots[{i}]") for i, s in enumerate(raw_slots))
     _check_starts(starts, "slots")
     weights_table = data["weights"]
     if not isinstance(weights_table, Mapping):
-        raise ProfileError(f"{source}: weights must be a table with one key per weekday")
+        raise ProfileError(f"{_at(source)}weights must be a table with one key per weekday")
     extra = sorted(set(weights_table) - set(WEEKDAYS))
     if extra:
         raise ProfileError(f"weights.{extra[0]}: not a weekday; expected English names Monday..Sunday")
@@ -200,10 +259,47 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Pr
             raise ProfileError(f"weights.{day}: expected a list of {len(starts)} weights")
         _check_row(row, len(starts), f"weights.{day}")
         rows.append(tuple(float(w) for w in row))
+    slot_index = {_fmt_hhmm(s): i for i, s in enumerate(starts)}
+    if "closed" in data:
+        rows = _close_slots(data["closed"], rows, slot_index)
     name = data.get("name", "custom")
     if not isinstance(name, str):
-        raise ProfileError(f"{source}: name must be a string")
-    return Profile(starts=starts, weights=tuple(rows), name=name)
+        raise ProfileError(f"{_at(source)}name must be a string")
+    baseline = data.get("baseline")
+    if baseline is not None and (
+        isinstance(baseline, bool) or not isinstance(baseline, (int, float))
+        or not math.isfinite(baseline) or baseline < 0
+    ):
+        raise ProfileError(f"baseline: {baseline!r}; expected a number of customers per day >= 0")
+    return Profile(
+        starts=starts, weights=tuple(rows), name=name,
+        baseline=None if baseline is None else float(baseline),
+        calendar=calendar_from_mapping(data, slot_index),
+        dwell=dwell_from_mapping(data["dwell"], slot_index) if "dwell" in data else None,
+    )
+
+
+def _close_slots(
+    table: Any, rows: list[tuple[float, ...]], slot_index: Mapping[str, int]
+) -> list[tuple[float, ...]]:
+    """Apply ``[closed]``: the listed slots of each weekday get weight 0."""
+    if not isinstance(table, Mapping):
+        raise ProfileError("closed: expected a table of weekday = [slot starts], e.g. Sunday = [\"00:00\"]")
+    rows = list(rows)
+    for day, slots in table.items():
+        if day not in WEEKDAYS:
+            raise ProfileError(f"closed.{day}: not a weekday; expected English names Monday..Sunday")
+        if not isinstance(slots, list):
+            raise ProfileError(f"closed.{day}: expected a list of slot starts like [\"00:00\"]")
+        row = list(rows[WEEKDAYS.index(day)])
+        for i, start in enumerate(slots):
+            if start not in slot_index:
+                raise ProfileError(
+                    f"closed.{day}[{i}]: {start!r} is not a slot start; expected one of {list(slot_index)}"
+                )
+            row[slot_index[start]] = 0.0
+        rows[WEEKDAYS.index(day)] = tuple(row)
+    return rows
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -218,6 +314,6 @@ def load_profile(path: str | Path) -> Profile:
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"profile file {str(p)!r}: not valid TOML ({exc})") from None
     try:
-        return profile_from_mapping(data, source=f"profile file {str(p)!r}")
+        return profile_from_mapping(data, source="")
     except ProfileError as exc:
         raise ProfileError(f"profile file {str(p)!r}: {exc}") from None

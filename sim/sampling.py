@@ -10,6 +10,14 @@ adding a store from changing another store's events.
 
 A day is drawn in one batch per purpose: the slot counts, then every
 arrival's placement, dwell and customer id at once.
+
+The profile's calendar (closures, special days, seasonality) scales each
+slot's expected count; ordinary days are drawn exactly as without a calendar.
+With a fixed daily total (``DAILY_CUSTOMERS``) the calendar scales that total:
+a closure day has 0 customers, a special day with multiplier 2.5 has
+round(2.5 x total), spread over the slots in proportion to their scaled
+expected counts (a multiplier restricted to some slots changes the day's total
+by those slots' share only).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from sim.dwell import sample_day
 from sim.store import DayPlan, Store
 
 #: Purposes, each its own stream. Never renumber: it would change every run.
@@ -40,15 +49,33 @@ def expected_counts(store: Store, plan: DayPlan, factor: float = 1.0) -> np.ndar
     """Expected arrivals per slot of a day (``factor`` is the day's variation).
 
     With a fixed daily total the counts are multinomial and these are their
-    means; otherwise each slot is Poisson with this mean.
+    means; otherwise each slot is Poisson with this mean. The calendar's
+    multipliers for the day (if any) are applied last.
     """
     weights = np.asarray(store.profile.weights[plan.weekday], dtype=float)
     shares = weights * plan.length_ratio
     if store.daily_customers is not None:
         total = shares.sum()
-        return store.daily_customers * shares / total if total > 0 else shares * 0
-    mean = store.baseline * store.profile.weekday_factor(plan.weekday) * store.multiplier
-    return mean * factor * shares / weights.sum()
+        expected = store.daily_customers * shares / total if total > 0 else shares * 0
+    elif weights.sum() == 0:  # a weekday closed all day
+        expected = shares * 0
+    else:
+        mean = store.baseline * store.profile.weekday_factor(plan.weekday) * store.multiplier
+        expected = mean * factor * shares / weights.sum()
+    scale = store.profile.calendar.factors(plan.day, store.profile.n_slots)
+    return expected if scale is None else expected * scale
+
+
+def day_total(store: Store, plan: DayPlan) -> int:
+    """With a fixed daily total: the day's customers after the calendar.
+
+    ``DAILY_CUSTOMERS`` on an ordinary day; on a calendar day the fixed total
+    scaled as the calendar says, rounded to the nearest whole customer.
+    """
+    assert store.daily_customers is not None
+    if store.profile.calendar.factors(plan.day, store.profile.n_slots) is None:
+        return store.daily_customers
+    return int(np.floor(expected_counts(store, plan).sum() + 0.5))
 
 
 def format_uuids(raw: np.ndarray) -> np.ndarray:
@@ -107,7 +134,11 @@ def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
     rng = stream(seed, store, day, COUNTS)
     if store.daily_customers is not None:
         probs = expected_counts(store, plan) / max(store.daily_customers, 1)
-        counts = rng.multinomial(store.daily_customers, probs / probs.sum())
+        total = day_total(store, plan)
+        if total > 0 and probs.sum() > 0:
+            counts = rng.multinomial(total, probs / probs.sum())
+        else:  # a closure, a closed weekday or DAILY_CUSTOMERS=0: nothing to spread
+            counts = np.zeros(len(probs), dtype=np.int64)
     else:
         factor = rng.uniform(1 - store.variation, 1 + store.variation) if store.variation else 1.0
         counts = rng.poisson(expected_counts(store, plan, factor))
@@ -118,7 +149,7 @@ def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
     entry = plan.starts[slot] + stream(seed, store, day, PLACEMENT).integers(0, lengths)
     order = np.argsort(entry, kind="stable")
     entry, slot = entry[order], slot[order]
-    minutes = store.dwell.sample(stream(seed, store, day, DWELL), n)
+    minutes = sample_day(store.dwell, stream(seed, store, day, DWELL), plan.weekday, counts)
     raw = np.frombuffer(stream(seed, store, day, IDS).bytes(16 * n), dtype=np.uint8)
     exit_ = entry + 60 * minutes
     exit_weekday, exit_slot = store.locate(exit_)

@@ -31,7 +31,8 @@ class Store:
     ``baseline`` is the mean number of customers on an average day of the
     week; ``daily_customers``, when set, fixes every day's total instead.
     ``variation`` is the day-to-day noise: the day's mean is multiplied by a
-    uniform factor in ``[1 - variation, 1 + variation]``.
+    uniform factor in ``[1 - variation, 1 + variation]``. ``dwell`` left at
+    its default takes the profile's dwell model when the profile has one.
     """
 
     store_id: str = "store-1"
@@ -59,6 +60,8 @@ class Store:
         if self.capacity is not None and self.capacity < 1:
             raise ValueError(f"capacity: {self.capacity}; expected a whole number >= 1")
         object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
+        if self.dwell is DEFAULT_DWELL and self.profile.dwell is not None:
+            object.__setattr__(self, "dwell", self.profile.dwell)
 
     @property
     def key(self) -> int:

@@ -1,0 +1,165 @@
+"""Reading observed traffic for ``foot-traffic profile fit``.
+
+Accepted files (by extension): ``.csv``, ``.parquet``/``.pq`` and
+``.jsonl``/``.ndjson``. Two shapes:
+
+- **entries**: one row per customer entry, with a time column: a sessions
+  file (``entry_time``), a door-events file (``time``; only rows whose
+  ``event_type`` is ``entry`` count) or any table with a ``timestamp``
+  column, or the column named by ``--time-column``;
+- **hourly counts**: a ``count`` column and a time column (``hour``, ``time``
+  or ``timestamp``) holding each hour's start.
+
+Times with a UTC offset (``...+00:00``, ``Z``, Parquet timestamps with a zone)
+are converted to the store's time zone; times without one are taken as the
+store's local wall time already. Durations come from a numeric column
+(``trip_duration_minutes`` by default) in minutes; fractions are rounded up
+to whole minutes, the simulator's own convention.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+ENTRY_COLUMNS = ("entry_time", "time", "timestamp")
+HOUR_COLUMNS = ("hour", "time", "timestamp")
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+class ObservedError(ValueError):
+    """An observed-data file cannot be read; the message is one line."""
+
+
+def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pa.Table:
+    """A CSV, Parquet or JSONL file as an Arrow table (``text_columns`` kept as strings)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if not p.is_file():
+        raise ObservedError(f"{p}: no such file")
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pq.read_table(p)
+        if suffix == ".csv":
+            header = p.open(encoding="utf-8").readline().strip().split(",")
+            types = {c: pa.string() for c in text_columns if c in header}
+            return pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(column_types=types))
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            with p.open("rb") as f:
+                head = orjson.loads(f.readline() or b"{}")
+            names = head if isinstance(head, dict) else {}
+            forced = [pa.field(c, pa.string()) for c in text_columns if c in names]
+            options = pajson.ParseOptions(explicit_schema=pa.schema(forced), unexpected_field_behavior="infer")
+            return pajson.read_json(p, parse_options=options)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+        raise ObservedError(f"{p}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
+    raise ObservedError(f"{p}: unknown file type {suffix!r}; expected .csv, .parquet or .jsonl")
+
+
+def _pick(table: pa.Table, given: str | None, candidates: tuple[str, ...], what: str, source: str) -> str:
+    if given is not None:
+        if given not in table.column_names:
+            raise ObservedError(f"--time-column {given!r}: no such column in {source}; it has {table.column_names}")
+        return given
+    for name in candidates:
+        if name in table.column_names:
+            return name
+    raise ObservedError(
+        f"{source}: no {what} column; expected one of {list(candidates)} or --time-column NAME "
+        f"(its columns are {table.column_names})"
+    )
+
+
+def local_seconds(column: pa.ChunkedArray | pa.Array, timezone: str, name: str) -> np.ndarray:
+    """Local wall-clock seconds since 1970-01-01 (as if that wall time were UTC)."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if arr.null_count:
+        raise ObservedError(f"column {name!r}: {arr.null_count} empty times")
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        try:
+            arr = arr.cast(pa.timestamp("us", tz="UTC"))
+        except pa.ArrowInvalid:
+            try:
+                arr = arr.cast(pa.timestamp("us"))
+            except pa.ArrowInvalid as exc:
+                raise ObservedError(
+                    f"column {name!r}: not ISO times all with or all without a UTC offset "
+                    f"({' '.join(str(exc).split())[:160]})"
+                ) from None
+    if not pa.types.is_timestamp(arr.type):
+        raise ObservedError(f"column {name!r}: type {arr.type} is not a time; expected ISO times or timestamps")
+    if arr.type.tz is not None:
+        arr = pc.local_timestamp(arr.cast(pa.timestamp(arr.type.unit, tz=timezone)))
+    micros = arr.cast(pa.timestamp("us")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return np.floor_divide(micros, 1_000_000)
+
+
+def days_and_minutes(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local date ordinals and minutes after local midnight."""
+    return seconds // 86_400 + _EPOCH_ORDINAL, (seconds % 86_400) // 60
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Observed entries (``weight`` None) or hourly counts, on the local calendar."""
+
+    day: np.ndarray  #: local date ordinals
+    minute: np.ndarray  #: minutes after local midnight
+    weight: np.ndarray | None  #: hourly counts, or None for one row per entry
+    column: str  #: the time column used
+
+    @property
+    def hourly(self) -> bool:
+        return self.weight is not None
+
+    @property
+    def total(self) -> float:
+        return float(self.day.size if self.weight is None else self.weight.sum())
+
+
+def read_observed(path: str | Path, timezone: str, time_column: str | None = None) -> Observed:
+    """Entries or hourly counts from a file, converted to the store's local calendar."""
+    text = tuple(dict.fromkeys((*ENTRY_COLUMNS, *HOUR_COLUMNS, *((time_column,) if time_column else ()))))
+    table = read_table(path, text)
+    source = str(path)
+    if "count" in table.column_names:
+        name = _pick(table, time_column, HOUR_COLUMNS, "hour", source)
+        counts = table.column("count").to_numpy(zero_copy_only=False)
+        if not np.issubdtype(counts.dtype, np.number) or np.isnan(counts.astype(float)).any() or (counts < 0).any():
+            raise ObservedError(f"{source}: column 'count' must hold whole numbers >= 0")
+        day, minute = days_and_minutes(local_seconds(table.column(name), timezone, name))
+        if (minute % 60).any():
+            raise ObservedError(f"{source}: column {name!r} must hold the start of each hour (minute 00)")
+        return Observed(day, minute, counts.astype(float), name)
+    name = _pick(table, time_column, ENTRY_COLUMNS, "entry time", source)
+    if name == "time" and "event_type" in table.column_names:
+        table = table.filter(pc.equal(table.column("event_type"), "entry"))
+    if table.num_rows == 0:
+        raise ObservedError(f"{source}: no entries")
+    day, minute = days_and_minutes(local_seconds(table.column(name), timezone, name))
+    return Observed(day, minute, None, name)
+
+
+def read_durations(path: str | Path, column: str = "trip_duration_minutes", required: bool = True) -> np.ndarray | None:
+    """Observed visit durations in whole minutes (fractions rounded up)."""
+    table = read_table(path)
+    if column not in table.column_names:
+        if not required:
+            return None
+        raise ObservedError(f"{path}: no column {column!r} of visit durations in minutes; it has {table.column_names}")
+    values = table.column(column).to_numpy(zero_copy_only=False)
+    if not np.issubdtype(values.dtype, np.number):
+        raise ObservedError(f"{path}: column {column!r} must hold minutes (numbers)")
+    values = values.astype(float)
+    if np.isnan(values).any() or (values <= 0).any():
+        raise ObservedError(f"{path}: column {column!r} must hold durations > 0 minutes, without gaps")
+    return np.ceil(values).astype(np.int64)

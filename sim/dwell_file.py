@@ -1,0 +1,187 @@
+"""The ``[dwell]`` table of a profile file: reading and writing dwell models.
+
+::
+
+    [dwell]
+    kind = "lognormal"          # default | mixture | lognormal | gamma | histogram
+    median = 25                 # minutes (lognormal, gamma)
+    spread = 0.6                # standard deviation / mean (lognormal, gamma)
+
+    [[dwell.by_slot]]           # optional: another model for some entries
+    weekdays = ["Saturday", "Sunday"]   # default: every weekday
+    slots = ["10:00", "14:00"]          # default: every slot
+    kind = "gamma"
+    median = 40
+    spread = 0.5
+
+``histogram`` takes ``edges`` (whole minutes, increasing) and ``weights`` (one
+per bin); ``mixture`` takes ``bands`` (``[[low, high], ...]``, whole minutes,
+both included) and ``shares`` (summing to 1); ``default`` is the old
+producer's mixture. ``by_slot`` rules must not overlap. Every problem is a
+one-line :class:`~sim.errors.ProfileError` naming the key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sim.dwell import (
+    DEFAULT_DWELL,
+    Dwell,
+    DwellBySlot,
+    DwellError,
+    GammaDwell,
+    HistogramDwell,
+    LognormalDwell,
+    MixtureDwell,
+    UniformBand,
+)
+from sim.errors import ProfileError
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+KINDS = ("default", "mixture", "lognormal", "gamma", "histogram")
+_PARAMS = {
+    "default": (),
+    "mixture": ("bands", "shares"),
+    "lognormal": ("median", "spread"),
+    "gamma": ("median", "spread"),
+    "histogram": ("edges", "weights"),
+}
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProfileError(f"{key}: {value!r} is not a number")
+    return float(value)
+
+
+def _whole(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProfileError(f"{key}: {value!r} is not a whole number of minutes")
+    return value
+
+
+def _list(value: Any, key: str, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ProfileError(f"{key}: expected a list of {what}")
+    return value
+
+
+def model_from_mapping(table: Mapping[str, Any], key: str = "dwell", extra: Sequence[str] = ()) -> Dwell:
+    """One dwell model from its table (``extra`` keys are allowed and ignored here)."""
+    if "kind" not in table:
+        raise ProfileError(f"{key}.kind: missing; expected one of {', '.join(KINDS)}")
+    kind = table["kind"]
+    if kind not in KINDS:
+        raise ProfileError(f"{key}.kind: {kind!r} is not a dwell model; expected one of {', '.join(KINDS)}")
+    accepted = {"kind", *_PARAMS[kind], *extra}
+    unknown = sorted(set(table) - accepted)
+    if unknown:
+        raise ProfileError(f"{key}.{unknown[0]}: unknown key for kind {kind!r}; accepted keys are {sorted(accepted)}")
+    for name in _PARAMS[kind]:
+        if name not in table:
+            raise ProfileError(f"{key}.{name}: missing; kind {kind!r} needs {', '.join(_PARAMS[kind])}")
+    try:
+        if kind == "default":
+            return DEFAULT_DWELL
+        if kind in ("lognormal", "gamma"):
+            median = _number(table["median"], f"{key}.median")
+            spread = _number(table["spread"], f"{key}.spread")
+            return LognormalDwell(median, spread) if kind == "lognormal" else GammaDwell(median, spread)
+        if kind == "histogram":
+            edges = tuple(_whole(e, f"{key}.edges[{i}]")
+                          for i, e in enumerate(_list(table["edges"], f"{key}.edges", "whole minutes")))
+            weights = tuple(_number(w, f"{key}.weights[{i}]")
+                            for i, w in enumerate(_list(table["weights"], f"{key}.weights", "numbers")))
+            return HistogramDwell(edges, weights)
+        raw_bands = _list(table["bands"], f"{key}.bands", "[low, high] pairs")
+        bands = []
+        for i, pair in enumerate(raw_bands):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ProfileError(f"{key}.bands[{i}]: {pair!r} is not a [low, high] pair of whole minutes")
+            low, high = _whole(pair[0], f"{key}.bands[{i}]"), _whole(pair[1], f"{key}.bands[{i}]")
+            if not 1 <= low <= high:
+                raise ProfileError(f"{key}.bands[{i}]: {pair!r}; expected whole minutes 1 <= low <= high")
+            bands.append(UniformBand(low, high))
+        shares = tuple(_number(s, f"{key}.shares[{i}]")
+                       for i, s in enumerate(_list(table["shares"], f"{key}.shares", "numbers")))
+        return MixtureDwell(shares=shares, bands=tuple(bands))
+    except DwellError as exc:
+        raise ProfileError(f"{key}.{exc}") from None
+
+
+def dwell_from_mapping(table: Any, slot_index: Mapping[str, int]) -> Dwell:
+    """The profile's dwell model from its ``[dwell]`` table (with ``by_slot`` rules)."""
+    if not isinstance(table, Mapping):
+        raise ProfileError("dwell: expected a [dwell] table with a kind")
+    default = model_from_mapping(table, "dwell", extra=("by_slot",))
+    if "by_slot" not in table:
+        return default
+    rules = table["by_slot"]
+    if not isinstance(rules, list) or not all(isinstance(r, Mapping) for r in rules) or not rules:
+        raise ProfileError("dwell.by_slot: expected [[dwell.by_slot]] tables")
+    n_slots = len(slot_index)
+    grid: list[list[Dwell]] = [[default] * n_slots for _ in range(7)]
+    owner: dict[tuple[int, int], int] = {}
+    for r, rule in enumerate(rules):
+        key = f"dwell.by_slot[{r}]"
+        model = model_from_mapping(rule, key, extra=("weekdays", "slots"))
+        days = _pick(rule.get("weekdays", list(WEEKDAYS)), f"{key}.weekdays", {d: i for i, d in enumerate(WEEKDAYS)})
+        slots = _pick(rule.get("slots", list(slot_index)), f"{key}.slots", slot_index)
+        for d in days:
+            for s in slots:
+                if (d, s) in owner:
+                    raise ProfileError(
+                        f"{key}: overlaps dwell.by_slot[{owner[(d, s)]}] on {WEEKDAYS[d]} "
+                        f"slot {list(slot_index)[s]}; rules must not overlap"
+                    )
+                owner[(d, s)] = r
+                grid[d][s] = model
+    return DwellBySlot(default=default, grid=tuple(tuple(row) for row in grid))
+
+
+def _pick(raw: Any, key: str, index: Mapping[str, int]) -> list[int]:
+    if not isinstance(raw, list) or not raw:
+        raise ProfileError(f"{key}: expected a non-empty list, e.g. [{', '.join(repr(k) for k in list(index)[:2])}]")
+    out = []
+    for i, name in enumerate(raw):
+        if name not in index:
+            raise ProfileError(f"{key}[{i}]: {name!r} is not accepted; expected one of {list(index)}")
+        out.append(index[name])
+    return out
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def model_lines(model: Dwell) -> list[str]:
+    """``key = value`` lines describing one model."""
+    if model == DEFAULT_DWELL:
+        return ['kind = "default"']
+    if isinstance(model, (LognormalDwell, GammaDwell)):
+        kind = "lognormal" if isinstance(model, LognormalDwell) else "gamma"
+        return [f'kind = "{kind}"', f"median = {_num(model.median)}", f"spread = {_num(model.spread)}"]
+    if isinstance(model, HistogramDwell):
+        return ['kind = "histogram"', "edges = [" + ", ".join(str(e) for e in model.edges) + "]",
+                "weights = [" + ", ".join(_num(w) for w in model.weights) + "]"]
+    if isinstance(model, MixtureDwell):
+        return ['kind = "mixture"', "bands = [" + ", ".join(f"[{b.low}, {b.high}]" for b in model.bands) + "]",
+                "shares = [" + ", ".join(_num(s) for s in model.shares) + "]"]
+    raise TypeError(f"cannot write dwell model {model!r} to a profile file")
+
+
+def dwell_to_toml(dwell: Dwell, slot_names: Sequence[str]) -> list[str]:
+    """The ``[dwell]`` table (and its ``by_slot`` rules) as TOML lines."""
+    if not isinstance(dwell, DwellBySlot):
+        return ["[dwell]", *model_lines(dwell)]
+    lines = ["[dwell]", *model_lines(dwell.default)]
+    for d, row in enumerate(dwell.grid):
+        models = [m for m in dict.fromkeys(row) if m != dwell.default]
+        for model in models:
+            slots = [slot_names[s] for s, m in enumerate(row) if m == model]
+            lines += ["", "[[dwell.by_slot]]", f'weekdays = ["{WEEKDAYS[d]}"]',
+                      "slots = [" + ", ".join(f'"{s}"' for s in slots) + "]", *model_lines(model)]
+    return lines
