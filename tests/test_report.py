@@ -11,7 +11,10 @@ import base64
 import csv
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -155,10 +158,16 @@ def test_report_command_writes_the_page_and_figures_without_run_json(tmp_path: P
     data = tmp_path / "data"
     simulate(data, "parquet")
     (data / "run.json").unlink()
-    figs = tmp_path / "figs"
-    result = CliRunner().invoke(main, ["report", str(data), "--figures", str(figs)])
-    assert result.exit_code == 0, result.output
-    assert "note: No run.json" in result.output
+    figs, opened = tmp_path / "figs", tmp_path / "opened.txt"
+    # --open goes through webbrowser, which runs the command in BROWSER (%s is the URL).
+    browser = f"{sys.executable} -c \"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])\" %s"
+    result = subprocess.run(
+        [sys.executable, "-m", "producer.cli", "report", str(data), "--figures", str(figs), "--open"],
+        capture_output=True, text=True, env={**os.environ, "BROWSER": browser},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "note: No run.json" in result.stderr
+    assert opened.read_text() == (data / "report.html").resolve().as_uri()
     page = (data / "report.html").read_text()
     pngs = embedded_pngs(page)
     assert "No run.json" in page and len(pngs) == len(FIGURES)
