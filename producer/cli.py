@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from producer.profile_cmd import profile
+from producer.report import report
 from producer.simulate import simulate
 
 
@@ -16,6 +17,7 @@ def main() -> None:
 
 main.add_command(simulate)
 main.add_command(profile)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

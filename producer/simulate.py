@@ -11,6 +11,7 @@ import pyarrow as pa
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from producer.settings import Settings, SettingsError
 from producer.tuning import tune_allocator
@@ -113,6 +114,10 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
                 sink.write(batch)
                 bar.update(task, completed=(min(batch_end(batch, start), end) - start) / DAY)
         paths = sink.close()
+        write_manifest(out, seed, start, end, run.stores, {
+            **{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
+            "engine": engine, "format": fmt,
+        })
     except BaseException:
         sink.abort()
         raise

@@ -1,0 +1,103 @@
+"""Read back a data set written by ``foot-traffic simulate`` (any of its formats).
+
+Only the columns the report needs are kept, as numpy arrays of epoch seconds
+and whole minutes: the sessions' entry times, dwell minutes and store ids, and
+the door events' kinds and times. Times in JSONL and CSV are the wire format's
+ISO strings with an explicit offset, parsed by Arrow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from producer.sinks.files import DOORS_NAME, FORMATS, SESSIONS_NAME
+
+
+class DatasetError(ValueError):
+    """The folder holds no readable data set; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set's sessions and door events, as arrays."""
+
+    fmt: str
+    entry: np.ndarray  #: session entry times, epoch seconds (int64)
+    minutes: np.ndarray  #: session dwell, whole minutes (int64)
+    store_id: np.ndarray  #: session store ids (object)
+    door_kind: np.ndarray  #: "entry" / "exit" (object)
+    door_time: np.ndarray  #: door event times, epoch seconds (int64)
+
+
+_SESSION_COLUMNS = {"entry_time": pa.string(), "trip_duration_minutes": pa.int64(), "store_id": pa.string()}
+_DOOR_COLUMNS = {"event_type": pa.string(), "time": pa.string()}
+
+
+def find_format(folder: Path) -> str:
+    """The one format whose two files are both in ``folder``."""
+    found = [f for f in FORMATS
+             if (folder / f"{SESSIONS_NAME}.{f}").is_file() and (folder / f"{DOORS_NAME}.{f}").is_file()]
+    if not found:
+        raise DatasetError(
+            f"{folder}: no data set found; expected {SESSIONS_NAME}.<ext> and {DOORS_NAME}.<ext> "
+            f"with <ext> one of {', '.join(FORMATS)} (written by 'foot-traffic simulate')"
+        )
+    if len(found) > 1:
+        raise DatasetError(f"{folder}: data sets in several formats ({', '.join(found)}); pass --format")
+    return found[0]
+
+
+def _read(path: Path, fmt: str, columns: dict[str, pa.DataType]) -> pa.Table:
+    names = list(columns)
+    if path.stat().st_size == 0:
+        return pa.table({n: pa.array([], t) for n, t in columns.items()})
+    if fmt == "parquet":
+        table = pq.read_table(path, columns=names)
+    elif fmt == "csv":
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            include_columns=names, column_types=columns))
+    else:
+        # Times as strings: Arrow's own inference would drop the UTC offset.
+        schema = pa.schema(list(columns.items()))
+        table = pajson.read_json(path, parse_options=pajson.ParseOptions(explicit_schema=schema))
+        table = table.select(names)
+    return table
+
+
+def _epochs(column: pa.ChunkedArray) -> np.ndarray:
+    if not pa.types.is_timestamp(column.type):
+        column = column.cast(pa.timestamp("s", tz="UTC"))
+    return column.cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
+    """Read ``folder``'s sessions and door events (``fmt`` found when not given)."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a folder")
+    fmt = fmt or find_format(path)
+    sessions_path, doors_path = path / f"{SESSIONS_NAME}.{fmt}", path / f"{DOORS_NAME}.{fmt}"
+    try:
+        sessions = _read(sessions_path, fmt, _SESSION_COLUMNS)
+        doors = _read(doors_path, fmt, _DOOR_COLUMNS)
+        entry = _epochs(sessions.column("entry_time"))
+        door_time = _epochs(doors.column("time"))
+    except FileNotFoundError as exc:
+        raise DatasetError(f"{exc.filename}: not found") from None
+    except (pa.ArrowException, KeyError) as exc:
+        raise DatasetError(f"{path}: cannot read the {fmt} files ({' '.join(str(exc).split())})") from None
+    return Dataset(
+        fmt=fmt,
+        entry=entry.astype(np.int64),
+        minutes=sessions.column("trip_duration_minutes").to_numpy(zero_copy_only=False).astype(np.int64),
+        store_id=sessions.column("store_id").to_numpy(zero_copy_only=False).astype(object),
+        door_kind=doors.column("event_type").to_numpy(zero_copy_only=False).astype(object),
+        door_time=door_time.astype(np.int64),
+    )

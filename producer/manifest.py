@@ -1,0 +1,144 @@
+"""``run.json``: what a simulated data set was made from.
+
+``foot-traffic simulate`` writes it beside the data files so that a data set
+can be explained later without the command line that made it: the seed, the
+simulated span, the settings and every store's configuration (its profile as
+TOML text, its dwell mixture). ``foot-traffic report`` reads it back to draw
+the profile's expectation beside the data.
+
+A broken or foreign ``run.json`` is a :class:`ManifestError` with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.dwell import DEFAULT_DWELL, Dwell, MixtureDwell, UniformBand
+from sim.events import iso
+from sim.profile import ProfileError, profile_from_mapping
+from sim.store import Store
+
+MANIFEST_NAME = "run.json"
+FORMAT_VERSION = 1
+
+
+class ManifestError(ValueError):
+    """``run.json`` is missing, unreadable or malformed; the message is one line."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A data set's origin: seed, span ``[start, end)`` in epoch seconds, stores."""
+
+    seed: int
+    start: int
+    end: int
+    stores: tuple[Store, ...]
+    settings: dict[str, Any]
+
+
+def dwell_to_dict(dwell: Dwell) -> dict[str, Any] | None:
+    """A mixture dwell as plain data; ``None`` for a model this file cannot describe."""
+    if not isinstance(dwell, MixtureDwell):
+        return None
+    return {"shares": list(dwell.shares), "bands": [[b.low, b.high] for b in dwell.bands]}
+
+
+def store_to_dict(store: Store) -> dict[str, Any]:
+    return {
+        "store_id": store.store_id,
+        "baseline": store.baseline,
+        "daily_customers": store.daily_customers,
+        "variation": store.variation,
+        "multiplier": store.multiplier,
+        "timezone": store.timezone,
+        "capacity": store.capacity,
+        "dwell": dwell_to_dict(store.dwell),
+        "profile": store.profile.to_toml(),
+    }
+
+
+def write_manifest(
+    folder: str | Path, seed: int, start: int, end: int, stores: tuple[Store, ...],
+    settings: dict[str, Any],
+) -> Path:
+    """Write ``folder/run.json`` (atomically: a temporary name, then a rename)."""
+    doc = {
+        "format_version": FORMAT_VERSION,
+        "seed": seed,
+        "start": start,
+        "end": end,
+        "start_time": iso(start),
+        "end_time": iso(end),
+        "settings": settings,
+        "stores": [store_to_dict(s) for s in stores],
+    }
+    path = Path(folder) / MANIFEST_NAME
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def _store_from_dict(raw: Any, where: str) -> tuple[Store, bool]:
+    """A store and whether its dwell model is known."""
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{where}: expected an object")
+    try:
+        profile = profile_from_mapping(tomllib.loads(raw["profile"]), source=f"{where}.profile")
+        dwell_raw = raw["dwell"]
+        dwell: Dwell = DEFAULT_DWELL
+        if dwell_raw is not None:
+            dwell = MixtureDwell(
+                shares=tuple(float(s) for s in dwell_raw["shares"]),
+                bands=tuple(UniformBand(int(lo), int(hi)) for lo, hi in dwell_raw["bands"]),
+            )
+        store = Store(
+            store_id=str(raw["store_id"]), profile=profile, baseline=float(raw["baseline"]),
+            daily_customers=None if raw["daily_customers"] is None else int(raw["daily_customers"]),
+            variation=float(raw["variation"]), multiplier=float(raw["multiplier"]), dwell=dwell,
+            timezone=str(raw["timezone"]),
+            capacity=None if raw["capacity"] is None else int(raw["capacity"]),
+        )
+    except KeyError as exc:
+        raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
+    except (ProfileError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
+        raise ManifestError(f"{where}: {' '.join(str(exc).split())}") from None
+    return store, dwell_raw is not None
+
+
+def read_manifest(folder: str | Path) -> tuple[RunInfo, bool]:
+    """Read ``folder/run.json``: the run and whether every store's dwell model is known."""
+    path = Path(folder) / MANIFEST_NAME
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: not found (data sets written by 'foot-traffic simulate' have it)") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read it ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
+        raise ManifestError(f"{path}: expected a run manifest with format_version {FORMAT_VERSION}")
+    try:
+        seed, start, end = int(doc["seed"]), int(doc["start"]), int(doc["end"])
+        raw_stores, settings = doc["stores"], doc["settings"]
+    except KeyError as exc:
+        raise ManifestError(f"{path}: missing key {exc.args[0]!r}") from None
+    except (TypeError, ValueError):
+        raise ManifestError(f"{path}: seed, start and end must be whole numbers") from None
+    if not isinstance(raw_stores, list) or not raw_stores:
+        raise ManifestError(f"{path}: 'stores' must be a non-empty list")
+    if end <= start:
+        raise ManifestError(f"{path}: 'end' must come after 'start'")
+    parsed = [_store_from_dict(s, f"{path}: stores[{i}]") for i, s in enumerate(raw_stores)]
+    info = RunInfo(
+        seed=seed, start=start, end=end, stores=tuple(s for s, _ in parsed),
+        settings=settings if isinstance(settings, dict) else {},
+    )
+    return info, all(known for _, known in parsed)

@@ -1,0 +1,342 @@
+"""``foot-traffic report DIR``: a simulated data set as one self-contained HTML page.
+
+Four figures, each drawing the data beside what the profile expects
+(:mod:`sim.expect`): arrivals per hour by weekday, the number of customers
+inside over time, the dwell histogram and the daily totals. The expectation
+comes from ``DIR/run.json``, which ``foot-traffic simulate`` writes; without
+it the page shows the data alone and says why.
+
+Each :class:`Figure` keeps the exact series it plots, so a test can check that
+a figure shows the data (for instance that the plotted daily totals are the
+data's). Figures are PNG, embedded in the page as base64; ``--figures`` also
+writes them as files. Matplotlib draws through its Agg canvas directly, so
+importing this module never changes a notebook's plotting backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import webbrowser
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure as MplFigure
+
+from producer.dataset import Dataset, DatasetError, read_dataset
+from producer.manifest import MANIFEST_NAME, ManifestError, RunInfo, read_manifest
+from producer.options import fail
+from producer.sinks.files import FORMATS
+from sim.events import iso
+from sim.expect import dwell_survival_steps, expected_occupancy, rate_curve
+from sim.profile import WEEKDAYS
+from sim.store import Store
+
+HOUR, DAY = 3600, 86_400
+#: Occupancy is sampled on at most about this many points.
+OCCUPANCY_POINTS = 2000
+SIM_COLOR, EXPECT_COLOR = "#4C78A8", "#E45756"
+
+
+@dataclass
+class Figure:
+    """One PNG figure and the series drawn in it."""
+
+    name: str  #: file stem, e.g. "arrivals"
+    title: str
+    caption: str
+    png: bytes
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    """Everything the page shows."""
+
+    folder: Path
+    data: Dataset
+    info: RunInfo | None
+    start: int
+    end: int
+    notes: list[str]
+    figures: list[Figure]
+
+
+def _png(fig: MplFigure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def _span(data: Dataset, info: RunInfo | None) -> tuple[int, int]:
+    """The run's span from run.json, or whole hours around the data."""
+    if info is not None:
+        return info.start, info.end
+    times = np.concatenate([data.entry, data.door_time])
+    if times.size == 0:
+        raise DatasetError("the data set has no events and no run.json: nothing to report")
+    return int(times.min()) // HOUR * HOUR, (int(times.max()) // HOUR + 1) * HOUR
+
+
+def _bins(start: int, end: int, step: int) -> np.ndarray:
+    """Bin bounds on whole UTC ``step``s, clipped to ``[start, end]``."""
+    first = start // step * step
+    inner = np.arange(first + step, end, step, dtype=np.int64)
+    return np.concatenate([[start], inner[inner > start], [end]]).astype(np.int64)
+
+
+def _counts(times: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many times fall in each bin ``[bounds[i], bounds[i+1])``."""
+    s = np.sort(times)
+    return np.diff(np.searchsorted(s, bounds, side="left")).astype(float)
+
+
+def arrivals_figure(data: Dataset, stores: tuple[Store, ...] | None, start: int, end: int) -> Figure:
+    """Mean arrivals per hour for each UTC weekday and hour of day."""
+    bounds = _bins(start, end, HOUR)
+    simulated = _counts(data.entry, bounds)
+    expected = rate_curve(stores, start, end).between(bounds[:-1], bounds[1:]) if stores else None
+    hour_start = bounds[:-1] // HOUR * HOUR
+    weekday = ((hour_start // DAY + 3) % 7).astype(int)  # 1970-01-01 was a Thursday
+    hour = ((hour_start % DAY) // HOUR).astype(int)
+    n = np.zeros((7, 24))
+    np.add.at(n, (weekday, hour), 1)
+    sim_table = np.zeros((7, 24))
+    np.add.at(sim_table, (weekday, hour), simulated)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sim_table /= n
+        exp_table = None
+        if expected is not None:
+            exp_table = np.zeros((7, 24))
+            np.add.at(exp_table, (weekday, hour), expected)
+            exp_table /= n
+    fig = MplFigure(figsize=(12, 5.5), layout="constrained")
+    axes = fig.subplots(2, 4, sharex=True, sharey=True).ravel()
+    x = np.arange(24)
+    for d in range(7):
+        ax = axes[d]
+        ax.bar(x + 0.5, sim_table[d], width=1.0, color=SIM_COLOR, alpha=0.6, label="simulated")
+        if exp_table is not None:
+            ax.step(np.append(x, 24), np.append(exp_table[d], exp_table[d][-1]), where="post",
+                    color=EXPECT_COLOR, lw=1.8, label="expected")
+        days = int(n[d].max()) if n[d].size else 0
+        ax.set_title(f"{WEEKDAYS[d]} ({days} day{'s' if days != 1 else ''})", fontsize=10)
+        ax.set_xticks([0, 6, 12, 18, 24])
+        ax.set_xlim(0, 24)
+        ax.grid(alpha=0.3)
+    axes[7].axis("off")
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[7].legend(handles, labels, loc="center", frameon=False, fontsize=11)
+    fig.supxlabel("hour of day (UTC)")
+    fig.supylabel("arrivals per hour (mean over the weekday's days)")
+    series = {"simulated": sim_table, "days": n}
+    if exp_table is not None:
+        series["expected"] = exp_table
+    return Figure(
+        "arrivals", "Arrivals per hour by weekday",
+        "Bars: the data's arrivals in each hour, averaged over the run's days of that weekday. "
+        "Line: the profile's expected arrivals per hour.",
+        _png(fig), series,
+    )
+
+
+def occupancy_figure(data: Dataset, stores: tuple[Store, ...] | None, start: int, end: int) -> Figure:
+    """Customers inside over the run, from the door events, beside E[N(t)]."""
+    step = max(60, (end - start) // OCCUPANCY_POINTS // 60 * 60)
+    times = np.arange(start + step, end + 1, step, dtype=np.int64)
+    entries = np.sort(data.door_time[data.door_kind == "entry"])
+    exits = np.sort(data.door_time[data.door_kind == "exit"])
+    inside = (np.searchsorted(entries, times, "left") - np.searchsorted(exits, times, "left")).astype(float)
+    fig = MplFigure(figsize=(12, 4), layout="constrained")
+    ax = fig.subplots()
+    when = times.astype("datetime64[s]")
+    ax.plot(when, inside, color=SIM_COLOR, lw=0.9, label="simulated (from door events)")
+    series = {"time": times, "simulated": inside}
+    if stores:
+        expected = expected_occupancy(stores, times, start, end)
+        ax.plot(when, expected, color=EXPECT_COLOR, lw=1.5, label="expected E[N(t)], infinite capacity")
+        series["expected"] = expected
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlim(when[0], when[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("customers inside")
+    ax.set_xlabel(f"time (UTC), sampled every {step // 60} min")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right")
+    return Figure(
+        "occupancy", "Occupancy over time",
+        "Customers inside just before each sampled time: entries minus exits so far. "
+        "Expected: the integral of the arrival rate against the dwell survival function.",
+        _png(fig), series,
+    )
+
+
+def dwell_figure(data: Dataset, stores: tuple[Store, ...] | None) -> Figure:
+    """Visits per whole minute of dwell, beside the dwell model's probabilities."""
+    top = int(data.minutes.max()) if data.minutes.size else 1
+    model: np.ndarray | None = None
+    if stores:
+        model = np.zeros(0)
+        for store in stores:
+            g = np.append(dwell_survival_steps(store), 0.0)  # P(D > k), k = 0..K
+            pmf = g[:-1] - g[1:]  # P(D = k + 1)
+            n = float(np.count_nonzero(data.store_id == store.store_id))
+            size = max(model.size, pmf.size)
+            model = np.pad(model, (0, size - model.size)) + n * np.pad(pmf, (0, size - pmf.size))
+        top = max(top, model.size)
+    minutes = np.arange(1, top + 1)
+    simulated = np.bincount(data.minutes, minlength=top + 1)[1: top + 1].astype(float)
+    fig = MplFigure(figsize=(12, 4), layout="constrained")
+    ax = fig.subplots()
+    ax.bar(minutes, simulated, width=1.0, color=SIM_COLOR, alpha=0.6, label="simulated")
+    series = {"minutes": minutes, "simulated": simulated}
+    if model is not None:
+        expected = np.pad(model, (0, top - model.size))
+        ax.step(np.append(minutes, top + 1) - 0.5, np.append(expected, expected[-1]), where="post",
+                color=EXPECT_COLOR, lw=1.5, label="expected (dwell model x visits)")
+        series["expected"] = expected
+    ax.set_xlabel("dwell (trip_duration_minutes)")
+    ax.set_ylabel("visits")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right")
+    return Figure(
+        "dwell", "Dwell histogram",
+        "Visits per whole minute of dwell, and the dwell model's probability of each minute "
+        "times the number of visits.",
+        _png(fig), series,
+    )
+
+
+def daily_figure(data: Dataset, stores: tuple[Store, ...] | None, start: int, end: int) -> Figure:
+    """Arrivals per UTC day, beside the expected totals (partial days at the ends are cut)."""
+    bounds = _bins(start, end, DAY)
+    simulated = _counts(data.entry, bounds)
+    fig = MplFigure(figsize=(12, 4), layout="constrained")
+    ax = fig.subplots()
+    days = bounds[:-1].astype("datetime64[s]").astype("datetime64[D]")
+    x = np.arange(days.size)
+    ax.bar(x, simulated, color=SIM_COLOR, alpha=0.6, label="simulated")
+    series = {"day_start": bounds[:-1], "simulated": simulated}
+    if stores:
+        expected = rate_curve(stores, start, end).between(bounds[:-1], bounds[1:])
+        ax.plot(x, expected, "o-", color=EXPECT_COLOR, ms=4, lw=1.2, label="expected")
+        series["expected"] = expected
+    every = max(1, days.size // 15)
+    ax.set_xticks(x[::every])
+    ax.set_xticklabels([f"{WEEKDAYS[dt.date.fromisoformat(str(d)).weekday()][:3]}\n{str(d)[5:]}"
+                        for d in days[::every]], fontsize=8)
+    ax.set_ylabel("arrivals per day")
+    ax.set_xlabel("day (UTC)")
+    ax.grid(alpha=0.3, axis="y")
+    top = max([1.0, *simulated, *series.get("expected", [])])
+    ax.set_ylim(0, top * 1.18)  # room for the legend above the bars
+    ax.legend(loc="upper left", ncol=2)
+    return Figure(
+        "daily", "Daily totals",
+        "Visits that entered on each UTC day, and the profile's expected total for it "
+        "(the day-to-day variation factor has mean 1, so it does not move the expectation).",
+        _png(fig), series,
+    )
+
+
+def build_report(folder: str | Path, fmt: str | None = None) -> Report:
+    """Read a data set (and its run.json) and draw every figure."""
+    path = Path(folder)
+    data = read_dataset(path, fmt)
+    notes: list[str] = []
+    info: RunInfo | None = None
+    if (path / MANIFEST_NAME).exists():
+        info, dwell_known = read_manifest(path)
+        if not dwell_known:
+            notes.append("run.json does not describe a store's dwell model: the default one is drawn.")
+    else:
+        notes.append(f"No {MANIFEST_NAME} in {path} (a data set written by an older 'simulate'?): "
+                     "the figures show the data without the profile's expectation.")
+    stores = info.stores if info else None
+    start, end = _span(data, info)
+    figures = [
+        arrivals_figure(data, stores, start, end),
+        occupancy_figure(data, stores, start, end),
+        dwell_figure(data, stores),
+        daily_figure(data, stores, start, end),
+    ]
+    return Report(path, data, info, start, end, notes, figures)
+
+
+def render_html(report: Report) -> str:
+    """The page: a summary, notes, and every figure embedded as a base64 PNG."""
+    e = html.escape
+    rows = [
+        ("data set", f"{report.folder} ({report.data.fmt})"),
+        ("span", f"{iso(report.start)} to {iso(report.end)}"),
+        ("visits", f"{report.data.entry.size:,}"),
+        ("door events", f"{report.data.door_time.size:,}"),
+    ]
+    if report.info is not None:
+        rows.append(("seed", str(report.info.seed)))
+        for store in report.info.stores:
+            daily = (f"fixed {store.daily_customers}/day" if store.daily_customers is not None
+                     else f"baseline {store.baseline:g}/day x {store.multiplier:g}, ±{store.variation:.0%}")
+            rows.append((f"store {store.store_id}",
+                         f"profile '{store.profile.name}', {daily}, timezone {store.timezone}"))
+    table = "\n".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+    notes = "".join(f'<p class="note">{e(n)}</p>' for n in report.notes)
+    figures = "\n".join(
+        f'<section id="{e(f.name)}"><h2>{e(f.title)}</h2>'
+        f'<img alt="{e(f.title)}" src="data:image/png;base64,{base64.b64encode(f.png).decode()}">'
+        f"<p>{e(f.caption)}</p></section>"
+        for f in report.figures
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Foot traffic report: {e(report.folder.name)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1240px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; }} th, td {{ text-align: left; padding: 2px 12px 2px 0; }}
+img {{ max-width: 100%; }} .note {{ background: #fff4d6; padding: 6px 10px; }}
+</style></head><body>
+<h1>Foot traffic report</h1>
+<table>{table}</table>
+{notes}
+{figures}
+</body></html>
+"""
+
+
+@click.command()
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--out", default=None, metavar="FILE.html", type=click.Path(dir_okay=False),
+              help="where to write the page [default DIR/report.html]")
+@click.option("--format", "fmt", default=None, type=click.Choice(FORMATS),
+              help="which files to read when DIR holds several formats")
+@click.option("--figures", "figures_dir", default=None, metavar="FOLDER", type=click.Path(file_okay=False),
+              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily)")
+@click.option("--open", "open_page", is_flag=True, help="open the page in a web browser")
+def report(folder: str, out: str | None, fmt: str | None, figures_dir: str | None, open_page: bool) -> None:
+    """Draw a data set written by 'simulate' as an HTML page with PNG figures."""
+    try:
+        result = build_report(folder, fmt)
+    except (DatasetError, ManifestError) as exc:
+        fail(str(exc))
+    page = Path(out) if out else Path(folder) / "report.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(render_html(result), encoding="utf-8")
+    if figures_dir:
+        target = Path(figures_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        for fig in result.figures:
+            (target / f"{fig.name}.png").write_bytes(fig.png)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"report -> {page}")
+    if open_page:
+        webbrowser.open(page.resolve().as_uri())

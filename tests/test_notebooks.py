@@ -1,0 +1,86 @@
+"""Every notebook runs top to bottom, and none is committed with outputs.
+
+Notebooks run in a fresh ipykernel of this very interpreter (a kernel spec
+written for the test, so a user's own ``python3`` kernel can never be picked),
+in a temporary working folder. A failing cell fails the test with its
+traceback. The live-stream notebook runs against the suite's own Redis and
+must really have read both streams: skipping is fine for a reader without a
+Redis, not for the test suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import redis
+from nbclient import NotebookClient
+
+from tests.redis_server import RedisServer
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+OFFLINE = ("exploring_a_profile", "fitting_a_profile")
+LIVE = "watching_the_live_stream"
+KERNEL = "foot-traffic-test"
+
+
+@pytest.fixture
+def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A kernel spec that starts ipykernel with this interpreter; returns its name."""
+    spec = tmp_path / "jupyter" / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "foot-traffic test", "language": "python",
+    }))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return KERNEL
+
+
+def execute(name: str, kernel: str, cwd: Path, env: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=180, kernel_name=kernel, resources={"metadata": {"path": str(cwd)}})
+    client.execute(env={**os.environ, **(env or {})})
+    return nb
+
+
+def printed(nb: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def test_every_notebook_is_tested() -> None:
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted([*OFFLINE, LIVE])
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_committed_notebooks_have_no_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} cell {i} has outputs"
+
+
+@pytest.mark.parametrize("name", OFFLINE)
+def test_notebook_runs_top_to_bottom(name: str, kernel: str, tmp_path: Path) -> None:
+    nb = execute(name, kernel, tmp_path)
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "the notebook drew nothing"
+
+
+def test_live_stream_notebook_reads_the_producer(redis_server: RedisServer, kernel: str, tmp_path: Path) -> None:
+    nb = execute(LIVE, kernel, tmp_path, {"REDIS_URL": redis_server.url})
+    text = printed(nb)
+    client = redis.Redis.from_url(redis_server.url)
+    for stream in ("foot_traffic", "foot_traffic:realistic"):
+        assert client.exists(stream), f"{stream} was never written; the notebook printed:\n{text}"
+        groups = {g["name"].decode(): g for g in client.xinfo_groups(stream)}
+        assert "notebook" in groups, f"no consumer group on {stream}; the notebook printed:\n{text}"
+        # Read to the end and acknowledged: nothing pending, last delivered = last written.
+        assert groups["notebook"]["pending"] == 0
+        assert groups["notebook"]["last-delivered-id"] == client.xinfo_stream(stream)["last-generated-id"]
+    assert "SKIPPED" not in text
