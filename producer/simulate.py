@@ -14,8 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from producer.settings import Settings, SettingsError
-from producer.tuning import tune_allocator
 from producer.sinks.files import FORMATS, FileSink
+from producer.tuning import tune_allocator
 from sim.events import iso
 from sim.fast import DAY
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch

@@ -63,7 +63,7 @@ PROFILES = {
     "unordered": ('slots = ["00:00", "12:00", "08:00"]\n[weights]\n', "slots[2]"),
     "overlap": ('slots = ["00:00", "12:00", "12:00"]\n[weights]\n', "slots[2]"),
     "not numeric": ('slots = ["00:00"]\n' + _weights("1", "Sunday", '"x"'), "weights.Sunday[0]"),
-    "all zero day": ('slots = ["00:00"]\n' + _weights("1", "Monday", "0"), "weights.Monday"),
+    "all days zero": ('slots = ["00:00"]\n' + _weights("0"), "every weekday is closed"),
     "unknown key": ('slots = ["00:00"]\nslot = 3\n' + _weights("1"), "'slot'"),
     "bad time": ('slots = ["00:00", "25:00"]\n[weights]\n', "slots[1]"),
     "not starting at midnight": ('slots = ["06:00"]\n[weights]\n', "00:00"),

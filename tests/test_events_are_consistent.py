@@ -7,8 +7,8 @@ import uuid
 import numpy as np
 
 from sim import Counter, Simulation, Store
-from sim.profile import WEEKDAYS
 from sim.batch import texts
+from sim.profile import WEEKDAYS
 from tests.helpers import columns
 
 
