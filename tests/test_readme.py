@@ -20,7 +20,9 @@ def test_every_setting_is_in_the_settings_table() -> None:
 
 
 def test_every_command_the_readme_names_exists() -> None:
-    named = set(re.findall(r"foot-traffic ([a-z]+)", README))
+    # Commands as typed: at a line start, in a code span, or after a shell prompt or &&.
+    named = set(re.findall(r"(?:^|`|\$ |&& )(?:\.venv/bin/)?foot-traffic ([a-z]+)", README, flags=re.M))
+    assert "simulate" in named
     runner = CliRunner()
     for command in named:
         assert runner.invoke(main, [command, "--help"]).exit_code == 0, command
