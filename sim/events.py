@@ -4,7 +4,9 @@ The JSON form is the wire format of the producer this project replaces
 (SPEC.md): the same field names, order and types, times in ISO 8601 UTC with
 an explicit ``+00:00``, the slot label joined by an en dash. Fields are only
 ever added after the old ones (``store_id``; ``customer_id`` on door events),
-which every known consumer ignores.
+which every known consumer ignores. ``queue_seconds`` (the wait at the door
+of a store at capacity) is always present, 0 without a capacity limit, so a
+stream has one schema whatever the run's settings.
 
 The payload builders below are the one place those dictionaries are made, so
 a single event and a columnar batch serialise byte for byte the same.
@@ -21,6 +23,9 @@ import orjson
 
 SESSION_TYPE = "foot_traffic"
 ENTRY, EXIT = "entry", "exit"
+#: Door events of customers who never got in (a store at capacity): turned
+#: away on arrival (loss mode) or gave up waiting in the queue (patience).
+TURNED_AWAY, GAVE_UP = "turned_away", "gave_up"
 
 
 def iso(epoch: int) -> str:
@@ -36,7 +41,7 @@ def iso_many(epochs: np.ndarray) -> list[str]:
 
 def session_payload(
     customer_id: str, entry_time: str, exit_time: str, minutes: int,
-    weekday: str, time_slot: str, store_id: str,
+    weekday: str, time_slot: str, store_id: str, queue_seconds: int = 0,
 ) -> dict[str, Any]:
     return {
         "event_type": SESSION_TYPE,
@@ -47,6 +52,7 @@ def session_payload(
         "weekday": weekday,
         "time_slot": time_slot,
         "store_id": store_id,
+        "queue_seconds": queue_seconds,
     }
 
 
@@ -65,7 +71,11 @@ def door_payload(
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """One visit, handed out when the customer enters."""
+    """One visit, handed out when the customer enters.
+
+    ``entry`` is when the customer got in; ``queue_seconds`` how long they
+    waited at the door before that (arrival = entry - queue_seconds).
+    """
 
     customer_id: str
     store_id: str
@@ -73,6 +83,7 @@ class Session:
     exit: int  #: epoch seconds
     weekday: str  #: local weekday of the entry
     time_slot: str  #: local slot of the entry
+    queue_seconds: int = 0  #: wait at the door before the entry
 
     @property
     def trip_duration_minutes(self) -> int:
@@ -81,7 +92,7 @@ class Session:
     def payload(self) -> dict[str, Any]:
         return session_payload(
             self.customer_id, iso(self.entry), iso(self.exit), self.trip_duration_minutes,
-            self.weekday, self.time_slot, self.store_id,
+            self.weekday, self.time_slot, self.store_id, self.queue_seconds,
         )
 
     def to_json(self) -> bytes:
@@ -90,7 +101,8 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class DoorEvent:
-    """A customer passing the door: ``kind`` is ``"entry"`` or ``"exit"``.
+    """A customer at the door: ``kind`` is ``"entry"`` or ``"exit"``, or
+    ``"turned_away"`` / ``"gave_up"`` for one who never got in.
 
     ``weekday`` and ``time_slot`` describe the event's own time (the old
     producer copied the entry's labels onto the exit).

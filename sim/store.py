@@ -22,6 +22,8 @@ from sim.dwell import DEFAULT_DWELL, Dwell
 from sim.profile import DEFAULT_PROFILE, Profile
 
 UTC = dt.timezone.utc
+#: What happens at a full store: wait at the door, or turn away.
+CAPACITY_MODES: tuple[str, ...] = ("queue", "loss")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class Store:
     week; ``daily_customers``, when set, fixes every day's total instead.
     ``variation`` is the day-to-day noise: the day's mean is multiplied by a
     uniform factor in ``[1 - variation, 1 + variation]``.
+
+    ``capacity`` caps the customers inside at once (``None``: no limit).
+    When the store is full an arriving customer queues at the door, first
+    come first served (``capacity_mode="queue"``), giving up after
+    ``patience`` seconds if that is set; or turns away
+    (``capacity_mode="loss"``).
     """
 
     store_id: str = "store-1"
@@ -43,6 +51,8 @@ class Store:
     dwell: Dwell = DEFAULT_DWELL
     timezone: str = "UTC"
     capacity: int | None = None
+    capacity_mode: str = "queue"
+    patience: int | None = None  #: seconds a queued customer waits at most
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +68,13 @@ class Store:
             raise ValueError(f"multiplier: {self.multiplier} is negative; expected >= 0")
         if self.capacity is not None and self.capacity < 1:
             raise ValueError(f"capacity: {self.capacity}; expected a whole number >= 1")
+        if self.capacity_mode not in CAPACITY_MODES:
+            raise ValueError(f"capacity_mode: {self.capacity_mode!r}; expected one of {', '.join(CAPACITY_MODES)}")
+        if self.patience is not None:
+            if self.patience < 1:
+                raise ValueError(f"patience: {self.patience} s; expected at least 1 second")
+            if self.capacity is None or self.capacity_mode != "queue":
+                raise ValueError("patience: only a queue (a capacity with capacity_mode 'queue') has one")
         object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
 
     @property
