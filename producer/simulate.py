@@ -21,6 +21,7 @@ from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
 TRAFFIC_SETTINGS = (
     "seed", "profile_file", "default_daily_customers", "base_daily_customers",
     "daily_customers", "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
+    "timezone", "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file",
 )
 
 
@@ -86,6 +87,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     start = parse_start(settings, to_epoch(today))
     end = parse_end(start, days, until, default_days=7)
     assert end is not None
+    stores = settings.stores()  # a broken stores or profile file fails before anything is printed
     console = Console(stderr=True, quiet=quiet)
     seed = settings.seed
     if seed is None:
@@ -93,17 +95,20 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
                       highlight=False)
     try:
-        run = Simulation(seed=seed, stores=settings.stores(), start=start, end=end)
+        run = Simulation(seed=seed, stores=stores, start=start, end=end)
         run.pick_engine(engine)  # type: ignore[arg-type]
     except ValueError as exc:
         fail(str(exc))
     sink = FileSink(out, fmt)
     began = time.perf_counter()
+    turned_away = gave_up = 0
     try:
         with _progress(console) as bar:
             task = bar.add_task("simulate", total=(end - start) / DAY)
-            for batch in run.batches(engine):  # type: ignore[arg-type]
+            for batch in run.batches(engine, rejected=settings.write_rejected):  # type: ignore[arg-type]
                 sink.write(batch)
+                turned_away += batch.turned_away
+                gave_up += batch.gave_up
                 bar.update(task, completed=(min(batch_end(batch, start), end) - start) / DAY)
         paths = sink.close()
     except BaseException:
@@ -117,6 +122,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
             f"{events:,} events in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s) "
             f"-> {paths[0]}, {paths[1]}"
         )
+        if any(s.capacity is not None for s in run.stores):
+            click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")
 
 
 def batch_end(batch: Any, start: int) -> int:

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class Store:
                 raise ValueError(f"patience: {self.patience} s; expected at least 1 second")
             if self.capacity is None or self.capacity_mode != "queue":
                 raise ValueError("patience: only a queue (a capacity with capacity_mode 'queue') has one")
-        object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
+        object.__setattr__(self, "_zone", zone_named(self.timezone))
 
     @property
     def key(self) -> int:
@@ -104,6 +104,16 @@ class Store:
         minute = (local % 86400) // 60
         slot = np.searchsorted(np.asarray(self.profile.starts), minute, side="right") - 1
         return weekday.astype(np.int8), slot.astype(np.int16)
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone called ``name``; ValueError (one line) if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone: {name!r} is not an IANA time zone name; expected e.g. UTC, Europe/Rome, America/New_York"
+        ) from None
 
 
 def _utc_offsets(times: np.ndarray, zone: ZoneInfo) -> np.ndarray:
