@@ -22,6 +22,7 @@ from sim.dwell import DEFAULT_DWELL, Dwell
 from sim.profile import DEFAULT_PROFILE, Profile
 
 UTC = dt.timezone.utc
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 #: What happens at a full store: wait at the door, or turn away.
 CAPACITY_MODES: tuple[str, ...] = ("queue", "loss")
 
@@ -147,44 +148,122 @@ def _store_key(store_id: str) -> int:
 
 @dataclass(frozen=True)
 class DayPlan:
-    """One local day of a store on the UTC timeline."""
+    """One local day of a store on the UTC timeline.
+
+    A wall-clock slot is usually one stretch of UTC time, but not on a
+    daylight-saving day: a slot in the skipped hour has no time at all, and
+    one in the repeated hour happens twice, in two stretches with the other
+    slots' time between them. So the day is kept as *pieces*: stretches of
+    UTC time, each inside one slot, ordered by slot and then by time.
+    """
 
     day: dt.date
     weekday: int
-    starts: np.ndarray  #: slot starts, epoch seconds (int64)
-    ends: np.ndarray  #: slot ends, epoch seconds, exclusive (int64)
+    starts: np.ndarray  #: each slot's first instant, epoch seconds (int64)
+    ends: np.ndarray  #: each slot's last instant + 1 (int64); equals starts for an empty slot
     length_ratio: np.ndarray  #: each slot's real length over its nominal length
+    piece_slot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: slot of each piece
+    piece_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: epoch seconds
+    piece_end: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: exclusive
 
     @property
     def begin(self) -> int:
-        return int(self.starts[0])
+        return int(self.piece_start.min())
 
     @property
     def end(self) -> int:
-        return int(self.ends[-1])
+        return int(self.piece_end.max())
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Each slot's real length in seconds (int64)."""
+        return np.bincount(
+            self.piece_slot, weights=self.piece_end - self.piece_start, minlength=len(self.starts)
+        ).astype(np.int64)
+
+    def place(self, slot: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """The instant ``offset`` seconds into a slot's real time (0 <= offset < its length).
+
+        Where a slot is one stretch this is just its start plus the offset.
+        """
+        length = self.piece_end - self.piece_start
+        first = np.concatenate([[0], np.cumsum(length)[:-1]])  # each piece's place in the day's time
+        slot_first = np.zeros(len(self.starts), dtype=np.int64)
+        head = np.flatnonzero(np.r_[True, self.piece_slot[1:] != self.piece_slot[:-1]])
+        slot_first[self.piece_slot[head]] = first[head]
+        at = slot_first[slot] + offset
+        piece = np.searchsorted(first, at, side="right") - 1
+        return self.piece_start[piece] + (at - first[piece])
 
 
-def _to_epoch(day: dt.date, minute: int, zone: ZoneInfo) -> int:
-    """Epoch second of a local wall time (fold=0: the earlier of two, or the
-    offset before a gap, so a slot inside a spring-forward gap has length 0)."""
-    local = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=zone)
-    return int(local.timestamp())
+def _offset_stretches(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:
+    """``[lo, hi)`` cut where the zone's UTC offset changes: (start, end, offset).
+
+    Offsets are probed every three hours and each change is pinned to the
+    second by bisection (zones change offset at most once in such a span).
+    """
+    probes = [*range(lo, hi, 3 * 3600), hi - 1]
+    offsets = [_offset_at(t, zone) for t in probes]
+    out, begin = [], lo
+    for i in range(len(probes) - 1):
+        a, b, off_a = probes[i], probes[i + 1], offsets[i]
+        if off_a == offsets[i + 1]:
+            continue
+        while b - a > 1:  # offset at a is off_a, at b is not: find the first change
+            mid = (a + b) // 2
+            if _offset_at(mid, zone) == off_a:
+                a = mid
+            else:
+                b = mid
+        out.append((begin, b, off_a))
+        begin = b
+    out.append((begin, hi, offsets[-1]))
+    return out
 
 
 @lru_cache(maxsize=8192)
 def _day_plan(profile: Profile, timezone: str, ordinal: int) -> DayPlan:
     zone = ZoneInfo(timezone)
     day = dt.date.fromordinal(ordinal)
-    next_day = dt.date.fromordinal(ordinal + 1)
-    bounds = [_to_epoch(day, m, zone) for m in profile.starts]
-    bounds.append(_to_epoch(next_day, 0, zone))
-    edges = np.maximum.accumulate(np.array(bounds, dtype=np.int64))
-    starts, ends = edges[:-1], edges[1:]
-    nominal = np.diff(np.array([*profile.starts, 24 * 60], dtype=np.int64)) * 60
+    midnight = (ordinal - _EPOCH_ORDINAL) * 86400  # the date's 00:00 as if it were UTC
+    walls = [60 * m for m in (*profile.starts, 24 * 60)]
+    if zone.key == "UTC":
+        stretches = [(midnight, midnight + 86400, 0)]
+    else:  # offsets are within -12 h .. +14 h
+        stretches = _offset_stretches(zone, midnight - 15 * 3600, midnight + 39 * 3600)
+    pieces: list[tuple[int, int, int]] = []  # (slot, start, end)
+    for a, b, offset in stretches:
+        for slot in range(profile.n_slots):
+            lo = max(a, midnight + walls[slot] - offset)
+            hi = min(b, midnight + walls[slot + 1] - offset)
+            if hi > lo:
+                pieces.append((slot, lo, hi))
+    pieces.sort()
+    merged: list[list[int]] = []
+    for slot, lo, hi in pieces:  # one slot running across an offset change is one piece
+        if merged and merged[-1][0] == slot and merged[-1][2] == lo:
+            merged[-1][2] = hi
+        else:
+            merged.append([slot, lo, hi])
+    table = np.array(merged, dtype=np.int64).reshape(-1, 3)
+    piece_slot, piece_start, piece_end = table[:, 0], table[:, 1], table[:, 2]
+    n = profile.n_slots
+    starts = np.full(n, int(piece_end.max()), dtype=np.int64)
+    ends = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(starts, piece_slot, piece_start)
+    np.maximum.at(ends, piece_slot, piece_end)
+    for i in range(n - 1, -1, -1):  # an empty slot sits, with no length, where the next one starts
+        if ends[i] == np.iinfo(np.int64).min:
+            starts[i] = ends[i] = starts[i + 1] if i + 1 < n else int(piece_end.max())
+    lengths = np.bincount(piece_slot, weights=piece_end - piece_start, minlength=n)
+    nominal = np.diff(np.array(walls, dtype=np.float64))
     return DayPlan(
         day=day,
         weekday=day.weekday(),
         starts=starts,
         ends=ends,
-        length_ratio=(ends - starts) / nominal,
+        length_ratio=lengths / nominal,
+        piece_slot=piece_slot,
+        piece_start=piece_start,
+        piece_end=piece_end,
     )
