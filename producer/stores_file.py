@@ -142,7 +142,9 @@ def _store(
 ) -> Store:
     if not isinstance(table, Mapping):
         raise StoresError(f"{where}: stores[{i}]: expected a table ([[stores]]) with an id")
-    store_id = table.get("id")
+    if "id" not in table:
+        raise StoresError(f"{where}: stores[{i}]: id: missing; every store needs a unique id (a string)")
+    store_id = table["id"]
     if not isinstance(store_id, str) or not store_id.strip():
         raise StoresError(f"{where}: stores[{i}]: id: expected a non-empty string, got {store_id!r}")
     at = f"{where}: store {store_id!r}"
