@@ -177,15 +177,19 @@ class DayPlan:
     @property
     def lengths(self) -> np.ndarray:
         """Each slot's real length in seconds (int64)."""
-        return np.bincount(
+        return self.ends - self.starts if self._simple else np.bincount(
             self.piece_slot, weights=self.piece_end - self.piece_start, minlength=len(self.starts)
         ).astype(np.int64)
 
-    def place(self, slot: np.ndarray, offset: np.ndarray) -> np.ndarray:
-        """The instant ``offset`` seconds into a slot's real time (0 <= offset < its length).
+    @property
+    def _simple(self) -> bool:
+        """Every slot is a single stretch of time (or none): true on all but a few days."""
+        return bool(np.all(np.diff(self.piece_slot) > 0))
 
-        Where a slot is one stretch this is just its start plus the offset.
-        """
+    def place(self, slot: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """The instant ``offset`` seconds into a slot's real time (0 <= offset < its length)."""
+        if self._simple:
+            return self.starts[slot] + offset
         length = self.piece_end - self.piece_start
         first = np.concatenate([[0], np.cumsum(length)[:-1]])  # each piece's place in the day's time
         slot_first = np.zeros(len(self.starts), dtype=np.int64)
