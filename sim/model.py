@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
-import numpy as np
 import simpy
 from simpy.events import URGENT, Event
 
@@ -89,7 +88,7 @@ class StoreModel:
         return zip(
             arr.store.tolist(), arr.customer_id.tolist(), arr.entry.tolist(),
             arr.exit.tolist(), arr.weekday.tolist(), arr.slot.tolist(),
-            arr.exit_weekday.tolist(), arr.exit_slot.tolist(),
+            arr.exit_weekday.tolist(), arr.exit_slot.tolist(), strict=True,
         )
 
     def _arrivals_capped(self) -> Generator[Event, Any, None]:
@@ -156,10 +155,8 @@ class StoreModel:
                     place.cancel()
                     if self._gave_up is not None:
                         now = int(env.now)
-                        wd, sl = spec.locate(np.array([now], dtype=np.int64))
-                        self._gave_up(
-                            DoorEvent(GAVE_UP, now, WEEKDAYS[wd[0]], labels[sl[0]], customer_id, store_id)
-                        )
+                        wd, sl = spec.locate_one(now)
+                        self._gave_up(DoorEvent(GAVE_UP, now, WEEKDAYS[wd], labels[sl], customer_id, store_id))
                     return
         entry = int(env.now)
         if entry >= self._last:  # the run ends before this customer gets in
@@ -169,8 +166,8 @@ class StoreModel:
         if wait:
             # The visit starts late: same dwell, new times, so new local labels.
             exit_ = entry + (exit_ - arrival)
-            wds, sls = spec.locate(np.array([entry, exit_], dtype=np.int64))
-            weekday, slot, exit_weekday, exit_slot = int(wds[0]), int(sls[0]), int(wds[1]), int(sls[1])
+            weekday, slot = spec.locate_one(entry)
+            exit_weekday, exit_slot = spec.locate_one(exit_)
         obs = self.observer
         obs.on_session(Session(customer_id, store_id, entry, exit_, WEEKDAYS[weekday], labels[slot], wait))
         obs.on_entry(DoorEvent(ENTRY, entry, WEEKDAYS[weekday], labels[slot], customer_id, store_id))

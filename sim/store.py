@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -105,6 +106,16 @@ class Store:
         minute = (local % 86400) // 60
         slot = np.searchsorted(np.asarray(self.profile.starts), minute, side="right") - 1
         return weekday.astype(np.int8), slot.astype(np.int16)
+
+    def locate_one(self, epoch: int) -> tuple[int, int]:
+        """:meth:`locate` for one time, without numpy (the SimPy model's late entries)."""
+        return _locate_one(self, epoch)
+
+
+def _locate_one(store: Store, epoch: int) -> tuple[int, int]:
+    zone = store.zone
+    local = epoch if zone.key == "UTC" else epoch + _offset_at(epoch, zone)
+    return (local // 86400 + 3) % 7, bisect_right(store.profile.starts, (local % 86400) // 60) - 1
 
 
 def zone_named(name: str) -> ZoneInfo:
