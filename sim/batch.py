@@ -66,7 +66,7 @@ class SessionColumns:
             for c, e, x, m, w, s, st, q in zip(
                 self.customer_id.tolist(), iso_many(self.entry), iso_many(self.exit),
                 self.trip_duration_minutes.tolist(), self.weekday.tolist(),
-                self.time_slot.tolist(), self.store_id.tolist(), self.queue_seconds.tolist(),
+                self.time_slot.tolist(), self.store_id.tolist(), self.queue_seconds.tolist(), strict=True,
             )
         ]
 
@@ -74,7 +74,7 @@ class SessionColumns:
         for c, st, e, x, w, s, q in zip(
             self.customer_id.tolist(), self.store_id.tolist(), self.entry.tolist(),
             self.exit.tolist(), self.weekday.tolist(), self.time_slot.tolist(),
-            self.queue_seconds.tolist(),
+            self.queue_seconds.tolist(), strict=True,
         ):
             yield Session(c, st, e, x, w, s, q)
 
