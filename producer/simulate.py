@@ -109,7 +109,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
                 sink.write(batch)
                 turned_away += batch.turned_away
                 gave_up += batch.gave_up
-                bar.update(task, completed=(min(batch_end(batch, start), end) - start) / DAY)
+                if len(batch.doors):  # a batch may hold only counts of customers turned away
+                    bar.update(task, completed=(min(batch_end(batch, start), end) - start) / DAY)
         paths = sink.close()
     except BaseException:
         sink.abort()
