@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from sim.profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
-from sim.store import Store
+from sim.store import CAPACITY_MODES, Store, zone_named
 
 
 class SettingsError(ValueError):
@@ -72,6 +72,12 @@ def _text(text: str) -> str:
     if not text.strip():
         raise ValueError
     return text.strip()
+
+
+def _timezone(text: str) -> str:
+    name = text.strip()
+    zone_named(name)  # ValueError if unknown
+    return name
 
 
 def _redis_url(text: str) -> str:
@@ -133,6 +139,30 @@ SPECS: dict[str, Spec] = {
     "profile_file": Spec(
         "PROFILE_FILE", _text, "a path to a TOML profile file", None, "traffic profile (TOML)",
     ),
+    "timezone": Spec(
+        "TIMEZONE", _timezone, "an IANA time zone name such as UTC, Europe/Rome or America/New_York",
+        "UTC", "the store's local time zone: slots and weekdays are local, times are written in UTC",
+    ),
+    "store_capacity": Spec(
+        "STORE_CAPACITY", _int(1), "a whole number >= 1 (unset: no limit)", None,
+        "most customers inside at once; unset means no limit",
+    ),
+    "capacity_mode": Spec(
+        "CAPACITY_MODE", _choice(*CAPACITY_MODES), "queue or loss", "queue",
+        "at a full store: queue at the door (first come first served) or turn away (loss)",
+    ),
+    "patience_minutes": Spec(
+        "PATIENCE_MINUTES", _float(0, open_low=True), "a number of minutes > 0 (unset: wait for ever)",
+        None, "a queued customer gives up after waiting this long",
+    ),
+    "write_rejected": Spec(
+        "WRITE_REJECTED", _bool, "1/0, true/false, yes/no or on/off", False,
+        "write turned-away and given-up customers as door events of their own type",
+    ),
+    "stores_file": Spec(
+        "STORES", _text, "a path to a TOML stores file", None,
+        "many stores in one run (TOML); the settings above are each store's defaults",
+    ),
     "sim_start": Spec(
         "SIM_START", _text, "a date (2025-11-03) or an ISO time in UTC", None,
         "simulated start; default: today (simulate) or now (produce)",
@@ -182,6 +212,25 @@ class Settings:
     log_level: str
     publish_clock: bool
     metrics_port: int
+    timezone: str = "UTC"
+    store_capacity: int | None = None
+    capacity_mode: str = "queue"
+    patience_minutes: float | None = None
+    write_rejected: bool = False
+    stores_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.patience_minutes is not None and self.stores_file is None:
+            if self.store_capacity is None:
+                raise SettingsError(
+                    f"PATIENCE_MINUTES={self.patience_minutes:g} needs STORE_CAPACITY: "
+                    "only customers queueing at a full store have a patience"
+                )
+            if self.capacity_mode != "queue":
+                raise SettingsError(
+                    f"PATIENCE_MINUTES={self.patience_minutes:g} needs CAPACITY_MODE=queue: "
+                    "in loss mode nobody queues"
+                )
 
     @classmethod
     def load(cls, env: Mapping[str, str], options: Mapping[str, Any] | None = None) -> Settings:
@@ -235,18 +284,34 @@ class Settings:
         except ProfileError as exc:
             raise SettingsError(f"PROFILE_FILE: {exc}") from None
 
-    def stores(self) -> tuple[Store, ...]:
-        """The run's stores as these settings describe them."""
+    @property
+    def patience_seconds(self) -> int | None:
+        if self.patience_minutes is None:
+            return None
+        return max(1, round(self.patience_minutes * 60))
+
+    def default_store(self) -> Store:
+        """The store these settings describe (with a stores file: each store's defaults)."""
         profile = self.profile()
-        return (
-            Store(
-                profile=profile,
-                baseline=self.baseline_for(profile),
-                daily_customers=self.daily_customers,
-                variation=self.variation,
-                multiplier=self.traffic_multiplier,
-            ),
+        return Store(
+            profile=profile,
+            baseline=self.baseline_for(profile),
+            daily_customers=self.daily_customers,
+            variation=self.variation,
+            multiplier=self.traffic_multiplier,
+            timezone=self.timezone,
+            capacity=self.store_capacity,
+            capacity_mode=self.capacity_mode,
+            patience=self.patience_seconds if self.stores_file is None else None,
         )
+
+    def stores(self) -> tuple[Store, ...]:
+        """The run's stores: the stores file's (``STORES``), or the one store of the settings."""
+        if self.stores_file is None:
+            return (self.default_store(),)
+        from producer.stores_file import load_stores
+
+        return load_stores(self.stores_file, self.default_store(), self.patience_seconds, self.baseline_for)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

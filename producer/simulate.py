@@ -24,6 +24,7 @@ from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
 TRAFFIC_SETTINGS = (
     "seed", "profile_file", "default_daily_customers", "base_daily_customers",
     "daily_customers", "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
+    "timezone", "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file",
 )
 
 
@@ -89,7 +90,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     start = parse_start(settings, to_epoch(today))
     end = parse_end(start, days, until, default_days=7)
     assert end is not None
-    stores = settings.stores()  # validates the profile before anything is printed
+    stores = settings.stores()  # a broken stores or profile file fails before anything is printed
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     seed = settings.seed
     if seed is None:
@@ -107,12 +108,16 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     tune_allocator()
     sink = FileSink(out, fmt)
     began = time.perf_counter()
+    turned_away = gave_up = 0
     try:
         with _progress(console) as bar:
             task = bar.add_task("simulate", total=(end - start) / DAY)
-            for batch in run.batches(engine):  # type: ignore[arg-type]
+            for batch in run.batches(engine, rejected=settings.write_rejected):  # type: ignore[arg-type]
                 sink.write(batch)
-                bar.update(task, completed=(min(batch_end(batch, start), end) - start) / DAY)
+                turned_away += batch.turned_away
+                gave_up += batch.gave_up
+                if len(batch.doors):  # a batch may hold only counts of customers turned away
+                    bar.update(task, completed=(min(batch_end(batch, start), end) - start) / DAY)
         paths = sink.close()
         write_manifest(out, seed, start, end, run.stores, {
             **{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
@@ -129,6 +134,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
             f"{events:,} events in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s) "
             f"-> {paths[0]}, {paths[1]}"
         )
+        if any(s.capacity is not None for s in run.stores):
+            click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")
 
 
 def batch_end(batch: Any, start: int) -> int:

@@ -10,7 +10,7 @@ are numpy object arrays so Arrow, CSV and JSON writers take them as they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import orjson
@@ -31,9 +31,17 @@ from sim.store import Store
 _WEEKDAY_NAMES = np.array(WEEKDAYS, dtype=object)
 
 
+def _no_wait() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class SessionColumns:
-    """Visits in entry order."""
+    """Visits in entry order.
+
+    ``queue_seconds`` may be left out where nobody queues (no capacity
+    limit): it is then all zeros.
+    """
 
     customer_id: np.ndarray
     store_id: np.ndarray
@@ -41,6 +49,13 @@ class SessionColumns:
     exit: np.ndarray  #: epoch seconds (int64)
     weekday: np.ndarray
     time_slot: np.ndarray
+    queue_seconds: np.ndarray = field(default_factory=_no_wait)  #: wait at the door (int64)
+
+    def __post_init__(self) -> None:
+        if self.queue_seconds.shape[0] != self.entry.shape[0]:
+            if self.queue_seconds.shape[0]:
+                raise ValueError("queue_seconds: one value per session is needed")
+            self.queue_seconds = np.zeros(self.entry.shape[0], dtype=np.int64)
 
     def __len__(self) -> int:
         return int(self.entry.shape[0])
@@ -53,27 +68,28 @@ class SessionColumns:
         """Each session's JSON, exactly as written to Redis."""
         dumps = orjson.dumps
         return [
-            dumps(session_payload(c, e, x, m, w, s, st))
-            for c, e, x, m, w, s, st in zip(
+            dumps(session_payload(c, e, x, m, w, s, st, q))
+            for c, e, x, m, w, s, st, q in zip(
                 texts(self.customer_id), iso_many(self.entry), iso_many(self.exit),
                 self.trip_duration_minutes.tolist(), self.weekday.tolist(),
-                self.time_slot.tolist(), self.store_id.tolist(),
+                self.time_slot.tolist(), self.store_id.tolist(), self.queue_seconds.tolist(), strict=True,
             )
         ]
 
     def __iter__(self) -> Iterator[Session]:
-        for c, st, e, x, w, s in zip(
+        for c, st, e, x, w, s, q in zip(
             texts(self.customer_id), self.store_id.tolist(), self.entry.tolist(),
             self.exit.tolist(), self.weekday.tolist(), self.time_slot.tolist(),
+            self.queue_seconds.tolist(), strict=True,
         ):
-            yield Session(c, st, e, x, w, s)
+            yield Session(c, st, e, x, w, s, q)
 
 
 @dataclass
 class DoorColumns:
     """Door events in time order (at equal times, exits first, then by entry order)."""
 
-    event_type: np.ndarray  #: "entry" or "exit"
+    event_type: np.ndarray  #: "entry" or "exit" (or "turned_away" / "gave_up" when asked for)
     time: np.ndarray  #: epoch seconds (int64)
     weekday: np.ndarray
     time_slot: np.ndarray
@@ -103,10 +119,17 @@ class DoorColumns:
 
 @dataclass
 class Batch:
-    """A stretch of the run: its sessions and its door events."""
+    """A stretch of the run: its sessions and its door events.
+
+    ``turned_away`` and ``gave_up`` count the customers of this stretch who
+    never got in (stores at capacity), whether or not their door events are
+    in ``doors``.
+    """
 
     sessions: SessionColumns
     doors: DoorColumns
+    turned_away: int = 0
+    gave_up: int = 0
 
     def __len__(self) -> int:
         return len(self.sessions) + len(self.doors)
@@ -154,6 +177,7 @@ def sessions_from_arrivals(arr: Arrivals, labels: Labels) -> SessionColumns:
         exit=arr.exit,
         weekday=labels.weekdays(arr.weekday),
         time_slot=labels.slots(arr.store, arr.slot),
+        queue_seconds=np.zeros(len(arr), dtype=np.int64),
     )
 
 
@@ -186,12 +210,15 @@ class BatchCollector:
     """An observer that gathers events into batches for a batch consumer.
 
     It hands a batch to ``emit`` every ``size`` events and on :meth:`flush`.
+    Customers who never got in are counted; with ``rejected=True`` their
+    door events (``turned_away``, ``gave_up``) go into the batch too.
     """
 
-    def __init__(self, emit: Callable[[Batch], None], size: int = 50_000) -> None:
-        self.emit, self.size = emit, size
+    def __init__(self, emit: Callable[[Batch], None], size: int = 50_000, rejected: bool = False) -> None:
+        self.emit, self.size, self.rejected = emit, size, rejected
         self._sessions: list[Session] = []
         self._doors: list[DoorEvent] = []
+        self._turned_away = self._gave_up = 0
 
     def on_session(self, session: Session) -> None:
         self._sessions.append(session)
@@ -206,11 +233,25 @@ class BatchCollector:
         if len(self._doors) >= self.size:
             self.flush()
 
+    def on_turned_away(self, event: DoorEvent) -> None:
+        self._turned_away += 1
+        if self.rejected:
+            self.on_exit(event)
+
+    def on_gave_up(self, event: DoorEvent) -> None:
+        self._gave_up += 1
+        if self.rejected:
+            self.on_exit(event)
+
     def flush(self) -> None:
-        if not self._sessions and not self._doors:
+        if not self._sessions and not self._doors and not (self._turned_away or self._gave_up):
             return
-        batch = Batch(_session_columns(self._sessions), _door_columns(self._doors))
+        batch = Batch(
+            _session_columns(self._sessions), _door_columns(self._doors),
+            self._turned_away, self._gave_up,
+        )
         self._sessions, self._doors = [], []
+        self._turned_away = self._gave_up = 0
         self.emit(batch)
 
 
@@ -228,6 +269,7 @@ def _session_columns(items: list[Session]) -> SessionColumns:
         exit=np.array([s.exit for s in items], dtype=np.int64),
         weekday=_obj([s.weekday for s in items]),
         time_slot=_obj([s.time_slot for s in items]),
+        queue_seconds=np.array([s.queue_seconds for s in items], dtype=np.int64),
     )
 
 

@@ -4,7 +4,9 @@ The JSON form is the wire format of the producer this project replaces
 (SPEC.md): the same field names, order and types, times in ISO 8601 UTC with
 an explicit ``+00:00``, the slot label joined by an en dash. Fields are only
 ever added after the old ones (``store_id``; ``customer_id`` on door events),
-which every known consumer ignores.
+which every known consumer ignores. ``queue_seconds`` (the wait at the door
+of a store at capacity) is always present, 0 without a capacity limit, so a
+stream has one schema whatever the run's settings.
 
 The payload builders below are the one place those dictionaries are made, so
 a single event and a columnar batch serialise byte for byte the same.
@@ -20,6 +22,9 @@ import orjson
 
 SESSION_TYPE = "foot_traffic"
 ENTRY, EXIT = "entry", "exit"
+#: Door events of customers who never got in (a store at capacity): turned
+#: away on arrival (loss mode) or gave up waiting in the queue (patience).
+TURNED_AWAY, GAVE_UP = "turned_away", "gave_up"
 
 
 def iso(epoch: int) -> str:
@@ -35,7 +40,7 @@ def iso_many(epochs: np.ndarray) -> list[str]:
 
 def session_payload(
     customer_id: str, entry_time: str, exit_time: str, minutes: int,
-    weekday: str, time_slot: str, store_id: str,
+    weekday: str, time_slot: str, store_id: str, queue_seconds: int = 0,
 ) -> dict[str, Any]:
     return {
         "event_type": SESSION_TYPE,
@@ -46,6 +51,7 @@ def session_payload(
         "weekday": weekday,
         "time_slot": time_slot,
         "store_id": store_id,
+        "queue_seconds": queue_seconds,
     }
 
 
@@ -65,6 +71,8 @@ def door_payload(
 class Session(NamedTuple):
     """One visit, handed out when the customer enters.
 
+    ``entry`` is when the customer got in; ``queue_seconds`` how long they
+    waited at the door before that (arrival = entry - queue_seconds).
     A NamedTuple rather than a frozen dataclass: just as immutable, and three
     times cheaper to create, which the SimPy model does for every customer.
     """
@@ -75,6 +83,7 @@ class Session(NamedTuple):
     exit: int  #: epoch seconds
     weekday: str  #: local weekday of the entry
     time_slot: str  #: local slot of the entry
+    queue_seconds: int = 0  #: wait at the door before the entry
 
     @property
     def trip_duration_minutes(self) -> int:
@@ -83,7 +92,7 @@ class Session(NamedTuple):
     def payload(self) -> dict[str, Any]:
         return session_payload(
             self.customer_id, iso(self.entry), iso(self.exit), self.trip_duration_minutes,
-            self.weekday, self.time_slot, self.store_id,
+            self.weekday, self.time_slot, self.store_id, self.queue_seconds,
         )
 
     def to_json(self) -> bytes:
@@ -91,7 +100,8 @@ class Session(NamedTuple):
 
 
 class DoorEvent(NamedTuple):
-    """A customer passing the door: ``kind`` is ``"entry"`` or ``"exit"``.
+    """A customer at the door: ``kind`` is ``"entry"`` or ``"exit"``, or
+    ``"turned_away"`` / ``"gave_up"`` for one who never got in.
 
     ``weekday`` and ``time_slot`` describe the event's own time (the old
     producer copied the entry's labels onto the exit).

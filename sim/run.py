@@ -105,14 +105,19 @@ class Simulation:
             return "simpy" if needs_simpy else "fast"
         return engine
 
-    def batches(self, engine: Engine = "auto", window: int = DAY) -> Iterator[Batch]:
-        """The run's events as batches in time order, one per window (or more)."""
+    def batches(self, engine: Engine = "auto", window: int = DAY, rejected: bool = False) -> Iterator[Batch]:
+        """The run's events as batches in time order, one per window (or more).
+
+        With ``rejected=True`` the door events include the customers of a
+        store at capacity who never got in (``turned_away``, ``gave_up``);
+        they are counted in each batch either way.
+        """
         if self.pick_engine(engine) == "fast":
             yield from fast_batches(self.seed, self.stores, self.start, self.end, window)
             return
         env = simpy.Environment(initial_time=self.start)
         ready: list[Batch] = []
-        collector = BatchCollector(ready.append)
+        collector = BatchCollector(ready.append, rejected=rejected)
         StoreModel(env, self.seed, self.stores, self.start, self.end, collector)
         t = self.start
         while t < self.end:

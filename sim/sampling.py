@@ -144,9 +144,10 @@ def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
         counts = rng.poisson(expected_counts(store, plan, factor))
     n = int(counts.sum())
     slot = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
-    lengths = (plan.ends - plan.starts)[slot]
-    # Every second of a slot is equally likely, its last minute included.
-    entry = plan.starts[slot] + stream(seed, store, day, PLACEMENT).integers(0, lengths)
+    # Every second of a slot's real time is equally likely, its last minute
+    # included (on a daylight-saving day a slot may be two stretches of time).
+    offset = stream(seed, store, day, PLACEMENT).integers(0, plan.lengths[slot])
+    entry = plan.place(slot, offset)
     order = np.argsort(entry, kind="stable")
     entry, slot = entry[order], slot[order]
     minutes = sample_day(store.dwell, stream(seed, store, day, DWELL), plan.weekday, counts)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from sim.dwell import DEFAULT_DWELL, Dwell
 from sim.profile import DEFAULT_PROFILE, Profile
 
 UTC = dt.UTC
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+#: What happens at a full store: wait at the door, or turn away.
+CAPACITY_MODES: tuple[str, ...] = ("queue", "loss")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,12 @@ class Store:
     ``variation`` is the day-to-day noise: the day's mean is multiplied by a
     uniform factor in ``[1 - variation, 1 + variation]``. ``dwell`` left at
     its default takes the profile's dwell model when the profile has one.
+
+    ``capacity`` caps the customers inside at once (``None``: no limit).
+    When the store is full an arriving customer queues at the door, first
+    come first served (``capacity_mode="queue"``), giving up after
+    ``patience`` seconds if that is set; or turns away
+    (``capacity_mode="loss"``).
     """
 
     store_id: str = "store-1"
@@ -44,6 +54,8 @@ class Store:
     dwell: Dwell = DEFAULT_DWELL
     timezone: str = "UTC"
     capacity: int | None = None
+    capacity_mode: str = "queue"
+    patience: int | None = None  #: seconds a queued customer waits at most
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -59,7 +71,14 @@ class Store:
             raise ValueError(f"multiplier: {self.multiplier} is negative; expected >= 0")
         if self.capacity is not None and self.capacity < 1:
             raise ValueError(f"capacity: {self.capacity}; expected a whole number >= 1")
-        object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
+        if self.capacity_mode not in CAPACITY_MODES:
+            raise ValueError(f"capacity_mode: {self.capacity_mode!r}; expected one of {', '.join(CAPACITY_MODES)}")
+        if self.patience is not None:
+            if self.patience < 1:
+                raise ValueError(f"patience: {self.patience} s; expected at least 1 second")
+            if self.capacity is None or self.capacity_mode != "queue":
+                raise ValueError("patience: only a queue (a capacity with capacity_mode 'queue') has one")
+        object.__setattr__(self, "_zone", zone_named(self.timezone))
         if self.dwell is DEFAULT_DWELL and self.profile.dwell is not None:
             object.__setattr__(self, "dwell", self.profile.dwell)
 
@@ -90,6 +109,26 @@ class Store:
         minute = (local % 86400) // 60
         slot = np.searchsorted(np.asarray(self.profile.starts), minute, side="right") - 1
         return weekday.astype(np.int8), slot.astype(np.int16)
+
+    def locate_one(self, epoch: int) -> tuple[int, int]:
+        """:meth:`locate` for one time, without numpy (the SimPy model's late entries)."""
+        return _locate_one(self, epoch)
+
+
+def _locate_one(store: Store, epoch: int) -> tuple[int, int]:
+    zone = store.zone
+    local = epoch if zone.key == "UTC" else epoch + _offset_at(epoch, zone)
+    return (local // 86400 + 3) % 7, bisect_right(store.profile.starts, (local % 86400) // 60) - 1
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone called ``name``; ValueError (one line) if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone: {name!r} is not an IANA time zone name; expected e.g. UTC, Europe/Rome, America/New_York"
+        ) from None
 
 
 def _utc_offsets(times: np.ndarray, zone: ZoneInfo) -> np.ndarray:
@@ -123,44 +162,126 @@ def _store_key(store_id: str) -> int:
 
 @dataclass(frozen=True)
 class DayPlan:
-    """One local day of a store on the UTC timeline."""
+    """One local day of a store on the UTC timeline.
+
+    A wall-clock slot is usually one stretch of UTC time, but not on a
+    daylight-saving day: a slot in the skipped hour has no time at all, and
+    one in the repeated hour happens twice, in two stretches with the other
+    slots' time between them. So the day is kept as *pieces*: stretches of
+    UTC time, each inside one slot, ordered by slot and then by time.
+    """
 
     day: dt.date
     weekday: int
-    starts: np.ndarray  #: slot starts, epoch seconds (int64)
-    ends: np.ndarray  #: slot ends, epoch seconds, exclusive (int64)
+    starts: np.ndarray  #: each slot's first instant, epoch seconds (int64)
+    ends: np.ndarray  #: each slot's last instant + 1 (int64); equals starts for an empty slot
     length_ratio: np.ndarray  #: each slot's real length over its nominal length
+    piece_slot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: slot of each piece
+    piece_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: epoch seconds
+    piece_end: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: exclusive
 
     @property
     def begin(self) -> int:
-        return int(self.starts[0])
+        return int(self.piece_start.min())
 
     @property
     def end(self) -> int:
-        return int(self.ends[-1])
+        return int(self.piece_end.max())
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Each slot's real length in seconds (int64)."""
+        return self.ends - self.starts if self._simple else np.bincount(
+            self.piece_slot, weights=self.piece_end - self.piece_start, minlength=len(self.starts)
+        ).astype(np.int64)
+
+    @property
+    def _simple(self) -> bool:
+        """Every slot is a single stretch of time (or none): true on all but a few days."""
+        return bool(np.all(np.diff(self.piece_slot) > 0))
+
+    def place(self, slot: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """The instant ``offset`` seconds into a slot's real time (0 <= offset < its length)."""
+        if self._simple:
+            return self.starts[slot] + offset
+        length = self.piece_end - self.piece_start
+        first = np.concatenate([[0], np.cumsum(length)[:-1]])  # each piece's place in the day's time
+        slot_first = np.zeros(len(self.starts), dtype=np.int64)
+        head = np.flatnonzero(np.r_[True, self.piece_slot[1:] != self.piece_slot[:-1]])
+        slot_first[self.piece_slot[head]] = first[head]
+        at = slot_first[slot] + offset
+        piece = np.searchsorted(first, at, side="right") - 1
+        return self.piece_start[piece] + (at - first[piece])
 
 
-def _to_epoch(day: dt.date, minute: int, zone: ZoneInfo) -> int:
-    """Epoch second of a local wall time (fold=0: the earlier of two, or the
-    offset before a gap, so a slot inside a spring-forward gap has length 0)."""
-    local = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=zone)
-    return int(local.timestamp())
+def _offset_stretches(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:
+    """``[lo, hi)`` cut where the zone's UTC offset changes: (start, end, offset).
+
+    Offsets are probed every three hours and each change is pinned to the
+    second by bisection (zones change offset at most once in such a span).
+    """
+    probes = [*range(lo, hi, 3 * 3600), hi - 1]
+    offsets = [_offset_at(t, zone) for t in probes]
+    out, begin = [], lo
+    for i in range(len(probes) - 1):
+        a, b, off_a = probes[i], probes[i + 1], offsets[i]
+        if off_a == offsets[i + 1]:
+            continue
+        while b - a > 1:  # offset at a is off_a, at b is not: find the first change
+            mid = (a + b) // 2
+            if _offset_at(mid, zone) == off_a:
+                a = mid
+            else:
+                b = mid
+        out.append((begin, b, off_a))
+        begin = b
+    out.append((begin, hi, offsets[-1]))
+    return out
 
 
 @lru_cache(maxsize=8192)
 def _day_plan(profile: Profile, timezone: str, ordinal: int) -> DayPlan:
     zone = ZoneInfo(timezone)
     day = dt.date.fromordinal(ordinal)
-    next_day = dt.date.fromordinal(ordinal + 1)
-    bounds = [_to_epoch(day, m, zone) for m in profile.starts]
-    bounds.append(_to_epoch(next_day, 0, zone))
-    edges = np.maximum.accumulate(np.array(bounds, dtype=np.int64))
-    starts, ends = edges[:-1], edges[1:]
-    nominal = np.diff(np.array([*profile.starts, 24 * 60], dtype=np.int64)) * 60
+    midnight = (ordinal - _EPOCH_ORDINAL) * 86400  # the date's 00:00 as if it were UTC
+    walls = [60 * m for m in (*profile.starts, 24 * 60)]
+    if zone.key == "UTC":
+        stretches = [(midnight, midnight + 86400, 0)]
+    else:  # offsets are within -12 h .. +14 h
+        stretches = _offset_stretches(zone, midnight - 15 * 3600, midnight + 39 * 3600)
+    pieces: list[tuple[int, int, int]] = []  # (slot, start, end)
+    for a, b, offset in stretches:
+        for slot in range(profile.n_slots):
+            lo = max(a, midnight + walls[slot] - offset)
+            hi = min(b, midnight + walls[slot + 1] - offset)
+            if hi > lo:
+                pieces.append((slot, lo, hi))
+    pieces.sort()
+    merged: list[list[int]] = []
+    for slot, lo, hi in pieces:  # one slot running across an offset change is one piece
+        if merged and merged[-1][0] == slot and merged[-1][2] == lo:
+            merged[-1][2] = hi
+        else:
+            merged.append([slot, lo, hi])
+    table = np.array(merged, dtype=np.int64).reshape(-1, 3)
+    piece_slot, piece_start, piece_end = table[:, 0], table[:, 1], table[:, 2]
+    n = profile.n_slots
+    starts = np.full(n, int(piece_end.max()), dtype=np.int64)
+    ends = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(starts, piece_slot, piece_start)
+    np.maximum.at(ends, piece_slot, piece_end)
+    for i in range(n - 1, -1, -1):  # an empty slot sits, with no length, where the next one starts
+        if ends[i] == np.iinfo(np.int64).min:
+            starts[i] = ends[i] = starts[i + 1] if i + 1 < n else int(piece_end.max())
+    lengths = np.bincount(piece_slot, weights=piece_end - piece_start, minlength=n)
+    nominal = np.diff(np.array(walls, dtype=np.float64))
     return DayPlan(
         day=day,
         weekday=day.weekday(),
         starts=starts,
         ends=ends,
-        length_ratio=(ends - starts) / nominal,
+        length_ratio=lengths / nominal,
+        piece_slot=piece_slot,
+        piece_start=piece_start,
+        piece_end=piece_end,
     )

@@ -47,7 +47,7 @@ def test_jsonl_lines_are_the_redis_payloads_and_sorted(tmp_path: Path) -> None:
     assert (tmp_path / "foot_traffic_realistic.jsonl").read_bytes() == b"".join(line + b"\n" for line in doors)
     first = json.loads(sessions[0])
     assert list(first) == ["event_type", "customer_id", "entry_time", "exit_time",
-                           "trip_duration_minutes", "weekday", "time_slot", "store_id"]
+                           "trip_duration_minutes", "weekday", "time_slot", "store_id", "queue_seconds"]
     assert first["entry_time"].endswith("+00:00") and "\u2013" in first["time_slot"]
     door = json.loads(doors[0])
     assert list(door)[:4] == ["event_type", "time", "weekday", "time_slot"]

@@ -40,6 +40,7 @@ SESSION_SCHEMA = pa.schema([
     ("weekday", pa.string()),
     ("time_slot", pa.string()),
     ("store_id", pa.string()),
+    ("queue_seconds", pa.int32()),
 ])
 
 DOOR_SCHEMA = pa.schema([
@@ -71,6 +72,7 @@ def session_table(cols: SessionColumns) -> pa.Table:
         "weekday": pa.array(cols.weekday, pa.string()),
         "time_slot": pa.array(cols.time_slot, pa.string()),
         "store_id": pa.array(cols.store_id, pa.string()),
+        "queue_seconds": pa.array(cols.queue_seconds.astype("int32")),
     }, schema=SESSION_SCHEMA)
 
 
