@@ -30,10 +30,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
-from scipy import stats
 
 
 class DwellError(ValueError):
@@ -171,7 +170,16 @@ def _discrete_mean(kind: str, a: float, scale: float) -> float:
     return float(np.sum(dist.sf(np.arange(top, dtype=float))))
 
 
-def _frozen(kind: str, a: float, scale: float) -> stats.rv_continuous:
+def _stats() -> Any:
+    """scipy.stats, imported on first use: it costs half a second at start-up,
+    and only the lognormal and gamma models need it."""
+    from scipy import stats
+
+    return stats
+
+
+def _frozen(kind: str, a: float, scale: float) -> Any:
+    stats = _stats()
     if kind == "lognormal":
         return stats.lognorm(s=a, scale=scale)
     return stats.gamma(a=a, scale=scale)
@@ -202,7 +210,7 @@ class LognormalDwell:
 
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         m = np.floor(np.asarray(minutes, dtype=float))
-        return np.asarray(stats.lognorm.sf(m, s=self.sigma, scale=self.median), dtype=float)
+        return np.asarray(_stats().lognorm.sf(m, s=self.sigma, scale=self.median), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -224,7 +232,7 @@ class GammaDwell:
 
     @property
     def scale(self) -> float:
-        return float(self.median / stats.gamma.median(self.shape))
+        return float(self.median / _stats().gamma.median(self.shape))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return _ceil_minutes(rng.gamma(self.shape, self.scale, size=n))
@@ -234,7 +242,7 @@ class GammaDwell:
 
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         m = np.floor(np.asarray(minutes, dtype=float))
-        return np.asarray(stats.gamma.sf(m, self.shape, scale=self.scale), dtype=float)
+        return np.asarray(_stats().gamma.sf(m, self.shape, scale=self.scale), dtype=float)
 
 
 @dataclass(frozen=True)
