@@ -31,6 +31,7 @@ import simpy
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from producer.sinks.files import FileSink  # noqa: E402
+from producer.tuning import tune_for_batches  # noqa: E402
 from sim import Simulation, Store  # noqa: E402
 from sim.dwell import DEFAULT_DWELL  # noqa: E402
 from sim.profile import DEFAULT_PROFILE  # noqa: E402
@@ -87,7 +88,7 @@ def simpy_model(run: Simulation) -> int:
 
 def _reference_arrivals(days: int, stores: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Bare numpy: Poisson counts per slot, uniform placement, mixture dwell; sorted entries."""
-    start = int(dt.datetime.fromisoformat(START).replace(tzinfo=dt.timezone.utc).timestamp())
+    start = int(dt.datetime.fromisoformat(START).replace(tzinfo=dt.UTC).timestamp())
     starts = np.asarray(DEFAULT_PROFILE.starts) * 60
     lengths = (np.asarray(DEFAULT_PROFILE.ends) - np.asarray(DEFAULT_PROFILE.starts)) * 60
     weights = np.asarray(DEFAULT_PROFILE.weights)
@@ -180,6 +181,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-simpy", action="store_true", help="skip the SimPy model and loop (slow runs)")
     args = parser.parse_args()
+    tune_for_batches()  # as `foot-traffic simulate` does
     stores = stores_for(args.stores, args.capacity)
     run = Simulation.of(START, days=args.days, seed=1, stores=stores)
     rows: list[tuple[str, float, int]] = []

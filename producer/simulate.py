@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import click
-import pyarrow as pa
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -15,7 +14,7 @@ from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from producer.settings import Settings, SettingsError
 from producer.sinks.files import FORMATS, FileSink
-from producer.tuning import tune_allocator
+from producer.tuning import tune_for_batches
 from sim.events import iso
 from sim.fast import DAY
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
@@ -102,10 +101,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         run.pick_engine(engine)  # type: ignore[arg-type]
     except ValueError as exc:
         fail(str(exc))
-    # The system allocator gives memory back as batches are freed; Arrow's
-    # default jemalloc pool keeps it, which nearly doubles the peak of a long run.
-    pa.set_memory_pool(pa.system_memory_pool())
-    tune_allocator()
+    tune_for_batches()
     sink = FileSink(out, fmt)
     began = time.perf_counter()
     turned_away = gave_up = 0

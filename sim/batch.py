@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import orjson
@@ -29,6 +30,7 @@ from sim.sampling import Arrivals
 from sim.store import Store
 
 _WEEKDAY_NAMES = np.array(WEEKDAYS, dtype=object)
+_DOOR_KINDS = np.array([EXIT, ENTRY], dtype=object)  # by is_entry
 
 
 def _no_wait() -> np.ndarray:
@@ -141,6 +143,34 @@ def concat_columns(parts: Sequence[SessionColumns] | Sequence[DoorColumns]):  # 
     return kind(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(kind)})
 
 
+class Coded(np.ndarray):
+    """An object array of strings that remembers the codes it was built from.
+
+    ``names[codes]`` with ``codes`` and ``names`` kept: a writer that knows
+    (the Arrow conversion in ``producer.sinks.files``) builds the column from
+    the few names and the integer codes, ten times faster than from the
+    strings. Anything derived from it (a slice, a concatenation) forgets them
+    and is a plain object array in all but name.
+    """
+
+    codes: np.ndarray | None
+    names: np.ndarray | None
+
+    @staticmethod
+    def of(names: np.ndarray, codes: np.ndarray) -> Coded:
+        out = names[codes].view(Coded)
+        out.codes, out.names = codes, names
+        return out
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.codes = self.names = None
+
+    def __array_wrap__(self, array: np.ndarray, context: object = None, return_scalar: bool = False) -> Any:
+        # Results of ufuncs (comparisons, ...) are plain arrays or scalars.
+        plain = np.asarray(array)
+        return plain[()] if return_scalar else plain
+
+
 class Labels:
     """Turns store indices, weekday and slot codes into the strings events carry."""
 
@@ -155,11 +185,14 @@ class Labels:
         self.slot_offsets = np.array(offsets, dtype=np.int64)
 
     def slots(self, store: np.ndarray, slot: np.ndarray) -> np.ndarray:
-        return self.slot_labels[self.slot_offsets[store] + slot]
+        return Coded.of(self.slot_labels, self.slot_offsets[store] + slot)
+
+    def stores(self, store: np.ndarray) -> np.ndarray:
+        return Coded.of(self.store_ids, store)
 
     @staticmethod
     def weekdays(codes: np.ndarray) -> np.ndarray:
-        return _WEEKDAY_NAMES[codes]
+        return Coded.of(_WEEKDAY_NAMES, codes)
 
 
 def texts(values: np.ndarray) -> list[str]:
@@ -172,7 +205,7 @@ def texts(values: np.ndarray) -> list[str]:
 def sessions_from_arrivals(arr: Arrivals, labels: Labels) -> SessionColumns:
     return SessionColumns(
         customer_id=arr.customer_id,  # S36 bytes: cheap; see texts()
-        store_id=labels.store_ids[arr.store],
+        store_id=labels.stores(arr.store),
         entry=arr.entry,
         exit=arr.exit,
         weekday=labels.weekdays(arr.weekday),
@@ -197,12 +230,12 @@ def doors_from_arrivals(entries: Arrivals, exits: Arrivals, labels: Labels) -> D
     slot = np.concatenate([exits.exit_slot, entries.slot])[order]
     ids = np.concatenate([exits.customer_id, entries.customer_id])[order]
     return DoorColumns(
-        event_type=np.where(is_entry[order] == 1, ENTRY, EXIT).astype(object),
+        event_type=Coded.of(_DOOR_KINDS, is_entry[order]),
         time=time[order],
         weekday=labels.weekdays(weekday),
         time_slot=labels.slots(store, slot),
         customer_id=ids,
-        store_id=labels.store_ids[store],
+        store_id=labels.stores(store),
     )
 
 

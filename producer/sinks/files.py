@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sim.batch import Batch, DoorColumns, SessionColumns
+from sim.batch import Batch, Coded, DoorColumns, SessionColumns
 from sim.events import iso_many
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -54,7 +54,13 @@ DOOR_SCHEMA = pa.schema([
 
 
 def _strings(values: np.ndarray) -> pa.Array:
-    """A string column from an object array of str or a fixed-width bytes array."""
+    """A string column from an object array of str or a fixed-width bytes array.
+
+    A :class:`~sim.batch.Coded` array is built from its few names and its
+    codes (``take``), ten times faster than from a million ``str`` objects.
+    """
+    if isinstance(values, Coded) and values.codes is not None and values.names is not None:
+        return pa.array(values.names, pa.string()).take(pa.array(values.codes))
     if values.dtype.kind == "S":
         return pa.array(values, pa.binary(values.dtype.itemsize)).cast(pa.string())
     return pa.array(values, pa.string())
@@ -69,21 +75,21 @@ def session_table(cols: SessionColumns) -> pa.Table:
         "entry_time": pa.array(cols.entry * 1000, pa.int64()).cast(_TS),
         "exit_time": pa.array(cols.exit * 1000, pa.int64()).cast(_TS),
         "trip_duration_minutes": pa.array(cols.trip_duration_minutes.astype("int32")),
-        "weekday": pa.array(cols.weekday, pa.string()),
-        "time_slot": pa.array(cols.time_slot, pa.string()),
-        "store_id": pa.array(cols.store_id, pa.string()),
+        "weekday": _strings(cols.weekday),
+        "time_slot": _strings(cols.time_slot),
+        "store_id": _strings(cols.store_id),
         "queue_seconds": pa.array(cols.queue_seconds.astype("int32")),
     }, schema=SESSION_SCHEMA)
 
 
 def door_table(cols: DoorColumns) -> pa.Table:
     return pa.table({
-        "event_type": pa.array(cols.event_type, pa.string()),
+        "event_type": _strings(cols.event_type),
         "time": pa.array(cols.time * 1000, pa.int64()).cast(_TS),
-        "weekday": pa.array(cols.weekday, pa.string()),
-        "time_slot": pa.array(cols.time_slot, pa.string()),
+        "weekday": _strings(cols.weekday),
+        "time_slot": _strings(cols.time_slot),
         "customer_id": _strings(cols.customer_id),
-        "store_id": pa.array(cols.store_id, pa.string()),
+        "store_id": _strings(cols.store_id),
     }, schema=DOOR_SCHEMA)
 
 
