@@ -45,3 +45,15 @@ def test_observers_see_the_same_sequence_from_both_engines() -> None:
     run.run(b, engine="simpy")
     assert a.sessions == b.sessions
     assert a.doors == b.doors
+
+
+def test_the_batch_window_cuts_batches_but_never_changes_events() -> None:
+    run = Simulation.of("2025-11-03T05:00:00", days=2, seed=12, stores=Store(baseline=20_000, dwell=SHORT))
+    reference = json_lines(run, "fast")
+    for window in (60, 3_600, 86_400):
+        for engine in ("fast", "simpy"):
+            lines: tuple[list[bytes], list[bytes]] = ([], [])
+            for batch in run.batches(engine, window=window):  # type: ignore[arg-type]
+                lines[0].extend(batch.sessions.json_lines())
+                lines[1].extend(batch.doors.json_lines())
+            assert lines == reference, (window, engine)
