@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from producer.produce import produce
 from producer.simulate import simulate
 
 
@@ -14,6 +15,7 @@ def main() -> None:
 
 
 main.add_command(simulate)
+main.add_command(produce)
 
 if __name__ == "__main__":
     main()

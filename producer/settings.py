@@ -156,6 +156,14 @@ SPECS: dict[str, Spec] = {
         "METRICS_PORT", _int(0, 65535), "a port number 0-65535 (0 turns metrics off)", 0,
         "Prometheus /metrics port",
     ),
+    "buffer_max": Spec(
+        "BUFFER_MAX", _int(1), "a whole number >= 1", 100_000,
+        "entries buffered while Redis is unreachable; when full the simulation waits",
+    ),
+    "redis_connect_timeout": Spec(
+        "REDIS_CONNECT_TIMEOUT", _float(0), "a number of seconds >= 0 (0 waits forever)", 0.0,
+        "how long to wait for Redis at start before giving up",
+    ),
 }
 
 
@@ -182,6 +190,8 @@ class Settings:
     log_level: str
     publish_clock: bool
     metrics_port: int
+    buffer_max: int = 100_000
+    redis_connect_timeout: float = 0.0
 
     @classmethod
     def load(cls, env: Mapping[str, str], options: Mapping[str, Any] | None = None) -> Settings:

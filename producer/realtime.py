@@ -1,0 +1,222 @@
+"""The real-time environment: SimPy's ``RealtimeEnvironment`` paced for a live sink.
+
+:class:`PacedEnvironment` runs the same :class:`~sim.model.StoreModel` as the
+offline run; only :meth:`PacedEnvironment.step` differs from SimPy's. Before it
+sleeps until the next event is due it hands the sink everything it has
+buffered, so events due together leave in one pipelined batch and nothing
+waits in the buffer while the process sleeps. The sleep is one wait until
+the due time (never a polled sleep of fixed length), cut short only by a
+shutdown signal or by a retry of a sink that is down.
+
+Sim time maps to wall time as ``wall_start + (t - sim_start) / speed``. The
+wall start is an epoch time (it is stored in Redis so that a restarted
+producer keeps the run's timeline); SimPy's ``real_start`` is the same
+instant on the monotonic clock. When the process falls behind it keeps
+stepping without sleeping and flushes by age or size, which catches up in
+order; it never raises for being slow (``strict=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Generator
+from types import FrameType
+from typing import Any, Protocol
+
+import simpy.rt
+from simpy.core import EmptySchedule, Infinity
+from simpy.events import Event
+
+log = logging.getLogger("producer.realtime")
+
+#: When behind schedule, flush once the buffer has waited this long (seconds) ...
+FLUSH_AGE = 0.002
+#: ... or once this many entries are buffered, whichever comes first.
+FLUSH_COUNT = 2000
+#: Lag (seconds) above which falling behind is logged, and below which catching up is.
+LAG_WARN, LAG_OK = 1.0, 0.1
+
+
+class Stopped(Exception):
+    """A shutdown was requested (SIGTERM/SIGINT)."""
+
+
+class Waker:
+    """An interruptible wait: ``wait(t)`` returns early when ``wake()`` is called.
+
+    A self-pipe rather than ``time.sleep`` so a signal handler can end the
+    wait at once (``time.sleep`` resumes after a handler that returns).
+    """
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._r, False)
+        os.set_blocking(self._w, False)
+        self.stopping = False
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to ``seconds``; raise :class:`Stopped` if a stop was requested."""
+        if self.stopping:
+            raise Stopped
+        if seconds > 0:
+            ready, _, _ = select.select([self._r], [], [], seconds)
+            if ready:
+                try:
+                    os.read(self._r, 512)
+                except BlockingIOError:
+                    pass
+        if self.stopping:
+            raise Stopped
+
+    def stop(self) -> None:
+        """Request a stop and end any wait in progress (safe in a signal handler)."""
+        self.stopping = True
+        try:
+            os.write(self._w, b"x")
+        except (BlockingIOError, OSError):
+            pass
+
+    def close(self) -> None:
+        for fd in (self._r, self._w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def install_signal_handlers(self) -> Callable[[], None]:
+        """Make SIGTERM and SIGINT call :meth:`stop`; returns a function restoring the old handlers.
+
+        Only the main thread may set handlers; elsewhere this does nothing.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            log.info("received %s: flushing and stopping", signal.Signals(signum).name)
+            self.stop()
+
+        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def restore() -> None:
+            for sig, h in old.items():
+                signal.signal(sig, h)
+        return restore
+
+
+class Outlet(Protocol):
+    """What the environment flushes: the sink's buffer (see :class:`producer.outbox.Outbox`)."""
+
+    def pending(self) -> int: ...
+
+    def buffered_since(self) -> float: ...
+
+    def flush(self, clock: int | None) -> bool: ...
+
+    def retry_at(self) -> float | None: ...
+
+
+class PacedEnvironment(simpy.rt.RealtimeEnvironment):
+    """A ``RealtimeEnvironment(strict=False)`` that flushes an outlet before it sleeps.
+
+    ``wall_start`` (epoch seconds) is when ``sim_start`` is due; it may lie in
+    the past (a restarted run), in which case everything already due is
+    processed at once and in order.
+    """
+
+    def __init__(self, sim_start: int, speed: float, wall_start: float, waker: Waker) -> None:
+        super().__init__(initial_time=sim_start, factor=1.0 / speed, strict=False)
+        self.speed, self.wall_start, self.waker = speed, wall_start, waker
+        # The same instant as wall_start, on the monotonic clock SimPy uses.
+        self.real_start = time.monotonic() - (time.time() - wall_start)
+        self.outlet: Outlet | None = None
+        self.behind = False
+        self.max_lag = 0.0
+
+    def due(self, t: float) -> float:
+        """The monotonic time at which simulated time ``t`` is due."""
+        return self.real_start + (t - self.env_start) * self.factor
+
+    def lag(self) -> float:
+        """How far (seconds) the simulation is behind its schedule now (0 when on time)."""
+        nxt = self.peek()
+        if nxt is Infinity:
+            return 0.0
+        return max(0.0, time.monotonic() - self.due(nxt))
+
+    def step(self) -> None:
+        """Process the next event when it is due, flushing the outlet first if it is not due yet."""
+        nxt = self.peek()
+        if nxt is Infinity:
+            raise EmptySchedule
+        if nxt == self.now and not self.waker.stopping:
+            outlet = self.outlet
+            # Hot path: more of the current instant. Flush only if the buffer is large.
+            if outlet is None or outlet.pending() < FLUSH_COUNT:
+                simpy.Environment.step(self)
+                return
+        due = self.due(nxt)
+        outlet = self.outlet
+        while True:
+            now = time.monotonic()
+            late = now - due
+            if outlet is not None and outlet.pending():
+                if late < 0 or outlet.pending() >= FLUSH_COUNT or now - outlet.buffered_since() > FLUSH_AGE:
+                    outlet.flush(self._clock(nxt))
+                    now = time.monotonic()
+                    late = now - due
+            if late >= 0:
+                self._note_lag(late)
+                break
+            self._note_lag(0.0)
+            wait = -late
+            if outlet is not None and outlet.pending():
+                retry = outlet.retry_at()  # the sink is down: wake for its next retry
+                if retry is not None:
+                    wait = min(wait, max(0.0, retry - now))
+            self.waker.wait(wait)
+        if self.waker.stopping:
+            raise Stopped
+        simpy.Environment.step(self)
+
+    def _clock(self, nxt: float) -> int:
+        """The simulated time whose events are all processed: ``now``, or the second before."""
+        now = int(self.now)
+        return now if nxt > now else now - 1
+
+    def _note_lag(self, lag: float) -> None:
+        self.max_lag = max(self.max_lag, lag)
+        if lag > LAG_WARN and not self.behind:
+            self.behind = True
+            log.warning("behind schedule by %.1f s; catching up in order", lag)
+        elif lag < LAG_OK and self.behind:
+            self.behind = False
+            log.info("caught up: back on schedule")
+
+    def run_to(self, end: int | None) -> None:
+        """Step until ``end`` (exclusive; ``None`` = forever) or a stop; then flush what is due."""
+        try:
+            while end is None or self.peek() < end:
+                self.step()
+        except EmptySchedule:
+            pass
+        finally:
+            if self.outlet is not None:
+                # Everything buffered is due; on a stop, whatever is at ``now`` was processed.
+                clock = int(self.now) if end is None else min(int(self.now), end - 1)
+                self.outlet.flush(clock)
+
+    def every(self, seconds: int, action: Callable[[int], object], first: int | None = None) -> None:
+        """Call ``action(now)`` every ``seconds`` simulated seconds (a SimPy process)."""
+        def ticker() -> Generator[Event, Any, None]:
+            t = self.now if first is None else first
+            while True:
+                if t > self.now:
+                    yield self.timeout(t - self.now)
+                action(int(self.now))
+                t += seconds
+        self.process(ticker())
