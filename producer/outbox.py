@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from itertools import islice
 from collections.abc import Callable
 
 from producer.metrics import Lateness
@@ -64,6 +65,8 @@ class Outbox:
         self._backoff = Backoff()
         self._clock: int | None = None
         self._since = 0.0
+        self._inflight = 0  # entries at the front of the buffer sent but not yet confirmed
+        self._clock_inflight = False
         # What happened, for the log and /metrics.
         self.written = [0 for _ in sink.streams]
         self.skipped = [0 for _ in sink.streams]
@@ -128,11 +131,14 @@ class Outbox:
                             self.sink.where, _short(exc), delay)
                 self.waker.wait(delay)
 
-    def flush(self, clock: int | None = None) -> bool:
+    def flush(self, clock: int | None = None, wait: bool = True) -> bool:
         """Write everything buffered (and the clock keys); ``False`` if Redis is down.
 
-        Never blocks on a Redis that is down: before the retry time it
-        returns at once; after it, one attempt is made.
+        With ``wait=False`` the last batch may be left in flight (its replies
+        are read by the next flush): the producer does that when it is
+        behind, so Redis works while the simulation catches up. Never blocks
+        on a Redis that is down: before the retry time it returns at once;
+        after it, one attempt is made.
         """
         if clock is not None and self.publish_clock:
             self._clock = clock
@@ -143,10 +149,16 @@ class Outbox:
         try:
             if self._down:
                 self._sync()
-            while self._buffer or self._clock is not None:
-                self._send(min(CHUNK, len(self._buffer)))
+            if len(self._buffer) == self._inflight and not self._clock_due():
+                self._receive()  # nothing new to send: just confirm the batch in flight
+            while len(self._buffer) > self._inflight or self._clock_due():
+                self._send()
+            if wait:
+                self._receive()
             return True
         except TRANSIENT as exc:
+            # Unconfirmed entries stay buffered (_sync sorts them out); the clock is sent again.
+            self._inflight, self._clock_inflight = 0, False
             self.errors += 1
             delay = self._backoff.take()
             self._retry_at = time.monotonic() + delay
@@ -205,22 +217,39 @@ class Outbox:
         self._down = False
         self._backoff.reset()
 
-    def _send(self, n: int) -> None:
-        """Write the first ``n`` buffered entries (and the clock) in one round trip."""
+    def _clock_due(self) -> bool:
+        return self._clock is not None and not self._clock_inflight
+
+    def _send(self) -> None:
+        """Send the next chunk of unsent entries (and the clock after the last one).
+
+        The batch already in flight, if any, is received first: one batch in
+        flight at a time.
+        """
+        self._receive()
         buf = self._buffer
-        chunk = [buf[i] for i in range(n)]
+        chunk = list(islice(buf, min(CHUNK, len(buf))))
         extra: list[tuple[str, str, str]] = []
         clock = self._clock
-        if clock is not None and n == len(buf):
+        if clock is not None and len(chunk) == len(buf):
             now = iso(clock)
             extra = [("SET", "sim:now", now), ("SET", "sim:today", now[:10])]
-        repeated = self.sink.write(chunk, extra)
+            self._clock_inflight = True
+        self.sink.send(chunk, extra)
+        self._inflight = len(chunk)
+
+    def _receive(self) -> None:
+        """Confirm the batch in flight: drop it from the buffer, count it, measure its lateness."""
+        if not self.sink.in_flight:
+            return
+        repeated = self.sink.receive()
         written = time.monotonic()
-        for _ in range(n):
-            buf.popleft()
+        buf, n = self._buffer, self._inflight
+        chunk = [buf.popleft() for _ in range(n)]
+        self._inflight = 0
         self._since = written
-        if extra:
-            self._clock = None
+        if self._clock_inflight:
+            self._clock, self._clock_inflight = None, False
         if repeated:
             # Already in the stream (written before a lost reply): not written now.
             log.debug("%d entries were already in Redis", len(repeated))

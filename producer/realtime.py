@@ -115,7 +115,7 @@ class Outlet(Protocol):
 
     def buffered_since(self) -> float: ...
 
-    def flush(self, clock: int | None) -> bool: ...
+    def flush(self, clock: int | None, wait: bool = True) -> bool: ...
 
     def retry_at(self) -> float | None: ...
 
@@ -166,7 +166,8 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
             late = now - due
             if outlet is not None and outlet.pending():
                 if late < 0 or outlet.pending() >= FLUSH_COUNT or now - outlet.buffered_since() > FLUSH_AGE:
-                    outlet.flush(self._clock(nxt))
+                    # On schedule: write and confirm. Behind: leave the batch in flight, keep going.
+                    outlet.flush(self._clock(nxt), wait=late < 0)
                     now = time.monotonic()
                     late = now - due
             if late >= 0:

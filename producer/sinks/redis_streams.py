@@ -94,6 +94,9 @@ class RedisSink:
             + _bulk(str(maxlen).encode())
             for s in self.streams
         ]
+        # The connection the hot path holds, and the batch in flight on it (entries, replies).
+        self._conn: Any = None
+        self._inflight: tuple[int, int] | None = None
 
     @classmethod
     def connect(
@@ -166,15 +169,16 @@ class RedisSink:
 
     # -- the hot path ------------------------------------------------------------------------
 
-    def write(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> list[int]:
-        """XADD every entry (and then run the ``extra`` commands) in one round trip.
+    def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:
+        """Send XADD for every entry, then the ``extra`` commands, without waiting for the replies.
 
-        Returns the indices of the entries Redis refused because an entry with that id
-        or a later one is already in the stream (a repeat of an earlier
-        write). Raises a :data:`TRANSIENT` error if the connection fails (some
-        entries may have been written: the caller re-reads :meth:`last_ids`)
-        and :class:`RedisError` on any other refusal.
+        One batch may be in flight at a time: :meth:`receive` reads its
+        replies. Splitting the two lets the simulation run while Redis
+        works (a backfill's throughput); the producer receives at once
+        whenever it is on schedule.
         """
+        if self._inflight is not None:
+            raise RuntimeError("a batch is already in flight")
         prefix = self._prefix
         parts = []
         for e in entries:
@@ -182,25 +186,42 @@ class RedisSink:
             parts.append(prefix[e.stream] + b"$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n" % (
                 len(eid), eid, len(e.data), e.data, len(e.key), e.key))
         parts.extend(pack_command(*cmd) for cmd in extra)
-        pool = self.client.connection_pool
-        conn = pool.get_connection()
-        repeated: list[int] = []
+        if self._conn is None:
+            self._conn = self.client.connection_pool.get_connection()
         try:
-            conn.send_packed_command([b"".join(parts)], check_health=False)
-            first_error: ResponseError | None = None
-            for i in range(len(parts)):
+            self._conn.send_packed_command([b"".join(parts)], check_health=False)
+        except BaseException:
+            self._drop()
+            raise
+        self._inflight = (len(entries), len(parts))
+
+    def receive(self) -> list[int]:
+        """Read the replies of the batch in flight.
+
+        Returns the indices of the entries Redis refused because an entry
+        with that id or a later one is already in the stream (a repeat of an
+        earlier write). Raises a :data:`TRANSIENT` error if the connection
+        fails (some entries may have been written: the caller re-reads
+        :meth:`last_ids`) and :class:`RedisError` on any other refusal.
+        """
+        if self._inflight is None or self._conn is None:
+            return []
+        n_entries, n_replies = self._inflight
+        conn, repeated = self._conn, []
+        first_error: ResponseError | None = None
+        try:
+            for i in range(n_replies):
                 try:
                     conn.read_response()
                 except ResponseError as exc:
-                    if i < len(entries) and ID_TOO_SMALL in str(exc):
+                    if i < n_entries and ID_TOO_SMALL in str(exc):
                         repeated.append(i)
                     elif first_error is None:
                         first_error = exc
         except BaseException:
-            conn.disconnect()
+            self._drop()
             raise
-        finally:
-            pool.release(conn)
+        self._inflight = None
         if first_error is not None:
             text = str(first_error)
             if text.startswith(TRANSIENT_REPLIES):
@@ -208,5 +229,24 @@ class RedisSink:
             raise RedisError(f"Redis at {self.where} refused a write: {text}")
         return repeated
 
+    def write(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> list[int]:
+        """:meth:`send` and :meth:`receive`: one round trip."""
+        self.send(entries, extra)
+        return self.receive()
+
+    @property
+    def in_flight(self) -> bool:
+        return self._inflight is not None
+
+    def _drop(self) -> None:
+        """Forget the connection (it failed): the next batch opens a new one."""
+        if self._conn is not None:
+            self._conn.disconnect()
+            self.client.connection_pool.release(self._conn)
+        self._conn, self._inflight = None, None
+
     def close(self) -> None:
+        if self._conn is not None:
+            self.client.connection_pool.release(self._conn)
+            self._conn = None
         self.client.close()
