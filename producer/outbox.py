@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from itertools import islice
 from collections.abc import Callable
+from itertools import islice
 
 from producer.metrics import Lateness
 from producer.realtime import Waker
@@ -125,8 +125,11 @@ class Outbox:
             except TRANSIENT as exc:
                 self.errors += 1
                 delay = self._backoff.take()
-                if deadline is not None and time.monotonic() + delay > deadline:
-                    raise
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise
+                    delay = min(delay, left)
                 log.warning("Redis at %s is unreachable (%s); retrying in %.1f s",
                             self.sink.where, _short(exc), delay)
                 self.waker.wait(delay)

@@ -153,12 +153,15 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         nxt = self.peek()
         if nxt is Infinity:
             raise EmptySchedule
-        if nxt == self.now and not self.waker.stopping:
+        if nxt == self.now:
             outlet = self.outlet
-            # Hot path: more of the current instant. Flush only if the buffer is large.
+            # Hot path: more of the current instant (also after a stop: an instant is
+            # finished, so both streams stop at the same time). Flush only if the buffer is large.
             if outlet is None or outlet.pending() < FLUSH_COUNT:
                 simpy.Environment.step(self)
                 return
+        if self.waker.stopping and nxt > self.now:
+            raise Stopped
         due = self.due(nxt)
         outlet = self.outlet
         while True:
@@ -180,8 +183,6 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
                 if retry is not None:
                     wait = min(wait, max(0.0, retry - now))
             self.waker.wait(wait)
-        if self.waker.stopping:
-            raise Stopped
         simpy.Environment.step(self)
 
     def _clock(self, nxt: float) -> int:
