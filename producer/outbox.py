@@ -149,23 +149,24 @@ class Outbox:
             return True
         if self._down and time.monotonic() < self._retry_at:
             return False
+        was_up = not self._down
         try:
-            if self._down:
-                self._sync()
-            if len(self._buffer) == self._inflight and not self._clock_due():
-                self._receive()  # nothing new to send: just confirm the batch in flight
-            while len(self._buffer) > self._inflight or self._clock_due():
-                self._send()
-            if wait:
-                self._receive()
+            try:
+                self._write(wait)
+            except TRANSIENT:
+                if self._down:
+                    raise
+                # A pooled connection may have died with a Redis that is back already
+                # (a restart while idle): one immediate retry on a new connection.
+                self._failed()
+                self._down = True
+                self._write(wait)
             return True
         except TRANSIENT as exc:
-            # Unconfirmed entries stay buffered (_sync sorts them out); the clock is sent again.
-            self._inflight, self._clock_inflight = 0, False
-            self.errors += 1
+            self._failed()
             delay = self._backoff.take()
             self._retry_at = time.monotonic() + delay
-            if not self._down:
+            if was_up:
                 log.warning("lost Redis at %s (%s): buffering events (up to %d) and retrying",
                             self.sink.where, _short(exc), self.buffer_max)
             else:
@@ -173,6 +174,21 @@ class Outbox:
                          self.sink.where, _short(exc), len(self._buffer), delay)
             self._down = True
             return False
+
+    def _write(self, wait: bool) -> None:
+        if self._down:
+            self._sync()
+        if len(self._buffer) == self._inflight and not self._clock_due():
+            self._receive()  # nothing new to send: just confirm the batch in flight
+        while len(self._buffer) > self._inflight or self._clock_due():
+            self._send()
+        if wait:
+            self._receive()
+
+    def _failed(self) -> None:
+        """After a failed write: unconfirmed entries stay buffered (_sync sorts them out)."""
+        self._inflight, self._clock_inflight = 0, False
+        self.errors += 1
 
     def drain(self, timeout: float) -> bool:
         """Flush everything, retrying for up to ``timeout`` seconds (shutdown); ``True`` if done."""

@@ -200,17 +200,25 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
             log.info("caught up: back on schedule")
 
     def run_to(self, end: int | None) -> None:
-        """Step until ``end`` (exclusive; ``None`` = forever) or a stop; then flush what is due."""
+        """Step until ``end`` (exclusive; ``None`` = forever) or a stop, then hand the outlet what is due.
+
+        The last flush does not wait for a Redis that is down: the caller
+        decides how long to keep trying (see ``producer.produce``).
+        """
         try:
             while end is None or self.peek() < end:
                 self.step()
         except EmptySchedule:
             pass
-        finally:
-            if self.outlet is not None:
-                # Everything buffered is due; on a stop, whatever is at ``now`` was processed.
-                clock = int(self.now) if end is None else min(int(self.now), end - 1)
-                self.outlet.flush(clock)
+        except Stopped:
+            self._last_flush(end)
+            raise
+        self._last_flush(end)
+
+    def _last_flush(self, end: int | None) -> None:
+        if self.outlet is not None:
+            # Every instant up to ``now`` is finished (a stop waits for the current one).
+            self.outlet.flush(int(self.now) if end is None else min(int(self.now), end - 1))
 
     def every(self, seconds: int, action: Callable[[int], object], first: int | None = None) -> None:
         """Call ``action(now)`` every ``seconds`` simulated seconds (a SimPy process)."""
