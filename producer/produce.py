@@ -28,7 +28,7 @@ from producer.metrics import ProducerCollector, serve
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from producer.outbox import Outbox
 from producer.progress import ProgressLog
-from producer.realtime import PacedEnvironment, Stopped, Waker
+from producer.realtime import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.runstate import RunState, resolve, run_key
 from producer.settings import SPECS, Settings, SettingsError
 from producer.simulate import TRAFFIC_SETTINGS, parse_end, parse_start
@@ -142,10 +142,14 @@ def _produce(
                                                        lambda: emitter.visits))
         log.info("serving Prometheus metrics on port %d", settings.metrics_port)
     stopped = False
+    env.gc = IdleGC()
+    env.gc.start()
     try:
         env.run_to(end)
     except Stopped:
         stopped = True
+    finally:
+        env.gc.stop()
     done = _finish(outbox, waker, stopped)
     late = outbox.lateness
     log.info(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import urllib.request
 from datetime import datetime
 
@@ -11,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from producer.produce import run_producer as produce_in_process
 from producer.settings import Settings
-from tests.producer_run import DOORS, SESSIONS, start_producer, wait_for
+from tests.producer_run import DOORS, SESSIONS, start_producer, stream_len, wait_for
 from tests.redis_server import RedisServer, free_port
 
 
@@ -57,3 +59,22 @@ def test_metrics_count_what_the_streams_hold(redis_server: RedisServer) -> None:
     assert samples[("foot_traffic_redis_errors_total", ())] == 0
     assert samples[("foot_traffic_visits_total", ())] == 700
     assert 1762128000 <= samples[("foot_traffic_simulated_time_seconds", ())] < 1762128000 + 86400
+
+
+def test_the_container_health_check_reads_metrics(redis_server: RedisServer) -> None:
+    port = free_port()
+    client = redis.Redis.from_url(redis_server.url)
+    health = [sys.executable, "-m", "producer.health"]
+    env = {**os.environ, "METRICS_PORT": str(port)}
+    assert subprocess.run(health, env=env, capture_output=True).returncode == 1, "no producer yet"
+    proc = start_producer(redis_server.url, "--sim-start", "2025-11-03", "--seed", "1",
+                          "--daily-customers", "2000", speed="600", metrics_port=str(port))
+    try:
+        wait_for(lambda: stream_len(client, SESSIONS) > 0)
+        check = subprocess.run(health, env=env, capture_output=True, text=True)
+        assert check.returncode == 0 and check.stdout.strip() == "healthy"
+        redis_server.stop()
+        wait_for(lambda: subprocess.run(health, env=env, capture_output=True).returncode == 1)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
