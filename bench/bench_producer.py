@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from producer.emitter import Emitter  # noqa: E402
+from producer.metrics import Lateness  # noqa: E402
 from producer.outbox import Outbox  # noqa: E402
 from producer.realtime import IdleGC, PacedEnvironment, Waker  # noqa: E402
 from producer.sinks.redis_streams import RedisSink  # noqa: E402
@@ -80,8 +81,24 @@ def producer_run(url: str, speed: float, daily: int, start: str, warm: float, me
             "max": late.max, "cpu_us": 1e6 * cpu / max(n, 1), "lag": env.lag()}
 
 
+def wakeup_reference(seconds: float = 2.0, every: float = 0.001) -> Lateness:
+    """The floor: how late a bare loop wakes from the same wait (select) on this machine, now."""
+    waker, late = Waker(), Lateness()
+    due = time.monotonic()
+    end = due + seconds
+    while due < end:
+        due += every
+        waker.wait(due - time.monotonic())
+        late.add(time.monotonic() - due)
+    waker.close()
+    return late
+
+
 def lateness_table(url: str, quick: bool) -> None:
     print("\n(a) lateness: time written - time due, after a warm-up (10:00 on a Monday, no day change)")
+    ref = wakeup_reference()
+    print(f"reference, a bare loop waking every 1 ms: p50 {ref.quantile(0.5) * 1e3:.2f} ms, "
+          f"p99 {ref.quantile(0.99) * 1e3:.2f} ms, max {ref.max * 1e3:.2f} ms")
     print(f"{'SPEED':>8} {'target ev/s':>12} {'measured ev/s':>14} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
           f"{'CPU us/ev':>10}")
     plans: list[tuple[float, list[int], float]] = [
