@@ -14,6 +14,7 @@ them); 2 for a malformed setting.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -79,9 +80,9 @@ def run_producer(
             raise RedisError(
                 f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
                 f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
-        state = _open_run(sink, outbox, settings, start, given, fresh)
+        state, how = _open_run(sink, outbox, settings, start, given, fresh)
         end = parse_end(state.sim_start, days, until, None)
-        return _produce(settings, state, end, sink, outbox, waker)
+        return _produce(settings, state, how == "new", end, sink, outbox, waker)
     except Stopped:
         log.info("stopped before the run began")
         return 0
@@ -93,7 +94,7 @@ def run_producer(
 
 def _open_run(
     sink: RedisSink, outbox: Outbox, settings: Settings, start: int | None, given: Collection[str], fresh: bool,
-) -> RunState:
+) -> tuple[RunState, str]:
     """Continue the run stored beside the streams, or begin a new one (and store it)."""
     key = run_key(settings.redis_stream)
     raw = sink.read_hash(key)
@@ -120,17 +121,24 @@ def _open_run(
         sink.write_hash(key, state.to_hash())
     log.info("%s run: seed %d, start %s, speed %g, streams %s -> Redis at %s", how, state.seed,
              iso(state.sim_start), state.speed, ", ".join(sink.streams), sink.where)
-    return state
+    return state, how
 
 
 def _produce(
-    settings: Settings, state: RunState, end: int | None, sink: RedisSink, outbox: Outbox, waker: Waker,
+    settings: Settings, state: RunState, new: bool, end: int | None, sink: RedisSink, outbox: Outbox,
+    waker: Waker,
 ) -> int:
     env = PacedEnvironment(state.sim_start, state.speed, state.wall_start, waker)
     outbox.due = env.due
     env.outlet = outbox
     emitter = Emitter(outbox)
     StoreModel(env, state.seed, settings.stores(), state.sim_start, end, emitter, window=WINDOW)
+    env.prime()  # the model's first step (the first day's draw), before the clock starts
+    if new:
+        # A new run's clock starts now, after that draw, rather than when it was decided.
+        state = dataclasses.replace(state, wall_start=time.time())
+        env.anchor(state.wall_start)
+        sink.write_hash(run_key(settings.redis_stream), state.to_hash())
     progress = ProgressLog(env, outbox, emitter)
     progress.start()
     if settings.publish_clock:

@@ -23,7 +23,7 @@ HOUR = 3600
 class ProgressLog:
     """Logs visits, entries written, lateness and the buffer since the last line."""
 
-    def __init__(self, env: PacedEnvironment, outbox: Outbox, emitter: Emitter, min_interval: float = 1.0) -> None:
+    def __init__(self, env: PacedEnvironment, outbox: Outbox, emitter: Emitter, min_interval: float = 0.9) -> None:
         self.env, self.outbox, self.min_interval = env, outbox, min_interval
         self.emitter = emitter
         self._since = int(env.now)

@@ -174,12 +174,27 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
     def __init__(self, sim_start: int, speed: float, wall_start: float, waker: Waker) -> None:
         super().__init__(initial_time=sim_start, factor=1.0 / speed, strict=False)
         self.speed, self.wall_start, self.waker = speed, wall_start, waker
-        # The same instant as wall_start, on the monotonic clock SimPy uses.
-        self.real_start = time.monotonic() - (time.time() - wall_start)
+        self.anchor(wall_start)
         self.outlet: Outlet | None = None
         self.gc: IdleGC | None = None
         self.behind = False
         self.max_lag = 0.0
+
+    def anchor(self, wall_start: float) -> None:
+        """Make ``sim_start`` due at ``wall_start`` (epoch seconds)."""
+        self.wall_start = wall_start
+        # The same instant on the monotonic clock SimPy uses.
+        self.real_start = time.monotonic() - (time.time() - wall_start)
+
+    def prime(self) -> None:
+        """Process the events at the start instant that precede any output, unpaced.
+
+        The model's first step draws the first day's arrivals (a noticeable
+        pause for a busy store); doing it before the clock starts keeps that
+        pause out of the first events' lateness.
+        """
+        if self.peek() == self.now and self.outlet is not None and not self.outlet.pending():
+            simpy.Environment.step(self)
 
     def due(self, t: float) -> float:
         """The monotonic time at which simulated time ``t`` is due."""
