@@ -66,7 +66,8 @@ class Outbox:
         self._clock: int | None = None
         self._since = 0.0
         self._inflight = 0  # entries at the front of the buffer sent but not yet confirmed
-        self._clock_inflight = False
+        self._clock_sent: int | None = None  # the clock value in flight
+        self._clock_high = -(2**62)  # the latest clock value accepted
         # What happened, for the log and /metrics.
         self.written = [0 for _ in sink.streams]
         self.skipped = [0 for _ in sink.streams]
@@ -103,6 +104,11 @@ class Outbox:
 
     def retry_at(self) -> float | None:
         return self._retry_at if self._down else None
+
+    @property
+    def last_ids(self) -> list[StreamId]:
+        """Each stream's last id as of the last (re)connection."""
+        return list(self._last)
 
     @property
     def down(self) -> bool:
@@ -143,8 +149,8 @@ class Outbox:
         on a Redis that is down: before the retry time it returns at once;
         after it, one attempt is made.
         """
-        if clock is not None and self.publish_clock:
-            self._clock = clock
+        if clock is not None and self.publish_clock and clock > self._clock_high:
+            self._clock = self._clock_high = clock  # never backwards
         if not self._buffer and self._clock is None:
             return True
         if self._down and time.monotonic() < self._retry_at:
@@ -187,7 +193,10 @@ class Outbox:
 
     def _failed(self) -> None:
         """After a failed write: unconfirmed entries stay buffered (_sync sorts them out)."""
-        self._inflight, self._clock_inflight = 0, False
+        self._inflight = 0
+        if self._clock is None:
+            self._clock = self._clock_sent  # send it again (unless a newer one is waiting)
+        self._clock_sent = None
         self.errors += 1
 
     def drain(self, timeout: float) -> bool:
@@ -237,7 +246,7 @@ class Outbox:
         self._backoff.reset()
 
     def _clock_due(self) -> bool:
-        return self._clock is not None and not self._clock_inflight
+        return self._clock is not None
 
     def _send(self) -> None:
         """Send the next chunk of unsent entries (and the clock after the last one).
@@ -253,7 +262,7 @@ class Outbox:
         if clock is not None and len(chunk) == len(buf):
             now = iso(clock)
             extra = [("SET", "sim:now", now), ("SET", "sim:today", now[:10])]
-            self._clock_inflight = True
+            self._clock_sent, self._clock = clock, None
         self.sink.send(chunk, extra)
         self._inflight = len(chunk)
 
@@ -267,8 +276,7 @@ class Outbox:
         chunk = [buf.popleft() for _ in range(n)]
         self._inflight = 0
         self._since = written
-        if self._clock_inflight:
-            self._clock, self._clock_inflight = None, False
+        self._clock_sent = None
         if repeated:
             # Already in the stream (written before a lost reply): not written now.
             log.debug("%d entries were already in Redis", len(repeated))

@@ -30,6 +30,7 @@ from producer.options import fail, friendly_errors, load_settings, settings_opti
 from producer.outbox import Outbox
 from producer.progress import ProgressLog
 from producer.realtime import IdleGC, PacedEnvironment, Stopped, Waker
+from producer.resume import model_start
 from producer.runstate import RunState, resolve, run_key
 from producer.settings import SPECS, Settings, SettingsError
 from producer.simulate import TRAFFIC_SETTINGS, parse_end, parse_start
@@ -128,11 +129,16 @@ def _produce(
     settings: Settings, state: RunState, new: bool, end: int | None, sink: RedisSink, outbox: Outbox,
     waker: Waker,
 ) -> int:
-    env = PacedEnvironment(state.sim_start, state.speed, state.wall_start, waker)
+    stores = settings.stores()
+    begin = model_start(state.sim_start, outbox.last_ids, stores)
+    if begin > state.sim_start:
+        log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
+                                                                          // 1000), iso(begin))
+    env = PacedEnvironment(state.sim_start, state.speed, state.wall_start, waker, now=begin)
     outbox.due = env.due
     env.outlet = outbox
     emitter = Emitter(outbox)
-    StoreModel(env, state.seed, settings.stores(), state.sim_start, end, emitter, window=WINDOW)
+    StoreModel(env, state.seed, stores, begin, end, emitter, window=WINDOW)
     env.prime()  # the model's first step (the first day's draw), before the clock starts
     if new:
         # A new run's clock starts now, after that draw, rather than when it was decided.

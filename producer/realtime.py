@@ -168,11 +168,15 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
 
     ``wall_start`` (epoch seconds) is when ``sim_start`` is due; it may lie in
     the past (a restarted run), in which case everything already due is
-    processed at once and in order.
+    processed at once and in order. ``now`` (default ``sim_start``) is where
+    the clock starts, which a restarted run may set later than its start.
     """
 
-    def __init__(self, sim_start: int, speed: float, wall_start: float, waker: Waker) -> None:
-        super().__init__(initial_time=sim_start, factor=1.0 / speed, strict=False)
+    def __init__(
+        self, sim_start: int, speed: float, wall_start: float, waker: Waker, now: int | None = None,
+    ) -> None:
+        super().__init__(initial_time=sim_start if now is None else now, factor=1.0 / speed, strict=False)
+        self.env_start = sim_start  # the origin of the sim -> wall mapping, whatever ``now`` is
         self.speed, self.wall_start, self.waker = speed, wall_start, waker
         self.anchor(wall_start)
         self.outlet: Outlet | None = None
@@ -292,6 +296,8 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         """Call ``action(now)`` every ``seconds`` simulated seconds (a SimPy process)."""
         def ticker() -> Generator[Event, Any, None]:
             t = self.now if first is None else first
+            if t < self.now:  # a clock that starts later (a resumed run): the next tick from now
+                t += -(-(self.now - t) // seconds) * seconds
             while True:
                 if t > self.now:
                     yield self.timeout(t - self.now)

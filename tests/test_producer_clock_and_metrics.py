@@ -8,6 +8,7 @@ import sys
 import urllib.request
 from datetime import datetime
 
+import orjson
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -78,3 +79,17 @@ def test_the_container_health_check_reads_metrics(redis_server: RedisServer) -> 
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_the_clock_ends_where_the_run_ends(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    # Fast enough to fall behind, so batches (and clock values) are sent without waiting for replies.
+    proc = start_producer(redis_server.url, "--sim-start", "2025-11-03", "--days", "1", "--seed", "2",
+                          "--daily-customers", "20000", speed="1e6", publish_clock="1")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    (_, last), = client.xrevrange(DOORS, count=1)
+    last_event = datetime.fromisoformat(orjson.loads(last[b"data"])["time"])
+    now = datetime.fromisoformat(client.get("sim:now").decode())
+    assert last_event <= now < datetime.fromisoformat("2025-11-04T00:00:00+00:00")
+    assert client.get("sim:today") == b"2025-11-03"
