@@ -36,6 +36,7 @@ import redis  # noqa: E402
 from producer.emitter import Emitter  # noqa: E402
 from producer.metrics import Lateness  # noqa: E402
 from producer.outbox import Outbox  # noqa: E402
+from producer.produce import window  # noqa: E402
 from producer.realtime import IdleGC, PacedEnvironment, Waker  # noqa: E402
 from producer.sinks.redis_streams import RedisSink  # noqa: E402
 from sim.model import StoreModel  # noqa: E402
@@ -59,7 +60,7 @@ def producer_run(url: str, speed: float, daily: int, start: str, warm: float, me
     env = PacedEnvironment(t0, speed, time.time(), waker)
     outbox.due, env.outlet = env.due, outbox
     emitter = Emitter(outbox)
-    StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, None, emitter, window=3600)
+    StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, None, emitter, window=window(speed))
     env.run(until=t0 + 1)  # draws the day (not measured)
     env.gc = IdleGC()  # as the producer does
     env.gc.start()

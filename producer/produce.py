@@ -47,8 +47,17 @@ PRODUCE_SETTINGS = (
 )
 #: Seconds a stop may spend writing what is buffered before giving up.
 STOP_GRACE = 3.0
-#: The model hands out arrivals an hour at a time (smaller pauses than a day at a time).
-WINDOW = 3600
+
+
+def window(speed: float) -> int:
+    """Simulated seconds of arrivals the model hands out at a time.
+
+    Each hand-out is a short pause (list conversions, about 1 us per
+    arrival); a window of about a quarter wall second, between 5 minutes and
+    an hour of simulated time, keeps that pause well under the 10 ms lateness
+    target at high rates (bench/bench_producer.py).
+    """
+    return int(min(3600, max(300, speed * 0.25)))
 
 
 def given_settings(options: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> set[str]:
@@ -138,7 +147,7 @@ def _produce(
     outbox.due = env.due
     env.outlet = outbox
     emitter = Emitter(outbox)
-    StoreModel(env, state.seed, stores, begin, end, emitter, window=WINDOW)
+    StoreModel(env, state.seed, stores, begin, end, emitter, window=window(state.speed))
     env.prime()  # the model's first step (the first day's draw), before the clock starts
     if new:
         # A new run's clock starts now, after that draw, rather than when it was decided.
