@@ -186,6 +186,14 @@ SPECS: dict[str, Spec] = {
         "METRICS_PORT", _int(0, 65535), "a port number 0-65535 (0 turns metrics off)", 0,
         "Prometheus /metrics port",
     ),
+    "buffer_max": Spec(
+        "BUFFER_MAX", _int(1), "a whole number >= 1", 100_000,
+        "entries buffered while Redis is unreachable; when full the simulation waits",
+    ),
+    "redis_connect_timeout": Spec(
+        "REDIS_CONNECT_TIMEOUT", _float(0), "a number of seconds >= 0 (0 waits forever)", 0.0,
+        "how long to wait for Redis at start before giving up",
+    ),
 }
 
 
@@ -218,6 +226,9 @@ class Settings:
     patience_minutes: float | None = None
     write_rejected: bool = False
     stores_file: str | None = None
+
+    buffer_max: int = 100_000
+    redis_connect_timeout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.patience_minutes is not None and self.stores_file is None:

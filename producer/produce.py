@@ -1,0 +1,229 @@
+"""``foot-traffic produce``: the live producer, paced in real time, into Redis Streams.
+
+It runs the same :class:`~sim.model.StoreModel` as ``foot-traffic simulate``
+in a :class:`~producer.realtime.PacedEnvironment`, with the
+:class:`~producer.emitter.Emitter` as observer, so the events written to
+Redis are exactly the events written to files for the same seed, start and
+settings; only the pacing differs.
+
+Exit codes: 0 when the run ended (``--days``/``--until``) or was stopped
+with everything due written; 1 when Redis could not be reached in time,
+refused us, or events were still unwritten at a stop (a restart writes
+them); 2 for a malformed setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+import time
+from collections.abc import Collection
+from typing import Any
+
+import click
+
+from producer.emitter import Emitter
+from producer.metrics import ProducerCollector, serve
+from producer.options import fail, friendly_errors, load_settings, settings_options
+from producer.outbox import Outbox
+from producer.progress import ProgressLog
+from producer.realtime import IdleGC, PacedEnvironment, Stopped, Waker
+from producer.resume import model_start
+from producer.runstate import RunState, resolve, run_key
+from producer.settings import SPECS, Settings, SettingsError
+from producer.simulate import TRAFFIC_SETTINGS, parse_end, parse_start
+from producer.sinks.redis_streams import TRANSIENT, RedisError, RedisSink
+from sim.events import iso
+from sim.model import StoreModel
+
+log = logging.getLogger("producer")
+
+#: Settings of the producer itself (the traffic settings are shared with ``simulate``).
+PRODUCE_SETTINGS = (
+    "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
+    "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "metrics_port", "log_level",
+)
+#: Seconds a stop may spend writing what is buffered before giving up.
+STOP_GRACE = 3.0
+
+
+def window(speed: float) -> int:
+    """Simulated seconds of arrivals the model hands out at a time.
+
+    Each hand-out is a short pause (list conversions, about 1 us per
+    arrival); a window of about a quarter wall second, between 5 minutes and
+    an hour of simulated time, keeps that pause well under the 10 ms lateness
+    target at high rates (bench/bench_producer.py).
+    """
+    return int(min(3600, max(300, speed * 0.25)))
+
+
+def given_settings(options: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> set[str]:
+    """The settings set explicitly, by option or environment variable."""
+    return {name for name, spec in SPECS.items() if options.get(name) is not None or spec.env in env}
+
+
+def run_producer(
+    settings: Settings, days: str | None = None, until: str | None = None, fresh: bool = False,
+    given: Collection[str] = (), install_signals: bool = True,
+) -> int:
+    """Produce until the end, a stop or a fatal error; returns the exit code.
+
+    Raises :class:`SettingsError` (malformed or contradicting settings) and
+    :class:`RedisError` (Redis refused us), each with a one-line message.
+    """
+    waker = Waker()
+    restore = waker.install_signal_handlers() if install_signals else (lambda: None)
+    start = parse_start(settings, 0) if settings.sim_start is not None else None
+    parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
+    sink = RedisSink.connect(
+        settings.redis_url, settings.redis_host, settings.redis_port, settings.redis_db,
+        (settings.redis_stream, settings.door_stream), settings.stream_maxlen,
+    )
+    outbox = Outbox(sink, waker, settings.buffer_max, settings.publish_clock)
+    try:
+        try:
+            outbox.connect(settings.redis_connect_timeout or None)
+        except TRANSIENT as exc:
+            raise RedisError(
+                f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
+                f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
+        state, how = _open_run(sink, outbox, settings, start, given, fresh)
+        end = parse_end(state.sim_start, days, until, None)
+        return _produce(settings, state, how == "new", end, sink, outbox, waker)
+    except Stopped:
+        log.info("stopped before the run began")
+        return 0
+    finally:
+        restore()
+        waker.close()
+        sink.close()
+
+
+def _open_run(
+    sink: RedisSink, outbox: Outbox, settings: Settings, start: int | None, given: Collection[str], fresh: bool,
+) -> tuple[RunState, str]:
+    """Continue the run stored beside the streams, or begin a new one (and store it)."""
+    key = run_key(settings.redis_stream)
+    raw = sink.read_hash(key)
+    stored = RunState.from_hash(raw, key) if raw and not fresh else None
+    state, how = resolve(stored, settings, start, given, fresh, time.time(), key)
+    if how == "new":
+        first = (state.sim_start * 1000, 0)
+        tops = [(name, last) for name, last in zip(sink.streams, sink.last_ids(), strict=True) if last >= first]
+        if tops:
+            name, last = tops[0]
+            if not fresh:
+                raise SettingsError(
+                    f"stream {name} already holds entries up to {iso(last[0] // 1000)}, at or after "
+                    f"this run's start {iso(state.sim_start)}, and no run is stored in {key}; "
+                    "pass --fresh to replace them")
+            log.warning("--fresh: deleting streams %s (they hold entries at or after the new start %s)",
+                        ", ".join(sink.streams), iso(state.sim_start))
+            sink.delete_streams()
+            outbox.connect(None)  # re-read the (now empty) streams' last ids
+        sink.write_hash(key, state.to_hash())
+    elif how == "re-anchored":
+        log.info("speed changed from %g to %g: re-anchoring the run's timeline", stored.speed if stored else 0,
+                 state.speed)
+        sink.write_hash(key, state.to_hash())
+    log.info("%s run: seed %d, start %s, speed %g, streams %s -> Redis at %s", how, state.seed,
+             iso(state.sim_start), state.speed, ", ".join(sink.streams), sink.where)
+    return state, how
+
+
+def _produce(
+    settings: Settings, state: RunState, new: bool, end: int | None, sink: RedisSink, outbox: Outbox,
+    waker: Waker,
+) -> int:
+    stores = settings.stores()
+    begin = model_start(state.sim_start, outbox.last_ids, stores)
+    if begin > state.sim_start:
+        log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
+                                                                          // 1000), iso(begin))
+    env = PacedEnvironment(state.sim_start, state.speed, state.wall_start, waker, now=begin)
+    outbox.due = env.due
+    env.outlet = outbox
+    emitter = Emitter(outbox)
+    StoreModel(env, state.seed, stores, begin, end, emitter, window=window(state.speed))
+    env.prime()  # the model's first step (the first day's draw), before the clock starts
+    if new:
+        # A new run's clock starts now, after that draw, rather than when it was decided.
+        state = dataclasses.replace(state, wall_start=time.time())
+        env.anchor(state.wall_start)
+        sink.write_hash(run_key(settings.redis_stream), state.to_hash())
+    progress = ProgressLog(env, outbox, emitter)
+    progress.start()
+    if settings.publish_clock:
+        # Keep sim:now moving between events, about ten times per wall second.
+        every = max(1, round(state.speed * 0.1))
+        env.every(every, lambda now: outbox.flush(now - 1), first=state.sim_start + every)
+    if settings.metrics_port:
+        serve(settings.metrics_port, ProducerCollector(outbox, sink.streams, lambda: env.now,
+                                                       lambda: emitter.visits))
+        log.info("serving Prometheus metrics on port %d", settings.metrics_port)
+    stopped = False
+    env.gc = IdleGC()
+    env.gc.start()
+    try:
+        env.run_to(end)
+    except Stopped:
+        stopped = True
+    finally:
+        env.gc.stop()
+    done = _finish(outbox, waker, stopped)
+    late = outbox.lateness
+    log.info(
+        "%s at %s: %d visits, %d sessions and %d door events written (%d already there), "
+        "lateness p50 %.1f ms p99 %.1f ms max %.1f ms%s",
+        "stopped" if stopped else "finished", iso(int(env.now)), emitter.visits, outbox.written[0],
+        outbox.written[1], sum(outbox.skipped), late.quantile(0.5) * 1e3, late.quantile(0.99) * 1e3,
+        late.max * 1e3, "" if done else f"; {outbox.pending()} entries NOT written",
+    )
+    if not done:
+        log.error("%d entries could not be written; a restart with the same settings writes them",
+                  outbox.pending())
+        return 1
+    return 0
+
+
+def _finish(outbox: Outbox, waker: Waker, stopped: bool) -> bool:
+    """Write what is buffered: within a grace period after a stop, else until Redis takes it."""
+    if stopped:
+        return outbox.drain(STOP_GRACE)
+    try:
+        outbox.wait_empty()
+        return True
+    except Stopped:
+        return outbox.drain(STOP_GRACE)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.command()
+@click.option("--days", default=None, metavar="N", help="simulated days to produce [default: until stopped]")
+@click.option("--until", default=None, metavar="DATE|TIME", help="simulated end (exclusive), instead of --days")
+@click.option("--fresh", is_flag=True,
+              help="start a new run instead of continuing the one stored in Redis beside the streams")
+@settings_options(PRODUCE_SETTINGS + TRAFFIC_SETTINGS)
+@friendly_errors
+def produce(days: str | None, until: str | None, fresh: bool, **options: Any) -> None:
+    """Simulate in real time (SPEED x wall clock) and write events to Redis Streams.
+
+    Sessions go to REDIS_STREAM, door events to REDIS_STREAM:realistic. A
+    restart with the same settings continues the run stored beside them.
+    """
+    settings = load_settings(options)
+    setup_logging(settings.log_level)
+    try:
+        code = run_producer(settings, days, until, fresh, given_settings(options, os.environ))
+    except RedisError as exc:
+        fail(str(exc), 1)
+    sys.exit(code)

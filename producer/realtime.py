@@ -1,0 +1,306 @@
+"""The real-time environment: SimPy's ``RealtimeEnvironment`` paced for a live sink.
+
+:class:`PacedEnvironment` runs the same :class:`~sim.model.StoreModel` as the
+offline run; only :meth:`PacedEnvironment.step` differs from SimPy's. Before it
+sleeps until the next event is due it hands the sink everything it has
+buffered, so events due together leave in one pipelined batch and nothing
+waits in the buffer while the process sleeps. The sleep is one wait until
+the due time (never a polled sleep of fixed length), cut short only by a
+shutdown signal or by a retry of a sink that is down.
+
+Sim time maps to wall time as ``wall_start + (t - sim_start) / speed``. The
+wall start is an epoch time (it is stored in Redis so that a restarted
+producer keeps the run's timeline); SimPy's ``real_start`` is the same
+instant on the monotonic clock. When the process falls behind it keeps
+stepping without sleeping and flushes by age or size, which catches up in
+order; it never raises for being slow (``strict=False``).
+
+Python's cyclic garbage collector is the other source of pauses: a full
+collection of a running model takes 50-150 ms, which shows as lateness. The
+model makes no cyclic garbage while it runs (reference counting frees every
+event), so :class:`IdleGC` turns automatic collection off and collects when
+the producer is about to sleep anyway, with a forced collection every ten
+minutes as a safety net for the rare cycle (an exception's traceback, say).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Generator
+from types import FrameType
+from typing import Any, Protocol
+
+import simpy.rt
+from simpy.core import EmptySchedule, Infinity
+from simpy.events import Event
+
+log = logging.getLogger("producer.realtime")
+
+#: When behind schedule, flush once the buffer has waited this long (seconds) ...
+FLUSH_AGE = 0.002
+#: ... or once this many entries are buffered, whichever comes first.
+FLUSH_COUNT = 2000
+#: Waits longer than this (seconds) end early and are finished by a short second wait.
+EARLY = 0.005
+#: Lag (seconds) above which falling behind is logged, and below which catching up is.
+LAG_WARN, LAG_OK = 1.0, 0.1
+
+
+class Stopped(Exception):
+    """A shutdown was requested (SIGTERM/SIGINT)."""
+
+
+class Waker:
+    """An interruptible wait: ``wait(t)`` returns early when ``wake()`` is called.
+
+    A self-pipe rather than ``time.sleep`` so a signal handler can end the
+    wait at once (``time.sleep`` resumes after a handler that returns).
+    """
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._r, False)
+        os.set_blocking(self._w, False)
+        self.stopping = False
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to ``seconds``; raise :class:`Stopped` if a stop was requested."""
+        if self.stopping:
+            raise Stopped
+        if seconds > 0:
+            ready, _, _ = select.select([self._r], [], [], seconds)
+            if ready:
+                try:
+                    os.read(self._r, 512)
+                except BlockingIOError:
+                    pass
+        if self.stopping:
+            raise Stopped
+
+    def stop(self) -> None:
+        """Request a stop and end any wait in progress (safe in a signal handler)."""
+        self.stopping = True
+        try:
+            os.write(self._w, b"x")
+        except (BlockingIOError, OSError):
+            pass
+
+    def close(self) -> None:
+        for fd in (self._r, self._w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def install_signal_handlers(self) -> Callable[[], None]:
+        """Make SIGTERM and SIGINT call :meth:`stop`; returns a function restoring the old handlers.
+
+        Only the main thread may set handlers; elsewhere this does nothing.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            log.info("received %s: flushing and stopping", signal.Signals(signum).name)
+            self.stop()
+
+        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def restore() -> None:
+            for sig, h in old.items():
+                signal.signal(sig, h)
+        return restore
+
+
+class IdleGC:
+    """Collect cyclic garbage when idle, not when the collector's counters say so.
+
+    ``start()`` collects once, freezes what exists (the setup: arrays,
+    the model) out of future collections and turns automatic collection
+    off; :meth:`idle` collects if the coming sleep is long enough and a
+    collection is due; ``stop()`` turns automatic collection back on.
+    """
+
+    def __init__(self, every: float = 60.0, force_after: float = 600.0, min_idle: float = 0.05) -> None:
+        self.every, self.force_after, self.min_idle = every, force_after, min_idle
+        self._last = time.monotonic()
+        self._was_enabled = gc.isenabled()
+
+    def start(self) -> None:
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self._last = time.monotonic()
+
+    def idle(self, seconds: float) -> None:
+        """Called before a sleep of ``seconds``; also when not sleeping (``seconds`` = 0)."""
+        since = time.monotonic() - self._last
+        if (seconds >= self.min_idle and since >= self.every) or since >= self.force_after:
+            gc.collect()
+            self._last = time.monotonic()
+
+    def stop(self) -> None:
+        gc.unfreeze()
+        if self._was_enabled:
+            gc.enable()
+
+
+class Outlet(Protocol):
+    """What the environment flushes: the sink's buffer (see :class:`producer.outbox.Outbox`)."""
+
+    def pending(self) -> int: ...
+
+    def buffered_since(self) -> float: ...
+
+    def flush(self, clock: int | None, wait: bool = True) -> bool: ...
+
+    def retry_at(self) -> float | None: ...
+
+
+class PacedEnvironment(simpy.rt.RealtimeEnvironment):
+    """A ``RealtimeEnvironment(strict=False)`` that flushes an outlet before it sleeps.
+
+    ``wall_start`` (epoch seconds) is when ``sim_start`` is due; it may lie in
+    the past (a restarted run), in which case everything already due is
+    processed at once and in order. ``now`` (default ``sim_start``) is where
+    the clock starts, which a restarted run may set later than its start.
+    """
+
+    def __init__(
+        self, sim_start: int, speed: float, wall_start: float, waker: Waker, now: int | None = None,
+    ) -> None:
+        super().__init__(initial_time=sim_start if now is None else now, factor=1.0 / speed, strict=False)
+        self.env_start = sim_start  # the origin of the sim -> wall mapping, whatever ``now`` is
+        self.speed, self.wall_start, self.waker = speed, wall_start, waker
+        self.anchor(wall_start)
+        self.outlet: Outlet | None = None
+        self.gc: IdleGC | None = None
+        self.behind = False
+        self.max_lag = 0.0
+
+    def anchor(self, wall_start: float) -> None:
+        """Make ``sim_start`` due at ``wall_start`` (epoch seconds)."""
+        self.wall_start = wall_start
+        # The same instant on the monotonic clock SimPy uses.
+        self.real_start = time.monotonic() - (time.time() - wall_start)
+
+    def prime(self) -> None:
+        """Process the events at the start instant that precede any output, unpaced.
+
+        The model's first step draws the first day's arrivals (a noticeable
+        pause for a busy store); doing it before the clock starts keeps that
+        pause out of the first events' lateness.
+        """
+        if self.peek() == self.now and self.outlet is not None and not self.outlet.pending():
+            simpy.Environment.step(self)
+
+    def due(self, t: float) -> float:
+        """The monotonic time at which simulated time ``t`` is due."""
+        return self.real_start + (t - self.env_start) * self.factor
+
+    def lag(self) -> float:
+        """How far (seconds) the simulation is behind its schedule now (0 when on time)."""
+        nxt = self.peek()
+        if nxt is Infinity:
+            return 0.0
+        return max(0.0, time.monotonic() - self.due(nxt))
+
+    def step(self) -> None:
+        """Process the next event when it is due, flushing the outlet first if it is not due yet."""
+        nxt = self.peek()
+        if nxt is Infinity:
+            raise EmptySchedule
+        if nxt == self.now:
+            outlet = self.outlet
+            # Hot path: more of the current instant (also after a stop: an instant is
+            # finished, so both streams stop at the same time). Flush only if the buffer is large.
+            if outlet is None or outlet.pending() < FLUSH_COUNT:
+                simpy.Environment.step(self)
+                return
+        if self.waker.stopping and nxt > self.now:
+            raise Stopped
+        due = self.due(nxt)
+        outlet = self.outlet
+        while True:
+            now = time.monotonic()
+            late = now - due
+            if outlet is not None and outlet.pending():
+                if late < 0 or outlet.pending() >= FLUSH_COUNT or now - outlet.buffered_since() > FLUSH_AGE:
+                    # On schedule: write and confirm. Behind: leave the batch in flight, keep going.
+                    outlet.flush(self._clock(nxt), wait=late < 0)
+                    now = time.monotonic()
+                    late = now - due
+            if late >= 0:
+                self._note_lag(late)
+                if self.gc is not None:
+                    self.gc.idle(0.0)
+                break
+            self._note_lag(0.0)
+            wait = -late
+            if self.gc is not None:
+                self.gc.idle(wait)
+                wait = due - time.monotonic()
+            if outlet is not None and outlet.pending():
+                retry = outlet.retry_at()  # the sink is down: wake for its next retry
+                if retry is not None:
+                    wait = min(wait, max(0.0, retry - now))
+            if wait > EARLY:
+                # Linux lets a select() timeout run 0.1% long (1 ms on a 1 s wait): wake a
+                # little early and wait the rest, which is short, in the next round.
+                wait -= wait / 500 + EARLY / 10
+            self.waker.wait(wait)
+        simpy.Environment.step(self)
+
+    def _clock(self, nxt: float) -> int:
+        """The simulated time whose events are all processed: ``now``, or the second before."""
+        now = int(self.now)
+        return now if nxt > now else now - 1
+
+    def _note_lag(self, lag: float) -> None:
+        self.max_lag = max(self.max_lag, lag)
+        if lag > LAG_WARN and not self.behind:
+            self.behind = True
+            log.warning("behind schedule by %.1f s; catching up in order", lag)
+        elif lag < LAG_OK and self.behind:
+            self.behind = False
+            log.info("caught up: back on schedule")
+
+    def run_to(self, end: int | None) -> None:
+        """Step until ``end`` (exclusive; ``None`` = forever) or a stop, then hand the outlet what is due.
+
+        The last flush does not wait for a Redis that is down: the caller
+        decides how long to keep trying (see ``producer.produce``).
+        """
+        try:
+            while end is None or self.peek() < end:
+                self.step()
+        except EmptySchedule:
+            pass
+        except Stopped:
+            self._last_flush(end)
+            raise
+        self._last_flush(end)
+
+    def _last_flush(self, end: int | None) -> None:
+        if self.outlet is not None:
+            # Every instant up to ``now`` is finished (a stop waits for the current one).
+            self.outlet.flush(int(self.now) if end is None else min(int(self.now), end - 1))
+
+    def every(self, seconds: int, action: Callable[[int], object], first: int | None = None) -> None:
+        """Call ``action(now)`` every ``seconds`` simulated seconds (a SimPy process)."""
+        def ticker() -> Generator[Event, Any, None]:
+            t = self.now if first is None else first
+            if t < self.now:  # a clock that starts later (a resumed run): the next tick from now
+                t += -(-(self.now - t) // seconds) * seconds
+            while True:
+                if t > self.now:
+                    yield self.timeout(t - self.now)
+                action(int(self.now))
+                t += seconds
+        self.process(ticker())

@@ -1,0 +1,119 @@
+"""Run metadata kept in Redis beside the streams, so a restarted producer continues its run.
+
+A run is its seed, its simulated start, the wall time at which that start
+was due, its speed and the traffic settings. They live in the hash
+``<REDIS_STREAM>:run``. A producer started again with the same settings
+finds the hash and continues: the seed and start it did not set are taken
+from the hash, and simulated time keeps mapping to wall time from the stored
+wall start, so whatever fell due while it was down is written at once and
+then it is back on schedule. A setting that contradicts the stored run is
+an error (one line) unless ``--fresh`` starts a new run. A different speed
+is allowed: the timeline is re-anchored so simulated time continues from
+where the old speed had brought it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from producer.settings import SPECS, Settings, SettingsError
+from sim.events import iso
+from sim.run import fresh_seed
+
+#: Settings (beyond the seed) that shape the simulated traffic.
+TRAFFIC_KEYS = (
+    "profile_file", "default_daily_customers", "base_daily_customers", "daily_customers",
+    "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
+)
+VERSION = "1"
+
+
+def run_key(stream: str) -> str:
+    """The metadata hash of a stream family: ``<REDIS_STREAM>:run``."""
+    return f"{stream}:run"
+
+
+def traffic_of(settings: Settings) -> dict[str, str]:
+    """The traffic settings as text, plus a fingerprint of the stores they describe."""
+    values = {name: repr(getattr(settings, name)) for name in TRAFFIC_KEYS}
+    values["fingerprint"] = hashlib.sha256(repr(settings.stores()).encode()).hexdigest()[:16]
+    return values
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What makes a run repeatable and where it sits on the wall clock."""
+
+    seed: int
+    sim_start: int  #: epoch seconds
+    wall_start: float  #: epoch seconds at which sim_start is due
+    speed: float
+    traffic: dict[str, str]
+
+    def to_hash(self) -> dict[str, str]:
+        return {
+            "version": VERSION, "seed": str(self.seed), "sim_start": str(self.sim_start),
+            "sim_start_iso": iso(self.sim_start), "wall_start": repr(self.wall_start),
+            "speed": repr(self.speed), "traffic": json.dumps(self.traffic, sort_keys=True),
+        }
+
+    @classmethod
+    def from_hash(cls, values: dict[str, str], key: str) -> RunState:
+        try:
+            return cls(
+                seed=int(values["seed"]), sim_start=int(values["sim_start"]),
+                wall_start=float(values["wall_start"]), speed=float(values["speed"]),
+                traffic=dict(json.loads(values["traffic"])),
+            )
+        except (KeyError, ValueError, TypeError):
+            raise SettingsError(
+                f"the run metadata in Redis hash {key} is incomplete or malformed; "
+                "pass --fresh to start a new run") from None
+
+    def sim_time_at(self, wall: float) -> float:
+        """The simulated time due at wall time ``wall`` on this run's timeline."""
+        return self.sim_start + (wall - self.wall_start) * self.speed
+
+
+def resolve(
+    stored: RunState | None, settings: Settings, start: int | None, given: Collection[str],
+    fresh: bool, now: float, key: str,
+) -> tuple[RunState, str]:
+    """The run to produce, and a word on how it was chosen (``new``, ``continued``, ``re-anchored``).
+
+    ``start`` is the simulated start the settings ask for (``None`` = not
+    set); ``given`` names the settings set explicitly (option or
+    environment), which a stored run must agree with.
+    """
+    traffic = traffic_of(settings)
+    if stored is None or fresh:
+        seed = settings.seed if settings.seed is not None else fresh_seed()
+        sim_start = start if start is not None else int(now)
+        return RunState(seed, sim_start, now, settings.speed, traffic), "new"
+    hint = f"pass --fresh to start a new run, or leave it unset to continue the run stored in {key}"
+    if settings.seed is not None and settings.seed != stored.seed:
+        raise SettingsError(f"SEED={settings.seed} differs from the stored run's seed {stored.seed}; {hint}")
+    if start is not None and start != stored.sim_start:
+        raise SettingsError(
+            f"SIM_START={iso(start)} differs from the stored run's start {iso(stored.sim_start)}; {hint}")
+    for name in TRAFFIC_KEYS:
+        if traffic[name] != stored.traffic.get(name):
+            raise SettingsError(
+                f"{SPECS[name].env}={_show(traffic[name])} differs from the stored run's "
+                f"{_show(stored.traffic.get(name))}; {hint}")
+    if traffic["fingerprint"] != stored.traffic.get("fingerprint"):
+        raise SettingsError(f"the traffic settings differ from the stored run's; {hint}")
+    if "speed" in given and settings.speed != stored.speed:
+        # Keep simulated time continuous: the sim time due now stays due now.
+        t_now = stored.sim_time_at(now)
+        wall_start = now - (t_now - stored.sim_start) / settings.speed
+        return RunState(stored.seed, stored.sim_start, wall_start, settings.speed, stored.traffic), "re-anchored"
+    return stored, "continued"
+
+
+def _show(value: Any) -> str:
+    return "unset" if value in (None, "None") else str(value).strip("'")

@@ -1,0 +1,252 @@
+"""Redis Streams: the two streams, pipelined XADDs with explicit ids, and run metadata.
+
+:class:`RedisSink` is the only module that speaks to Redis. It uses redis-py
+(with the hiredis parser) for everything about the connection: URLs,
+``rediss://`` TLS, user and password, ``AUTH``, the reply parser. The one hot
+path, many ``XADD`` commands in one round trip, packs its RESP bytes itself
+and sends them on a redis-py connection: redis-py's pipeline spends about
+10 us per command in Python, as much as the simulation spends per event,
+while packing here takes under 1 us (see ``bench/bench_producer.py``).
+
+Entries carry explicit ids ``<epoch_ms>-<seq>`` (see :mod:`producer.emitter`),
+so a write repeated after a lost connection is recognisable: the caller reads
+each stream's last id (:meth:`RedisSink.last_ids`) and skips what is already
+there. redis-py's own retries are off; the caller decides when to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+#: Errors after which the connection is dropped and the write retried later.
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
+
+#: Error replies that mean "try again later" rather than "misconfigured".
+TRANSIENT_REPLIES = ("OOM", "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN")
+
+#: The XADD error when an id is not above the stream's top (the entry is already there).
+ID_TOO_SMALL = "equal or smaller than the target stream top item"
+
+StreamId = tuple[int, int]
+ZERO_ID: StreamId = (0, 0)
+
+
+def parse_id(raw: bytes | str) -> StreamId:
+    """``b"1762156800000-3"`` -> ``(1762156800000, 3)``."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def pack_command(*args: bytes | str | int) -> bytes:
+    """One command in RESP (the protocol's array of bulk strings)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        parts.append(_bulk(a if isinstance(a, bytes) else str(a).encode()))
+    return b"".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One stream entry waiting to be written.
+
+    ``stream`` indexes :attr:`RedisSink.streams`; ``t`` is the event's
+    simulated time (epoch seconds), ``ms``/``seq`` its entry id.
+    """
+
+    stream: int
+    t: int
+    ms: int
+    seq: int
+    data: bytes
+    key: bytes
+
+    @property
+    def id(self) -> StreamId:
+        return self.ms, self.seq
+
+
+class RedisError(Exception):
+    """Redis refused something in a way retrying will not fix (auth, ACL, wrong type); one line."""
+
+
+class RedisSink:
+    """The run's two streams (``<base>`` and ``<base>:realistic``) and its metadata hash."""
+
+    def __init__(self, client: redis.Redis, streams: Sequence[str], maxlen: int, where: str) -> None:
+        self.client, self.streams, self.maxlen, self.where = client, tuple(streams), maxlen, where
+        # XADD <stream> MAXLEN ~ <n>: the same prefix for every entry of a stream.
+        self._prefix = [
+            b"*10\r\n" + _bulk(b"XADD") + _bulk(s.encode()) + _bulk(b"MAXLEN") + _bulk(b"~")
+            + _bulk(str(maxlen).encode())
+            for s in self.streams
+        ]
+        # The connection the hot path holds, and the batch in flight on it (entries, replies).
+        self._conn: Any = None
+        self._inflight: tuple[int, int] | None = None
+
+    @classmethod
+    def connect(
+        cls, url: str | None, host: str, port: int, db: int, streams: Sequence[str], maxlen: int,
+        timeout: float = 5.0,
+    ) -> RedisSink:
+        """A sink on ``url`` (``redis://``, ``rediss://``, ``unix://``) or on host/port/db.
+
+        Nothing is sent yet: call :meth:`ping` to find out whether Redis is there.
+        """
+        options: dict[str, Any] = {
+            "socket_timeout": timeout, "socket_connect_timeout": min(timeout, 2.0),
+            "retry": Retry(NoBackoff(), 0), "health_check_interval": 0,
+        }
+        if url is not None:
+            client = redis.Redis.from_url(url, **options)
+            kw = client.connection_pool.connection_kwargs
+            where = f"{kw.get('host', kw.get('path'))}:{kw.get('port', '')}/{kw.get('db', 0)}"
+        else:
+            client = redis.Redis(host=host, port=port, db=db, **options)
+            where = f"{host}:{port}/{db}"
+        return cls(client, streams, maxlen, where)
+
+    # -- plain commands (redis-py) ------------------------------------------------------------
+
+    def ping(self) -> None:
+        self._call(self.client.ping)
+
+    def last_ids(self) -> list[StreamId]:
+        """Each stream's last generated id (``0-0`` if it does not exist yet).
+
+        ``last-generated-id`` rather than the newest entry: it survives
+        trimming and deletion, and XADD refuses any id not above it.
+        """
+        ids = []
+        for name in self.streams:
+            try:
+                info = self._call(self.client.xinfo_stream, name)
+            except ResponseError as exc:
+                if "no such key" in str(exc).lower():
+                    ids.append(ZERO_ID)
+                    continue
+                raise RedisError(f"XINFO STREAM {name} on {self.where}: {exc}") from None
+            ids.append(parse_id(info["last-generated-id"]))
+        return ids
+
+    def delete_streams(self) -> None:
+        self._call(self.client.delete, *self.streams)
+
+    def read_hash(self, key: str) -> dict[str, str]:
+        raw = self._call(self.client.hgetall, key)
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def write_hash(self, key: str, values: dict[str, str]) -> None:
+        self._call(self.client.hset, key, mapping=values)
+
+    def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except redis.AuthenticationError as exc:
+            raise RedisError(f"Redis at {self.where} refused the credentials: {exc}") from None
+        except redis.exceptions.NoPermissionError as exc:
+            raise RedisError(f"Redis at {self.where} denied a command (ACL): {exc}") from None
+        except ResponseError as exc:
+            if "WRONGPASS" in str(exc) or "NOAUTH" in str(exc):
+                raise RedisError(f"Redis at {self.where} refused the credentials: {exc}") from None
+            if str(exc).startswith(TRANSIENT_REPLIES):
+                raise RedisConnectionError(str(exc)) from None
+            raise
+
+    # -- the hot path ------------------------------------------------------------------------
+
+    def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:
+        """Send XADD for every entry, then the ``extra`` commands, without waiting for the replies.
+
+        One batch may be in flight at a time: :meth:`receive` reads its
+        replies. Splitting the two lets the simulation run while Redis
+        works (a backfill's throughput); the producer receives at once
+        whenever it is on schedule.
+        """
+        if self._inflight is not None:
+            raise RuntimeError("a batch is already in flight")
+        prefix = self._prefix
+        parts = []
+        for e in entries:
+            eid = b"%d-%d" % (e.ms, e.seq)
+            parts.append(prefix[e.stream] + b"$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n" % (
+                len(eid), eid, len(e.data), e.data, len(e.key), e.key))
+        parts.extend(pack_command(*cmd) for cmd in extra)
+        if self._conn is None:
+            self._conn = self.client.connection_pool.get_connection()
+        try:
+            self._conn.send_packed_command([b"".join(parts)], check_health=False)
+        except BaseException:
+            self._drop()
+            raise
+        self._inflight = (len(entries), len(parts))
+
+    def receive(self) -> list[int]:
+        """Read the replies of the batch in flight.
+
+        Returns the indices of the entries Redis refused because an entry
+        with that id or a later one is already in the stream (a repeat of an
+        earlier write). Raises a :data:`TRANSIENT` error if the connection
+        fails (some entries may have been written: the caller re-reads
+        :meth:`last_ids`) and :class:`RedisError` on any other refusal.
+        """
+        if self._inflight is None or self._conn is None:
+            return []
+        n_entries, n_replies = self._inflight
+        conn, repeated = self._conn, []
+        first_error: ResponseError | None = None
+        try:
+            for i in range(n_replies):
+                try:
+                    conn.read_response()
+                except ResponseError as exc:
+                    if i < n_entries and ID_TOO_SMALL in str(exc):
+                        repeated.append(i)
+                    elif first_error is None:
+                        first_error = exc
+        except BaseException:
+            self._drop()
+            raise
+        self._inflight = None
+        if first_error is not None:
+            text = str(first_error)
+            if text.startswith(TRANSIENT_REPLIES):
+                raise RedisConnectionError(text)
+            raise RedisError(f"Redis at {self.where} refused a write: {text}")
+        return repeated
+
+    def write(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> list[int]:
+        """:meth:`send` and :meth:`receive`: one round trip."""
+        self.send(entries, extra)
+        return self.receive()
+
+    @property
+    def in_flight(self) -> bool:
+        return self._inflight is not None
+
+    def _drop(self) -> None:
+        """Forget the connection (it failed): the next batch opens a new one."""
+        if self._conn is not None:
+            self._conn.disconnect()
+            self.client.connection_pool.release(self._conn)
+        self._conn, self._inflight = None, None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self.client.connection_pool.release(self._conn)
+            self._conn = None
+        self.client.close()
