@@ -22,8 +22,10 @@ SESSIONS, DOORS = 0, 1
 class Emitter:
     """Puts every session on stream 0 and every door event on stream 1 of an :class:`Outbox`."""
 
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, rejected: bool = False) -> None:
         self.outbox = outbox
+        #: Write customers who never got in (``WRITE_REJECTED``) on the door stream.
+        self.rejected = rejected
         self._ms = [-1, -1]
         self._seq = [0, 0]
         self.visits = 0
@@ -48,6 +50,14 @@ class Emitter:
 
     def on_exit(self, event: DoorEvent) -> None:
         self._door(event)
+
+    def on_turned_away(self, event: DoorEvent) -> None:
+        if self.rejected:
+            self._door(event)
+
+    def on_gave_up(self, event: DoorEvent) -> None:
+        if self.rejected:
+            self._door(event)
 
     def _door(self, event: DoorEvent) -> None:
         ms, seq = self._next_id(DOORS, event.time)

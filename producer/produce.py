@@ -146,7 +146,7 @@ def _produce(
     env = PacedEnvironment(state.sim_start, state.speed, state.wall_start, waker, now=begin)
     outbox.due = env.due
     env.outlet = outbox
-    emitter = Emitter(outbox)
+    emitter = Emitter(outbox, rejected=settings.write_rejected)
     StoreModel(env, state.seed, stores, begin, end, emitter, window=window(state.speed))
     env.prime()  # the model's first step (the first day's draw), before the clock starts
     if new:
