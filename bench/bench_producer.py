@@ -39,6 +39,7 @@ from producer.outbox import Outbox  # noqa: E402
 from producer.produce import window  # noqa: E402
 from producer.realtime import IdleGC, PacedEnvironment, Waker  # noqa: E402
 from producer.sinks.redis_streams import RedisSink  # noqa: E402
+from sim.batch import texts  # noqa: E402
 from sim.model import StoreModel  # noqa: E402
 from sim.run import Simulation, to_epoch  # noqa: E402
 from sim.store import Store  # noqa: E402
@@ -152,7 +153,8 @@ def sample_events(n: int) -> list[tuple[bytes, bytes]]:
     """``n`` real (data, key) pairs from the offline engine."""
     out: list[tuple[bytes, bytes]] = []
     for batch in Simulation.of(MONDAY, days=1, seed=1, stores=Store(daily_customers=n)).batches():
-        out += [(line, cid.encode()) for line, cid in zip(batch.doors.json_lines(), batch.doors.customer_id, strict=True)]
+        ids = texts(batch.doors.customer_id)
+        out += [(line, cid.encode()) for line, cid in zip(batch.doors.json_lines(), ids, strict=True)]
     return out[:n]
 
 

@@ -20,6 +20,6 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
 
-.venv/bin/ruff check sim producer tests
+.venv/bin/ruff check sim producer tests bench
 .venv/bin/mypy sim producer
 .venv/bin/python -m pytest -n 2 -q "$@"
