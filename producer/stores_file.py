@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from producer.settings import SettingsError
 from sim.dwell import DEFAULT_DWELL
+from sim.errors import read_toml
 from sim.profile import Profile, ProfileError, load_profile, profile_from_mapping
 from sim.store import CAPACITY_MODES, Store, zone_named
 
@@ -112,14 +112,7 @@ def load_stores(
     """
     p = Path(path)
     where = f"STORES file {str(p)!r}"
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StoresError(f"{where}: cannot read it ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise StoresError(f"{where}: not valid TOML ({exc})") from None
+    data = read_toml(p, where, StoresError)
     extra = sorted(set(data) - {"stores"})
     if extra:
         raise StoresError(f"{where}: unknown key {extra[0]!r}; expected only [[stores]] tables")

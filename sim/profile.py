@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +49,7 @@ from typing import Any
 from sim.calendar import Calendar, calendar_from_mapping
 from sim.dwell import DEFAULT_DWELL, Dwell
 from sim.dwell_file import dwell_from_mapping, dwell_to_toml
-from sim.errors import ProfileError
+from sim.errors import ProfileError, read_toml
 
 WEEKDAYS: tuple[str, ...] = (
     "Monday",
@@ -305,14 +304,7 @@ def _close_slots(
 def load_profile(path: str | Path) -> Profile:
     """Read a TOML profile file; any problem is a one-line :class:`ProfileError`."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(f"profile file {str(p)!r}: cannot read it ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"profile file {str(p)!r}: not valid TOML ({exc})") from None
+    data = read_toml(p, f"profile file {str(p)!r}", ProfileError)
     try:
         return profile_from_mapping(data, source="")
     except ProfileError as exc:
