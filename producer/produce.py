@@ -147,7 +147,7 @@ def _produce(
     outbox.due = env.due
     env.outlet = outbox
     emitter = Emitter(outbox, rejected=settings.write_rejected)
-    StoreModel(env, state.seed, stores, begin, end, emitter, window=window(state.speed))
+    StoreModel(env, state.seed, stores, begin, end, emitter, window=window(state.speed), prefetch=True)
     env.prime()  # the model's first step (the first day's draw), before the clock starts
     if new:
         # A new run's clock starts now, after that draw, rather than when it was decided.

@@ -89,7 +89,9 @@ class StoreModel:
     """Customers of one or more stores arriving, dwelling and leaving.
 
     ``end`` is exclusive: nothing at or after it reaches the observer.
-    ``end=None`` runs until the environment is stopped.
+    ``end=None`` runs until the environment is stopped. ``prefetch`` draws
+    each next day in a background thread (see :class:`ArrivalFeed`): the
+    real-time producer's choice, so that midnight costs no lateness.
     """
 
     def __init__(
@@ -101,11 +103,12 @@ class StoreModel:
         end: int | None,
         observer: Observer,
         window: int = DAY,
+        prefetch: bool = False,
     ) -> None:
         self.env, self.stores, self.observer = env, tuple(stores), observer
         self.start, self.end, self.window = start, end, window
         self._last = end if end is not None else 2**62
-        self.feed = ArrivalFeed(seed, stores, start, self._last)
+        self.feed = ArrivalFeed(seed, stores, start, self._last, prefetch)
         self._labels = Labels(stores)
         self._slot_labels = [s.profile.labels for s in stores]
         #: A place-holding resource per store with a capacity (None: no limit).

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -173,10 +174,19 @@ class ArrivalFeed:
     Each store's local days are drawn lazily as the windows reach them and
     merged by entry time; ties keep store order, then draw order. Memory
     holds at most a day or so of arrivals, whatever the run's length.
+
+    With ``prefetch``, each store's next day is drawn in a background thread
+    while the current one is handed out, so a real-time run does not stall
+    at midnight while a busy day is drawn (numpy releases the GIL for most of
+    the work). A draw is a pure function of seed, store and day: prefetching
+    changes when it happens, never what it gives.
     """
 
-    def __init__(self, seed: int, stores: Sequence[Store], start: int, end: int) -> None:
+    def __init__(
+        self, seed: int, stores: Sequence[Store], start: int, end: int, prefetch: bool = False,
+    ) -> None:
         self.seed, self.stores, self.start, self.end = seed, tuple(stores), start, end
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw") if prefetch else None
         self._days = [self._days_of(i) for i in range(len(self.stores))]
         self._pending = [Arrivals.empty() for _ in self.stores]
         self._drawn_to = [start for _ in self.stores]
@@ -184,13 +194,21 @@ class ArrivalFeed:
     def _days_of(self, index: int) -> Iterator[Arrivals]:
         store = self.stores[index]
         day = store.local_date(self.start)
+        ahead: Future[Arrivals] | None = None
         while True:
             plan = store.day_plan(day)
             if plan.begin >= self.end:
                 return
             self._drawn_to[index] = plan.end
-            yield draw_day(self.seed, store, index, day)
-            day += dt.timedelta(days=1)
+            arrivals = ahead.result() if ahead is not None else draw_day(self.seed, store, index, day)
+            following = day + dt.timedelta(days=1)
+            ahead = None
+            if self._pool is not None and store.day_plan(following).begin < self.end:
+                ahead = self._pool.submit(draw_day, self.seed, store, index, following)
+            if plan.begin < self.start:  # the run starts inside this day
+                arrivals = arrivals.take(arrivals.entry >= self.start)
+            yield arrivals
+            day = following
 
     def take(self, until: int) -> Arrivals:
         """Arrivals with entry in ``[previous until, until)``, in entry order."""
@@ -201,15 +219,12 @@ class ArrivalFeed:
                 nxt = next(self._days[i], None)
                 if nxt is None:
                     break
-                self._pending[i] = Arrivals.concat([self._pending[i], nxt])
+                self._pending[i] = Arrivals.concat([self._pending[i], nxt]) if len(self._pending[i]) else nxt
             pending = self._pending[i]
-            keep = pending.entry >= self.start
-            if not keep.all():
-                pending = pending.take(keep)
             cut = int(np.searchsorted(pending.entry, until, side="left"))
             parts.append(pending.take(slice(0, cut)))
             self._pending[i] = pending.take(slice(cut, None))
-        merged = Arrivals.concat(parts)
+        merged = Arrivals.concat(parts) if len(parts) > 1 else parts[0]
         if len(parts) > 1:
             merged = merged.take(np.argsort(merged.entry, kind="stable"))
         return merged

@@ -6,6 +6,7 @@ import pytest
 
 from sim import Collector, Profile, Simulation, Store, to_epoch
 from sim.dwell import MixtureDwell, UniformBand
+from sim.sampling import ArrivalFeed
 from tests.helpers import json_lines
 
 ODD = Profile(
@@ -57,3 +58,14 @@ def test_the_batch_window_cuts_batches_but_never_changes_events() -> None:
                 lines[0].extend(batch.sessions.json_lines())
                 lines[1].extend(batch.doors.json_lines())
             assert lines == reference, (window, engine)
+
+
+def test_prefetching_the_next_day_changes_nothing() -> None:
+    stores = (Store(store_id="a", baseline=5000, timezone="Europe/Rome"), Store(store_id="b", dwell=SHORT))
+    start, end = to_epoch("2025-03-29T13:07:00"), to_epoch("2025-04-02T02:00:00")
+    plain = ArrivalFeed(1, stores, start, end)
+    ahead = ArrivalFeed(1, stores, start, end, prefetch=True)
+    for until in range(start + 1800, end + 1800, 1800):
+        a, b = plain.take(until), ahead.take(until)
+        assert (a.entry == b.entry).all() and (a.customer_id == b.customer_id).all()
+        assert (a.exit == b.exit).all() and (a.store == b.store).all()
