@@ -17,7 +17,7 @@ model can instead start at ``resume - longest dwell - margin``:
   what both streams already hold, and are skipped.
 
 This needs a longest dwell: the smallest ``m`` with ``survival(m) == 0``
-(within a week); a store whose dwell has no such bound, or a capacity limit
+(within a week), over every model a store uses (per slot, too); a store whose dwell has no such bound, or a capacity limit
 (customers then interact), replays from the start.
 """
 
@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.dwell import DwellBySlot
 from sim.store import Store
 
 #: Extra simulated seconds kept before the bound, beyond the longest dwell.
@@ -41,10 +42,12 @@ def longest_dwell(stores: Sequence[Store]) -> int | None:
     for store in stores:
         if store.capacity is not None:
             return None
-        zero = np.flatnonzero(np.asarray(store.dwell.survival(minutes)) <= 0)
-        if zero.size == 0:
-            return None
-        longest = max(longest, int(minutes[zero[0]]))
+        models = store.dwell.models() if isinstance(store.dwell, DwellBySlot) else (store.dwell,)
+        for model in models:
+            zero = np.flatnonzero(np.asarray(model.survival(minutes)) <= 0)
+            if zero.size == 0:
+                return None
+            longest = max(longest, int(minutes[zero[0]]))
     return longest * 60
 
 

@@ -265,6 +265,10 @@ class DwellBySlot:
     def for_slot(self, weekday: int, slot: int) -> Dwell:
         return self.grid[weekday][slot]
 
+    def models(self) -> tuple[Dwell, ...]:
+        """Every distinct model in use (for bounds that must hold for all)."""
+        return tuple(dict.fromkeys([self.default, *(m for row in self.grid for m in row)]))
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.default.sample(rng, n)
 

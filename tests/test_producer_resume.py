@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from producer.resume import MARGIN, longest_dwell, model_start
-from sim.dwell import DEFAULT_DWELL
+from sim.dwell import DEFAULT_DWELL, DwellBySlot, MixtureDwell, UniformBand
 from sim.store import Store
 
 DAY = 86_400
@@ -41,3 +41,9 @@ def test_no_shortcut_without_a_bound_or_before_the_start() -> None:
     assert model_start(start, ends, [Store(dwell=Unbounded())]) == start
     assert model_start(start, [(0, 0), ((start + DAY) * 1000, 0)], [Store()]) == start
     assert model_start(start, [((start + 60) * 1000, 0)] * 2, [Store()]) == start
+
+
+def test_a_dwell_by_slot_is_bounded_by_its_longest_model() -> None:
+    long = MixtureDwell(shares=(1.0,), bands=(UniformBand(100, 200),))
+    grid = tuple(tuple(long if (d, s) == (5, 3) else DEFAULT_DWELL for s in range(6)) for d in range(7))
+    assert longest_dwell([Store(dwell=DwellBySlot(default=DEFAULT_DWELL, grid=grid))]) == 200 * 60
