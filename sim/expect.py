@@ -23,11 +23,12 @@ Pure numpy, no I/O: the notebooks, ``foot-traffic report`` and the tests use it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.dwell import Dwell, DwellBySlot
 from sim.profile import MINUTES_PER_DAY, Profile
 from sim.sampling import expected_counts
 from sim.store import DayPlan, Store
@@ -79,12 +80,15 @@ class RateCurve:
         return self.cumulative(end) - self.cumulative(start)
 
 
-def rate_curve(stores: Stores, start: int, end: int) -> RateCurve:
+def rate_curve(
+    stores: Stores, start: int, end: int, slots: Callable[[int, int], bool] | None = None,
+) -> RateCurve:
     """λ(t) of the stores together on ``[start, end)``.
 
     Built from every local day of every store that overlaps the span: each
     slot's expected count over its real length. Slots of zero length (inside
-    a spring-forward gap) carry no rate.
+    a spring-forward gap) carry no rate. ``slots(weekday, slot)``, when
+    given, keeps only the (local weekday, slot) pairs it accepts.
     """
     if end <= start:
         raise ValueError("the span must end after it starts")
@@ -100,6 +104,8 @@ def rate_curve(stores: Stores, start: int, end: int) -> RateCurve:
             lengths = (plan.ends - plan.starts).astype(float)
             counts = expected_counts(store, plan)
             rate = np.divide(counts, lengths, out=np.zeros_like(lengths), where=lengths > 0)
+            if slots is not None:
+                rate = rate * np.array([slots(plan.weekday, j) for j in range(rate.shape[0])])
             pieces_start.append(plan.starts.astype(float))
             pieces_end.append(plan.ends.astype(float))
             pieces_rate.append(rate)
@@ -167,7 +173,7 @@ def hourly_rate_table(store: Store) -> np.ndarray:
     return table
 
 
-def dwell_survival_steps(store: Store) -> np.ndarray:
+def dwell_survival_steps(store: Store | Dwell) -> np.ndarray:
     """``G_k = P(dwell > k minutes)`` for k = 0, 1, ... until it is (nearly) 0.
 
     The dwell is whole minutes, so P(dwell·60 s > u) is ``G_k`` for every
@@ -176,7 +182,8 @@ def dwell_survival_steps(store: Store) -> np.ndarray:
     """
     chunk, parts, k = 256, [], 0
     while k < MAX_DWELL_MINUTES:
-        g = store.dwell.survival(np.arange(k, k + chunk, dtype=float))
+        dwell = store.dwell if isinstance(store, Store) else store
+        g = dwell.survival(np.arange(k, k + chunk, dtype=float))
         small = np.flatnonzero(g < SURVIVAL_CUTOFF)
         if small.size:
             parts.append(g[: small[0]])
@@ -203,8 +210,21 @@ def expected_occupancy(stores: Stores, times: np.ndarray, start: int, end: int) 
     t = np.asarray(times, dtype=float)
     total = np.zeros(t.shape)
     for store in _stores(stores):
-        curve = rate_curve(store, start, end)
-        for k, g in enumerate(dwell_survival_steps(store)):
-            if g > 0:
-                total += g * curve.between(t - 60.0 * (k + 1), t - 60.0 * k)
+        for model, slots in _dwell_groups(store):
+            curve = rate_curve(store, start, end, slots)
+            for k, g in enumerate(dwell_survival_steps(model)):
+                if g > 0:
+                    total += g * curve.between(t - 60.0 * (k + 1), t - 60.0 * k)
     return total
+
+
+def _dwell_groups(store: Store) -> list[tuple[Dwell, Callable[[int, int], bool] | None]]:
+    """The store's dwell models, each with the (weekday, slot) pairs whose
+    entries draw from it (``None``: every pair)."""
+    dwell = store.dwell
+    if not isinstance(dwell, DwellBySlot):
+        return [(dwell, None)]
+    return [
+        (model, lambda d, j, model=model: dwell.for_slot(d, j) == model)  # type: ignore[misc]
+        for model in dwell.models()
+    ]

@@ -22,6 +22,7 @@ import pytest
 from scipy import stats
 
 from sim import DEFAULT_DWELL, DEFAULT_PROFILE, MixtureDwell, Simulation, Store, UniformBand
+from sim.dwell import DwellBySlot
 from sim.expect import (
     expected_arrivals,
     expected_daily_totals,
@@ -146,3 +147,26 @@ def test_fixed_daily_totals_give_the_multinomial_means() -> None:
     store = Store(daily_customers=500)
     days = [dt.date(2025, 11, 3) + dt.timedelta(days=i) for i in range(7)]
     np.testing.assert_allclose(expected_daily_totals(store, days), 500.0)
+
+
+def _weekend_long_store() -> Store:
+    """Weekend visits last 80-110 minutes, weekday ones the default (a dwell per slot)."""
+    long = MixtureDwell(shares=(1.0,), bands=(UniformBand(80, 110),))
+    grid = tuple(tuple(long if day >= 5 else DEFAULT_DWELL for _ in DEFAULT_PROFILE.starts) for day in range(7))
+    return Store(variation=0.0, dwell=DwellBySlot(default=DEFAULT_DWELL, grid=grid))
+
+
+def test_occupancy_with_a_dwell_per_slot_uses_each_slots_model() -> None:
+    # Longest dwell 110 min < 2 h between the times: still independent Poisson counts.
+    store = _weekend_long_store()
+    inside, expected = occupancy_samples(store, seed=13)
+    mean_sim, mean_exp = inside.mean(axis=0), expected.mean(axis=0)
+    z = (mean_sim - mean_exp) / np.sqrt(mean_exp / WEEKS)
+    chi2 = float((z**2).sum())
+    assert stats.chi2.sf(chi2, z.shape[0]) > LEVEL, f"chi-square {chi2:.1f} on {z.shape[0]} dof"
+    # The default model alone (what a per-slot dwell's survival() describes) is rejected.
+    run = Simulation.of(start="2025-11-03", days=7 * WEEKS, seed=13)
+    times = run.start + WEEK * np.arange(WEEKS)[:, None] + OFFSETS[None, :]
+    default_only = expected_occupancy(Store(variation=0.0), times, run.start, run.end).mean(axis=0)
+    z_wrong = (mean_sim - default_only) / np.sqrt(default_only / WEEKS)
+    assert stats.chi2.sf(float((z_wrong**2).sum()), z.shape[0]) < LEVEL
