@@ -101,14 +101,15 @@ def rate_curve(
             plan = store.day_plan(day)
             if plan.begin >= end:
                 break
-            lengths = (plan.ends - plan.starts).astype(float)
+            lengths = plan.lengths.astype(float)
             counts = expected_counts(store, plan)
             rate = np.divide(counts, lengths, out=np.zeros_like(lengths), where=lengths > 0)
             if slots is not None:
                 rate = rate * np.array([slots(plan.weekday, j) for j in range(rate.shape[0])])
-            pieces_start.append(plan.starts.astype(float))
-            pieces_end.append(plan.ends.astype(float))
-            pieces_rate.append(rate)
+            # Pieces, not slots: on a daylight-saving day a slot may be two stretches of time.
+            pieces_start.append(plan.piece_start.astype(float))
+            pieces_end.append(plan.piece_end.astype(float))
+            pieces_rate.append(rate[plan.piece_slot])
             day += dt.timedelta(days=1)
     seg_start = np.clip(np.concatenate(pieces_start), start, end)
     seg_end = np.clip(np.concatenate(pieces_end), start, end)

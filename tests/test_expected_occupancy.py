@@ -31,6 +31,7 @@ from sim.expect import (
     rate_curve,
 )
 from sim.fast import DAY
+from sim.sampling import expected_counts as sim_expected_counts
 
 WEEK = 7 * DAY
 WEEKS = 100
@@ -170,3 +171,23 @@ def test_occupancy_with_a_dwell_per_slot_uses_each_slots_model() -> None:
     default_only = expected_occupancy(Store(variation=0.0), times, run.start, run.end).mean(axis=0)
     z_wrong = (mean_sim - default_only) / np.sqrt(default_only / WEEKS)
     assert stats.chi2.sf(float((z_wrong**2).sum()), z.shape[0]) < LEVEL
+
+
+def test_a_slot_split_by_the_repeated_hour_keeps_its_own_rate() -> None:
+    """Slots 00:00-02:29 and 02:30-...: on the fall-back day 02:00-02:30 comes twice, so the
+    first slot is two stretches of time with part of the second slot between them."""
+    from sim.profile import WEEKDAYS, profile_from_mapping
+
+    profile = profile_from_mapping({"slots": ["00:00", "02:30", "12:00"],
+                                    "weights": {d: [10, 30, 60] for d in WEEKDAYS}})
+    store = Store(profile=profile, timezone="Europe/Berlin", variation=0.0)
+    day = dt.date(2025, 10, 26)
+    plan = store.day_plan(day)
+    curve = rate_curve(store, plan.begin, plan.end)
+    counts = sim_expected_counts(store, plan)
+    rates = counts / plan.lengths
+    # 00:30 UTC is 02:30 CEST (the second slot); 01:15 UTC is 02:15 CET, the first slot again.
+    utc = dt.datetime(2025, 10, 26, tzinfo=dt.UTC).timestamp()
+    assert curve.rate(utc + 30 * 60 + 1) == pytest.approx(rates[1])
+    assert curve.rate(utc + 75 * 60) == pytest.approx(rates[0])
+    assert curve.between(plan.begin, plan.end) == pytest.approx(counts.sum())
