@@ -212,6 +212,7 @@ class Simulation:
             "weekday": sessions.weekday,
             "time_slot": sessions.time_slot,
             "store_id": sessions.store_id,
+            "queue_seconds": sessions.queue_seconds,
         })
         d_df = pd.DataFrame({
             "event_type": doors.event_type,
