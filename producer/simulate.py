@@ -113,7 +113,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
                 turned_away += batch.turned_away
                 gave_up += batch.gave_up
                 if len(batch.doors):  # a batch may hold only counts of customers turned away
-                    bar.update(task, completed=(min(batch_end(batch, start), end) - start) / DAY)
+                    bar.update(task, completed=(min(int(batch.doors.time[-1]), end) - start) / DAY)
         paths = sink.close()
         write_manifest(out, seed, start, end, run.stores, {
             **{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
@@ -133,8 +133,3 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         if any(s.capacity is not None for s in run.stores):
             click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")
 
-
-def batch_end(batch: Any, start: int) -> int:
-    """The latest event time in a batch (for the progress bar)."""
-    times = [int(batch.doors.time[-1])] if len(batch.doors) else []
-    return max(times) if times else start

@@ -13,6 +13,7 @@ looks whole.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -101,8 +102,16 @@ def _iso_columns(table: pa.Table, columns: tuple[str, ...], epochs: list[Any]) -
     return table
 
 
+def session_csv_table(cols: SessionColumns) -> pa.Table:
+    return _iso_columns(session_table(cols), ("entry_time", "exit_time"), [cols.entry, cols.exit])
+
+
+def door_csv_table(cols: DoorColumns) -> pa.Table:
+    return _iso_columns(door_table(cols), ("time",), [cols.time])
+
+
 class _Writer(Protocol):
-    def write(self, table: pa.Table, lines: list[bytes] | None) -> None: ...
+    def write(self, cols: Any) -> None: ...
 
     def close(self) -> None: ...
 
@@ -111,7 +120,8 @@ class _JsonlWriter:
     def __init__(self, path: Path) -> None:
         self._file: IO[bytes] = open(path, "wb")
 
-    def write(self, table: pa.Table, lines: list[bytes] | None) -> None:
+    def write(self, cols: Any) -> None:
+        lines = cols.json_lines()
         if lines:
             self._file.write(b"\n".join(lines) + b"\n")
 
@@ -120,13 +130,14 @@ class _JsonlWriter:
 
 
 class _CsvWriter:
-    def __init__(self, path: Path, schema: pa.Schema, times: tuple[str, ...]) -> None:
-        self._path, self._times = path, times
+    def __init__(self, path: Path, to_table: Callable[[Any], pa.Table], schema: pa.Schema,
+                 times: tuple[str, ...]) -> None:
+        self._to_table = to_table
         fields_ = [pa.field(f.name, pa.string() if f.name in times else f.type) for f in schema]
         self._writer = pacsv.CSVWriter(str(path), pa.schema(fields_))
 
-    def write(self, table: pa.Table, lines: list[bytes] | None) -> None:
-        self._writer.write_table(table)
+    def write(self, cols: Any) -> None:
+        self._writer.write_table(self._to_table(cols))
 
     def close(self) -> None:
         self._writer.close()
@@ -141,15 +152,16 @@ class _ParquetWriter:
 
     ROW_GROUP = 128 * 1024
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
+    def __init__(self, path: Path, to_table: Callable[[Any], pa.Table], schema: pa.Schema) -> None:
+        self._to_table = to_table
         self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
         self._pending: list[pa.Table] = []
         self._rows = 0
 
-    def write(self, table: pa.Table, lines: list[bytes] | None) -> None:
-        if table.num_rows:
-            self._pending.append(table)
-            self._rows += table.num_rows
+    def write(self, cols: Any) -> None:
+        if len(cols):
+            self._pending.append(self._to_table(cols))
+            self._rows += len(cols)
         if self._rows >= self.ROW_GROUP:
             self._flush()
 
@@ -173,30 +185,26 @@ class FileSink:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.paths = (self.folder / f"{SESSIONS_NAME}.{fmt}", self.folder / f"{DOORS_NAME}.{fmt}")
         self._partial = tuple(p.with_name(p.name + ".partial") for p in self.paths)
-        self._sessions = self._open(self._partial[0], SESSION_SCHEMA, ("entry_time", "exit_time"))
-        self._doors = self._open(self._partial[1], DOOR_SCHEMA, ("time",))
+        self._sessions = self._open(self._partial[0], session_table, session_csv_table, SESSION_SCHEMA,
+                                    ("entry_time", "exit_time"))
+        self._doors = self._open(self._partial[1], door_table, door_csv_table, DOOR_SCHEMA, ("time",))
         self.rows = [0, 0]
 
-    def _open(self, path: Path, schema: pa.Schema, times: tuple[str, ...]) -> _Writer:
+    def _open(
+        self, path: Path, typed: Callable[[Any], pa.Table], as_text: Callable[[Any], pa.Table],
+        schema: pa.Schema, times: tuple[str, ...],
+    ) -> _Writer:
         if self.fmt == "jsonl":
             return _JsonlWriter(path)
         if self.fmt == "csv":
-            return _CsvWriter(path, schema, times)
-        return _ParquetWriter(path, schema)
+            return _CsvWriter(path, as_text, schema, times)
+        return _ParquetWriter(path, typed, schema)
 
     def write(self, batch: Batch) -> None:
-        s, d = batch.sessions, batch.doors
-        if self.fmt == "jsonl":
-            self._sessions.write(pa.table({}), s.json_lines())
-            self._doors.write(pa.table({}), d.json_lines())
-        elif self.fmt == "csv":
-            self._sessions.write(_iso_columns(session_table(s), ("entry_time", "exit_time"), [s.entry, s.exit]), None)
-            self._doors.write(_iso_columns(door_table(d), ("time",), [d.time]), None)
-        else:
-            self._sessions.write(session_table(s), None)
-            self._doors.write(door_table(d), None)
-        self.rows[0] += len(s)
-        self.rows[1] += len(d)
+        self._sessions.write(batch.sessions)
+        self._doors.write(batch.doors)
+        self.rows[0] += len(batch.sessions)
+        self.rows[1] += len(batch.doors)
 
     def close(self) -> tuple[Path, Path]:
         """Finish both files and give them their final names."""
