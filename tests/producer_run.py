@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +36,52 @@ def start_producer(url: str, *args: str, **settings: object) -> subprocess.Popen
         [sys.executable, "-m", "producer", *args], env=produce_env(url, **settings), cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+class Watched:
+    """A producer subprocess whose stderr is read as it is written, so a test can wait for a log line.
+
+    A test that must act after the producer did something (tried Redis, lost
+    it, ...) waits for the line that says so, never for a guessed time.
+    """
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc, self._lines, self._lock = proc, [], threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._lock:
+                self._lines.append(line)
+
+    @property
+    def stderr(self) -> str:
+        with self._lock:
+            return "".join(self._lines)
+
+    def wait_for_log(self, text: str, timeout: float = 60.0) -> None:
+        """Wait until ``text`` appears in stderr (fails if the process ends first)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr:
+            if self.proc.poll() is not None and not self._reader.is_alive() and text not in self.stderr:
+                raise AssertionError(f"the producer exited ({self.proc.returncode}) before logging {text!r}:\n{self.stderr}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not logged within {timeout} s:\n{self.stderr}")
+            time.sleep(0.01)
+
+    def finish(self, timeout: float = 60.0) -> tuple[str, str]:
+        """Wait for the process to end: (stdout, stderr)."""
+        out = self.proc.stdout.read() if self.proc.stdout is not None else ""
+        self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        return out, self.stderr
+
+
+def watch_producer(url: str, *args: str, **settings: object) -> Watched:
+    """``start_producer`` with its stderr read line by line as it comes."""
+    return Watched(start_producer(url, *args, **settings))
 
 
 def run_producer(url: str, *args: str, timeout: float = 60, **settings: object) -> subprocess.CompletedProcess[str]:

@@ -170,7 +170,9 @@ def test_utc_times_are_fitted_in_the_stores_time_zone(year: Path) -> None:
     from_utc, from_local = load_profile(year / "ny_utc.toml"), load_profile(year / "ny_local.toml")
     assert from_utc.weights == from_local.weights and from_utc.baseline == from_local.baseline
     # Five hours west, the night slot now holds the UTC evening: the weights did move.
-    assert from_utc.weights != load_profile(year / "hourly.toml").weights
+    run(["profile", "fit", str(year / "run" / "foot_traffic.parquet"), "-o", str(year / "utc_only.toml"),
+         "--dwell", "none"])
+    assert from_utc.weights != load_profile(year / "utc_only.toml").weights
 
 
 def test_a_weekday_closed_every_week_fits_as_closed() -> None:

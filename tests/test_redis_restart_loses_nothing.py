@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.producer_run import DOORS, SESSIONS, offline, payloads, start_producer, stream_len, wait_for
+from tests.producer_run import (
+    DOORS,
+    SESSIONS,
+    offline,
+    payloads,
+    start_producer,
+    stream_len,
+    wait_for,
+    watch_producer,
+)
 from tests.redis_server import RedisServer
 
 PERSISTENT = ["--appendonly", "yes", "--appendfsync", "always"]
@@ -53,14 +62,14 @@ def test_redis_crash_mid_run_loses_and_doubles_nothing(tmp_path: Path, buffer_ma
 def test_redis_not_there_yet_at_start_the_simulation_waits(tmp_path: Path) -> None:
     server = RedisServer()  # a free port, nothing listening yet
     try:
-        proc = start_producer(server.url, "--sim-start", "2025-11-03", "--days", "0.5", "--seed", "3",
+        proc = watch_producer(server.url, "--sim-start", "2025-11-03", "--days", "0.5", "--seed", "3",
                               "--daily-customers", "2000", speed="1e6")
-        time.sleep(0.8)
-        assert proc.poll() is None, "it keeps trying"
+        proc.wait_for_log("retrying in")  # it tried, found nothing, and keeps trying
+        assert proc.proc.poll() is None, "it keeps trying"
         server.start()
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        assert "is unreachable" in err and "retrying in" in err
+        _, err = proc.finish(timeout=120)
+        assert proc.proc.returncode == 0, err
+        assert "is unreachable" in err
         sessions, doors = offline(tmp_path, "--start", "2025-11-03", "--days", "0.5", "--seed", "3",
                                   "--daily-customers", "2000")
         client = redis.Redis.from_url(server.url)
