@@ -22,7 +22,7 @@ WORKDIR /home/producer
 EXPOSE 9108
 # Healthy = /metrics answers and the last Redis write succeeded.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "producer.health"]
+    CMD ["python", "-m", "producer.live.health"]
 # SIGTERM: the producer writes what is due and exits 0 within a few seconds.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["python", "-m", "producer"]

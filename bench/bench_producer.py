@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
-from producer.emitter import Emitter  # noqa: E402
-from producer.metrics import Lateness  # noqa: E402
-from producer.outbox import Outbox  # noqa: E402
-from producer.produce import window  # noqa: E402
-from producer.realtime import IdleGC, PacedEnvironment, Waker  # noqa: E402
-from producer.sinks.redis_streams import RedisSink  # noqa: E402
+from producer.live.emitter import Emitter  # noqa: E402
+from producer.live.environment import IdleGC, PacedEnvironment, Waker  # noqa: E402
+from producer.live.metrics import Lateness  # noqa: E402
+from producer.live.outbox import Outbox  # noqa: E402
+from producer.live.produce import window  # noqa: E402
+from producer.live.redis_sink import RedisSink  # noqa: E402
 from sim.batch import texts  # noqa: E402
 from sim.model import StoreModel  # noqa: E402
 from sim.run import Simulation, to_epoch  # noqa: E402

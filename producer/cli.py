@@ -14,7 +14,7 @@ import click
 #: Command name -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
     "simulate": "producer.simulate:simulate",
-    "produce": "producer.produce:produce",
+    "produce": "producer.live.produce:produce",
     "profile": "producer.profile_cmd:profile",
     "report": "producer.report:report",
 }

@@ -196,6 +196,13 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
+#: Settings that shape the simulated traffic (shared with ``produce``).
+TRAFFIC_SETTINGS = (
+    "seed", "profile_file", "default_daily_customers", "base_daily_customers",
+    "daily_customers", "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
+    "timezone", "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file",
+)
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -12,54 +12,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, settings_options
-from producer.settings import Settings, SettingsError
+from producer.settings import TRAFFIC_SETTINGS
 from producer.sinks.files import FORMATS, FileSink
+from producer.span import parse_end, parse_start
 from producer.tuning import tune_for_batches
 from sim.events import iso
 from sim.fast import DAY
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
-
-#: Settings that shape the simulated traffic (shared with ``produce``).
-TRAFFIC_SETTINGS = (
-    "seed", "profile_file", "default_daily_customers", "base_daily_customers",
-    "daily_customers", "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
-    "timezone", "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file",
-)
-
-
-def parse_start(settings: Settings, default: int) -> int:
-    if settings.sim_start is None:
-        return default
-    try:
-        return to_epoch(settings.sim_start)
-    except ValueError:
-        raise SettingsError(
-            f"SIM_START={settings.sim_start!r} is not valid: expected a date (2025-11-03) "
-            "or an ISO time in UTC (2025-11-03T08:00:00+00:00)"
-        ) from None
-
-
-def parse_end(start: int, days: str | None, until: str | None, default_days: float | None) -> int | None:
-    """The run's end from ``--days`` or ``--until`` (exclusive)."""
-    if days is not None and until is not None:
-        raise SettingsError("--days and --until: give one of them, not both")
-    if until is not None:
-        try:
-            end = to_epoch(until)
-        except ValueError:
-            raise SettingsError(f"--until={until!r} is not valid: expected a date or an ISO time") from None
-        if end <= start:
-            raise SettingsError(f"--until={until!r} is not valid: expected a time after the start")
-        return end
-    if days is None:
-        return None if default_days is None else start + int(round(default_days * DAY))
-    try:
-        n = float(days)
-        if not n > 0 or n > 100_000:
-            raise ValueError
-    except ValueError:
-        raise SettingsError(f"--days={days!r} is not valid: expected a number of days > 0") from None
-    return start + int(round(n * DAY))
 
 
 def _progress(console: Console) -> Progress:

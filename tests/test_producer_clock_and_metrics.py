@@ -12,7 +12,7 @@ import orjson
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from producer.produce import run_producer as produce_in_process
+from producer.live.produce import run_producer as produce_in_process
 from producer.settings import Settings
 from tests.producer_run import DOORS, SESSIONS, start_producer, stream_len, wait_for
 from tests.redis_server import RedisServer, free_port
@@ -65,7 +65,7 @@ def test_metrics_count_what_the_streams_hold(redis_server: RedisServer) -> None:
 def test_the_container_health_check_reads_metrics(redis_server: RedisServer) -> None:
     port = free_port()
     client = redis.Redis.from_url(redis_server.url)
-    health = [sys.executable, "-m", "producer.health"]
+    health = [sys.executable, "-m", "producer.live.health"]
     env = {**os.environ, "METRICS_PORT": str(port)}
     assert subprocess.run(health, env=env, capture_output=True).returncode == 1, "no producer yet"
     proc = start_producer(redis_server.url, "--sim-start", "2025-11-03", "--seed", "1",

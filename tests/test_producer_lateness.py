@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from producer.metrics import Lateness
+from producer.live.metrics import Lateness
 
 
 def test_quantiles_match_numpy_within_one_bucket() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from producer.resume import MARGIN, longest_dwell, model_start
+from producer.live.resume import MARGIN, longest_dwell, model_start
 from sim.dwell import DEFAULT_DWELL, DwellBySlot, MixtureDwell, UniformBand
 from sim.store import Store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from producer.runstate import RunState, resolve
+from producer.live.runstate import RunState, resolve
 from producer.settings import Settings, SettingsError
 
 KEY = "foot_traffic:run"

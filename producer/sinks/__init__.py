@@ -1,1 +1,1 @@
-"""Where events go: files (offline) and Redis Streams (live)."""
+"""Where offline events go: files (JSONL, CSV, Parquet). The live Redis sink is in :mod:`producer.live`."""

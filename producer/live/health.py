@@ -1,4 +1,4 @@
-"""``python -m producer.health``: the container's health check.
+"""``python -m producer.live.health``: the container's health check.
 
 Healthy when the producer's ``/metrics`` endpoint answers and says its last
 Redis write succeeded (``foot_traffic_redis_up 1``). Exit 0 healthy, 1 not;

@@ -12,8 +12,8 @@ Redis (which keeps ids strictly increasing) can tell what it already has.
 
 from __future__ import annotations
 
-from producer.outbox import Outbox
-from producer.sinks.redis_streams import Entry
+from producer.live.outbox import Outbox
+from producer.live.redis_sink import Entry
 from sim.events import DoorEvent, Session
 
 SESSIONS, DOORS = 0, 1

@@ -40,7 +40,7 @@ import simpy.rt
 from simpy.core import EmptySchedule, Infinity
 from simpy.events import Event
 
-log = logging.getLogger("producer.realtime")
+log = logging.getLogger("producer.live.environment")
 
 #: When behind schedule, flush once the buffer has waited this long (seconds) ...
 FLUSH_AGE = 0.002
@@ -152,7 +152,7 @@ class IdleGC:
 
 
 class Outlet(Protocol):
-    """What the environment flushes: the sink's buffer (see :class:`producer.outbox.Outbox`)."""
+    """What the environment flushes: the sink's buffer (see :class:`producer.live.outbox.Outbox`)."""
 
     def pending(self) -> int: ...
 
@@ -275,7 +275,7 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         """Step until ``end`` (exclusive; ``None`` = forever) or a stop, then hand the outlet what is due.
 
         The last flush does not wait for a Redis that is down: the caller
-        decides how long to keep trying (see ``producer.produce``).
+        decides how long to keep trying (see ``producer.live.produce``).
         """
         try:
             while end is None or self.peek() < end:

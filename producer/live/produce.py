@@ -1,8 +1,8 @@
 """``foot-traffic produce``: the live producer, paced in real time, into Redis Streams.
 
 It runs the same :class:`~sim.model.StoreModel` as ``foot-traffic simulate``
-in a :class:`~producer.realtime.PacedEnvironment`, with the
-:class:`~producer.emitter.Emitter` as observer, so the events written to
+in a :class:`~producer.live.environment.PacedEnvironment`, with the
+:class:`~producer.live.emitter.Emitter` as observer, so the events written to
 Redis are exactly the events written to files for the same seed, start and
 settings; only the pacing differs.
 
@@ -24,17 +24,17 @@ from typing import Any
 
 import click
 
-from producer.emitter import Emitter
-from producer.metrics import ProducerCollector, serve
+from producer.live.emitter import Emitter
+from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
+from producer.live.metrics import ProducerCollector, serve
+from producer.live.outbox import Outbox
+from producer.live.progress import ProgressLog
+from producer.live.redis_sink import TRANSIENT, RedisError, RedisSink
+from producer.live.resume import model_start
+from producer.live.runstate import RunState, resolve, run_key
 from producer.options import fail, friendly_errors, load_settings, settings_options
-from producer.outbox import Outbox
-from producer.progress import ProgressLog
-from producer.realtime import IdleGC, PacedEnvironment, Stopped, Waker
-from producer.resume import model_start
-from producer.runstate import RunState, resolve, run_key
-from producer.settings import SPECS, Settings, SettingsError
-from producer.simulate import TRAFFIC_SETTINGS, parse_end, parse_start
-from producer.sinks.redis_streams import TRANSIENT, RedisError, RedisSink
+from producer.settings import SPECS, TRAFFIC_SETTINGS, Settings, SettingsError
+from producer.span import parse_end, parse_start
 from sim.events import iso
 from sim.model import StoreModel
 

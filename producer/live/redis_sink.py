@@ -8,7 +8,7 @@ and sends them on a redis-py connection: redis-py's pipeline spends about
 10 us per command in Python, as much as the simulation spends per event,
 while packing here takes under 1 us (see ``bench/bench_producer.py``).
 
-Entries carry explicit ids ``<epoch_ms>-<seq>`` (see :mod:`producer.emitter`),
+Entries carry explicit ids ``<epoch_ms>-<seq>`` (see :mod:`producer.live.emitter`),
 so a write repeated after a lost connection is recognisable: the caller reads
 each stream's last id (:meth:`RedisSink.last_ids`) and skips what is already
 there. redis-py's own retries are off; the caller decides when to retry.

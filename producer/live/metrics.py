@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
-    from producer.outbox import Outbox
+    from producer.live.outbox import Outbox
 
 #: Fine bucket upper edges (seconds): 40 per decade, 1 us .. 10,000 s; the last bucket is open.
 EDGES: list[float] = (10.0 ** (np.arange(-6 * 40, 4 * 40 + 1) / 40)).tolist()

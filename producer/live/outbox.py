@@ -21,12 +21,12 @@ from collections import deque
 from collections.abc import Callable
 from itertools import islice
 
-from producer.metrics import Lateness
-from producer.realtime import Waker
-from producer.sinks.redis_streams import TRANSIENT, ZERO_ID, Entry, RedisSink, StreamId
+from producer.live.environment import Waker
+from producer.live.metrics import Lateness
+from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisSink, StreamId
 from sim.events import iso
 
-log = logging.getLogger("producer.outbox")
+log = logging.getLogger("producer.live.outbox")
 
 #: Most entries sent in one round trip.
 CHUNK = 5000

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import time
 
-from producer.emitter import Emitter
-from producer.outbox import Outbox
-from producer.realtime import PacedEnvironment
+from producer.live.emitter import Emitter
+from producer.live.environment import PacedEnvironment
+from producer.live.outbox import Outbox
 from sim.events import iso
 
 log = logging.getLogger("producer")

@@ -1,0 +1,46 @@
+"""A run's span: its simulated start and end, from the settings and the command's options.
+
+Shared by ``simulate`` and ``produce`` (which must not import each other: the
+live producer loads none of the offline command's stack).
+"""
+
+from __future__ import annotations
+
+from producer.settings import Settings, SettingsError
+from sim.fast import DAY
+from sim.run import to_epoch
+
+
+def parse_start(settings: Settings, default: int) -> int:
+    if settings.sim_start is None:
+        return default
+    try:
+        return to_epoch(settings.sim_start)
+    except ValueError:
+        raise SettingsError(
+            f"SIM_START={settings.sim_start!r} is not valid: expected a date (2025-11-03) "
+            "or an ISO time in UTC (2025-11-03T08:00:00+00:00)"
+        ) from None
+
+
+def parse_end(start: int, days: str | None, until: str | None, default_days: float | None) -> int | None:
+    """The run's end from ``--days`` or ``--until`` (exclusive)."""
+    if days is not None and until is not None:
+        raise SettingsError("--days and --until: give one of them, not both")
+    if until is not None:
+        try:
+            end = to_epoch(until)
+        except ValueError:
+            raise SettingsError(f"--until={until!r} is not valid: expected a date or an ISO time") from None
+        if end <= start:
+            raise SettingsError(f"--until={until!r} is not valid: expected a time after the start")
+        return end
+    if days is None:
+        return None if default_days is None else start + int(round(default_days * DAY))
+    try:
+        n = float(days)
+        if not n > 0 or n > 100_000:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"--days={days!r} is not valid: expected a number of days > 0") from None
+    return start + int(round(n * DAY))
