@@ -37,6 +37,7 @@ from producer.live.emitter import Emitter  # noqa: E402
 from producer.live.environment import IdleGC, PacedEnvironment, Waker  # noqa: E402
 from producer.live.metrics import Lateness  # noqa: E402
 from producer.live.outbox import Outbox  # noqa: E402
+from producer.live.pace import WallClock  # noqa: E402
 from producer.live.produce import window  # noqa: E402
 from producer.live.redis_sink import RedisSink  # noqa: E402
 from sim.batch import texts  # noqa: E402
@@ -58,14 +59,15 @@ def producer_run(url: str, speed: float, daily: int, start: str, warm: float, me
     outbox.connect(5)
     t0 = to_epoch(start)
     # The model and its first day's draw are built before the clock starts.
-    env = PacedEnvironment(t0, speed, time.time(), waker)
-    outbox.due, env.outlet = env.due, outbox
+    pace = WallClock(t0, speed, time.time())
+    idle_gc = IdleGC()  # as the producer does
+    env = PacedEnvironment(pace, waker, t0, outlet=outbox, gc=idle_gc)
+    outbox.due = env.due
     emitter = Emitter(outbox)
     StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, None, emitter, window=window(speed))
     env.run(until=t0 + 1)  # draws the day (not measured)
-    env.gc = IdleGC()  # as the producer does
-    env.gc.start()
-    env.real_start = time.monotonic() - 1 / speed
+    idle_gc.start()
+    pace.anchor(time.time() - 1 / speed)
     env.run_to(t0 + int(warm * speed))
     outbox.flush()
     outbox.lateness.reset()
@@ -74,7 +76,7 @@ def producer_run(url: str, speed: float, daily: int, start: str, warm: float, me
     env.run_to(t0 + int((warm + measure) * speed))
     outbox.flush()
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
-    env.gc.stop()
+    idle_gc.stop()
     n = sum(outbox.written) - written0
     late = outbox.lateness
     sink.close()
@@ -132,17 +134,17 @@ def backfill(url: str, daily: int) -> tuple[float, float, int]:
     outbox = Outbox(sink, waker, buffer_max=1_000_000)
     outbox.connect(5)
     t0 = to_epoch(MONDAY)
-    env = PacedEnvironment(t0, 1e12, time.time(), waker)
-    outbox.due, env.outlet = env.due, outbox
+    idle_gc = IdleGC()
+    env = PacedEnvironment(WallClock(t0, 1e12, time.time()), waker, t0, outlet=outbox, gc=idle_gc)
+    outbox.due = env.due
     StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, t0 + 86_400, Emitter(outbox),
                window=3600)
-    env.gc = IdleGC()
-    env.gc.start()
+    idle_gc.start()
     cpu0, wall0 = time.process_time(), time.monotonic()
     env.run_to(t0 + 86_400)
     outbox.flush()
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
-    env.gc.stop()
+    idle_gc.stop()
     n = sum(outbox.written)
     sink.close()
     waker.close()

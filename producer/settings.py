@@ -8,6 +8,7 @@ the setting and what it accepts, and the command line exits non-zero with it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -55,6 +56,21 @@ def _bool(text: str) -> bool:
     if word in _FALSE:
         return False
     raise ValueError
+
+
+def _seed(text: str) -> int:
+    """A whole number >= 0 as itself; any other text hashed to one (as the old producer took any text)."""
+    word = text.strip()
+    if not word:
+        raise ValueError
+    if word.isdigit():
+        return int(word)
+    return seed_from_text(word)
+
+
+def seed_from_text(text: str) -> int:
+    """The seed of a non-numeric ``SEED``: the first 8 bytes of SHA-256 of its UTF-8 text, big-endian."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
 def _choice(*options: str) -> Callable[[str], str]:
@@ -132,7 +148,10 @@ SPECS: dict[str, Spec] = {
         "DISABLE_DAILY_VARIATION", _bool, "1/0, true/false, yes/no or on/off", False,
         "turns the day-to-day noise off",
     ),
-    "seed": Spec("SEED", _int(0), "a whole number >= 0", None, "random seed; drawn and printed when unset"),
+    "seed": Spec(
+        "SEED", _seed, "a whole number >= 0, or any other text (hashed to a seed)", None,
+        "random seed; drawn and printed when unset; text is hashed (SHA-256) to a number",
+    ),
     "traffic_multiplier": Spec(
         "TRAFFIC_MULTIPLIER", _float(0), "a number >= 0", 1.0, "scales the daily mean",
     ),
@@ -181,6 +200,18 @@ SPECS: dict[str, Spec] = {
     "publish_clock": Spec(
         "PUBLISH_CLOCK", _bool, "1/0, true/false, yes/no or on/off", False,
         "keep sim:now and sim:today up to date in Redis",
+    ),
+    "clock": Spec(
+        "CLOCK", _choice("wall", "redis"), "wall or redis", "wall",
+        "what paces the producer: the wall clock x SPEED, or the simulated time in CLOCK_KEY (redis)",
+    ),
+    "clock_key": Spec(
+        "CLOCK_KEY", _text, "a non-empty Redis key name", "sim:now",
+        "with CLOCK=redis: the key holding the pipeline's simulated time (an ISO time)",
+    ),
+    "clock_db": Spec(
+        "CLOCK_DB", _int(0), "a whole number >= 0", 0,
+        "with CLOCK=redis: the Redis database of CLOCK_KEY (the streams stay in REDIS_DB)",
     ),
     "metrics_port": Spec(
         "METRICS_PORT", _int(0, 65535), "a port number 0-65535 (0 turns metrics off)", 0,
@@ -236,8 +267,16 @@ class Settings:
 
     buffer_max: int = 100_000
     redis_connect_timeout: float = 0.0
+    clock: str = "wall"
+    clock_key: str = "sim:now"
+    clock_db: int = 0
 
     def __post_init__(self) -> None:
+        if self.clock == "redis" and self.publish_clock:
+            raise SettingsError(
+                "PUBLISH_CLOCK=1 with CLOCK=redis: one clock only; a producer that follows the "
+                "pipeline's clock must not write it (unset PUBLISH_CLOCK, or use CLOCK=wall)"
+            )
         if self.patience_minutes is not None and self.stores_file is None:
             if self.store_capacity is None:
                 raise SettingsError(
@@ -259,15 +298,13 @@ class Settings:
         options = options or {}
         values: dict[str, Any] = {}
         for name, spec in SPECS.items():
-            raw, source = options.get(name), spec.option
+            raw, source = given_value(options.get(name)), spec.option
             if raw is None:
-                raw, source = env.get(spec.env), spec.env
+                raw, source = given_value(env.get(spec.env)), spec.env
             if raw is None:
                 values[name] = spec.default
                 continue
-            if isinstance(raw, bool):
-                raw = "1" if raw else "0"
-            values[name] = _parse(spec, source, str(raw))
+            values[name] = _parse(spec, source, raw)
         return cls(**values)
 
     @property
@@ -333,6 +370,27 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def given_value(raw: object) -> str | None:
+    """A setting's raw value as text, or ``None`` when it is unset or empty.
+
+    An empty value is the same as no value (a compose file's ``DAILY_CUSTOMERS=``).
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return "1" if raw else "0"
+    text = str(raw)
+    return text if text.strip() else None
+
+
+def given_settings(options: Mapping[str, Any], env: Mapping[str, str]) -> set[str]:
+    """The settings set explicitly (not empty), by option or environment variable."""
+    return {
+        name for name, spec in SPECS.items()
+        if given_value(options.get(name)) is not None or given_value(env.get(spec.env)) is not None
+    }
 
 
 def _parse(spec: Spec, source: str, raw: str) -> Any:

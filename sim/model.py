@@ -26,7 +26,8 @@ customer process, untouched, so an uncapped run costs what it always did.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
+import datetime as dt
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from functools import partial
 from itertools import islice, repeat
 from typing import Any
@@ -92,6 +93,8 @@ class StoreModel:
     ``end=None`` runs until the environment is stopped. ``prefetch`` draws
     each next day in a background thread (see :class:`ArrivalFeed`): the
     real-time producer's choice, so that midnight costs no lateness.
+    ``drawn`` hands over days already drawn (:func:`~sim.sampling.draw_day`
+    is a pure function of seed, store and day, so this changes nothing).
     """
 
     def __init__(
@@ -104,11 +107,12 @@ class StoreModel:
         observer: Observer,
         window: int = DAY,
         prefetch: bool = False,
+        drawn: Mapping[tuple[int, dt.date], Arrivals] | None = None,
     ) -> None:
         self.env, self.stores, self.observer = env, tuple(stores), observer
         self.start, self.end, self.window = start, end, window
         self._last = end if end is not None else 2**62
-        self.feed = ArrivalFeed(seed, stores, start, self._last, prefetch)
+        self.feed = ArrivalFeed(seed, stores, start, self._last, prefetch, drawn)
         self._labels = Labels(stores)
         self._slot_labels = [s.profile.labels for s in stores]
         #: A place-holding resource per store with a capacity (None: no limit).

@@ -23,7 +23,7 @@ by those slots' share only).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
@@ -184,8 +184,12 @@ class ArrivalFeed:
 
     def __init__(
         self, seed: int, stores: Sequence[Store], start: int, end: int, prefetch: bool = False,
+        drawn: Mapping[tuple[int, dt.date], Arrivals] | None = None,
     ) -> None:
         self.seed, self.stores, self.start, self.end = seed, tuple(stores), start, end
+        #: Days drawn before the feed was made (``(store index, local day)`` -> the day's
+        #: :func:`draw_day`): a live run draws its first day before it fixes its start.
+        self._drawn = dict(drawn or {})
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw") if prefetch else None
         self._days = [self._days_of(i) for i in range(len(self.stores))]
         self._pending = [Arrivals.empty() for _ in self.stores]
@@ -200,7 +204,9 @@ class ArrivalFeed:
             if plan.begin >= self.end:
                 return
             self._drawn_to[index] = plan.end
-            arrivals = ahead.result() if ahead is not None else draw_day(self.seed, store, index, day)
+            arrivals = ahead.result() if ahead is not None else self._drawn.pop((index, day), None)
+            if arrivals is None:
+                arrivals = draw_day(self.seed, store, index, day)
             following = day + dt.timedelta(days=1)
             ahead = None
             if self._pool is not None and store.day_plan(following).begin < self.end:

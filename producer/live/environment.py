@@ -1,19 +1,17 @@
 """The real-time environment: SimPy's ``RealtimeEnvironment`` paced for a live sink.
 
 :class:`PacedEnvironment` runs the same :class:`~sim.model.StoreModel` as the
-offline run; only :meth:`PacedEnvironment.step` differs from SimPy's. Before it
-sleeps until the next event is due it hands the sink everything it has
-buffered, so events due together leave in one pipelined batch and nothing
-waits in the buffer while the process sleeps. The sleep is one wait until
-the due time (never a polled sleep of fixed length), cut short only by a
-shutdown signal or by a retry of a sink that is down.
-
-Sim time maps to wall time as ``wall_start + (t - sim_start) / speed``. The
-wall start is an epoch time (it is stored in Redis so that a restarted
-producer keeps the run's timeline); SimPy's ``real_start`` is the same
-instant on the monotonic clock. When the process falls behind it keeps
-stepping without sleeping and flushes by age or size, which catches up in
-order; it never raises for being slow (``strict=False``).
+offline run; only :meth:`PacedEnvironment.step` differs from SimPy's. It asks
+its :class:`~producer.live.pace.Pace` when the next event is due: the wall
+clock × ``SPEED`` knows every due time in advance, a followed clock (the
+pipeline's ``sim:now``) only once it has reached it. Before it sleeps it hands
+the sink everything it has buffered, so events due together leave in one
+pipelined batch and nothing waits in the buffer while the process sleeps.
+The sleep is one wait until the due time (or the followed clock's next
+read), cut short only by a shutdown signal or by a retry of a sink that is
+down. When the process falls behind it keeps stepping without sleeping and
+flushes by age or size, which catches up in order; it never raises for
+being slow (``strict=False``).
 
 Python's cyclic garbage collector is the other source of pauses: a full
 collection of a running model takes 50-150 ms, which shows as lateness. The
@@ -39,6 +37,8 @@ from typing import Any, Protocol
 import simpy.rt
 from simpy.core import EmptySchedule, Infinity
 from simpy.events import Event
+
+from producer.live.pace import Pace
 
 log = logging.getLogger("producer.live.environment")
 
@@ -164,31 +164,21 @@ class Outlet(Protocol):
 
 
 class PacedEnvironment(simpy.rt.RealtimeEnvironment):
-    """A ``RealtimeEnvironment(strict=False)`` that flushes an outlet before it sleeps.
+    """A ``RealtimeEnvironment(strict=False)`` that asks a :class:`Pace` and flushes an outlet before it sleeps.
 
-    ``wall_start`` (epoch seconds) is when ``sim_start`` is due; it may lie in
-    the past (a restarted run), in which case everything already due is
-    processed at once and in order. ``now`` (default ``sim_start``) is where
-    the clock starts, which a restarted run may set later than its start.
+    ``now`` is where the clock starts (a restarted run may start its model
+    later than the run's start). What is already due when the run begins (a
+    restarted run, a followed clock far ahead) is processed at once and in
+    order.
     """
 
     def __init__(
-        self, sim_start: int, speed: float, wall_start: float, waker: Waker, now: int | None = None,
+        self, pace: Pace, waker: Waker, now: int, outlet: Outlet | None = None, gc: IdleGC | None = None,
     ) -> None:
-        super().__init__(initial_time=sim_start if now is None else now, factor=1.0 / speed, strict=False)
-        self.env_start = sim_start  # the origin of the sim -> wall mapping, whatever ``now`` is
-        self.speed, self.wall_start, self.waker = speed, wall_start, waker
-        self.anchor(wall_start)
-        self.outlet: Outlet | None = None
-        self.gc: IdleGC | None = None
+        super().__init__(initial_time=now, factor=1.0, strict=False)
+        self.pace, self.waker, self.outlet, self.gc = pace, waker, outlet, gc
         self.behind = False
         self.max_lag = 0.0
-
-    def anchor(self, wall_start: float) -> None:
-        """Make ``sim_start`` due at ``wall_start`` (epoch seconds)."""
-        self.wall_start = wall_start
-        # The same instant on the monotonic clock SimPy uses.
-        self.real_start = time.monotonic() - (time.time() - wall_start)
 
     def prime(self) -> None:
         """Process the events at the start instant that precede any output, unpaced.
@@ -200,16 +190,15 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         if self.peek() == self.now and self.outlet is not None and not self.outlet.pending():
             simpy.Environment.step(self)
 
-    def due(self, t: float) -> float:
-        """The monotonic time at which simulated time ``t`` is due."""
-        return self.real_start + (t - self.env_start) * self.factor
+    def due(self, t: float) -> float | None:
+        """The monotonic time at which simulated time ``t`` is due (``None``: not known yet)."""
+        return self.pace.due(t)
 
     def lag(self) -> float:
         """How far (seconds) the simulation is behind its schedule now (0 when on time)."""
         nxt = self.peek()
-        if nxt is Infinity:
-            return 0.0
-        return max(0.0, time.monotonic() - self.due(nxt))
+        due = None if nxt is Infinity else self.pace.due(nxt)
+        return 0.0 if due is None else max(0.0, time.monotonic() - due)
 
     def step(self) -> None:
         """Process the next event when it is due, flushing the outlet first if it is not due yet."""
@@ -225,27 +214,28 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
                 return
         if self.waker.stopping and nxt > self.now:
             raise Stopped
-        due = self.due(nxt)
-        outlet = self.outlet
+        pace, outlet = self.pace, self.outlet
+        due = pace.due(nxt)
         while True:
             now = time.monotonic()
-            late = now - due
+            late = -1.0 if due is None else now - due
             if outlet is not None and outlet.pending():
                 if late < 0 or outlet.pending() >= FLUSH_COUNT or now - outlet.buffered_since() > FLUSH_AGE:
                     # On schedule: write and confirm. Behind: leave the batch in flight, keep going.
                     outlet.flush(self._clock(nxt), wait=late < 0)
                     now = time.monotonic()
-                    late = now - due
+                    late = -1.0 if due is None else now - due
             if late >= 0:
                 self._note_lag(late)
                 if self.gc is not None:
                     self.gc.idle(0.0)
                 break
             self._note_lag(0.0)
-            wait = -late
+            wake = due if due is not None else pace.wake_at(nxt)
             if self.gc is not None:
-                self.gc.idle(wait)
-                wait = due - time.monotonic()
+                expected = due if due is not None else pace.expect(nxt)
+                self.gc.idle(0.0 if expected is None else expected - now)
+            wait = wake - time.monotonic()
             if outlet is not None and outlet.pending():
                 retry = outlet.retry_at()  # the sink is down: wake for its next retry
                 if retry is not None:
@@ -255,6 +245,8 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
                 # little early and wait the rest, which is short, in the next round.
                 wait -= wait / 500 + EARLY / 10
             self.waker.wait(wait)
+            if due is None:
+                due = pace.due(nxt)
         simpy.Environment.step(self)
 
     def _clock(self, nxt: float) -> int:

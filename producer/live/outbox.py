@@ -56,7 +56,8 @@ class Outbox:
     ) -> None:
         self.sink, self.waker, self.buffer_max = sink, waker, buffer_max
         self.publish_clock = publish_clock
-        self.due: Callable[[int], float] = lambda t: 0.0  # set by the environment
+        #: When a simulated time fell due (monotonic), for lateness: the run's pace, set once it is known.
+        self.due: Callable[[int], float | None] = lambda t: None
         self._buffer: deque[Entry] = deque()
         self._last: list[StreamId] = [ZERO_ID for _ in sink.streams]
         self._skipping = [True for _ in sink.streams]
@@ -294,13 +295,14 @@ class Outbox:
             counts[e.stream] += 1
             if e.t != t_prev:
                 if run:
-                    self._late(written - due(t_prev), run)
+                    self._late(written, due(t_prev), run)
                 t_prev, run = e.t, 0
             run += 1
         if run:
-            self._late(written - due(t_prev), run)
+            self._late(written, due(t_prev), run)
 
-    def _late(self, seconds: float, count: int) -> None:
+    def _late(self, written: float, due: float | None, count: int) -> None:
+        seconds = 0.0 if due is None else written - due
         self.lateness.add(seconds, count)
         self.window.add(seconds, count)
 

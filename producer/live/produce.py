@@ -15,11 +15,13 @@ them); 2 for a malformed setting.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
+import math
 import os
 import sys
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import click
@@ -28,15 +30,18 @@ from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.live.metrics import ProducerCollector, serve
 from producer.live.outbox import Outbox
+from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
 from producer.live.redis_sink import TRANSIENT, RedisError, RedisSink
 from producer.live.resume import model_start
 from producer.live.runstate import RunState, resolve, run_key
 from producer.options import fail, friendly_errors, load_settings, settings_options
-from producer.settings import SPECS, TRAFFIC_SETTINGS, Settings, SettingsError
+from producer.settings import TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
 from producer.span import parse_end, parse_start
 from sim.events import iso
 from sim.model import StoreModel
+from sim.sampling import Arrivals, draw_day
+from sim.store import Store
 
 log = logging.getLogger("producer")
 
@@ -60,9 +65,14 @@ def window(speed: float) -> int:
     return int(min(3600, max(300, speed * 0.25)))
 
 
-def given_settings(options: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> set[str]:
-    """The settings set explicitly, by option or environment variable."""
-    return {name for name, spec in SPECS.items() if options.get(name) is not None or spec.env in env}
+@dataclasses.dataclass
+class Run:
+    """The run being produced: its state, how it was chosen, its pace, days drawn ahead."""
+
+    state: RunState
+    how: str  #: ``new``, ``continued`` or ``re-anchored``
+    pace: Pace
+    drawn: dict[tuple[int, dt.date], Arrivals]
 
 
 def run_producer(
@@ -78,6 +88,7 @@ def run_producer(
     restore = waker.install_signal_handlers() if install_signals else (lambda: None)
     start = parse_start(settings, 0) if settings.sim_start is not None else None
     parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
+    stores = settings.stores()
     sink = RedisSink.connect(
         settings.redis_url, settings.redis_host, settings.redis_port, settings.redis_db,
         (settings.redis_stream, settings.door_stream), settings.stream_maxlen,
@@ -90,9 +101,9 @@ def run_producer(
             raise RedisError(
                 f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
                 f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
-        state, how = _open_run(sink, outbox, settings, start, given, fresh)
-        end = parse_end(state.sim_start, days, until, None)
-        return _produce(settings, state, how == "new", end, sink, outbox, waker)
+        run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker)
+        end = parse_end(run.state.sim_start, days, until, None)
+        return _produce(settings, stores, run, end, sink, outbox, waker)
     except Stopped:
         log.info("stopped before the run began")
         return 0
@@ -103,56 +114,92 @@ def run_producer(
 
 
 def _open_run(
-    sink: RedisSink, outbox: Outbox, settings: Settings, start: int | None, given: Collection[str], fresh: bool,
-) -> tuple[RunState, str]:
+    sink: RedisSink, outbox: Outbox, settings: Settings, stores: Sequence[Store], start: int | None,
+    given: Collection[str], fresh: bool, waker: Waker,
+) -> Run:
     """Continue the run stored beside the streams, or begin a new one (and store it)."""
     key = run_key(settings.redis_stream)
     raw = sink.read_hash(key)
     stored = RunState.from_hash(raw, key) if raw and not fresh else None
     state, how = resolve(stored, settings, start, given, fresh, time.time(), key)
+    clock: FollowedClock | None = None
+    if state.clock == "redis":
+        if "speed" in given:
+            raise SettingsError(
+                f"SPEED={settings.speed:g} has no meaning with CLOCK=redis: the followed clock "
+                f"{settings.clock_key} sets the pace; unset SPEED")
+        clock = FollowedClock(sink.clock_reader(settings.clock_key, settings.clock_db),
+                              f"{settings.clock_key} (db {settings.clock_db})")
+        now = clock.wait_first(waker.wait)
+    drawn: dict[tuple[int, dt.date], Arrivals] = {}
+    if how == "new" and start is None:
+        # Draw the first day before fixing the start, so that the start is the
+        # instant the clock starts, not a moment that passed during the draw.
+        guess = int(now) if clock is not None else int(time.time())
+        drawn = {(i, s.local_date(guess)): draw_day(state.seed, s, i, s.local_date(guess))
+                 for i, s in enumerate(stores)}
+        if clock is not None:
+            sim_start = int(clock.look() or now)
+            state = dataclasses.replace(state, sim_start=sim_start, wall_start=time.time())
+        else:
+            sim_start = math.ceil(time.time())
+            state = dataclasses.replace(state, sim_start=sim_start, wall_start=float(sim_start))
     if how == "new":
-        first = (state.sim_start * 1000, 0)
-        tops = [(name, last) for name, last in zip(sink.streams, sink.last_ids(), strict=True) if last >= first]
-        if tops:
-            name, last = tops[0]
-            if not fresh:
-                raise SettingsError(
-                    f"stream {name} already holds entries up to {iso(last[0] // 1000)}, at or after "
-                    f"this run's start {iso(state.sim_start)}, and no run is stored in {key}; "
-                    "pass --fresh to replace them")
-            log.warning("--fresh: deleting streams %s (they hold entries at or after the new start %s)",
-                        ", ".join(sink.streams), iso(state.sim_start))
-            sink.delete_streams()
-            outbox.connect(None)  # re-read the (now empty) streams' last ids
+        _clear_the_way(sink, outbox, state, key, fresh)
         sink.write_hash(key, state.to_hash())
     elif how == "re-anchored":
         log.info("speed changed from %g to %g: re-anchoring the run's timeline", stored.speed if stored else 0,
                  state.speed)
         sink.write_hash(key, state.to_hash())
-    log.info("%s run: seed %d, start %s, speed %g, streams %s -> Redis at %s", how, state.seed,
-             iso(state.sim_start), state.speed, ", ".join(sink.streams), sink.where)
-    return state, how
+    pace: Pace = clock if clock is not None else WallClock(state.sim_start, state.speed, state.wall_start)
+    pacing = f"following {clock.what}" if clock is not None else f"speed {state.speed:g}"
+    log.info("%s run: seed %d, start %s, %s, streams %s -> Redis at %s", how, state.seed,
+             iso(state.sim_start), pacing, ", ".join(sink.streams), sink.where)
+    return Run(state, how, pace, drawn)
+
+
+def _clear_the_way(sink: RedisSink, outbox: Outbox, state: RunState, key: str, fresh: bool) -> None:
+    """A new run's streams must not hold entries at or after its start: ``--fresh`` replaces them."""
+    first = (state.sim_start * 1000, 0)
+    tops = [(name, last) for name, last in zip(sink.streams, sink.last_ids(), strict=True) if last >= first]
+    if not tops:
+        return
+    name, last = tops[0]
+    if not fresh:
+        raise SettingsError(
+            f"stream {name} already holds entries up to {iso(last[0] // 1000)}, at or after "
+            f"this run's start {iso(state.sim_start)}, and no run is stored in {key}; "
+            "pass --fresh to replace them")
+    log.warning("--fresh: deleting streams %s (they hold entries at or after the new start %s)",
+                ", ".join(sink.streams), iso(state.sim_start))
+    kept = sink.replace_streams()
+    if kept:
+        log.info("--fresh: kept consumer groups %s; each reads the new run from its first entry",
+                 ", ".join(f"{group} on {stream}" for stream, group in kept))
+    outbox.connect(None)  # re-read the (now empty) streams' last ids
 
 
 def _produce(
-    settings: Settings, state: RunState, new: bool, end: int | None, sink: RedisSink, outbox: Outbox,
+    settings: Settings, stores: Sequence[Store], run: Run, end: int | None, sink: RedisSink, outbox: Outbox,
     waker: Waker,
 ) -> int:
-    stores = settings.stores()
+    state = run.state
     begin = model_start(state.sim_start, outbox.last_ids, stores)
     if begin > state.sim_start:
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
                                                                           // 1000), iso(begin))
-    env = PacedEnvironment(state.sim_start, state.speed, state.wall_start, waker, now=begin)
+    idle_gc = IdleGC()
+    env = PacedEnvironment(run.pace, waker, now=begin, outlet=outbox, gc=idle_gc)
     outbox.due = env.due
-    env.outlet = outbox
     emitter = Emitter(outbox, rejected=settings.write_rejected)
-    StoreModel(env, state.seed, stores, begin, end, emitter, window=window(state.speed), prefetch=True)
+    speed = state.speed if state.clock == "wall" else 1.0
+    StoreModel(env, state.seed, stores, begin, end, emitter, window=window(speed), prefetch=True,
+               drawn=run.drawn)
     env.prime()  # the model's first step (the first day's draw), before the clock starts
-    if new:
-        # A new run's clock starts now, after that draw, rather than when it was decided.
+    if run.how == "new" and isinstance(run.pace, WallClock) and settings.sim_start is not None:
+        # A new run with a given start: its clock starts now, after that draw.
         state = dataclasses.replace(state, wall_start=time.time())
-        env.anchor(state.wall_start)
+        run.pace.anchor(state.wall_start)
         sink.write_hash(run_key(settings.redis_stream), state.to_hash())
     progress = ProgressLog(env, outbox, emitter)
     progress.start()
@@ -165,14 +212,13 @@ def _produce(
                                                        lambda: emitter.visits))
         log.info("serving Prometheus metrics on port %d", settings.metrics_port)
     stopped = False
-    env.gc = IdleGC()
-    env.gc.start()
+    idle_gc.start()
     try:
         env.run_to(end)
     except Stopped:
         stopped = True
     finally:
-        env.gc.stop()
+        idle_gc.stop()
     done = _finish(outbox, waker, stopped)
     late = outbox.lateness
     log.info(

@@ -16,7 +16,7 @@ there. redis-py's own retries are off; the caller decides when to retry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,10 @@ def parse_id(raw: bytes | str) -> StreamId:
     text = raw.decode() if isinstance(raw, bytes) else raw
     ms, _, seq = text.partition("-")
     return int(ms), int(seq or 0)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _bulk(value: bytes) -> bytes:
@@ -97,6 +101,7 @@ class RedisSink:
         # The connection the hot path holds, and the batch in flight on it (entries, replies).
         self._conn: Any = None
         self._inflight: tuple[int, int] | None = None
+        self._clock_client: redis.Redis | None = None
 
     @classmethod
     def connect(
@@ -145,6 +150,46 @@ class RedisSink:
 
     def delete_streams(self) -> None:
         self._call(self.client.delete, *self.streams)
+
+    def consumer_groups(self) -> list[tuple[str, str]]:
+        """Every consumer group on the streams, as ``(stream, group)``."""
+        groups = []
+        for name in self.streams:
+            try:
+                infos = self._call(self.client.xinfo_groups, name)
+            except ResponseError as exc:
+                if "no such key" in str(exc).lower():
+                    continue
+                raise RedisError(f"XINFO GROUPS {name} on {self.where}: {exc}") from None
+            groups += [(name, _text(info["name"])) for info in infos]
+        return groups
+
+    def replace_streams(self) -> list[tuple[str, str]]:
+        """Delete the streams, keeping their consumer groups; returns the groups kept.
+
+        In one transaction: the streams go, and each group is created again on
+        a new empty stream, positioned before its first entry (id ``0-0``), so
+        a consumer (the Kafka bridge) reads the new run from its start and
+        never meets a missing group. Entries it had read but not acknowledged
+        belonged to the old run and go with it.
+        """
+        groups = self.consumer_groups()
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(*self.streams)
+        for stream, group in groups:
+            pipe.xgroup_create(stream, group, id="0-0", mkstream=True)
+        self._call(pipe.execute)
+        return groups
+
+    def clock_reader(self, key: str, db: int) -> Callable[[], bytes | str | None]:
+        """A function reading ``key`` in database ``db`` of this Redis (the followed clock)."""
+        kwargs = dict(self.client.connection_pool.connection_kwargs)
+        kwargs["db"] = db
+        pool = self.client.connection_pool.__class__(
+            connection_class=self.client.connection_pool.connection_class, **kwargs)
+        client = redis.Redis(connection_pool=pool)
+        self._clock_client = client
+        return lambda: client.get(key)
 
     def read_hash(self, key: str) -> dict[str, str]:
         raw = self._call(self.client.hgetall, key)
@@ -246,6 +291,8 @@ class RedisSink:
         self._conn, self._inflight = None, None
 
     def close(self) -> None:
+        if self._clock_client is not None:
+            self._clock_client.close()
         if self._conn is not None:
             self.client.connection_pool.release(self._conn)
             self._conn = None

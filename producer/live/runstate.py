@@ -10,6 +10,11 @@ then it is back on schedule. A setting that contradicts the stored run is
 an error (one line) unless ``--fresh`` starts a new run. A different speed
 is allowed: the timeline is re-anchored so simulated time continues from
 where the old speed had brought it.
+
+A run paced by a followed clock (``CLOCK=redis``) stores ``clock = redis``;
+its wall start and speed are not used (the followed clock says what is due).
+A restart that leaves ``CLOCK`` unset continues with the stored clock; one
+that sets another clock is an error.
 """
 
 from __future__ import annotations
@@ -53,12 +58,14 @@ class RunState:
     wall_start: float  #: epoch seconds at which sim_start is due
     speed: float
     traffic: dict[str, str]
+    clock: str = "wall"  #: ``wall`` (wall clock x speed) or ``redis`` (a followed clock)
 
     def to_hash(self) -> dict[str, str]:
         return {
             "version": VERSION, "seed": str(self.seed), "sim_start": str(self.sim_start),
             "sim_start_iso": iso(self.sim_start), "wall_start": repr(self.wall_start),
             "speed": repr(self.speed), "traffic": json.dumps(self.traffic, sort_keys=True),
+            "clock": self.clock,
         }
 
     @classmethod
@@ -67,7 +74,7 @@ class RunState:
             return cls(
                 seed=int(values["seed"]), sim_start=int(values["sim_start"]),
                 wall_start=float(values["wall_start"]), speed=float(values["speed"]),
-                traffic=dict(json.loads(values["traffic"])),
+                traffic=dict(json.loads(values["traffic"])), clock=values.get("clock", "wall"),
             )
         except (KeyError, ValueError, TypeError):
             raise SettingsError(
@@ -93,8 +100,10 @@ def resolve(
     if stored is None or fresh:
         seed = settings.seed if settings.seed is not None else fresh_seed()
         sim_start = start if start is not None else int(now)
-        return RunState(seed, sim_start, now, settings.speed, traffic), "new"
+        return RunState(seed, sim_start, now, settings.speed, traffic, settings.clock), "new"
     hint = f"pass --fresh to start a new run, or leave it unset to continue the run stored in {key}"
+    if "clock" in given and settings.clock != stored.clock:
+        raise SettingsError(f"CLOCK={settings.clock} differs from the stored run's clock {stored.clock}; {hint}")
     if settings.seed is not None and settings.seed != stored.seed:
         raise SettingsError(f"SEED={settings.seed} differs from the stored run's seed {stored.seed}; {hint}")
     if start is not None and start != stored.sim_start:
@@ -107,11 +116,12 @@ def resolve(
                 f"{_show(stored.traffic.get(name))}; {hint}")
     if traffic["fingerprint"] != stored.traffic.get("fingerprint"):
         raise SettingsError(f"the traffic settings differ from the stored run's; {hint}")
-    if "speed" in given and settings.speed != stored.speed:
+    if "speed" in given and settings.speed != stored.speed and stored.clock == "wall":
         # Keep simulated time continuous: the sim time due now stays due now.
         t_now = stored.sim_time_at(now)
         wall_start = now - (t_now - stored.sim_start) / settings.speed
-        return RunState(stored.seed, stored.sim_start, wall_start, settings.speed, stored.traffic), "re-anchored"
+        return RunState(stored.seed, stored.sim_start, wall_start, settings.speed, stored.traffic,
+                        stored.clock), "re-anchored"
     return stored, "continued"
 
 

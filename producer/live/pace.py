@@ -1,0 +1,217 @@
+"""Pacing: what simulated time is due now, and when to look again.
+
+The paced environment (:mod:`producer.live.environment`) asks its pace two
+questions about the next event's simulated time ``t``:
+
+- :meth:`Pace.due`: the monotonic time at which ``t`` fell (or falls) due,
+  or ``None`` while that is not known yet;
+- :meth:`Pace.wake_at`: when to look again if ``t`` is not due yet.
+
+There are two paces, and the environment does not know which one it has:
+
+- :class:`WallClock`: simulated time runs at ``speed`` times the wall clock
+  from an anchor (``sim_start`` is due at the epoch time ``wall_start``).
+  Every due time is known in advance, so the environment sleeps until it.
+- :class:`FollowedClock`: simulated time is whatever another program says
+  (the pipeline's ``sim:now`` in Redis). A time is due once the clock has
+  reached it; the clock is read every :data:`POLL` seconds while the
+  environment waits. It never goes backwards here: a clock that does (its
+  driver restarted) is held at the latest time reached, with one warning.
+  A jump forward makes everything in between due at once, in order.
+
+Lateness (time written minus time due) is measured from :meth:`Pace.due`.
+For the followed clock the instant the clock changed lies between two
+reads; the earlier read is taken, so the lateness reported is an upper
+bound (by at most one poll interval, plus any time the producer was too
+busy to read).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger("producer.live.pace")
+
+#: Seconds between two reads of a followed clock while waiting for it.
+POLL = 0.005
+#: Reads of a followed clock kept to answer ``due`` for times already reached.
+HISTORY = 100_000
+
+
+class Pace(Protocol):
+    """What the paced environment asks: when a simulated time is due, and when to look again."""
+
+    def due(self, t: float) -> float | None:
+        """The monotonic time at which simulated time ``t`` is (or was) due; ``None`` if not known yet."""
+        ...
+
+    def wake_at(self, t: float) -> float:
+        """The monotonic time to look at ``t`` again when it is not due yet."""
+        ...
+
+    def expect(self, t: float) -> float | None:
+        """A guess of when ``t`` falls due (for choosing idle work), or ``None``."""
+        ...
+
+
+class WallClock:
+    """Simulated time = ``sim_start + (wall - wall_start) * speed``."""
+
+    def __init__(self, sim_start: int, speed: float, wall_start: float) -> None:
+        self.sim_start, self.speed = sim_start, speed
+        self.factor = 1.0 / speed
+        self.anchor(wall_start)
+
+    def anchor(self, wall_start: float) -> None:
+        """Make ``sim_start`` due at ``wall_start`` (epoch seconds)."""
+        self.wall_start = wall_start
+        # The same instant on the monotonic clock the environment sleeps on.
+        self.real_start = time.monotonic() - (time.time() - wall_start)
+
+    def due(self, t: float) -> float:
+        return self.real_start + (t - self.sim_start) * self.factor
+
+    def wake_at(self, t: float) -> float:
+        return self.due(t)
+
+    def expect(self, t: float) -> float:
+        return self.due(t)
+
+
+def parse_clock(raw: bytes | str) -> float:
+    """A clock value: an ISO time (``2026-01-01T07:00:15+00:00``; no offset means UTC) -> epoch seconds."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    when = dt.datetime.fromisoformat(text.strip())
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
+
+
+class FollowedClock:
+    """The simulated time another program keeps in Redis, read every :data:`POLL` seconds.
+
+    ``read`` returns the key's raw value, ``None`` when the key is missing,
+    and raises when Redis cannot be asked (the outbox deals with a Redis
+    that is down; the clock only holds meanwhile). ``what`` names the key in
+    log lines.
+    """
+
+    def __init__(self, read: Callable[[], bytes | str | None], what: str, poll: float = POLL) -> None:
+        self.read, self.what, self.poll = read, what, poll
+        self.high = -math.inf  #: the latest simulated time reached
+        self._values: list[float] = []  # increasing clock values ...
+        self._times: list[float] = []  # ... and the monotonic time each was (at the latest) reached
+        self._last_read = -math.inf  # monotonic time of the last read
+        self._trouble: str | None = None  # what is wrong with the clock now (logged once per episode)
+        self._rate: tuple[float, float] | None = None  # (monotonic, value) of a recent change, for expect()
+        self.speed = 0.0  # simulated seconds per wall second, as observed
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def look(self) -> float | None:
+        """Read the clock now; returns the latest time reached (``None`` while there is none)."""
+        before = self._last_read
+        now = time.monotonic()
+        self._last_read = now
+        try:
+            raw = self.read()
+        except Exception as exc:  # noqa: BLE001 - a clock we cannot read holds; the write path reports Redis
+            self._hold("unreadable", f"{self.what} cannot be read ({' '.join(str(exc).split())[:120]}): holding at "
+                       f"{self._show(self.high)} until it can")
+            return self._reached()
+        if raw is None:
+            self._hold("missing", f"{self.what} is missing: holding at {self._show(self.high)} until it is set")
+            return self._reached()
+        try:
+            value = parse_clock(raw)
+        except ValueError:
+            self._hold("malformed", f"{self.what}={raw!r} is not an ISO time: holding at {self._show(self.high)}")
+            return self._reached()
+        if value < self.high:
+            self._hold("backwards", f"{self.what} went back from {self._show(self.high)} to {self._show(value)} "
+                       "(its driver restarted?): holding at the latest time reached until it passes it again")
+            return self._reached()
+        if self._trouble is not None:
+            if self.high > -math.inf:
+                log.info("%s reads %s: following it again", self.what, self._show(value))
+            self._trouble = None
+        if value > self.high:
+            # It changed after the previous read: that read is the earliest it may have changed.
+            self._values.append(value)
+            self._times.append(before if before > -math.inf else now)
+            if len(self._values) > 2 * HISTORY:
+                del self._values[:HISTORY], self._times[:HISTORY]
+            self._observe_rate(now, value)
+            self.high = value
+        return self._reached()
+
+    def wait_first(self, wait: Callable[[float], None]) -> float:
+        """Read until the clock has a value (saying once that it is awaited); returns it.
+
+        ``wait(seconds)`` sleeps between reads (and may raise to stop).
+        """
+        waited = False
+        self._trouble = "missing"  # said below, in the words of a start
+        while True:
+            value = self.look()
+            if value is not None:
+                if waited:
+                    log.info("%s is set (%s): starting", self.what, self._show(value))
+                return value
+            if not waited:
+                log.warning("waiting for %s to be set (CLOCK=redis follows it)", self.what)
+                waited = True
+            wait(max(self.poll, 0.05))
+
+    # -- the pace --------------------------------------------------------------------------
+
+    def due(self, t: float) -> float | None:
+        if t > self.high and time.monotonic() - self._last_read >= self.poll:
+            self.look()
+        if t > self.high:
+            return None
+        i = bisect.bisect_left(self._values, t)
+        return self._times[i] if i < len(self._times) else self._times[-1]
+
+    def wake_at(self, t: float) -> float:
+        return self._last_read + self.poll
+
+    def expect(self, t: float) -> float | None:
+        if t <= self.high:
+            return self.due(t)
+        if self.speed <= 0 or self._rate is None:
+            return None
+        return self._last_read + (t - self.high) / self.speed
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _reached(self) -> float | None:
+        return None if self.high == -math.inf else self.high
+
+    def _hold(self, kind: str, message: str) -> None:
+        """Log ``message`` once per episode of trouble ``kind``."""
+        if self._trouble != kind:
+            self._trouble = kind
+            log.warning("%s", message)
+
+    def _observe_rate(self, now: float, value: float) -> None:
+        """Keep the clock's observed speed (over the last second or so), for :meth:`expect`."""
+        if self._rate is None:
+            self._rate = (now, value)
+            return
+        since, base = self._rate
+        if now - since >= 1.0:
+            self.speed = (value - base) / (now - since)
+            self._rate = (now, value)
+
+    @staticmethod
+    def _show(value: float) -> str:
+        if value == -math.inf:
+            return "nothing yet"
+        return dt.datetime.fromtimestamp(value, dt.UTC).isoformat()
