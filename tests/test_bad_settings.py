@@ -18,7 +18,6 @@ ENV_CASES = [
     ({"TRAFFIC_MULTIPLIER": "-1"}, "TRAFFIC_MULTIPLIER", ">= 0"),
     ({"TRAFFIC_MULTIPLIER": "nan"}, "TRAFFIC_MULTIPLIER", ">= 0"),
     ({"DISABLE_DAILY_VARIATION": "maybe"}, "DISABLE_DAILY_VARIATION", "true/false"),
-    ({"SEED": "-1"}, "SEED", "whole number"),
     ({"BASE_DAILY_CUSTOMERS": "lots"}, "BASE_DAILY_CUSTOMERS", ">= 0"),
     ({"SIM_START": "yesterday"}, "SIM_START", "ISO time"),
 ]

@@ -213,6 +213,7 @@ def _produce(
         log.info("serving Prometheus metrics on port %d", settings.metrics_port)
     stopped = False
     idle_gc.start()
+    log.info("on the clock from %s", iso(int(env.now)))
     try:
         env.run_to(end)
     except Stopped:
