@@ -4,6 +4,10 @@
     1,000 and more, at rising event rates, and reports lateness (time an
     entry was written minus its due time) p50/p99/max per run, after a
     warm-up, until p99 passes 10 ms. Target: p99 < 10 ms up to 20,000 events/s.
+(c) Followed clock (``CLOCK=redis``): another process advances ``sim:now``
+    in 5-second steps at 300 and 3,000 times wall speed (the pipeline's
+    clock service); lateness is measured from the clock's change. Target:
+    under 50 ms at the pipeline's usual rates.
 (b) Backfill: the producer as fast as it goes (every event already due),
     beside ``redis-benchmark -P 64`` XADD (Redis's own ceiling for the same
     command), a redis-py pipeline, and a naive loop of one XADD per event
@@ -37,7 +41,7 @@ from producer.live.emitter import Emitter  # noqa: E402
 from producer.live.environment import IdleGC, PacedEnvironment, Waker  # noqa: E402
 from producer.live.metrics import Lateness  # noqa: E402
 from producer.live.outbox import Outbox  # noqa: E402
-from producer.live.pace import WallClock  # noqa: E402
+from producer.live.pace import FollowedClock, WallClock  # noqa: E402
 from producer.live.produce import window  # noqa: E402
 from producer.live.redis_sink import RedisSink  # noqa: E402
 from sim.batch import texts  # noqa: E402
@@ -83,6 +87,77 @@ def producer_run(url: str, speed: float, daily: int, start: str, warm: float, me
     waker.close()
     return {"rate": n / wall, "n": n, "p50": late.quantile(0.5), "p99": late.quantile(0.99),
             "max": late.max, "cpu_us": 1e6 * cpu / max(n, 1), "lag": env.lag()}
+
+
+#: The pipeline's clock service, as a process of its own: ``sim:now`` in steps of STEP at MULTIPLIER x wall.
+CLOCK_DRIVER = """
+import datetime as dt, sys, time
+import redis
+url, value, step, multiplier = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+client, t0, k = redis.Redis.from_url(url), time.monotonic(), 0
+while True:
+    k += 1
+    value += step
+    now = dt.datetime.fromtimestamp(value, dt.UTC).isoformat()
+    client.mset({"sim:now": now, "sim:today": now[:10]})
+    time.sleep(max(0.0, t0 + k * step / multiplier - time.monotonic()))
+"""
+
+
+def followed_run(url: str, multiplier: float, daily: int, start: str, warm: float, measure: float,
+                 step: float = 5) -> dict[str, float]:
+    """Produce following a clock driven by another process (CLOCK=redis): lateness from each clock change."""
+    sink = RedisSink.connect(url, "", 0, 0, ("bench", "bench:realistic"), 20_000)
+    sink.delete_streams()
+    waker = Waker()
+    outbox = Outbox(sink, waker, buffer_max=1_000_000)
+    outbox.connect(5)
+    t0 = to_epoch(start)
+    sink.client.set("sim:now", f"{start}+00:00")
+    clock = FollowedClock(sink.clock_reader("sim:now", 0), "sim:now")
+    clock.wait_first(waker.wait)
+    idle_gc = IdleGC()
+    env = PacedEnvironment(clock, waker, t0, outlet=outbox, gc=idle_gc)
+    outbox.due = env.due
+    emitter = Emitter(outbox)
+    StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, None, emitter,
+               window=window(multiplier))
+    env.prime()  # the day's draw, before the clock moves
+    idle_gc.start()
+    driver = subprocess.Popen([sys.executable, "-c", CLOCK_DRIVER, url, str(t0), str(step), str(multiplier)])
+    try:
+        env.run_to(t0 + int(warm * multiplier))
+        outbox.flush()
+        outbox.lateness.reset()
+        written0 = sum(outbox.written)
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        env.run_to(t0 + int((warm + measure) * multiplier))
+        outbox.flush()
+        wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
+    finally:
+        driver.kill()
+        driver.wait()
+        idle_gc.stop()
+    n = sum(outbox.written) - written0
+    late = outbox.lateness
+    sink.close()
+    waker.close()
+    return {"rate": n / wall, "n": n, "p50": late.quantile(0.5), "p99": late.quantile(0.99),
+            "max": late.max, "cpu_us": 1e6 * cpu / max(n, 1)}
+
+
+def followed_table(url: str, quick: bool) -> None:
+    print("\n(c) CLOCK=redis: time written - time the clock reached the event (sim:now in 5 s steps from "
+          "another process;\n    measured from the last read before the change, an upper bound)")
+    print(f"{'x wall':>8} {'target ev/s':>12} {'measured ev/s':>14} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+          f"{'CPU us/ev':>10}")
+    plans = [(300.0, [30, 300, 3_000] if not quick else [300]), (3_000.0, [3_000, 10_000] if not quick else [])]
+    for multiplier, rates in plans:
+        for rate in rates:
+            daily = int(rate * 86_400 / EVENTS_PER_VISIT / multiplier / (20 / 93 * 6))
+            r = followed_run(url, multiplier, daily, f"{MONDAY}T10:00:00", 1.0, 4.0)
+            print(f"{multiplier:>8,.0f} {rate:>12,} {r['rate']:>14,.0f} {r['p50'] * 1e3:>8.2f} "
+                  f"{r['p99'] * 1e3:>8.2f} {r['max'] * 1e3:>8.2f} {r['cpu_us']:>10.1f}", flush=True)
 
 
 def wakeup_reference(seconds: float = 2.0, every: float = 0.001) -> Lateness:
@@ -213,7 +288,7 @@ def backfill_table(url: str, port: int, quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer points")
-    parser.add_argument("--only", choices=["lateness", "backfill"], default=None)
+    parser.add_argument("--only", choices=["lateness", "backfill", "followed"], default=None)
     args = parser.parse_args()
     server = RedisServer().start()
     try:
@@ -222,6 +297,8 @@ def main() -> None:
             backfill_table(server.url, server.port, args.quick)
         if args.only in (None, "lateness"):
             lateness_table(server.url, args.quick)
+        if args.only in (None, "followed"):
+            followed_table(server.url, args.quick)
     finally:
         server.close()
 
