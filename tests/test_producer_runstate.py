@@ -49,3 +49,15 @@ def test_contradictions_name_the_setting() -> None:
 def test_malformed_stored_metadata_is_one_line() -> None:
     with pytest.raises(SettingsError, match="malformed; pass --fresh"):
         RunState.from_hash({"seed": "x"}, KEY)
+
+
+def test_the_clock_is_part_of_the_run() -> None:
+    """A run keeps its clock: a restart with CLOCK unset follows it; another clock needs --fresh."""
+    stored, _ = resolve(None, settings(SEED="5", CLOCK="redis"), 1_000, {"seed", "clock"}, False, now=50.0, key=KEY)
+    assert stored.clock == "redis" and RunState.from_hash(stored.to_hash(), KEY) == stored
+    state, how = resolve(stored, settings(), None, set(), False, now=60.0, key=KEY)
+    assert how == "continued" and state.clock == "redis"
+    with pytest.raises(SettingsError, match=r"^CLOCK=wall differs from the stored run's clock redis; pass --fresh"):
+        resolve(stored, settings(CLOCK="wall"), None, {"clock"}, False, now=60.0, key=KEY)
+    old = {k: v for k, v in stored.to_hash().items() if k != "clock"}  # a run stored before CLOCK existed
+    assert RunState.from_hash(old, KEY).clock == "wall"
