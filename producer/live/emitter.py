@@ -12,17 +12,26 @@ Redis (which keeps ids strictly increasing) can tell what it already has.
 
 from __future__ import annotations
 
-from producer.live.outbox import Outbox
+from typing import Protocol
+
 from producer.live.redis_sink import Entry
 from sim.events import DoorEvent, Session
 
 SESSIONS, DOORS = 0, 1
 
 
-class Emitter:
-    """Puts every session on stream 0 and every door event on stream 1 of an :class:`Outbox`."""
+class Taker(Protocol):
+    """Where entries go: the :class:`~producer.live.outbox.Outbox`, or a collector of a replay."""
 
-    def __init__(self, outbox: Outbox, rejected: bool = False) -> None:
+    def written_already(self, stream: int, ms: int, seq: int) -> bool: ...
+
+    def put(self, entry: Entry) -> None: ...
+
+
+class Emitter:
+    """Puts every session on stream 0 and every door event on stream 1 of an outbox."""
+
+    def __init__(self, outbox: Taker, rejected: bool = False) -> None:
         self.outbox = outbox
         #: Write customers who never got in (``WRITE_REJECTED``) on the door stream.
         self.rejected = rejected

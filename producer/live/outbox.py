@@ -21,10 +21,13 @@ from collections import deque
 from collections.abc import Callable
 from itertools import islice
 
+import orjson
+
 from producer.live.environment import Waker
 from producer.live.metrics import Lateness
-from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisSink, StreamId
+from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, Refused, StreamId
 from sim.events import iso
+from sim.run import to_epoch
 
 log = logging.getLogger("producer.live.outbox")
 
@@ -32,6 +35,10 @@ log = logging.getLogger("producer.live.outbox")
 CHUNK = 5000
 #: Backoff between reconnection attempts (seconds): doubles from the first to the last.
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 5.0
+
+
+class ForeignEntry(RedisError):
+    """A stream holds an entry this run did not write: continuing would lose or mix events."""
 
 
 class Backoff:
@@ -58,9 +65,17 @@ class Outbox:
         self.publish_clock = publish_clock
         #: When a simulated time fell due (monotonic), for lateness: the run's pace, set once it is known.
         self.due: Callable[[int], float | None] = lambda t: None
+        #: Entries Redis lost (it restarted empty or from an older snapshot), written again:
+        #: called with ``[(stream, its top now, what had been acknowledged)]``, returns those
+        #: entries in order. Set by the producer, which can regenerate them.
+        self.heal: Callable[[list[tuple[int, StreamId, StreamId]]], list[Entry]] | None = None
         self._buffer: deque[Entry] = deque()
         self._last: list[StreamId] = [ZERO_ID for _ in sink.streams]
+        self._acked: list[StreamId] = [ZERO_ID for _ in sink.streams]  # the newest id known written
         self._skipping = [True for _ in sink.streams]
+        self._top: list[Entry | None] = [None for _ in sink.streams]  # each stream's newest entry at start
+        self._top_seen = [False for _ in sink.streams]  # the replay produced the top's id
+        self._synced = False
         self._down = True  # until the first successful sync
         self._retry_at = 0.0
         self._backoff = Backoff()
@@ -79,22 +94,51 @@ class Outbox:
     # -- the simulation's side ---------------------------------------------------------------
 
     def written_already(self, stream: int, ms: int, seq: int) -> bool:
-        """Whether Redis already holds this entry (a restarted run replaying its past)."""
+        """Whether Redis already holds this entry (a restarted run replaying its past).
+
+        The stream's newest entry must be one the replay produces, with the
+        same payload (checked in :meth:`put`, which gets the entry): if the
+        replay passes it by, another program wrote it and :class:`ForeignEntry`
+        is raised.
+        """
         if not self._skipping[stream]:
             return False
-        if (ms, seq) <= self._last[stream]:
+        last = self._last[stream]
+        if (ms, seq) < last:
             self.skipped[stream] += 1
             return True
+        if (ms, seq) == last:
+            self._top_seen[stream] = True
+            top = self._top[stream]
+            if top is not None and top.id == last:
+                return False  # put() compares the payloads
+            self.skipped[stream] += 1  # the top entry was deleted: its id is ours, nothing to compare
+            return True
+        if last != ZERO_ID and not self._top_seen[stream]:
+            raise self._foreign(stream, last, "this run never produces that id")
         self._skipping[stream] = False
         return False
 
     def put(self, entry: Entry) -> None:
         """Buffer an entry; if the buffer is full, block until Redis takes some (back-pressure)."""
+        if self._skipping[entry.stream] and entry.id == self._last[entry.stream]:
+            top = self._top[entry.stream]
+            if top is None or (top.data, top.key) != (entry.data, entry.key):
+                raise self._foreign(entry.stream, entry.id, "its payload is not this run's event")
+            self.skipped[entry.stream] += 1
+            return
         if not self._buffer:
             self._since = time.monotonic()
         self._buffer.append(entry)
         if len(self._buffer) >= self.buffer_max:
             self._drain_until(lambda: len(self._buffer) < self.buffer_max, "the buffer is full")
+
+    def _foreign(self, stream: int, eid: StreamId, why: str) -> ForeignEntry:
+        name = self.sink.streams[stream]
+        return ForeignEntry(
+            f"stream {name} holds entry {eid[0]}-{eid[1]} that is not this run's ({why}): another program "
+            f"writes to it (the old producer, XADD *?); stop it and start over with --fresh, or give this "
+            f"run a stream of its own (REDIS_STREAM)")
 
     def pending(self) -> int:
         return len(self._buffer)
@@ -128,6 +172,10 @@ class Outbox:
         while True:
             try:
                 self._sync()
+                if self.errors:
+                    log.info("connected to Redis at %s", self.sink.where)
+                self._down = False
+                self._backoff.reset()
                 return
             except TRANSIENT as exc:
                 self.errors += 1
@@ -140,6 +188,25 @@ class Outbox:
                 log.warning("Redis at %s is unreachable (%s); retrying in %.1f s",
                             self.sink.where, _short(exc), delay)
                 self.waker.wait(delay)
+
+    def check_tops(self) -> None:
+        """Before a run continues: each stream's newest entry must look like one of ours.
+
+        An entry of this producer is dated by its id (``<event time ms>-<seq>``);
+        one appended with a server-assigned id (``XADD *``) is not, and would
+        make every later write of the run look "already written". The replay
+        then checks the payload of the top entry (:meth:`written_already`).
+        """
+        for entry in self._top:
+            if entry is not None and not _dated_by_its_id(entry):
+                raise self._foreign(entry.stream, entry.id, "its id is not its event's time")
+
+    def streams_replaced(self) -> None:
+        """The streams were deleted on purpose (``--fresh``): read them anew, as at start."""
+        self._synced = False
+        self._skipping = [True for _ in self.sink.streams]
+        self._top_seen = [False for _ in self.sink.streams]
+        self._sync()
 
     def flush(self, clock: int | None = None, wait: bool = True) -> bool:
         """Write everything buffered (and the clock keys); ``False`` if Redis is down.
@@ -168,12 +235,19 @@ class Outbox:
                 self._failed()
                 self._down = True
                 self._write(wait)
+            if self._down:
+                self._down = False
+                self._backoff.reset()
+                log.info("Redis at %s takes writes again", self.sink.where)
             return True
         except TRANSIENT as exc:
             self._failed()
             delay = self._backoff.take()
             self._retry_at = time.monotonic() + delay
-            if was_up:
+            if was_up and isinstance(exc, Refused):
+                log.warning("Redis at %s refuses writes for now (%s): buffering events (up to %d) and retrying",
+                            self.sink.where, _short(exc), self.buffer_max)
+            elif was_up:
                 log.warning("lost Redis at %s (%s): buffering events (up to %d) and retrying",
                             self.sink.where, _short(exc), self.buffer_max)
             else:
@@ -227,24 +301,57 @@ class Outbox:
         log.info("Redis at %s is back: resuming", self.sink.where)
 
     def _sync(self) -> None:
-        """(Re)connect, read the streams' last ids and drop what they already hold."""
+        """(Re)connect, read the streams' tops, heal what Redis lost, drop what it already holds."""
         self.sink.ping()
-        last = self.sink.last_ids()
+        tops = self.sink.tops()
+        last = [eid for eid, _ in tops]
+        if not self._synced:
+            self._top = [entry for _, entry in tops]
+            self._acked = list(last)  # what the streams hold at start is the run's (checked by the replay)
+            self._synced = True
         self._last = last
+        lost = [(i, last[i], self._acked[i]) for i in range(len(last)) if last[i] < self._acked[i]]
+        if lost:
+            self._heal(lost)
         if self._buffer:
-            before = len(self._buffer)
-            kept = deque(e for e in self._buffer if e.id > last[e.stream])
-            for e in self._buffer:
-                if e.id <= last[e.stream]:
+            held = [e for e in self._buffer if e.id <= last[e.stream]]
+            if held:
+                self._check_held(held)
+                self._buffer = deque(e for e in self._buffer if e.id > last[e.stream])
+                for e in held:
                     self.skipped[e.stream] += 1
-            self._buffer = kept
-            if before != len(kept):
+                    self._acked[e.stream] = max(self._acked[e.stream], e.id)
                 log.info("Redis already held %d of the %d buffered events; not writing them again",
-                         before - len(kept), before)
-        if self._down and self.errors:
-            log.info("connected to Redis at %s again", self.sink.where)
-        self._down = False
-        self._backoff.reset()
+                         len(held), len(held) + len(self._buffer))
+
+    def _heal(self, lost: list[tuple[int, StreamId, StreamId]]) -> None:
+        """Redis went back (restarted empty or from an older snapshot): write the lost entries again first."""
+        for i, now, acked in lost:
+            log.error("Redis at %s lost entries of stream %s that it had acknowledged: its top went back from "
+                      "%d-%d to %d-%d (restarted empty or from an older snapshot?); writing them again",
+                      self.sink.where, self.sink.streams[i], *acked, *now)
+        if self.heal is None:
+            raise RedisError(f"Redis at {self.sink.where} lost acknowledged entries before the run began; "
+                             "restart the producer to write them again")
+        again = self.heal(lost)
+        self._buffer.extendleft(reversed(again))
+        self._since = time.monotonic()
+        for i, now, _ in lost:
+            self._acked[i] = now
+        log.warning("%d lost entries regenerated; they are written before anything new", len(again))
+
+    def _check_held(self, held: list[Entry]) -> None:
+        """Buffered entries at or below a stream's top must be in it, as they are (or trimmed away)."""
+        for stream in {e.stream for e in held}:
+            mine = [e for e in held if e.stream == stream]
+            there = self.sink.entries(stream, mine[0].id, mine[-1].id)
+            first = self.sink.first_id(stream)
+            for e in mine:
+                got = there.get(e.id)
+                if got is None and (first is None or e.id >= first):
+                    raise self._foreign(stream, self._last[stream], f"it is above {e.ms}-{e.seq}, which is missing")
+                if got is not None and got != (e.data, e.key):
+                    raise self._foreign(stream, e.id, "its payload is not this run's event")
 
     def _clock_due(self) -> bool:
         return self._clock is not None
@@ -279,11 +386,15 @@ class Outbox:
         self._since = written
         self._clock_sent = None
         if repeated:
-            # Already in the stream (written before a lost reply): not written now.
+            # Refused as "not above the top": ours already (a repeated write), or another writer's.
             log.debug("%d entries were already in Redis", len(repeated))
+            self._check_held([chunk[i] for i in repeated])
             for i in sorted(repeated, reverse=True):
                 self.skipped[chunk[i].stream] += 1
                 del chunk[i]
+        for e in chunk:
+            if e.id > self._acked[e.stream]:
+                self._acked[e.stream] = e.id
         self._account(chunk, written)
 
     def _account(self, chunk: list[Entry], written: float) -> None:
@@ -305,6 +416,16 @@ class Outbox:
         seconds = 0.0 if due is None else written - due
         self.lateness.add(seconds, count)
         self.window.add(seconds, count)
+
+
+def _dated_by_its_id(entry: Entry) -> bool:
+    """Whether an entry looks like this producer's: JSON whose event time is its id's millisecond."""
+    try:
+        event = orjson.loads(entry.data)
+        when = event["entry_time"] if event.get("event_type") == "foot_traffic" else event["time"]
+        return bool(to_epoch(when) * 1000 == entry.ms)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def _short(exc: BaseException) -> str:

@@ -32,8 +32,8 @@ from producer.live.metrics import ProducerCollector, serve
 from producer.live.outbox import Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
-from producer.live.redis_sink import TRANSIENT, RedisError, RedisSink
-from producer.live.resume import model_start
+from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, StreamId
+from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve, run_key
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from producer.settings import TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
@@ -176,7 +176,7 @@ def _clear_the_way(sink: RedisSink, outbox: Outbox, state: RunState, key: str, f
     if kept:
         log.info("--fresh: kept consumer groups %s; each reads the new run from its first entry",
                  ", ".join(f"{group} on {stream}" for stream, group in kept))
-    outbox.connect(None)  # re-read the (now empty) streams' last ids
+    outbox.streams_replaced()  # re-read the (now empty) streams' last ids
 
 
 def _produce(
@@ -184,6 +184,7 @@ def _produce(
     waker: Waker,
 ) -> int:
     state = run.state
+    outbox.check_tops()
     begin = model_start(state.sim_start, outbox.last_ids, stores)
     if begin > state.sim_start:
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
@@ -191,6 +192,16 @@ def _produce(
     idle_gc = IdleGC()
     env = PacedEnvironment(run.pace, waker, now=begin, outlet=outbox, gc=idle_gc)
     outbox.due = env.due
+    key = run_key(settings.redis_stream)
+
+    def heal(lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
+        sink.write_hash(key, state.to_hash())  # the run record may be gone or old too
+        since, upto = list(outbox.last_ids), [ZERO_ID for _ in sink.streams]
+        for i, _, acked in lost:
+            upto[i] = acked
+        return replay_entries(state.seed, stores, state.sim_start, since, upto, settings.write_rejected)
+
+    outbox.heal = heal
     emitter = Emitter(outbox, rejected=settings.write_rejected)
     speed = state.speed if state.clock == "wall" else 1.0
     StoreModel(env, state.seed, stores, begin, end, emitter, window=window(speed), prefetch=True,

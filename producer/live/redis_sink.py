@@ -22,16 +22,46 @@ from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    MasterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+
+
+class Refused(RedisConnectionError):
+    """Redis refused a command for now (out of memory, a replica, loading, busy ...): retry later."""
+
 
 #: Errors after which the connection is dropped and the write retried later.
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 
-#: Error replies that mean "try again later" rather than "misconfigured".
-TRANSIENT_REPLIES = ("OOM", "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN")
+#: Replies that mean "try again later" rather than "misconfigured", as redis-py types them:
+#: OOM (maxmemory reached), READONLY (a replica after a failover), LOADING, MASTERDOWN,
+#: TRYAGAIN and CLUSTERDOWN (a cluster in transition).
+REFUSED_FOR_NOW = (OutOfMemoryError, ReadOnlyError, BusyLoadingError, MasterDownError, TryAgainError,
+                   ClusterDownError)
+
+
+def refused_for_now(exc: BaseException) -> bool:
+    """Whether a refusal is temporary. ``BUSY`` (a script running) is the one redis-py leaves untyped."""
+    if isinstance(exc, REFUSED_FOR_NOW):
+        return True
+    return type(exc) is ResponseError and str(exc).startswith("BUSY ")
+
+
+def reply_text(exc: BaseException) -> str:
+    """The server's reply, with the code redis-py strips from typed errors (``OOM command not allowed ...``)."""
+    code = getattr(exc, "status_code", None)
+    text = " ".join(str(exc).split())
+    return f"{code} {text}" if code and not text.startswith(code) else text
 
 #: The XADD error when an id is not above the stream's top (the entry is already there).
 ID_TOO_SMALL = "equal or smaller than the target stream top item"
@@ -148,6 +178,37 @@ class RedisSink:
             ids.append(parse_id(info["last-generated-id"]))
         return ids
 
+    def tops(self) -> list[tuple[StreamId, Entry | None]]:
+        """Each stream's last generated id and its newest entry (``None``: empty or missing)."""
+        out: list[tuple[StreamId, Entry | None]] = []
+        for i, name in enumerate(self.streams):
+            try:
+                info = self._call(self.client.xinfo_stream, name)
+            except ResponseError as exc:
+                if "no such key" in str(exc).lower():
+                    out.append((ZERO_ID, None))
+                    continue
+                raise RedisError(f"XINFO STREAM {name} on {self.where}: {exc}") from None
+            last = info.get("last-entry")
+            entry = None
+            if last:
+                eid, fields = last
+                ms, seq = parse_id(eid)
+                entry = Entry(i, ms // 1000, ms, seq, fields.get(b"data", b""), fields.get(b"key", b""))
+            out.append((parse_id(info["last-generated-id"]), entry))
+        return out
+
+    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
+        """The entries of a stream with ids in ``[low, high]``: id -> (data, key)."""
+        raw = self._call(self.client.xrange, self.streams[stream], f"{low[0]}-{low[1]}",
+                         f"{high[0]}-{high[1]}")
+        return {parse_id(eid): (fields.get(b"data", b""), fields.get(b"key", b"")) for eid, fields in raw}
+
+    def first_id(self, stream: int) -> StreamId | None:
+        """The oldest entry's id (what trimming has left), or ``None`` for an empty stream."""
+        raw = self._call(self.client.xrange, self.streams[stream], "-", "+", count=1)
+        return parse_id(raw[0][0]) if raw else None
+
     def delete_streams(self) -> None:
         self._call(self.client.delete, *self.streams)
 
@@ -208,8 +269,8 @@ class RedisSink:
         except ResponseError as exc:
             if "WRONGPASS" in str(exc) or "NOAUTH" in str(exc):
                 raise RedisError(f"Redis at {self.where} refused the credentials: {exc}") from None
-            if str(exc).startswith(TRANSIENT_REPLIES):
-                raise RedisConnectionError(str(exc)) from None
+            if refused_for_now(exc):
+                raise Refused(reply_text(exc)) from None
             raise
 
     # -- the hot path ------------------------------------------------------------------------
@@ -268,10 +329,9 @@ class RedisSink:
             raise
         self._inflight = None
         if first_error is not None:
-            text = str(first_error)
-            if text.startswith(TRANSIENT_REPLIES):
-                raise RedisConnectionError(text)
-            raise RedisError(f"Redis at {self.where} refused a write: {text}")
+            if refused_for_now(first_error):
+                raise Refused(reply_text(first_error))
+            raise RedisError(f"Redis at {self.where} refused a write: {reply_text(first_error)}")
         return repeated
 
     def write(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> list[int]:

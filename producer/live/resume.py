@@ -26,8 +26,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import simpy
 
+from producer.live.emitter import Emitter
+from producer.live.redis_sink import Entry, StreamId
 from sim.dwell import DwellBySlot
+from sim.model import StoreModel
 from sim.store import Store
 
 #: Extra simulated seconds kept before the bound, beyond the longest dwell.
@@ -58,3 +62,37 @@ def model_start(sim_start: int, last_ids: Sequence[tuple[int, int]], stores: Seq
     if bound is None or resume <= sim_start:
         return sim_start
     return max(sim_start, resume - bound - MARGIN)
+
+
+class _Collector:
+    """What the :class:`~producer.live.emitter.Emitter` writes to, keeping entries in ``(since, upto]``."""
+
+    def __init__(self, since: Sequence[StreamId], upto: Sequence[StreamId]) -> None:
+        self.since, self.upto = list(since), list(upto)
+        self.entries: list[Entry] = []
+
+    def written_already(self, stream: int, ms: int, seq: int) -> bool:
+        return (ms, seq) <= self.since[stream] or (ms, seq) > self.upto[stream]
+
+    def put(self, entry: Entry) -> None:
+        self.entries.append(entry)
+
+
+def replay_entries(
+    seed: int, stores: Sequence[Store], sim_start: int, since: Sequence[StreamId], upto: Sequence[StreamId],
+    rejected: bool,
+) -> list[Entry]:
+    """The run's stream entries with ids in ``(since[s], upto[s]]`` for each stream ``s``, in order.
+
+    The same model as the live run, in a plain SimPy environment, from
+    where a restart would start (:func:`model_start`): the events are a pure
+    function of the seed and settings, so what Redis lost can be made again
+    exactly.
+    """
+    begin = model_start(sim_start, list(since), stores)
+    end = max(ms for ms, _ in upto) // 1000 + 1
+    env = simpy.Environment(initial_time=begin)
+    collector = _Collector(since, upto)
+    StoreModel(env, seed, stores, begin, end, Emitter(collector, rejected=rejected))
+    env.run()
+    return collector.entries
