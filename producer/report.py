@@ -2,7 +2,11 @@
 
 Four figures, each drawing the data beside what the profile expects
 (:mod:`sim.expect`): arrivals per hour by weekday, the number of customers
-inside over time, the dwell histogram and the daily totals. The expectation
+inside over time, the dwell histogram and the daily totals. Time is read on
+each store's own clock: arrivals are binned by the store's local weekday and
+clock hour, daily totals by its local day (23 or 25 hours on daylight-saving
+changes), and every time axis names its zone. With several stores, arrivals
+and daily totals are drawn per store (``arrivals-<id>``, ``daily-<id>``). The expectation
 comes from ``DIR/run.json``, which ``foot-traffic simulate`` writes; without
 it the page shows the data alone and says why.
 
@@ -370,7 +374,8 @@ img {{ max-width: 100%; }} .note {{ background: #fff4d6; padding: 6px 10px; }}
 @click.option("--format", "fmt", default=None, type=click.Choice(FORMATS),
               help="which files to read when DIR holds several formats")
 @click.option("--figures", "figures_dir", default=None, metavar="FOLDER", type=click.Path(file_okay=False),
-              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily)")
+              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily; "
+                   "arrivals-<id> and daily-<id> per store when there are several)")
 @click.option("--open", "open_page", is_flag=True, help="open the page in a web browser")
 def report(folder: str, out: str | None, fmt: str | None, figures_dir: str | None, open_page: bool) -> None:
     """Draw a data set written by 'simulate' as an HTML page with PNG figures."""
