@@ -35,6 +35,7 @@ from matplotlib.figure import Figure as MplFigure
 from producer.dataset import Dataset, DatasetError, read_dataset
 from producer.manifest import MANIFEST_NAME, ManifestError, RunInfo, read_manifest
 from producer.options import fail
+from producer.report_capacity import ErlangTable, admission_png, admission_series, erlang_html, erlang_table
 from producer.sinks.files import FORMATS
 from sim.dwell import Dwell
 from sim.events import iso
@@ -78,6 +79,7 @@ class Report:
     end: int
     notes: list[str]
     figures: list[Figure]
+    erlang: list[ErlangTable] = field(default_factory=list)  #: one per store with a capacity limit
 
 
 def _png(fig: MplFigure) -> bytes:
@@ -183,8 +185,11 @@ def occupancy_figure(
     series = {"time": times, "simulated": inside}
     if stores:
         expected = expected_occupancy(stores, times, start, end)
-        ax.plot(when, expected, color=EXPECT_COLOR, lw=1.5, label="expected E[N(t)], infinite capacity")
+        ax.plot(when, expected, color=EXPECT_COLOR, lw=1.5, label="expected E[N(t)], unlimited capacity")
         series["expected"] = expected
+    limits = [s.capacity for s in stores or () if s.capacity is not None]
+    if stores and len(limits) == len(stores):
+        ax.axhline(sum(limits), color="#555555", lw=1, ls="--", label=f"capacity {sum(limits)}")
     tz = zone_named(zone)
     locator = mdates.AutoDateLocator(tz=tz)
     ax.xaxis.set_major_locator(locator)
@@ -198,7 +203,10 @@ def occupancy_figure(
     return Figure(
         "occupancy", "Occupancy over time",
         "Customers inside just before each sampled time: entries minus exits so far. "
-        "Expected: the integral of the arrival rate against the dwell survival function.",
+        "Expected: the integral of the arrival rate against the dwell survival function, for a store "
+        "without a capacity limit"
+        + ("; where it passes the limit, the data cannot follow it (see the admission figure and "
+           "Erlang's loss figure below)." if limits else "."),
         _png(fig), series, ax.get_xlabel(),
     )
 
@@ -296,6 +304,19 @@ def daily_figure(
     )
 
 
+def admission_figure(data: Dataset, store: Store, start: int, end: int, store_id: str | None = None) -> Figure:
+    """Per local day: customers admitted, turned away and given up, beside the expected arrivals."""
+    series = admission_series(data, store, start, end)
+    fig, label = admission_png(series, store)
+    return Figure(
+        "admission" + _suffix(store_id), f"Admitted and turned away ({_whose(store_id, store.timezone)})",
+        f"Customers admitted (sessions), turned away and given up (door events) on each local day, each "
+        f"counted when it happened at the door; the line is the profile's expected arrivals, which "
+        f"ignore the capacity of {store.capacity}.",
+        _png(fig), series, label,
+    )
+
+
 def build_report(folder: str | Path, fmt: str | None = None) -> Report:
     """Read a data set (and its run.json) and draw every figure."""
     path = Path(folder)
@@ -324,7 +345,17 @@ def build_report(folder: str | Path, fmt: str | None = None) -> Report:
         dwell_figure(data, stores),
         *(daily_figure(data, s, start, end, zone, sid) for s, zone, sid in per_store),
     ]
-    return Report(path, data, info, start, end, notes, figures)
+    erlang = []
+    rejected_written = bool(info and info.settings.get("write_rejected"))
+    for store in stores or ():
+        if store.capacity is None:
+            continue
+        figures.append(admission_figure(data, store, start, end, None if len(stores or ()) == 1 else store.store_id))
+        erlang.append(erlang_table(data, store, rejected_written))
+        if not rejected_written and not any("WRITE_REJECTED" in n for n in notes):
+            notes.append("Customers turned away or giving up were not written (WRITE_REJECTED=0): "
+                         "the admission figures show admitted customers only.")
+    return Report(path, data, info, start, end, notes, figures, erlang)
 
 
 def render_html(report: Report) -> str:
@@ -351,6 +382,16 @@ def render_html(report: Report) -> str:
         f"<p>{e(f.caption)}</p></section>"
         for f in report.figures
     )
+    erlang = "\n".join(
+        f'<section id="erlang-{e(t.store_id)}"><h2>Erlang loss figure: store {e(t.store_id)} '
+        f"(capacity {t.capacity}, {e(t.mode)} mode)</h2>{erlang_html(t)}"
+        "<p>A: offered load in Erlangs (arrivals per minute x mean dwell in minutes) where the profile's "
+        "rate is constant, each slot of an ordinary day. B: Erlang's loss formula, the share of arrivals a "
+        "loss store of this capacity turns away in the steady state. Data: the share this run turned away "
+        "in those slots, all days included.</p>"
+        + "".join(f'<p class="note">{e(n)}</p>' for n in t.notes) + "</section>"
+        for t in report.erlang
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Foot traffic report: {e(report.folder.name)}</title>
@@ -363,6 +404,7 @@ img {{ max-width: 100%; }} .note {{ background: #fff4d6; padding: 6px 10px; }}
 <table>{table}</table>
 {notes}
 {figures}
+{erlang}
 </body></html>
 """
 

@@ -25,12 +25,14 @@ Pure numpy, no I/O: the notebooks, ``foot-traffic report`` and the tests use it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.calendar import Calendar
 from sim.dwell import Dwell, DwellBySlot
 from sim.profile import MINUTES_PER_DAY, Profile
 from sim.sampling import expected_counts
@@ -285,3 +287,35 @@ def local_day_bounds(timezone: str, start: int, end: int) -> tuple[list[dt.date]
     days, first = np.unique(hours.day, return_index=True)
     bounds = np.append(hours.start[first], end)
     return [dt.date.fromordinal(int(d)) for d in days], bounds
+
+
+def erlang_b(capacity: int, load: float) -> float:
+    """Erlang's loss formula: the share of arrivals a full ``capacity`` turns away at ``load`` Erlangs.
+
+    The steady state of an M/G/c/c system (Poisson arrivals, any dwell
+    distribution, no queue), by the stable recursion
+    B(0) = 1, B(c) = A B(c - 1) / (c + A B(c - 1)).
+    """
+    b = 1.0
+    for c in range(1, capacity + 1):
+        b = load * b / (c + load * b)
+    return b
+
+
+def offered_load_table(store: Store) -> np.ndarray:
+    """Offered load in Erlangs, weekday x slot: arrivals per minute times the mean dwell in minutes.
+
+    The load is constant inside a slot of an ordinary day (no calendar, no
+    daylight-saving change), so this is where Erlang's formula applies, in
+    the steady state a slot much longer than a visit reaches. Each slot's
+    dwell is its own model's when the store has one per slot.
+    """
+    ordinary = dataclasses.replace(store, profile=dataclasses.replace(store.profile, calendar=Calendar()))
+    per_minute = hourly_rate_table(ordinary) / 60
+    means = np.empty_like(per_minute)
+    dwell = store.dwell
+    for d in range(7):
+        for j in range(store.profile.n_slots):
+            model = dwell.for_slot(d, j) if isinstance(dwell, DwellBySlot) else dwell
+            means[d, j] = model.mean_minutes()
+    return per_minute * means
