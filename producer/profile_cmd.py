@@ -60,6 +60,26 @@ def _date(text: str | None, option: str) -> int | None:
         fail(f"{option}={text!r} is not valid: expected a date like 2025-01-31")
 
 
+def _whole_number(text: str, option: str, lo: int, hi: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        fail(f"{option}={text!r} is not valid: expected a whole number from {lo} to {hi}")
+    return value
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        fail(f"--level={text!r} is not valid: expected a significance level between 0 and 1 (exclusive), e.g. 0.01")
+    return value
+
+
 @profile.command()
 @click.argument("observed", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="profile file to write (TOML)")
@@ -73,22 +93,22 @@ def _date(text: str | None, option: str) -> int | None:
 @click.option("--duration-column", default="trip_duration_minutes", show_default=True, metavar="NAME")
 @click.option("--dwell", "dwell_kind", default="lognormal", show_default=True,
               type=click.Choice([*DWELL_KINDS, "none"]), help="dwell model to fit ('none': leave it out)")
-@click.option("--bin-width", default=5, show_default=True, type=click.IntRange(1, 1440),
-              help="histogram bin width in minutes (--dwell histogram)")
+@click.option("--bin-width", "bin_text", default="5", show_default=True, metavar="MINUTES",
+              help="histogram bin width in whole minutes, 1 to 1440 (--dwell histogram)")
 @click.option("--first-day", default=None, metavar="DATE",
               help="first local day to use [default: the first whole local day of the data]")
 @click.option("--last-day", default=None, metavar="DATE",
               help="last local day to use [default: the last whole local day of the data]")
 @click.option("--calendar", "with_calendar", is_flag=True,
               help="also fit closures, special days and monthly seasonality")
-@click.option("--level", default=DEFAULT_LEVEL, show_default=True, type=click.FloatRange(0, 1, min_open=True,
-              max_open=True), help="--calendar: family-wise significance level of the special-day tests, "
+@click.option("--level", "level_text", default=str(DEFAULT_LEVEL), show_default=True, metavar="P",
+              help="--calendar: family-wise significance level (0 < P < 1) of the special-day tests, "
               "Bonferroni-corrected over the days (and of the seasonality test)")
 @click.option("--name", default="fitted", show_default=True, help="the profile's name")
 @friendly_errors
 def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | None, slot_text: str,
-        durations: str | None, duration_column: str, dwell_kind: str, bin_width: int,
-        first_day: str | None, last_day: str | None, with_calendar: bool, level: float, name: str) -> None:
+        durations: str | None, duration_column: str, dwell_kind: str, bin_text: str,
+        first_day: str | None, last_day: str | None, with_calendar: bool, level_text: str, name: str) -> None:
     """Fit a profile to OBSERVED entries (CSV, Parquet or JSONL) and write it to --out.
 
     OBSERVED holds one row per entry (a sessions or door-events file of a
@@ -107,6 +127,8 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     days and the months differ at --level.
     """
     starts = _slots(slot_text)
+    bin_width = _whole_number(bin_text, "--bin-width", 1, 1440)
+    level = _level(level_text)
     if Path(out).exists() and not force:
         fail(f"--out {out!r} exists; pass --force to overwrite it")
     try:

@@ -153,6 +153,8 @@ def fit_calendar(
     closure = seen & ~had_entry & weekday_open[weekdays]
     tested = seen & had_entry
     n_tested = int(tested.sum())
+    if n_tested == 0:
+        raise FitError("no entries on any of the days to fit")
     months = _months(first, n)
     month_days = np.bincount(months[seen], minlength=MONTHS)
     full_year = bool(np.all(month_days >= MIN_MONTH_DAYS))

@@ -77,3 +77,16 @@ def test_profiles_are_written_with_proper_toml_quoting(tmp_path: Path) -> None:
     doc = {"a b": "x", "n": 1.5, "whole": 2.0, "d": dt.date(2025, 1, 2), "t": {"k": [1, [2, 3]]},
            "rows": [{"v": True}, {"v": False}]}
     assert tomllib.loads(toml_write.dumps(doc)) == {**doc, "whole": 2}
+
+
+@pytest.mark.parametrize(("option", "value", "accepted"), [
+    ("--level", "0", "between 0 and 1"), ("--level", "x", "between 0 and 1"),
+    ("--bin-width", "0", "from 1 to 1440"), ("--bin-width", "5.5", "from 1 to 1440"),
+])
+def test_bad_fit_options_give_one_line_errors(tmp_path: Path, option: str, value: str, accepted: str) -> None:
+    result = CliRunner().invoke(main, ["profile", "fit", str(hourly_csv(tmp_path / "h.csv")), "-o",
+                                       str(tmp_path / "p.toml"), "--calendar", option, value])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"foot-traffic: error: {option}=") and accepted in lines[0], lines
+    assert not (tmp_path / "p.toml").exists()

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from producer.cli import main
-from producer.report import build_report
+from producer.report import Report, build_report
 from sim.dwell import GammaDwell, LognormalDwell
 from sim.profile import DEFAULT_WEIGHTS, WEEKDAYS
 
@@ -61,13 +61,17 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "run"
 
 
+@pytest.fixture(scope="module")
+def report(data: Path) -> Report:
+    return build_report(data)
+
+
 def local_entries(folder: Path) -> list[dt.datetime]:
     lines = (folder / "foot_traffic.jsonl").read_text().splitlines()
     return [dt.datetime.fromisoformat(json.loads(line)["entry_time"]).astimezone(NY) for line in lines]
 
 
-def test_arrivals_are_binned_by_local_weekday_and_hour(data: Path) -> None:
-    report = build_report(data)
+def test_arrivals_are_binned_by_local_weekday_and_hour(data: Path, report: Report) -> None:
     arrivals = next(f for f in report.figures if f.name == "arrivals")
     local = local_entries(data)
     by_hand = Counter((t.weekday(), t.hour) for t in local)
@@ -93,8 +97,7 @@ def test_arrivals_are_binned_by_local_weekday_and_hour(data: Path) -> None:
     assert "America/New_York" in arrivals.x_label and "America/New_York" in arrivals.title
 
 
-def test_daily_totals_are_local_days_and_every_time_axis_names_the_zone(data: Path) -> None:
-    report = build_report(data)
+def test_daily_totals_are_local_days_and_every_time_axis_names_the_zone(data: Path, report: Report) -> None:
     figures = {f.name: f for f in report.figures}
     assert list(figures) == ["arrivals", "occupancy", "dwell", "daily"]
     per_day = Counter(t.date() for t in local_entries(data))
@@ -110,8 +113,7 @@ def test_daily_totals_are_local_days_and_every_time_axis_names_the_zone(data: Pa
         assert "America/New_York" in figures[name].x_label, (name, figures[name].x_label)
 
 
-def test_the_dwell_expectation_mixes_the_models_by_their_visits(data: Path) -> None:
-    report = build_report(data)
+def test_the_dwell_expectation_mixes_the_models_by_their_visits(data: Path, report: Report) -> None:
     dwell = next(f for f in report.figures if f.name == "dwell").series
     lines = [json.loads(line) for line in (data / "foot_traffic.jsonl").read_text().splitlines()]
     saturday_afternoon = sum(
