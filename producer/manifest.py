@@ -114,7 +114,9 @@ def _store_from_dict(raw: Any, where: str) -> tuple[Store, bool]:
         raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
     except (ProfileError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
         raise ManifestError(f"{where}: {' '.join(str(exc).split())}") from None
-    return store, dwell_raw is not None
+    # A dwell that is not a mixture is not written here, but a store only ever has one from its profile,
+    # which the profile text holds.
+    return store, dwell_raw is not None or profile.dwell is not None
 
 
 def read_manifest(folder: str | Path) -> tuple[RunInfo, bool]:

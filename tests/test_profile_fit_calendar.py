@@ -210,3 +210,19 @@ def test_no_false_special_day_at_the_stated_level(tmp_path: Path, seed: int) -> 
     assert fit.specials == ()
     assert [d.isoformat() for d in fit.calendar.closures] == CLOSURES
     assert fit.calendar.seasonality is not None
+
+
+def test_seasonality_is_left_out_and_said_so(tmp_path: Path) -> None:
+    """Without seasonality in a year the months do not differ at 1%; with 12 weeks it is not even tried."""
+    path = tmp_path / "flat.toml"
+    path.write_text(TRUTH.split("[[special]]")[0].replace(f"seasonality = {SEASON}\n", ""), encoding="utf-8")
+    store = Store(profile=load_profile(path), baseline=BASELINE, variation=VARIATION, timezone=ZONE)
+    days = [FIRST + dt.timedelta(days=i) for i in range(365)]
+    counts = np.array([np.bincount(draw_day(5, store, 0, d).slot, minlength=6) for d in days], dtype=float)
+    grid = local_days(store.profile.starts, ZONE, FIRST.toordinal(), days[-1].toordinal())
+    year = fit_calendar(counts, FIRST.toordinal(), grid.ratios)
+    assert year.calendar.seasonality is None and year.season.p_value is not None
+    assert year.season.reason.startswith("seasonality not written: the months do not differ significantly")
+    weeks = fit_calendar(counts[:84], FIRST.toordinal(), grid.ratios[:84])
+    assert weeks.calendar.seasonality is None and weeks.season.p_value is None
+    assert "needs at least 28 whole days of every month" in weeks.season.reason

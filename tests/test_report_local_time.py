@@ -114,6 +114,7 @@ def test_daily_totals_are_local_days_and_every_time_axis_names_the_zone(data: Pa
 
 
 def test_the_dwell_expectation_mixes_the_models_by_their_visits(data: Path, report: Report) -> None:
+    assert report.notes == []  # the profile's dwell models are known: no "default drawn" note
     dwell = next(f for f in report.figures if f.name == "dwell").series
     lines = [json.loads(line) for line in (data / "foot_traffic.jsonl").read_text().splitlines()]
     saturday_afternoon = sum(
