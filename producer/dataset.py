@@ -32,12 +32,13 @@ class Dataset:
     entry: np.ndarray  #: session entry times, epoch seconds (int64)
     minutes: np.ndarray  #: session dwell, whole minutes (int64)
     store_id: np.ndarray  #: session store ids (object)
-    door_kind: np.ndarray  #: "entry" / "exit" (object)
+    door_kind: np.ndarray  #: "entry" / "exit", or "turned_away" / "gave_up" when written (object)
     door_time: np.ndarray  #: door event times, epoch seconds (int64)
+    door_store: np.ndarray  #: door event store ids (object)
 
 
 _SESSION_COLUMNS = {"entry_time": pa.string(), "trip_duration_minutes": pa.int64(), "store_id": pa.string()}
-_DOOR_COLUMNS = {"event_type": pa.string(), "time": pa.string()}
+_DOOR_COLUMNS = {"event_type": pa.string(), "time": pa.string(), "store_id": pa.string()}
 
 
 def find_format(folder: Path) -> str:
@@ -100,4 +101,5 @@ def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
         store_id=sessions.column("store_id").to_numpy(zero_copy_only=False).astype(object),
         door_kind=doors.column("event_type").to_numpy(zero_copy_only=False).astype(object),
         door_time=door_time.astype(np.int64),
+        door_store=doors.column("store_id").to_numpy(zero_copy_only=False).astype(object),
     )

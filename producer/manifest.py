@@ -58,6 +58,8 @@ def store_to_dict(store: Store) -> dict[str, Any]:
         "multiplier": store.multiplier,
         "timezone": store.timezone,
         "capacity": store.capacity,
+        "capacity_mode": store.capacity_mode,
+        "patience": store.patience,
         "dwell": dwell_to_dict(store.dwell),
         "profile": store.profile.to_toml(),
     }
@@ -104,12 +106,17 @@ def _store_from_dict(raw: Any, where: str) -> tuple[Store, bool]:
             variation=float(raw["variation"]), multiplier=float(raw["multiplier"]), dwell=dwell,
             timezone=str(raw["timezone"]),
             capacity=None if raw["capacity"] is None else int(raw["capacity"]),
+            # Added later: older run.json files have neither (their stores queued without patience).
+            capacity_mode=str(raw.get("capacity_mode", "queue")),
+            patience=None if raw.get("patience") is None else int(raw["patience"]),
         )
     except KeyError as exc:
         raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
     except (ProfileError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
         raise ManifestError(f"{where}: {' '.join(str(exc).split())}") from None
-    return store, dwell_raw is not None
+    # A dwell that is not a mixture is not written here, but a store only ever has one from its profile,
+    # which the profile text holds.
+    return store, dwell_raw is not None or profile.dwell is not None
 
 
 def read_manifest(folder: str | Path) -> tuple[RunInfo, bool]:

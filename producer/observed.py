@@ -79,8 +79,11 @@ def _pick(table: pa.Table, given: str | None, candidates: tuple[str, ...], what:
     )
 
 
-def local_seconds(column: pa.ChunkedArray | pa.Array, timezone: str, name: str) -> np.ndarray:
-    """Local wall-clock seconds since 1970-01-01 (as if that wall time were UTC)."""
+def local_seconds(
+    column: pa.ChunkedArray | pa.Array, timezone: str, name: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Local wall-clock seconds since 1970-01-01 (as if that wall time were UTC), and the
+    epoch seconds themselves when the times carry a UTC offset (else None: wall times only)."""
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if arr.null_count:
         raise ObservedError(f"column {name!r}: {arr.null_count} empty times")
@@ -97,9 +100,15 @@ def local_seconds(column: pa.ChunkedArray | pa.Array, timezone: str, name: str) 
                 ) from None
     if not pa.types.is_timestamp(arr.type):
         raise ObservedError(f"column {name!r}: type {arr.type} is not a time; expected ISO times or timestamps")
+    utc = None
     if arr.type.tz is not None:
+        utc = _seconds(arr.cast(pa.timestamp(arr.type.unit, tz="UTC")))
         arr = pc.local_timestamp(arr.cast(pa.timestamp(arr.type.unit, tz=timezone)))
-    micros = arr.cast(pa.timestamp("us")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return _seconds(arr), utc
+
+
+def _seconds(arr: pa.Array) -> np.ndarray:
+    micros = arr.cast(pa.timestamp("us", tz=arr.type.tz)).cast(pa.int64()).to_numpy(zero_copy_only=False)
     return np.floor_divide(micros, 1_000_000)
 
 
@@ -116,6 +125,23 @@ class Observed:
     minute: np.ndarray  #: minutes after local midnight
     weight: np.ndarray | None  #: hourly counts, or None for one row per entry
     column: str  #: the time column used
+    utc: np.ndarray | None = None  #: epoch seconds when the times carried an offset, else None
+
+    def utc_day_span(self) -> tuple[int, int] | None:
+        """Whole UTC days from the first entry's to the last one's, in epoch seconds.
+
+        Data exported with UTC times are taken to cover whole UTC days (an
+        export "by date"); wall times without an offset give None (whole
+        local days, nothing to trim).
+        """
+        if self.utc is None or self.utc.size == 0:
+            return None
+        return int(self.utc.min()) // 86_400 * 86_400, (int(self.utc.max()) // 86_400 + 1) * 86_400
+
+    def rows_per_day(self, first: int, last: int) -> np.ndarray:
+        """How many rows (hours, for hourly counts) fall on each local day ``first..last``."""
+        inside = (self.day >= first) & (self.day <= last)
+        return np.bincount(self.day[inside] - first, minlength=last - first + 1)
 
     @property
     def hourly(self) -> bool:
@@ -136,17 +162,19 @@ def read_observed(path: str | Path, timezone: str, time_column: str | None = Non
         counts = table.column("count").to_numpy(zero_copy_only=False)
         if not np.issubdtype(counts.dtype, np.number) or np.isnan(counts.astype(float)).any() or (counts < 0).any():
             raise ObservedError(f"{source}: column 'count' must hold whole numbers >= 0")
-        day, minute = days_and_minutes(local_seconds(table.column(name), timezone, name))
+        local, utc = local_seconds(table.column(name), timezone, name)
+        day, minute = days_and_minutes(local)
         if (minute % 60).any():
             raise ObservedError(f"{source}: column {name!r} must hold the start of each hour (minute 00)")
-        return Observed(day, minute, counts.astype(float), name)
+        return Observed(day, minute, counts.astype(float), name, utc)
     name = _pick(table, time_column, ENTRY_COLUMNS, "entry time", source)
     if name == "time" and "event_type" in table.column_names:
         table = table.filter(pc.equal(table.column("event_type"), "entry"))
     if table.num_rows == 0:
         raise ObservedError(f"{source}: no entries")
-    day, minute = days_and_minutes(local_seconds(table.column(name), timezone, name))
-    return Observed(day, minute, None, name)
+    local, utc = local_seconds(table.column(name), timezone, name)
+    day, minute = days_and_minutes(local)
+    return Observed(day, minute, None, name, utc)
 
 
 def read_durations(path: str | Path, column: str = "trip_duration_minutes", required: bool = True) -> np.ndarray | None:

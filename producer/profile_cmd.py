@@ -17,14 +17,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.table import Table
+from scipy import stats
 
-from producer.observed import ObservedError, read_durations, read_observed
+from producer.observed import Observed, ObservedError, read_durations, read_observed
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from sim.calendar import Calendar
 from sim.dwell import DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDwell, LognormalDwell
-from sim.fit import DWELL_KINDS, FitError, day_slot_counts, fit_profile
+from sim.fit import DWELL_KINDS, FitError, build_profile, day_slot_counts, fit_dwell, fit_weekly
+from sim.fit_calendar import DEFAULT_LEVEL, CalendarFit, fit_calendar
+from sim.fit_days import LocalDays, days_with_every_hour, local_days, whole_days
 from sim.profile import DEFAULT_SLOTS, WEEKDAYS, Profile, ProfileError, load_profile, parse_slot_starts
 from sim.sampling import expected_counts
 from sim.store import Store
@@ -56,6 +60,26 @@ def _date(text: str | None, option: str) -> int | None:
         fail(f"{option}={text!r} is not valid: expected a date like 2025-01-31")
 
 
+def _whole_number(text: str, option: str, lo: int, hi: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        fail(f"{option}={text!r} is not valid: expected a whole number from {lo} to {hi}")
+    return value
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        fail(f"--level={text!r} is not valid: expected a significance level between 0 and 1 (exclusive), e.g. 0.01")
+    return value
+
+
 @profile.command()
 @click.argument("observed", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="profile file to write (TOML)")
@@ -69,21 +93,42 @@ def _date(text: str | None, option: str) -> int | None:
 @click.option("--duration-column", default="trip_duration_minutes", show_default=True, metavar="NAME")
 @click.option("--dwell", "dwell_kind", default="lognormal", show_default=True,
               type=click.Choice([*DWELL_KINDS, "none"]), help="dwell model to fit ('none': leave it out)")
-@click.option("--bin-width", default=5, show_default=True, type=click.IntRange(1, 1440),
-              help="histogram bin width in minutes (--dwell histogram)")
-@click.option("--first-day", default=None, metavar="DATE", help="first local day to use [default: the first seen]")
-@click.option("--last-day", default=None, metavar="DATE", help="last local day to use [default: the last seen]")
+@click.option("--bin-width", "bin_text", default="5", show_default=True, metavar="MINUTES",
+              help="histogram bin width in whole minutes, 1 to 1440 (--dwell histogram)")
+@click.option("--first-day", default=None, metavar="DATE",
+              help="first local day to use [default: the first whole local day of the data]")
+@click.option("--last-day", default=None, metavar="DATE",
+              help="last local day to use [default: the last whole local day of the data]")
+@click.option("--calendar", "with_calendar", is_flag=True,
+              help="also fit closures, special days and monthly seasonality")
+@click.option("--level", "level_text", default=str(DEFAULT_LEVEL), show_default=True, metavar="P",
+              help="--calendar: family-wise significance level (0 < P < 1) of the special-day tests, "
+              "Bonferroni-corrected over the days (and of the seasonality test)")
 @click.option("--name", default="fitted", show_default=True, help="the profile's name")
 @friendly_errors
 def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | None, slot_text: str,
-        durations: str | None, duration_column: str, dwell_kind: str, bin_width: int,
-        first_day: str | None, last_day: str | None, name: str) -> None:
+        durations: str | None, duration_column: str, dwell_kind: str, bin_text: str,
+        first_day: str | None, last_day: str | None, with_calendar: bool, level_text: str, name: str) -> None:
     """Fit a profile to OBSERVED entries (CSV, Parquet or JSONL) and write it to --out.
 
     OBSERVED holds one row per entry (a sessions or door-events file of a
-    simulate run will do) or hourly counts (a 'count' column).
+    simulate run will do) or hourly counts (a 'count' column). Only whole
+    local days are fitted: with UTC times the data are taken to cover whole
+    UTC days, and a local day that sticks out of them is dropped; with hourly
+    counts a day needs a row for each of its hours. Daylight-saving days count
+    as the 23- or 25-hour days they are.
+
+    With --calendar, days without any entry on an open weekday are written as
+    closures; a day whose total or whose split over the slots departs from
+    its weekday at the --level (family-wise over all days, Bonferroni: each
+    day's two tests at level / (2 x days)) is written as [[special]] with its
+    multiplier, restricted to the slots that depart when the rest of the day
+    is ordinary; monthly seasonality is written when every month has 28 whole
+    days and the months differ at --level.
     """
     starts = _slots(slot_text)
+    bin_width = _whole_number(bin_text, "--bin-width", 1, 1440)
+    level = _level(level_text)
     if Path(out).exists() and not force:
         fail(f"--out {out!r} exists; pass --force to overwrite it")
     try:
@@ -98,6 +143,10 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
         last = _date(last_day, "--last-day") or int(obs.day.max())
         if last < first:
             fail("--last-day comes before --first-day")
+        days = local_days(starts, timezone, first, last)
+        whole = _whole(obs, days, first, last)
+        if not whole.any():
+            raise FitError("no whole local day in the data to fit")
         minutes = None
         if dwell_kind != "none":
             if durations is not None:
@@ -105,21 +154,60 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
             else:
                 minutes = read_durations(observed, duration_column, required=False)
         counts = day_slot_counts(obs.day, obs.minute, starts, first, last, obs.weight)
-        fitted, weekly = fit_profile(counts, first, starts, name, minutes, dwell_kind, bin_width)
+        dwell = None if minutes is None else fit_dwell(minutes, dwell_kind, bin_width)
+        cal = None
+        if with_calendar:
+            cal = fit_calendar(counts, first, days.ratios, whole, level)
+            weekly = cal.weekly
+        else:
+            weekly = fit_weekly(counts, first, days.ratios, whole)
+        fitted = build_profile(weekly, starts, name, None if cal is None else cal.calendar, dwell)
     except (ObservedError, FitError) as exc:
         fail(str(exc))
     tmp = Path(out).with_name(Path(out).name + ".partial")
     tmp.write_text(fitted.to_toml(), encoding="utf-8")
     os.replace(tmp, out)
-    days = last - first + 1
-    used = counts.sum()
+    used = counts[whole].sum()
+    kept = np.flatnonzero(whole)
     click.echo(
-        f"fitted {out} from {used:,.0f} entries on {days} days "
-        f"({dt.date.fromordinal(first)} to {dt.date.fromordinal(last)}, {weekly.closed_days} without any entry "
-        f"left out; weekdays seen {min(weekly.days_per_weekday)}-{max(weekly.days_per_weekday)} times): "
+        f"fitted {out} from {used:,.0f} entries on {int(whole.sum())} whole local days "
+        f"({dt.date.fromordinal(first + int(kept[0]))} to {dt.date.fromordinal(first + int(kept[-1]))}, "
+        f"{weekly.closed_days} without any entry left out; weekdays seen "
+        f"{min(weekly.days_per_weekday)}-{max(weekly.days_per_weekday)} times): "
         f"baseline {fitted.baseline:,.1f}/day, dwell "
         + ("default (no durations)" if fitted.dwell is None else _dwell_text(fitted))
     )
+    dropped = [dt.date.fromordinal(first + int(i)).isoformat() for i in np.flatnonzero(~whole)]
+    if dropped:
+        shown = ", ".join(dropped[:10]) + (f" and {len(dropped) - 10} more" if len(dropped) > 10 else "")
+        why = "missing hours" if obs.hourly else "not wholly inside the data's UTC days"
+        click.echo(f"dropped {len(dropped)} partial local day{'s' if len(dropped) > 1 else ''} ({why}): {shown}")
+    if cal is not None:
+        _echo_calendar(cal, fitted.slot_names)
+
+
+def _whole(obs: Observed, days: LocalDays, first: int, last: int) -> np.ndarray:
+    """Which local days ``first..last`` the data cover entirely."""
+    if obs.hourly:
+        return days_with_every_hour(days, obs.rows_per_day(first, last))
+    span = obs.utc_day_span()
+    if span is None:  # local wall times: every day from the first to the last is taken as whole
+        return np.ones(last - first + 1, bool)
+    return whole_days(days, *span)
+
+
+def _echo_calendar(cal: CalendarFit, slot_names: tuple[str, ...]) -> None:
+    z = stats.norm.isf(cal.level / (4 * cal.tested_days))
+    click.echo(
+        f"calendar: {len(cal.calendar.closures)} closure(s), {len(cal.specials)} special day entr"
+        f"{'y' if len(cal.specials) == 1 else 'ies'} (level {cal.level:g} over {cal.tested_days} days: "
+        f"|z| > {z:.2f} on the day's total, or its slot split); day-to-day dispersion {cal.dispersion:.4f}"
+    )
+    for f in cal.specials:
+        s = f.special
+        where = "whole day" if s.slots is None else "slots " + ",".join(slot_names[i] for i in s.slots)
+        click.echo(f"  special {s.date} ({where}): x{s.multiplier:g} +- {f.se:.3f} (day total z = {f.total_z:+.1f})")
+    click.echo(cal.season.reason)
 
 
 def _describe(d: Dwell) -> str:

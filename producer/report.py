@@ -2,7 +2,11 @@
 
 Four figures, each drawing the data beside what the profile expects
 (:mod:`sim.expect`): arrivals per hour by weekday, the number of customers
-inside over time, the dwell histogram and the daily totals. The expectation
+inside over time, the dwell histogram and the daily totals. Time is read on
+each store's own clock: arrivals are binned by the store's local weekday and
+clock hour, daily totals by its local day (23 or 25 hours on daylight-saving
+changes), and every time axis names its zone. With several stores, arrivals
+and daily totals are drawn per store (``arrivals-<id>``, ``daily-<id>``). The expectation
 comes from ``DIR/run.json``, which ``foot-traffic simulate`` writes; without
 it the page shows the data alone and says why.
 
@@ -16,7 +20,6 @@ importing this module never changes a notebook's plotting backend.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import html
 import io
 import webbrowser
@@ -32,13 +35,22 @@ from matplotlib.figure import Figure as MplFigure
 from producer.dataset import Dataset, DatasetError, read_dataset
 from producer.manifest import MANIFEST_NAME, ManifestError, RunInfo, read_manifest
 from producer.options import fail
+from producer.report_capacity import ErlangTable, admission_png, admission_series, erlang_html, erlang_table
 from producer.sinks.files import FORMATS
+from sim.dwell import Dwell
 from sim.events import iso
-from sim.expect import dwell_survival_steps, expected_occupancy, rate_curve
+from sim.expect import (
+    dwell_groups,
+    dwell_survival_steps,
+    expected_occupancy,
+    local_day_bounds,
+    local_hours,
+    rate_curve,
+)
 from sim.profile import WEEKDAYS
-from sim.store import Store
+from sim.store import Store, zone_named
 
-HOUR, DAY = 3600, 86_400
+HOUR = 3600
 #: Occupancy is sampled on at most about this many points.
 OCCUPANCY_POINTS = 2000
 SIM_COLOR, EXPECT_COLOR = "#4C78A8", "#E45756"
@@ -53,6 +65,7 @@ class Figure:
     caption: str
     png: bytes
     series: dict[str, np.ndarray] = field(default_factory=dict)
+    x_label: str = ""  #: the time axis' label, naming the clock it reads (a test checks the zone is there)
 
 
 @dataclass
@@ -66,6 +79,7 @@ class Report:
     end: int
     notes: list[str]
     figures: list[Figure]
+    erlang: list[ErlangTable] = field(default_factory=list)  #: one per store with a capacity limit
 
 
 def _png(fig: MplFigure) -> bytes:
@@ -85,37 +99,44 @@ def _span(data: Dataset, info: RunInfo | None) -> tuple[int, int]:
     return int(times.min()) // HOUR * HOUR, (int(times.max()) // HOUR + 1) * HOUR
 
 
-def _bins(start: int, end: int, step: int) -> np.ndarray:
-    """Bin bounds on whole UTC ``step``s, clipped to ``[start, end]``."""
-    first = start // step * step
-    inner = np.arange(first + step, end, step, dtype=np.int64)
-    return np.concatenate([[start], inner[inner > start], [end]]).astype(np.int64)
-
-
 def _counts(times: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """How many times fall in each bin ``[bounds[i], bounds[i+1])``."""
     s = np.sort(times)
     return np.diff(np.searchsorted(s, bounds, side="left")).astype(float)
 
 
-def arrivals_figure(data: Dataset, stores: tuple[Store, ...] | None, start: int, end: int) -> Figure:
-    """Mean arrivals per hour for each UTC weekday and hour of day."""
-    bounds = _bins(start, end, HOUR)
-    simulated = _counts(data.entry, bounds)
-    expected = rate_curve(stores, start, end).between(bounds[:-1], bounds[1:]) if stores else None
-    hour_start = bounds[:-1] // HOUR * HOUR
-    weekday = ((hour_start // DAY + 3) % 7).astype(int)  # 1970-01-01 was a Thursday
-    hour = ((hour_start % DAY) // HOUR).astype(int)
+def _suffix(store_id: str | None) -> str:
+    return "" if store_id is None else f"-{store_id}"
+
+
+def _whose(store_id: str | None, zone: str) -> str:
+    return f"{'' if store_id is None else f'store {store_id}, '}{zone}"
+
+
+def arrivals_figure(
+    data: Dataset, store: Store | None, start: int, end: int, zone: str = "UTC", store_id: str | None = None,
+) -> Figure:
+    """Mean arrivals per local clock hour for each local weekday of one store (or of all the data).
+
+    Bins are the store's own clock hours (:func:`sim.expect.local_hours`): a
+    spring-forward day has no 02:00 hour, a fall-back day's repeated hour
+    holds both of its passes.
+    """
+    entries = data.entry if store_id is None else data.entry[data.store_id == store_id]
+    hours = local_hours(zone, start, end)
+    s = np.sort(entries)
+    simulated = (np.searchsorted(s, hours.end, "left") - np.searchsorted(s, hours.start, "left")).astype(float)
     n = np.zeros((7, 24))
-    np.add.at(n, (weekday, hour), 1)
+    np.add.at(n, (hours.weekday, hours.hour), 1)
     sim_table = np.zeros((7, 24))
-    np.add.at(sim_table, (weekday, hour), simulated)
+    np.add.at(sim_table, (hours.weekday, hours.hour), simulated)
+    exp_table = None
+    if store is not None:
+        exp_table = np.zeros((7, 24))
+        np.add.at(exp_table, (hours.weekday, hours.hour), rate_curve(store, start, end).between(hours.start, hours.end))
     with np.errstate(invalid="ignore", divide="ignore"):
         sim_table /= n
-        exp_table = None
-        if expected is not None:
-            exp_table = np.zeros((7, 24))
-            np.add.at(exp_table, (weekday, hour), expected)
+        if exp_table is not None:
             exp_table /= n
     fig = MplFigure(figsize=(12, 5.5), layout="constrained")
     axes = fig.subplots(2, 4, sharex=True, sharey=True).ravel()
@@ -130,25 +151,28 @@ def arrivals_figure(data: Dataset, stores: tuple[Store, ...] | None, start: int,
         ax.set_title(f"{WEEKDAYS[d]} ({days} day{'s' if days != 1 else ''})", fontsize=10)
         ax.set_xticks([0, 6, 12, 18, 24])
         ax.set_xlim(0, 24)
+        ax.set_xlabel(f"hour ({zone})", fontsize=8)
         ax.grid(alpha=0.3)
     axes[7].axis("off")
     handles, labels = axes[0].get_legend_handles_labels()
     axes[7].legend(handles, labels, loc="center", frameon=False, fontsize=11)
-    fig.supxlabel("hour of day (UTC)")
+    fig.supxlabel(f"local hour of day ({zone})")
     fig.supylabel("arrivals per hour (mean over the weekday's days)")
     series = {"simulated": sim_table, "days": n}
     if exp_table is not None:
         series["expected"] = exp_table
     return Figure(
-        "arrivals", "Arrivals per hour by weekday",
-        "Bars: the data's arrivals in each hour, averaged over the run's days of that weekday. "
-        "Line: the profile's expected arrivals per hour.",
-        _png(fig), series,
+        "arrivals" + _suffix(store_id), f"Arrivals per hour by weekday ({_whose(store_id, zone)})",
+        f"Bars: the data's arrivals in each local hour ({zone}), averaged over the run's days of that "
+        "weekday that have the hour. Line: the profile's expected arrivals per hour.",
+        _png(fig), series, fig.get_supxlabel(),
     )
 
 
-def occupancy_figure(data: Dataset, stores: tuple[Store, ...] | None, start: int, end: int) -> Figure:
-    """Customers inside over the run, from the door events, beside E[N(t)]."""
+def occupancy_figure(
+    data: Dataset, stores: tuple[Store, ...] | None, start: int, end: int, zone: str = "UTC",
+) -> Figure:
+    """Customers inside over the run, from the door events, beside E[N(t)], on the clock of ``zone``."""
     step = max(60, (end - start) // OCCUPANCY_POINTS // 60 * 60)
     times = np.arange(start + step, end + 1, step, dtype=np.int64)
     entries = np.sort(data.door_time[data.door_kind == "entry"])
@@ -161,23 +185,50 @@ def occupancy_figure(data: Dataset, stores: tuple[Store, ...] | None, start: int
     series = {"time": times, "simulated": inside}
     if stores:
         expected = expected_occupancy(stores, times, start, end)
-        ax.plot(when, expected, color=EXPECT_COLOR, lw=1.5, label="expected E[N(t)], infinite capacity")
+        ax.plot(when, expected, color=EXPECT_COLOR, lw=1.5, label="expected E[N(t)], unlimited capacity")
         series["expected"] = expected
-    locator = mdates.AutoDateLocator()
+    limits = [s.capacity for s in stores or () if s.capacity is not None]
+    if stores and len(limits) == len(stores):
+        ax.axhline(sum(limits), color="#555555", lw=1, ls="--", label=f"capacity {sum(limits)}")
+    tz = zone_named(zone)
+    locator = mdates.AutoDateLocator(tz=tz)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
     ax.set_xlim(when[0], when[-1])
     ax.set_ylim(bottom=0)
     ax.set_ylabel("customers inside")
-    ax.set_xlabel(f"time (UTC), sampled every {step // 60} min")
+    ax.set_xlabel(f"time ({zone}), sampled every {step // 60} min")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
     return Figure(
         "occupancy", "Occupancy over time",
         "Customers inside just before each sampled time: entries minus exits so far. "
-        "Expected: the integral of the arrival rate against the dwell survival function.",
-        _png(fig), series,
+        "Expected: the integral of the arrival rate against the dwell survival function, for a store "
+        "without a capacity limit"
+        + ("; where it passes the limit, the data cannot follow it (see the admission figure and "
+           "Erlang's loss figure below)." if limits else "."),
+        _png(fig), series, ax.get_xlabel(),
     )
+
+
+def _visits_per_model(data: Dataset, stores: tuple[Store, ...]) -> list[tuple[Dwell, float]]:
+    """Each store's dwell models with the number of visits that drew from each.
+
+    A store with a dwell per slot gives its visits in each (local weekday,
+    slot) the model of that pair.
+    """
+    out = []
+    for store in stores:
+        entries = data.entry[data.store_id == store.store_id]
+        weekday, slot = store.locate(entries)
+        for dwell, pick in dwell_groups(store):
+            if pick is None:
+                n = entries.size
+            else:
+                table = np.array([[pick(d, j) for j in range(store.profile.n_slots)] for d in range(7)])
+                n = int(np.count_nonzero(table[weekday, slot]))
+            out.append((dwell, float(n)))
+    return out
 
 
 def dwell_figure(data: Dataset, stores: tuple[Store, ...] | None) -> Figure:
@@ -186,10 +237,9 @@ def dwell_figure(data: Dataset, stores: tuple[Store, ...] | None) -> Figure:
     model: np.ndarray | None = None
     if stores:
         model = np.zeros(0)
-        for store in stores:
-            g = np.append(dwell_survival_steps(store), 0.0)  # P(D > k), k = 0..K
+        for dwell, n in _visits_per_model(data, stores):
+            g = np.append(dwell_survival_steps(dwell), 0.0)  # P(D > k), k = 0..K
             pmf = g[:-1] - g[1:]  # P(D = k + 1)
-            n = float(np.count_nonzero(data.store_id == store.store_id))
             size = max(model.size, pmf.size)
             model = np.pad(model, (0, size - model.size)) + n * np.pad(pmf, (0, size - pmf.size))
         top = max(top, model.size)
@@ -212,39 +262,58 @@ def dwell_figure(data: Dataset, stores: tuple[Store, ...] | None) -> Figure:
         "dwell", "Dwell histogram",
         "Visits per whole minute of dwell, and the dwell model's probability of each minute "
         "times the number of visits.",
-        _png(fig), series,
+        _png(fig), series, ax.get_xlabel(),
     )
 
 
-def daily_figure(data: Dataset, stores: tuple[Store, ...] | None, start: int, end: int) -> Figure:
-    """Arrivals per UTC day, beside the expected totals (partial days at the ends are cut)."""
-    bounds = _bins(start, end, DAY)
-    simulated = _counts(data.entry, bounds)
+def daily_figure(
+    data: Dataset, store: Store | None, start: int, end: int, zone: str = "UTC", store_id: str | None = None,
+) -> Figure:
+    """Arrivals per local day of one store (or of all the data), beside its expected totals.
+
+    Days are the store's local days (23 or 25 hours on daylight-saving
+    changes); partial days at the run's ends are cut at its bounds.
+    """
+    entries = data.entry if store_id is None else data.entry[data.store_id == store_id]
+    days, bounds = local_day_bounds(zone, start, end)
+    simulated = _counts(entries, bounds)
     fig = MplFigure(figsize=(12, 4), layout="constrained")
     ax = fig.subplots()
-    days = bounds[:-1].astype("datetime64[s]").astype("datetime64[D]")
-    x = np.arange(days.size)
+    x = np.arange(len(days))
     ax.bar(x, simulated, color=SIM_COLOR, alpha=0.6, label="simulated")
-    series = {"day_start": bounds[:-1], "simulated": simulated}
-    if stores:
-        expected = rate_curve(stores, start, end).between(bounds[:-1], bounds[1:])
+    series = {"day_start": bounds[:-1], "simulated": simulated,
+              "day": np.array([d.isoformat() for d in days])}
+    if store is not None:
+        expected = rate_curve(store, start, end).between(bounds[:-1], bounds[1:])
         ax.plot(x, expected, "o-", color=EXPECT_COLOR, ms=4, lw=1.2, label="expected")
         series["expected"] = expected
-    every = max(1, days.size // 15)
+    every = max(1, len(days) // 15)
     ax.set_xticks(x[::every])
-    ax.set_xticklabels([f"{WEEKDAYS[dt.date.fromisoformat(str(d)).weekday()][:3]}\n{str(d)[5:]}"
-                        for d in days[::every]], fontsize=8)
+    ax.set_xticklabels([f"{WEEKDAYS[d.weekday()][:3]}\n{d.isoformat()[5:]}" for d in days[::every]], fontsize=8)
     ax.set_ylabel("arrivals per day")
-    ax.set_xlabel("day (UTC)")
+    ax.set_xlabel(f"local day ({zone})")
     ax.grid(alpha=0.3, axis="y")
     top = max([1.0, *simulated, *series.get("expected", [])])
     ax.set_ylim(0, top * 1.18)  # room for the legend above the bars
     ax.legend(loc="upper left", ncol=2)
     return Figure(
-        "daily", "Daily totals",
-        "Visits that entered on each UTC day, and the profile's expected total for it "
+        "daily" + _suffix(store_id), f"Daily totals ({_whose(store_id, zone)})",
+        f"Visits that entered on each local day ({zone}), and the profile's expected total for it "
         "(the day-to-day variation factor has mean 1, so it does not move the expectation).",
-        _png(fig), series,
+        _png(fig), series, ax.get_xlabel(),
+    )
+
+
+def admission_figure(data: Dataset, store: Store, start: int, end: int, store_id: str | None = None) -> Figure:
+    """Per local day: customers admitted, turned away and given up, beside the expected arrivals."""
+    series = admission_series(data, store, start, end)
+    fig, label = admission_png(series, store)
+    return Figure(
+        "admission" + _suffix(store_id), f"Admitted and turned away ({_whose(store_id, store.timezone)})",
+        f"Customers admitted (sessions), turned away and given up (door events) on each local day, each "
+        f"counted when it happened at the door; the line is the profile's expected arrivals, which "
+        f"ignore the capacity of {store.capacity}.",
+        _png(fig), series, label,
     )
 
 
@@ -263,13 +332,30 @@ def build_report(folder: str | Path, fmt: str | None = None) -> Report:
                      "the figures show the data without the profile's expectation.")
     stores = info.stores if info else None
     start, end = _span(data, info)
+    if stores is None:
+        per_store: list[tuple[Store | None, str, str | None]] = [(None, "UTC", None)]
+    elif len(stores) == 1:
+        per_store = [(stores[0], stores[0].timezone, None)]
+    else:
+        per_store = [(s, s.timezone, s.store_id) for s in stores]
+    zones = {zone for _, zone, _ in per_store}
     figures = [
-        arrivals_figure(data, stores, start, end),
-        occupancy_figure(data, stores, start, end),
+        *(arrivals_figure(data, s, start, end, zone, sid) for s, zone, sid in per_store),
+        occupancy_figure(data, stores, start, end, zones.pop() if len(zones) == 1 else "UTC"),
         dwell_figure(data, stores),
-        daily_figure(data, stores, start, end),
+        *(daily_figure(data, s, start, end, zone, sid) for s, zone, sid in per_store),
     ]
-    return Report(path, data, info, start, end, notes, figures)
+    erlang = []
+    rejected_written = bool(info and info.settings.get("write_rejected"))
+    for store in stores or ():
+        if store.capacity is None:
+            continue
+        figures.append(admission_figure(data, store, start, end, None if len(stores or ()) == 1 else store.store_id))
+        erlang.append(erlang_table(data, store, rejected_written))
+        if not rejected_written and not any("WRITE_REJECTED" in n for n in notes):
+            notes.append("Customers turned away or giving up were not written (WRITE_REJECTED=0): "
+                         "the admission figures show admitted customers only.")
+    return Report(path, data, info, start, end, notes, figures, erlang)
 
 
 def render_html(report: Report) -> str:
@@ -296,6 +382,16 @@ def render_html(report: Report) -> str:
         f"<p>{e(f.caption)}</p></section>"
         for f in report.figures
     )
+    erlang = "\n".join(
+        f'<section id="erlang-{e(t.store_id)}"><h2>Erlang loss figure: store {e(t.store_id)} '
+        f"(capacity {t.capacity}, {e(t.mode)} mode)</h2>{erlang_html(t)}"
+        "<p>A: offered load in Erlangs (arrivals per minute x mean dwell in minutes) where the profile's "
+        "rate is constant, each slot of an ordinary day. B: Erlang's loss formula, the share of arrivals a "
+        "loss store of this capacity turns away in the steady state. Data: the share this run turned away "
+        "in those slots, all days included.</p>"
+        + "".join(f'<p class="note">{e(n)}</p>' for n in t.notes) + "</section>"
+        for t in report.erlang
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Foot traffic report: {e(report.folder.name)}</title>
@@ -308,6 +404,7 @@ img {{ max-width: 100%; }} .note {{ background: #fff4d6; padding: 6px 10px; }}
 <table>{table}</table>
 {notes}
 {figures}
+{erlang}
 </body></html>
 """
 
@@ -319,7 +416,8 @@ img {{ max-width: 100%; }} .note {{ background: #fff4d6; padding: 6px 10px; }}
 @click.option("--format", "fmt", default=None, type=click.Choice(FORMATS),
               help="which files to read when DIR holds several formats")
 @click.option("--figures", "figures_dir", default=None, metavar="FOLDER", type=click.Path(file_okay=False),
-              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily)")
+              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily; "
+                   "arrivals-<id> and daily-<id> per store when there are several)")
 @click.option("--open", "open_page", is_flag=True, help="open the page in a web browser")
 def report(folder: str, out: str | None, fmt: str | None, figures_dir: str | None, open_page: bool) -> None:
     """Draw a data set written by 'simulate' as an HTML page with PNG figures."""

@@ -77,23 +77,20 @@ class Calendar:
                 out[list(s.slots)] *= s.multiplier
         return out
 
-    def to_toml_lines(self, slot_names: Sequence[str]) -> tuple[list[str], list[str]]:
-        """TOML for the calendar: (top-level key lines, ``[[special]]`` table lines)."""
-        top: list[str] = []
+    def to_mapping(self, slot_names: Sequence[str]) -> dict[str, Any]:
+        """``closures``, ``seasonality`` and ``special`` as the loader reads them (empty ones left out)."""
+        out: dict[str, Any] = {}
         if self.closures:
-            top.append("closures = [" + ", ".join(f'"{d.isoformat()}"' for d in self.closures) + "]")
+            out["closures"] = [d.isoformat() for d in self.closures]
         if self.seasonality is not None:
-            top.append("seasonality = [" + ", ".join(_num(m) for m in self.seasonality) + "]")
-        tables: list[str] = []
-        for s in self.special:
-            tables += ["", "[[special]]", f'date = "{s.date.isoformat()}"', f"multiplier = {_num(s.multiplier)}"]
-            if s.slots is not None:
-                tables.append("slots = [" + ", ".join(f'"{slot_names[i]}"' for i in s.slots) + "]")
-        return top, tables
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+            out["seasonality"] = list(self.seasonality)
+        if self.special:
+            out["special"] = [
+                {"date": s.date.isoformat(), "multiplier": s.multiplier,
+                 **({} if s.slots is None else {"slots": [slot_names[i] for i in s.slots]})}
+                for s in self.special
+            ]
+        return out
 
 
 def _date(value: Any, key: str) -> dt.date:

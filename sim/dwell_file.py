@@ -153,35 +153,31 @@ def _pick(raw: Any, key: str, index: Mapping[str, int]) -> list[int]:
     return out
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def model_lines(model: Dwell) -> list[str]:
-    """``key = value`` lines describing one model."""
+def model_mapping(model: Dwell) -> dict[str, Any]:
+    """The keys describing one model, as the loader reads them."""
     if model == DEFAULT_DWELL:
-        return ['kind = "default"']
+        return {"kind": "default"}
     if isinstance(model, (LognormalDwell, GammaDwell)):
         kind = "lognormal" if isinstance(model, LognormalDwell) else "gamma"
-        return [f'kind = "{kind}"', f"median = {_num(model.median)}", f"spread = {_num(model.spread)}"]
+        return {"kind": kind, "median": model.median, "spread": model.spread}
     if isinstance(model, HistogramDwell):
-        return ['kind = "histogram"', "edges = [" + ", ".join(str(e) for e in model.edges) + "]",
-                "weights = [" + ", ".join(_num(w) for w in model.weights) + "]"]
+        return {"kind": "histogram", "edges": list(model.edges), "weights": list(model.weights)}
     if isinstance(model, MixtureDwell):
-        return ['kind = "mixture"', "bands = [" + ", ".join(f"[{b.low}, {b.high}]" for b in model.bands) + "]",
-                "shares = [" + ", ".join(_num(s) for s in model.shares) + "]"]
+        return {"kind": "mixture", "bands": [[b.low, b.high] for b in model.bands], "shares": list(model.shares)}
     raise TypeError(f"cannot write dwell model {model!r} to a profile file")
 
 
-def dwell_to_toml(dwell: Dwell, slot_names: Sequence[str]) -> list[str]:
-    """The ``[dwell]`` table (and its ``by_slot`` rules) as TOML lines."""
+def dwell_to_mapping(dwell: Dwell, slot_names: Sequence[str]) -> dict[str, Any]:
+    """The ``[dwell]`` table (and its ``by_slot`` rules) as the loader reads it."""
     if not isinstance(dwell, DwellBySlot):
-        return ["[dwell]", *model_lines(dwell)]
-    lines = ["[dwell]", *model_lines(dwell.default)]
+        return model_mapping(dwell)
+    table = model_mapping(dwell.default)
+    rules: list[dict[str, Any]] = []
     for d, row in enumerate(dwell.grid):
         models = [m for m in dict.fromkeys(row) if m != dwell.default]
         for model in models:
             slots = [slot_names[s] for s, m in enumerate(row) if m == model]
-            lines += ["", "[[dwell.by_slot]]", f'weekdays = ["{WEEKDAYS[d]}"]',
-                      "slots = [" + ", ".join(f'"{s}"' for s in slots) + "]", *model_lines(model)]
-    return lines
+            rules.append({"weekdays": [WEEKDAYS[d]], "slots": slots, **model_mapping(model)})
+    if rules:
+        table["by_slot"] = rules
+    return table

@@ -8,7 +8,10 @@ Given stores and a time span, this module computes, with no simulation:
   over the slot's real length (:meth:`sim.store.Store.day_plan`, DST aware);
 - expected arrivals per hour (or any bin) and per day: integrals of λ;
 - the expected number of customers inside an infinite-capacity store,
-  ``E[N(t)] = ∫ λ(t − u) G(u) du`` with ``G`` the dwell survival function.
+  ``E[N(t)] = ∫ λ(t − u) G(u) du`` with ``G`` the dwell survival function;
+- a store's local clock hours and days on the UTC timeline
+  (:func:`local_hours`, :func:`local_day_bounds`), to bin data and
+  expectations by the store's own weekday and hour.
 
 The day-to-day variation factor is uniform with mean 1, so it leaves every
 mean here unchanged; a fixed daily total (``daily_customers``) makes the slot
@@ -22,12 +25,14 @@ Pure numpy, no I/O: the notebooks, ``foot-traffic report`` and the tests use it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.calendar import Calendar
 from sim.dwell import Dwell, DwellBySlot
 from sim.profile import MINUTES_PER_DAY, Profile
 from sim.sampling import expected_counts
@@ -211,7 +216,7 @@ def expected_occupancy(stores: Stores, times: np.ndarray, start: int, end: int) 
     t = np.asarray(times, dtype=float)
     total = np.zeros(t.shape)
     for store in _stores(stores):
-        for model, slots in _dwell_groups(store):
+        for model, slots in dwell_groups(store):
             curve = rate_curve(store, start, end, slots)
             for k, g in enumerate(dwell_survival_steps(model)):
                 if g > 0:
@@ -219,7 +224,7 @@ def expected_occupancy(stores: Stores, times: np.ndarray, start: int, end: int) 
     return total
 
 
-def _dwell_groups(store: Store) -> list[tuple[Dwell, Callable[[int, int], bool] | None]]:
+def dwell_groups(store: Store) -> list[tuple[Dwell, Callable[[int, int], bool] | None]]:
     """The store's dwell models, each with the (weekday, slot) pairs whose
     entries draw from it (``None``: every pair)."""
     dwell = store.dwell
@@ -229,3 +234,88 @@ def _dwell_groups(store: Store) -> list[tuple[Dwell, Callable[[int, int], bool] 
         (model, lambda d, j, model=model: dwell.for_slot(d, j) == model)  # type: ignore[misc]
         for model in dwell.models()
     ]
+
+
+#: One slot per local clock hour: its day plans cut a day into local hours.
+_HOURS = Profile(starts=tuple(range(0, MINUTES_PER_DAY, 60)), weights=((1.0,) * 24,) * 7, name="hours")
+
+
+@dataclass(frozen=True)
+class LocalHours:
+    """A store's local clock hours inside a span, each a stretch of UTC time.
+
+    On a spring-forward day the skipped hour has no row; on a fall-back day
+    the repeated hour is one row twice as long (both of its passes).
+    """
+
+    day: np.ndarray  #: local date ordinal
+    weekday: np.ndarray  #: 0 = Monday
+    hour: np.ndarray  #: local hour of day, 0..23
+    start: np.ndarray  #: epoch seconds, clipped to the span
+    end: np.ndarray  #: epoch seconds (exclusive), clipped to the span
+
+
+def _local_pieces(timezone: str, start: int, end: int, profile: Profile) -> LocalHours:
+    clock = Store(profile=profile, timezone=timezone)
+    parts: list[np.ndarray] = []
+    day = clock.local_date(start)
+    while True:
+        plan = clock.day_plan(day)
+        if plan.begin >= end:
+            break
+        lo, hi = np.clip(plan.piece_start, start, end), np.clip(plan.piece_end, start, end)
+        keep = hi > lo
+        n = int(keep.sum())
+        parts.append(np.stack([np.full(n, day.toordinal()), np.full(n, plan.weekday), plan.piece_slot[keep],
+                               lo[keep], hi[keep]]))
+        day += dt.timedelta(days=1)
+    table = np.concatenate(parts, axis=1) if parts else np.zeros((5, 0), np.int64)
+    return LocalHours(*(table[i].astype(np.int64) for i in range(5)))
+
+
+def local_hours(timezone: str, start: int, end: int) -> LocalHours:
+    """The local clock hours of ``timezone`` overlapping ``[start, end)``, in time order per day."""
+    return _local_pieces(timezone, start, end, _HOURS)
+
+
+def local_day_bounds(timezone: str, start: int, end: int) -> tuple[list[dt.date], np.ndarray]:
+    """The local days overlapping ``[start, end)`` and their bounds (epoch seconds, clipped to the span).
+
+    ``bounds[i]`` to ``bounds[i + 1]`` is day *i* (23, 24 or 25 hours, or less at the span's ends).
+    """
+    hours = local_hours(timezone, start, end)
+    days, first = np.unique(hours.day, return_index=True)
+    bounds = np.append(hours.start[first], end)
+    return [dt.date.fromordinal(int(d)) for d in days], bounds
+
+
+def erlang_b(capacity: int, load: float) -> float:
+    """Erlang's loss formula: the share of arrivals a full ``capacity`` turns away at ``load`` Erlangs.
+
+    The steady state of an M/G/c/c system (Poisson arrivals, any dwell
+    distribution, no queue), by the stable recursion
+    B(0) = 1, B(c) = A B(c - 1) / (c + A B(c - 1)).
+    """
+    b = 1.0
+    for c in range(1, capacity + 1):
+        b = load * b / (c + load * b)
+    return b
+
+
+def offered_load_table(store: Store) -> np.ndarray:
+    """Offered load in Erlangs, weekday x slot: arrivals per minute times the mean dwell in minutes.
+
+    The load is constant inside a slot of an ordinary day (no calendar, no
+    daylight-saving change), so this is where Erlang's formula applies, in
+    the steady state a slot much longer than a visit reaches. Each slot's
+    dwell is its own model's when the store has one per slot.
+    """
+    ordinary = dataclasses.replace(store, profile=dataclasses.replace(store.profile, calendar=Calendar()))
+    per_minute = hourly_rate_table(ordinary) / 60
+    means = np.empty_like(per_minute)
+    dwell = store.dwell
+    for d in range(7):
+        for j in range(store.profile.n_slots):
+            model = dwell.for_slot(d, j) if isinstance(dwell, DwellBySlot) else dwell
+            means[d, j] = model.mean_minutes()
+    return per_minute * means

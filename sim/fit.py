@@ -8,11 +8,15 @@ day are local minutes after midnight.
 The estimators:
 
 - **weights**: for each weekday and slot, the mean count per observed day of
-  that weekday. Scaled so that an average day of the week sums to 100, each
+  that weekday; on a daylight-saving day a slot counts as the fraction of an
+  ordinary slot it really was (counts over exposure, the Poisson maximum
+  likelihood), so a 23- or 25-hour day is neither short nor long. Scaled so that an average day of the week sums to 100, each
   weight is then "percent of an average day's customers", and a weekday's
   sum over 100 is its weekday factor, exactly as :class:`~sim.profile.Profile`
   reads them. Days without a single entry are taken as closures and left out;
   a weekday without any entry on any of its days is closed (weights 0).
+  The calendar (closures, special days, seasonality) is fitted on top of
+  these in :mod:`sim.fit_calendar`.
 - **baseline**: the mean over the seven weekdays of the mean daily count,
   i.e. the customers of an average day of the week (what
   ``BASE_DAILY_CUSTOMERS`` means), robust to a window of unequal weekdays.
@@ -32,9 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.calendar import Calendar
 from sim.dwell import Dwell, GammaDwell, HistogramDwell, LognormalDwell
 from sim.errors import ProfileError
-from sim.profile import Profile
+from sim.profile import WEEKDAYS, Profile
 
 DWELL_KINDS = ("lognormal", "gamma", "histogram")
 
@@ -80,31 +85,64 @@ class WeeklyFit:
     closed_days: int  #: days without any entry, left out
 
 
-def fit_weekly(counts: np.ndarray, first: int) -> WeeklyFit:
-    """Weights and baseline from counts per (day, slot), days from ordinal ``first``."""
-    counts = np.asarray(counts, dtype=float)
-    weekdays = weekday_of(first + np.arange(counts.shape[0]))
-    open_day = counts.sum(axis=1) > 0
-    means = np.zeros((7, counts.shape[1]))
-    used = []
-    names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+def weekday_rates(
+    counts: np.ndarray, weekdays: np.ndarray, exposure: np.ndarray, use: np.ndarray,
+) -> np.ndarray:
+    """Expected count per nominal slot, weekday x slot: counts over exposure on the used days.
+
+    ``exposure[i, j]`` is how much of an ordinary slot day *i*'s slot *j*
+    was (its real length over its nominal one, times any calendar
+    multiplier): the Poisson maximum-likelihood rate with that exposure. On
+    ordinary days it is the plain mean count per day.
+    """
+    rates = np.zeros((7, counts.shape[1]))
     for d in range(7):
-        if not np.any(weekdays == d):
-            raise FitError(f"the data covers no {names[d]}; need at least one of every weekday (a whole week)")
-        rows = counts[(weekdays == d) & open_day]
-        used.append(int(rows.shape[0]))
-        if rows.shape[0]:  # else closed every week: weights stay 0
-            means[d] = rows.mean(axis=0)
-    baseline = float(means.sum(axis=1).mean())
+        rows = use & (weekdays == d)
+        if rows.any():
+            ex = exposure[rows].sum(axis=0)
+            rates[d] = np.divide(counts[rows].sum(axis=0), ex, out=np.zeros_like(ex), where=ex > 0)
+    return rates
+
+
+def weekly_from_rates(rates: np.ndarray, used: Sequence[int], closed_days: int) -> WeeklyFit:
+    """Weights (percent of an average day) and baseline from rates per weekday x slot."""
+    baseline = float(rates.sum(axis=1).mean())
     if baseline <= 0:
         raise FitError("no entries on any of the days to fit")
-    weights = 100.0 * means / baseline
     return WeeklyFit(
-        weights=tuple(tuple(float(w) for w in row) for row in weights),
+        weights=tuple(tuple(float(w) for w in row) for row in 100.0 * rates / baseline),
         baseline=baseline,
-        days_per_weekday=tuple(used),
-        closed_days=int((~open_day).sum()),
+        days_per_weekday=tuple(int(u) for u in used),
+        closed_days=closed_days,
     )
+
+
+def open_days(counts: np.ndarray, first: int, observed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Weekday of each day and which observed days had an entry; every weekday must be observed."""
+    weekdays = weekday_of(first + np.arange(counts.shape[0]))
+    seen = np.ones(counts.shape[0], bool) if observed is None else np.asarray(observed, bool)
+    for d in range(7):
+        if not np.any(seen & (weekdays == d)):
+            raise FitError(f"the data covers no {WEEKDAYS[d]} entirely; need at least one whole day of every weekday (a whole week)")
+    return weekdays, seen & (counts.sum(axis=1) > 0)
+
+
+def fit_weekly(
+    counts: np.ndarray, first: int, ratios: np.ndarray | None = None, observed: np.ndarray | None = None,
+) -> WeeklyFit:
+    """Weights and baseline from counts per (day, slot), days from ordinal ``first``.
+
+    ``ratios`` are the slots' real lengths over their nominal ones (daylight
+    saving; default all 1); ``observed`` marks the days to use (default all).
+    Observed days without any entry are taken as closures and left out.
+    """
+    counts = np.asarray(counts, dtype=float)
+    weekdays, open_day = open_days(counts, first, observed)
+    exposure = np.ones_like(counts) if ratios is None else np.asarray(ratios, dtype=float)
+    rates = weekday_rates(counts, weekdays, exposure, open_day)
+    used = [int(np.sum(open_day & (weekdays == d))) for d in range(7)]
+    seen = np.ones(counts.shape[0], bool) if observed is None else np.asarray(observed, bool)
+    return weekly_from_rates(rates, used, int(np.sum(seen & ~open_day)))
 
 
 def _minutes(minutes: np.ndarray) -> np.ndarray:
@@ -162,21 +200,19 @@ def fit_dwell(minutes: np.ndarray, kind: str = "lognormal", width: int = 5) -> D
         raise FitError(f"fitted dwell is out of range ({exc})") from None
 
 
-def fit_profile(
-    counts: np.ndarray, first: int, starts: Sequence[int], name: str = "fitted",
-    minutes: np.ndarray | None = None, dwell_kind: str = "lognormal", bin_width: int = 5,
-) -> tuple[Profile, WeeklyFit]:
-    """A profile from counts per (day, slot) and, optionally, observed dwell minutes."""
-    weekly = fit_weekly(counts, first)
-    dwell = None if minutes is None else fit_dwell(minutes, dwell_kind, bin_width)
+def build_profile(
+    weekly: WeeklyFit, starts: Sequence[int], name: str = "fitted",
+    calendar: Calendar | None = None, dwell: Dwell | None = None,
+) -> Profile:
+    """The profile file's content: rounded weights and baseline, the calendar and dwell as given."""
     try:
-        profile = Profile(
+        return Profile(
             starts=tuple(int(s) for s in starts),
             weights=tuple(tuple(round(w, 4) for w in row) for row in weekly.weights),
             name=name,
             baseline=round(weekly.baseline, 3),
+            calendar=Calendar() if calendar is None else calendar,
             dwell=dwell,
         )
     except ProfileError as exc:
         raise FitError(str(exc)) from None
-    return profile, weekly

@@ -46,9 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim import toml_write
 from sim.calendar import Calendar, calendar_from_mapping
 from sim.dwell import DEFAULT_DWELL, Dwell
-from sim.dwell_file import dwell_from_mapping, dwell_to_toml
+from sim.dwell_file import dwell_from_mapping, dwell_to_mapping
 from sim.errors import ProfileError, read_toml
 
 WEEKDAYS: tuple[str, ...] = (
@@ -174,24 +175,20 @@ class Profile:
 
     def to_toml(self) -> str:
         """The profile as a TOML document that :func:`load_profile` reads back."""
-        lines = [f"name = {self.name!r}".replace("'", '"')]
-        lines.append("slots = [" + ", ".join(f'"{s}"' for s in self.slot_names) + "]")
-        if self.baseline is not None:
-            lines.append(f"baseline = {_fmt_num(self.baseline)}")
-        top, special = self.calendar.to_toml_lines(self.slot_names)
-        lines += top
-        lines.append("")
-        lines.append("[weights]")
-        for day, row in zip(WEEKDAYS, self.weights, strict=True):
-            lines.append(f"{day} = [" + ", ".join(_fmt_num(w) for w in row) + "]")
-        lines += special
+        calendar = self.calendar.to_mapping(self.slot_names)
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "slots": list(self.slot_names),
+            "baseline": self.baseline,
+            "closures": calendar.get("closures"),
+            "seasonality": calendar.get("seasonality"),
+            "weights": {day: list(row) for day, row in zip(WEEKDAYS, self.weights, strict=True)},
+        }
+        if "special" in calendar:
+            doc["special"] = calendar["special"]
         if self.dwell is not None:
-            lines += ["", *dwell_to_toml(self.dwell, self.slot_names)]
-        return "\n".join(lines) + "\n"
-
-
-def _fmt_num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+            doc["dwell"] = dwell_to_mapping(self.dwell, self.slot_names)
+        return toml_write.dumps(doc)
 
 
 def _check_starts(starts: Sequence[int], key: str) -> None:

@@ -120,7 +120,10 @@ def test_fit_recovers_the_dwell_median_and_spread(year: Path, fitted: Profile) -
 def test_hourly_counts_and_door_events_fit_the_same_weights(year: Path, fitted: Profile) -> None:
     entry = pq.read_table(year / "run" / "foot_traffic.parquet", columns=["entry_time"]).column(0)
     seconds = entry.cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).to_numpy()
-    hours, counts = np.unique(seconds // 3600, return_counts=True)
+    # Every hour of the year has its row, zero counts included: a day is whole when all its hours are there.
+    first_hour = (seconds.min() // 86400) * 24
+    hours = np.arange(first_hour, first_hour + DAYS * 24)
+    counts = np.bincount(seconds // 3600 - first_hour, minlength=hours.size)
     stamps = np.datetime_as_string(hours.astype("datetime64[h]"), unit="s")
     csv = year / "hourly.csv"
     csv.write_text("hour,count\n" + "".join(f"{t}+00:00,{c}\n" for t, c in zip(stamps, counts, strict=True)))
@@ -164,9 +167,14 @@ def test_utc_times_are_fitted_in_the_stores_time_zone(year: Path) -> None:
     local = entry.dt.tz_convert("America/New_York").dt.tz_localize(None)
     csv = year / "local.csv"
     pd.DataFrame({"timestamp": local.dt.strftime("%Y-%m-%dT%H:%M:%S")}).to_csv(csv, index=False)
-    run(["profile", "fit", str(year / "run" / "foot_traffic.parquet"), "-o", str(year / "ny_utc.toml"),
-         "--timezone", "America/New_York", "--dwell", "none"])
-    run(["profile", "fit", str(csv), "-o", str(year / "ny_local.toml"), "--dwell", "none"])
+    out = run(["profile", "fit", str(year / "run" / "foot_traffic.parquet"), "-o", str(year / "ny_utc.toml"),
+               "--timezone", "America/New_York", "--dwell", "none"])
+    assert "dropped 2 partial local days (not wholly inside the data's UTC days): 2025-01-05, 2026-01-04" in out
+    # The UTC data cover whole UTC days; in New York the first and last local days stick out of them and
+    # are dropped. Wall times carry no such span: trimmed by hand to the same days, they fit the same.
+    out = run(["profile", "fit", str(csv), "-o", str(year / "ny_local.toml"), "--dwell", "none",
+               "--first-day", "2025-01-06", "--last-day", "2026-01-03"])
+    assert "dropped" not in out
     from_utc, from_local = load_profile(year / "ny_utc.toml"), load_profile(year / "ny_local.toml")
     assert from_utc.weights == from_local.weights and from_utc.baseline == from_local.baseline
     # Five hours west, the night slot now holds the UTC evening: the weights did move.
