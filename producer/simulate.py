@@ -17,6 +17,7 @@ from producer.sinks.files import FORMATS, FileSink
 from producer.tuning import tune_for_batches
 from sim.events import iso
 from sim.fast import DAY
+from sim.limits import FIRST_DATE, FIRST_INSTANT, LAST_DATE, LAST_INSTANT, MAX_DAYS
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
 
 #: Settings that shape the simulated traffic (shared with ``produce``).
@@ -31,35 +32,50 @@ def parse_start(settings: Settings, default: int) -> int:
     if settings.sim_start is None:
         return default
     try:
-        return to_epoch(settings.sim_start)
-    except ValueError:
+        start = to_epoch(settings.sim_start)
+    except (ValueError, OverflowError):
         raise SettingsError(
             f"SIM_START={settings.sim_start!r} is not valid: expected a date (2025-11-03) "
             "or an ISO time in UTC (2025-11-03T08:00:00+00:00)"
         ) from None
+    if not FIRST_INSTANT <= start < LAST_INSTANT:
+        raise SettingsError(
+            f"SIM_START={settings.sim_start!r} is not valid: expected a start from {FIRST_DATE} "
+            f"to before {LAST_DATE} (UTC)"
+        )
+    return start
 
 
 def parse_end(start: int, days: str | None, until: str | None, default_days: float | None) -> int | None:
-    """The run's end from ``--days`` or ``--until`` (exclusive)."""
+    """The run's end from ``--days`` or ``--until`` (exclusive), within the supported dates."""
     if days is not None and until is not None:
         raise SettingsError("--days and --until: give one of them, not both")
     if until is not None:
         try:
             end = to_epoch(until)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise SettingsError(f"--until={until!r} is not valid: expected a date or an ISO time") from None
         if end <= start:
             raise SettingsError(f"--until={until!r} is not valid: expected a time after the start")
+        if end > LAST_INSTANT:
+            raise SettingsError(f"--until={until!r} is not valid: expected a time up to {LAST_DATE} (UTC)")
         return end
     if days is None:
         return None if default_days is None else start + int(round(default_days * DAY))
     try:
         n = float(days)
-        if not n > 0 or n > 100_000:
+        if not 0 < n <= MAX_DAYS:
             raise ValueError
     except ValueError:
-        raise SettingsError(f"--days={days!r} is not valid: expected a number of days > 0") from None
-    return start + int(round(n * DAY))
+        raise SettingsError(
+            f"--days={days!r} is not valid: expected a number of days > 0 and <= {MAX_DAYS:,} (a hundred years)"
+        ) from None
+    end = start + int(round(n * DAY))
+    if end > LAST_INSTANT:
+        raise SettingsError(
+            f"--days={days!r} is not valid: the run would end after {LAST_DATE} (UTC), the last supported date"
+        )
+    return end
 
 
 def _progress(console: Console) -> Progress:
@@ -72,7 +88,8 @@ def _progress(console: Console) -> Progress:
 @click.command()
 @click.option("--start", "sim_start", default=None, metavar="DATE|TIME",
               help="first simulated instant (UTC): a date or an ISO time [env SIM_START; default today]")
-@click.option("--days", default=None, metavar="N", help="how many days to simulate [default 7]")
+@click.option("--days", default=None, metavar="N",
+              help="how many days to simulate, > 0 and at most 36,525 (a hundred years) [default 7]")
 @click.option("--until", default=None, metavar="DATE|TIME", help="end of the run (exclusive), instead of --days")
 @click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False), help="output folder")
 @click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(FORMATS))
@@ -91,18 +108,20 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     assert end is not None
     stores = settings.stores()  # a broken stores or profile file fails before anything is printed
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
-    seed = settings.seed
-    if seed is None:
-        seed = fresh_seed()
-        console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
-                      highlight=False)
+    seed = fresh_seed() if settings.seed is None else settings.seed
     try:
         run = Simulation(seed=seed, stores=stores, start=start, end=end)
         run.pick_engine(engine)  # type: ignore[arg-type]
     except ValueError as exc:
         fail(str(exc))
+    try:
+        sink = FileSink(out, fmt)
+    except OSError as exc:
+        fail(_cannot_write(out, exc), 1)
+    if settings.seed is None:
+        console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
+                      highlight=False)
     tune_for_batches()
-    sink = FileSink(out, fmt)
     began = time.perf_counter()
     turned_away = gave_up = 0
     try:
@@ -119,6 +138,9 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
             **{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
             "engine": engine, "format": fmt,
         })
+    except OSError as exc:  # the disk filled up, the folder went away ...
+        sink.abort()
+        fail(_cannot_write(out, exc), 1)
     except BaseException:
         sink.abort()
         raise
@@ -133,3 +155,10 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         if any(s.capacity is not None for s in run.stores):
             click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")
 
+
+
+def _cannot_write(out: str, exc: OSError) -> str:
+    """One line for an output folder that cannot be written (an environment error)."""
+    reason = exc.strerror or type(exc).__name__
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != out else ""
+    return f"--out {out!r}: cannot write the output there: {reason}{where}"
