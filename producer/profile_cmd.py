@@ -9,6 +9,7 @@ day, for a typical week or for a given calendar week.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -109,8 +110,13 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     except (ObservedError, FitError) as exc:
         fail(str(exc))
     tmp = Path(out).with_name(Path(out).name + ".partial")
-    tmp.write_text(fitted.to_toml(), encoding="utf-8")
-    os.replace(tmp, out)
+    try:
+        tmp.write_text(fitted.to_toml(), encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # nothing half-written is left behind
+            tmp.unlink(missing_ok=True)
+        fail(f"--out {out!r}: cannot write the profile there: {exc.strerror or type(exc).__name__}", 1)
     days = last - first + 1
     used = counts.sum()
     click.echo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -91,7 +92,8 @@ def _progress(console: Console) -> Progress:
 @click.option("--days", default=None, metavar="N",
               help="how many days to simulate, > 0 and at most 36,525 (a hundred years) [default 7]")
 @click.option("--until", default=None, metavar="DATE|TIME", help="end of the run (exclusive), instead of --days")
-@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--out", default="out", show_default=True, metavar="DIR",
+              help="output folder (made if missing); one that cannot be written is an error, exit 1")
 @click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(FORMATS))
 @click.option("--engine", default="auto", show_default=True, type=click.Choice(ENGINES),
               help="vectorized ('fast') or SimPy model; 'auto' picks the fast one where it is exact")
@@ -114,6 +116,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         run.pick_engine(engine)  # type: ignore[arg-type]
     except ValueError as exc:
         fail(str(exc))
+    if Path(out).exists() and not Path(out).is_dir():
+        fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
     try:
         sink = FileSink(out, fmt)
     except OSError as exc:
