@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
@@ -358,17 +359,28 @@ class Settings:
 
 
 def _distance(a: str, b: str, cap: int) -> int:
-    """Levenshtein distance between ``a`` and ``b``, or ``cap + 1`` once it is surely above ``cap``."""
+    """Levenshtein distance between ``a`` and ``b``, or ``cap + 1`` once it is surely above ``cap``.
+
+    Only the band of cells within ``cap`` of the diagonal is computed: the
+    check runs for every environment variable against every setting, at
+    every start.
+    """
     if abs(len(a) - len(b)) > cap:
         return cap + 1
-    row = list(range(len(b) + 1))
+    over = cap + 1
+    row = [j if j <= cap else over for j in range(len(b) + 1)]
     for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-        if min(row) > cap:
-            return cap + 1
-    return row[-1]
+        lo, hi = max(1, i - cap), min(len(b), i + cap)
+        diagonal = row[lo - 1]
+        row[lo - 1] = i if i <= cap else over
+        for j in range(lo, hi + 1):
+            cell = min(row[j] + 1, row[j - 1] + 1, diagonal + (ca != b[j - 1]))
+            diagonal, row[j] = row[j], min(cell, over)
+        if hi < len(b):
+            row[hi + 1] = over
+        if min(row[lo - 1:hi + 1]) > cap:
+            return over
+    return min(row[-1], over)
 
 
 def near_misses(env: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -379,9 +391,14 @@ def near_misses(env: Mapping[str, str]) -> list[tuple[str, str]]:
     of a setting's name (one edit for names of five letters or fewer, so
     that short unrelated names are not flagged).
     """
+    return list(_near_misses(tuple(sorted(env))))
+
+
+@lru_cache(maxsize=16)  # a process sees one environment; the tests' many runs see a handful
+def _near_misses(variables: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     names = [spec.env for spec in SPECS.values()]
     out = []
-    for var in sorted(env):
+    for var in variables:
         if var in names or not var.isupper() or not all(c.isalnum() or c == "_" for c in var):
             continue
         for name in names:
@@ -389,7 +406,7 @@ def near_misses(env: Mapping[str, str]) -> list[tuple[str, str]]:
             if _distance(var, name, cap) <= cap:
                 out.append((var, name))
                 break
-    return out
+    return tuple(out)
 
 
 def _parse(spec: Spec, source: str, raw: str) -> Any:
