@@ -342,8 +342,8 @@ class Settings:
             )
         except TrafficError as exc:
             raise SettingsError(
-                f"DAILY_CUSTOMERS or the baseline (DEFAULT_/BASE_DAILY_CUSTOMERS) with TRAFFIC_MULTIPLIER and "
-                f"PROFILE_FILE: {exc}"
+                "DAILY_CUSTOMERS or BASE_/DEFAULT_DAILY_CUSTOMERS, TRAFFIC_MULTIPLIER, DAILY_VARIATION_PCT and "
+                f"PROFILE_FILE together: {exc}"
             ) from None
 
     def stores(self) -> tuple[Store, ...]:

@@ -142,11 +142,11 @@ def check_window(start: int, end: int) -> None:
 def check_daily_mean(mean: float, where: str, formed: str = "the day's mean") -> None:
     """The combined expected customers of a day must fit :data:`CUSTOMERS_PER_DAY`.
 
-    ``formed`` says how the mean was made (named in the message).
+    ``where`` (may be empty) starts the message, ``formed`` says how the mean was made.
     """
     if not (math.isfinite(mean) and mean <= CUSTOMERS_PER_DAY.high):
         raise TrafficError(
-            f"{where}: {formed} comes to {f'{mean:,.0f}' if mean < 1e15 else f'{mean:g}'} expected customers "
+            f"{where + ': ' if where else ''}{formed} comes to {f'{mean:,.0f}' if mean < 1e15 else f'{mean:g}'} expected customers "
             f"in a day, more than {_fmt(CUSTOMERS_PER_DAY.high)}, the most one store's day can hold "
             "(a day is drawn at once); lower the baseline, the multipliers or the calendar's factors"
         )

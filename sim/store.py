@@ -89,7 +89,7 @@ class Store:
         object.__setattr__(self, "_zone", zone_named(self.timezone))
         if self.dwell is DEFAULT_DWELL and self.profile.dwell is not None:
             object.__setattr__(self, "dwell", self.profile.dwell)
-        check_daily_mean(self.peak_daily_mean(), f"store {self.store_id!r}", (
+        check_daily_mean(self.peak_daily_mean(), "", (  # the caller names the store
             "daily_customers x the calendar's largest factor" if self.daily_customers is not None
             else "baseline x the busiest weekday x multiplier x (1 + variation) x the calendar's largest factor"
             + ("" if self.timezone == "UTC" else " x 2 (a daylight-saving day's longest slot)")
