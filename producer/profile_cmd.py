@@ -26,6 +26,7 @@ from producer.options import fail, friendly_errors, load_settings, settings_opti
 from sim.calendar import Calendar
 from sim.dwell import DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDwell, LognormalDwell
 from sim.fit import DWELL_KINDS, FitError, day_slot_counts, fit_profile
+from sim.limits import FIRST_DATE, LAST_DATE
 from sim.profile import DEFAULT_SLOTS, WEEKDAYS, Profile, ProfileError, load_profile, parse_slot_starts
 from sim.sampling import expected_counts
 from sim.store import Store
@@ -154,6 +155,8 @@ def _week(profile_: Profile, week: str | None) -> tuple[Profile, list[dt.date]]:
         start = dt.date.fromisoformat(week)
     except ValueError:
         fail(f"--week={week!r} is not valid: expected a date like 2025-12-22")
+    if not FIRST_DATE <= start <= LAST_DATE - dt.timedelta(days=7):
+        fail(f"--week={week!r} is not valid: expected a date from {FIRST_DATE} to {LAST_DATE - dt.timedelta(days=7)}")
     return profile_, [start + dt.timedelta(days=i) for i in range(7)]
 
 

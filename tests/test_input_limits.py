@@ -129,3 +129,9 @@ def test_the_daily_mean_is_checked_where_it_is_formed() -> None:
     with pytest.raises(TrafficError, match=r"^store 'x' on 2025-11-03: the day's mean comes to inf"):
         check_daily_mean(float("inf"), "store 'x' on 2025-11-03")
     check_daily_mean(CUSTOMERS_PER_DAY.high, "store 'x'")  # the limit itself is accepted
+
+
+@pytest.mark.parametrize("week", ["9999-12-31", "0001-01-01"])
+def test_profile_show_weeks_stay_within_the_supported_dates(week: str) -> None:
+    line = one_error_line(["profile", "show", "--week", week])
+    assert f"--week='{week}'" in line and "1900-01-01" in line
