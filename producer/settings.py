@@ -32,10 +32,11 @@ class SettingsError(ValueError):
     """A setting's value is malformed; the message is one line."""
 
 
-def _int(low: int, high: int) -> Callable[[str], int]:
+def _int(low: int, high: int | None = None) -> Callable[[str], int]:
+    """A whole number from ``low`` to ``high``; every setting here states its ``high``."""
     def parse(text: str) -> int:
         value = int(text.strip())  # ValueError on junk
-        if value < low or value > high:
+        if value < low or (high is not None and value > high):
             raise ValueError
         return value
     return parse
@@ -46,12 +47,13 @@ def _in(limits: Range) -> Callable[[str], Any]:
     return limits.parse
 
 
-def _float(low: float, high: float, open_low: bool = False) -> Callable[[str], float]:
+def _float(low: float, high: float | None = None, open_low: bool = False) -> Callable[[str], float]:
+    """A finite number from ``low`` to ``high``; every setting here states its ``high``."""
     def parse(text: str) -> float:
         value = float(text.strip())
         if not math.isfinite(value):
             raise ValueError
-        if value < low or (open_low and value == low) or value > high:
+        if value < low or (open_low and value == low) or (high is not None and value > high):
             raise ValueError
         return value
     return parse
