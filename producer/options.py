@@ -16,29 +16,50 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from producer.settings import SPECS, Settings, SettingsError
+from producer.settings import SPECS, Settings, SettingsError, choices, is_flag, near_misses
+from sim.limits import TrafficError
 from sim.profile import ProfileError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def settings_options(names: Iterable[str]) -> Callable[[F], F]:
-    """Add one option per named setting; the command receives them as kwargs."""
+    """Add one option per named setting; the command receives them as kwargs.
+
+    A yes/no setting is a flag (``--write-rejected`` / ``--no-write-rejected``)
+    that takes no value; a choice lists its words in ``--help``; every other
+    option takes its value as text.
+    """
     names = list(names)
 
     def decorate(func: F) -> F:
         for name in reversed(names):
             spec = SPECS[name]
-            func = click.option(
-                spec.option, name, default=None, metavar="VALUE",
-                help=f"{spec.help} [env {spec.env}; default {spec.default}]",
-            )(func)
+            help_text = f"{spec.help} [env {spec.env}; default {spec.default}]"
+            if is_flag(spec):
+                option = click.option(
+                    f"{spec.option}/--no-{spec.option[2:]}", name, default=None, help=help_text,
+                )
+            else:
+                words = choices(spec)
+                option = click.option(
+                    spec.option, name, default=None, metavar=f"[{'|'.join(words)}]" if words else "VALUE",
+                    help=help_text if words else f"{help_text} [{spec.accepts}]",
+                )
+            func = option(func)
         return func
     return decorate
 
 
 def load_settings(options: dict[str, Any]) -> Settings:
-    """Settings from the environment, overridden by the given options."""
+    """Settings from the environment, overridden by the given options.
+
+    An environment variable that looks like a mistyped setting
+    (``STORE_CAPCITY``) is not silently ignored: a warning names the setting
+    it resembles.
+    """
+    for var, name in near_misses(os.environ):
+        click.echo(f"foot-traffic: warning: {var} is not a setting and is ignored; did you mean {name}?", err=True)
     return Settings.load(os.environ, {k: v for k, v in options.items() if k in SPECS})
 
 
@@ -55,6 +76,6 @@ def friendly_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (SettingsError, ProfileError) as exc:
+        except (SettingsError, ProfileError, TrafficError) as exc:
             fail(str(exc))
     return wrapper  # type: ignore[return-value]

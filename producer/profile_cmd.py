@@ -9,6 +9,7 @@ day, for a typical week or for a given calendar week.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -29,6 +30,7 @@ from sim.dwell import DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDw
 from sim.fit import DWELL_KINDS, FitError, build_profile, day_slot_counts, fit_dwell, fit_weekly
 from sim.fit_calendar import DEFAULT_LEVEL, CalendarFit, fit_calendar
 from sim.fit_days import LocalDays, days_with_every_hour, local_days, whole_days
+from sim.limits import FIRST_DATE, LAST_DATE
 from sim.profile import DEFAULT_SLOTS, WEEKDAYS, Profile, ProfileError, load_profile, parse_slot_starts
 from sim.sampling import expected_counts
 from sim.store import Store
@@ -165,8 +167,13 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     except (ObservedError, FitError) as exc:
         fail(str(exc))
     tmp = Path(out).with_name(Path(out).name + ".partial")
-    tmp.write_text(fitted.to_toml(), encoding="utf-8")
-    os.replace(tmp, out)
+    try:
+        tmp.write_text(fitted.to_toml(), encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # nothing half-written is left behind
+            tmp.unlink(missing_ok=True)
+        fail(f"--out {out!r}: cannot write the profile there: {exc.strerror or type(exc).__name__}", 1)
     used = counts[whole].sum()
     kept = np.flatnonzero(whole)
     click.echo(
@@ -236,6 +243,8 @@ def _week(profile_: Profile, week: str | None) -> tuple[Profile, list[dt.date]]:
         start = dt.date.fromisoformat(week)
     except ValueError:
         fail(f"--week={week!r} is not valid: expected a date like 2025-12-22")
+    if not FIRST_DATE <= start <= LAST_DATE - dt.timedelta(days=7):
+        fail(f"--week={week!r} is not valid: expected a date from {FIRST_DATE} to {LAST_DATE - dt.timedelta(days=7)}")
     return profile_, [start + dt.timedelta(days=i) for i in range(7)]
 
 

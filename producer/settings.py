@@ -12,9 +12,19 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
+from sim.limits import (
+    CAPACITY,
+    CUSTOMERS_PER_DAY,
+    MULTIPLIER,
+    PATIENCE_MINUTES,
+    WHOLE_CUSTOMERS_PER_DAY,
+    Range,
+    TrafficError,
+)
 from sim.profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from sim.store import CAPACITY_MODES, Store, zone_named
 
@@ -23,23 +33,28 @@ class SettingsError(ValueError):
     """A setting's value is malformed; the message is one line."""
 
 
-def _int(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+def _int(low: int, high: int | None = None) -> Callable[[str], int]:
+    """A whole number from ``low`` to ``high``; every setting here states its ``high``."""
     def parse(text: str) -> int:
         value = int(text.strip())  # ValueError on junk
-        if (low is not None and value < low) or (high is not None and value > high):
+        if value < low or (high is not None and value > high):
             raise ValueError
         return value
     return parse
 
 
-def _float(low: float | None = None, high: float | None = None, open_low: bool = False) -> Callable[[str], float]:
+def _in(limits: Range) -> Callable[[str], Any]:
+    """A number within one of the engine's documented ranges (sim.limits)."""
+    return limits.parse
+
+
+def _float(low: float, high: float | None = None, open_low: bool = False) -> Callable[[str], float]:
+    """A finite number from ``low`` to ``high``; every setting here states its ``high``."""
     def parse(text: str) -> float:
         value = float(text.strip())
         if not math.isfinite(value):
             raise ValueError
-        if low is not None and (value < low or (open_low and value == low)):
-            raise ValueError
-        if high is not None and value > high:
+        if value < low or (open_low and value == low) or (high is not None and value > high):
             raise ValueError
         return value
     return parse
@@ -64,13 +79,16 @@ def _seed(text: str) -> int:
     if not word:
         raise ValueError
     if word.isdigit():
-        return int(word)
+        value = int(word)
+        if value > 2**63 - 1:
+            raise ValueError
+        return value
     return seed_from_text(word)
 
 
 def seed_from_text(text: str) -> int:
-    """The seed of a non-numeric ``SEED``: the first 8 bytes of SHA-256 of its UTF-8 text, big-endian."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+    """The seed of a non-numeric ``SEED``: SHA-256 of its UTF-8 text, first 8 bytes big-endian, top bit cleared."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") & (2**63 - 1)
 
 
 def _choice(*options: str) -> Callable[[str], str]:
@@ -81,7 +99,18 @@ def _choice(*options: str) -> Callable[[str], str]:
         if word.lower() in options:
             return word.lower()
         raise ValueError
+    parse.choices = options  # type: ignore[attr-defined]  # listed in --help by producer.options
     return parse
+
+
+def is_flag(spec: Spec) -> bool:
+    """A yes/no setting: a flag on the command line, a word in the environment."""
+    return spec.parse is _bool
+
+
+def choices(spec: Spec) -> tuple[str, ...]:
+    """The words a choice setting accepts (empty for any other setting)."""
+    return tuple(getattr(spec.parse, "choices", ()))
 
 
 def _text(text: str) -> str:
@@ -122,7 +151,7 @@ class Spec:
 SPECS: dict[str, Spec] = {
     "redis_host": Spec("REDIS_HOST", _text, "a host name or address", "redis", "Redis host"),
     "redis_port": Spec("REDIS_PORT", _int(1, 65535), "a port number 1-65535", 6379, "Redis port"),
-    "redis_db": Spec("REDIS_DB", _int(0), "a whole number >= 0", 0, "Redis database number"),
+    "redis_db": Spec("REDIS_DB", _int(0, 2**31 - 1), "a whole number from 0 to 2147483647", 0, "Redis database number"),
     "redis_url": Spec(
         "REDIS_URL", _redis_url, "a redis://[user:password@]host[:port][/db] or rediss:// URL",
         None, "Redis URL; replaces host, port and db when set",
@@ -132,13 +161,13 @@ SPECS: dict[str, Spec] = {
         "base stream name; door events go to <base>:realistic",
     ),
     "default_daily_customers": Spec(
-        "DEFAULT_DAILY_CUSTOMERS", _float(0), "a number >= 0", 1000.0, "baseline customers per day",
+        "DEFAULT_DAILY_CUSTOMERS", _in(CUSTOMERS_PER_DAY), CUSTOMERS_PER_DAY.accepts(), 1000.0, "baseline customers per day",
     ),
     "base_daily_customers": Spec(
-        "BASE_DAILY_CUSTOMERS", _float(0), "a number >= 0", None, "overrides the baseline",
+        "BASE_DAILY_CUSTOMERS", _in(CUSTOMERS_PER_DAY), CUSTOMERS_PER_DAY.accepts(), None, "overrides the baseline",
     ),
     "daily_customers": Spec(
-        "DAILY_CUSTOMERS", _int(0), "a whole number >= 0", None, "a fixed total for every day",
+        "DAILY_CUSTOMERS", _in(WHOLE_CUSTOMERS_PER_DAY), WHOLE_CUSTOMERS_PER_DAY.accepts(), None, "a fixed total for every day",
     ),
     "daily_variation_pct": Spec(
         "DAILY_VARIATION_PCT", _float(0, 1), "a fraction from 0 to 1 (0.10 means +-10%)", 0.10,
@@ -149,11 +178,11 @@ SPECS: dict[str, Spec] = {
         "turns the day-to-day noise off",
     ),
     "seed": Spec(
-        "SEED", _seed, "a whole number >= 0, or any other text (hashed to a seed)", None,
-        "random seed; drawn and printed when unset; text is hashed (SHA-256) to a number",
+        "SEED", _seed, "a whole number from 0 to 2**63 - 1, or any other text (hashed to a seed)", None,
+        "random seed; drawn and printed when unset; other text is hashed (SHA-256) to a number",
     ),
     "traffic_multiplier": Spec(
-        "TRAFFIC_MULTIPLIER", _float(0), "a number >= 0", 1.0, "scales the daily mean",
+        "TRAFFIC_MULTIPLIER", _in(MULTIPLIER), MULTIPLIER.accepts(), 1.0, "scales the daily mean",
     ),
     "profile_file": Spec(
         "PROFILE_FILE", _text, "a path to a TOML profile file", None, "traffic profile (TOML)",
@@ -163,7 +192,7 @@ SPECS: dict[str, Spec] = {
         "UTC", "the store's local time zone: slots and weekdays are local, times are written in UTC",
     ),
     "store_capacity": Spec(
-        "STORE_CAPACITY", _int(1), "a whole number >= 1 (unset: no limit)", None,
+        "STORE_CAPACITY", _in(CAPACITY), CAPACITY.accepts() + "; unset: no limit", None,
         "most customers inside at once; unset means no limit",
     ),
     "capacity_mode": Spec(
@@ -171,7 +200,7 @@ SPECS: dict[str, Spec] = {
         "at a full store: queue at the door (first come first served) or turn away (loss)",
     ),
     "patience_minutes": Spec(
-        "PATIENCE_MINUTES", _float(0, open_low=True), "a number of minutes > 0 (unset: wait for ever)",
+        "PATIENCE_MINUTES", _in(PATIENCE_MINUTES), PATIENCE_MINUTES.accepts() + "; unset: wait for ever",
         None, "a queued customer gives up after waiting this long",
     ),
     "write_rejected": Spec(
@@ -187,11 +216,11 @@ SPECS: dict[str, Spec] = {
         "simulated start; default: today (simulate) or now (produce)",
     ),
     "speed": Spec(
-        "SPEED", _float(0, open_low=True), "a number > 0 (simulated seconds per wall second)", 1.0,
+        "SPEED", _float(0.001, 1e9), "a number from 0.001 to 1e9 (simulated seconds per wall second)", 1.0,
         "real-time speed-up",
     ),
     "stream_maxlen": Spec(
-        "STREAM_MAXLEN", _int(1), "a whole number >= 1", 20000, "approximate cap of each stream",
+        "STREAM_MAXLEN", _int(1, 10**12), "a whole number from 1 to 10**12", 20000, "approximate cap of each stream",
     ),
     "log_level": Spec(
         "LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
@@ -218,11 +247,11 @@ SPECS: dict[str, Spec] = {
         "Prometheus /metrics port",
     ),
     "buffer_max": Spec(
-        "BUFFER_MAX", _int(1), "a whole number >= 1", 100_000,
+        "BUFFER_MAX", _int(1, 10_000_000), "a whole number from 1 to 10,000,000 (entries held in memory)", 100_000,
         "entries buffered while Redis is unreachable; when full the simulation waits",
     ),
     "redis_connect_timeout": Spec(
-        "REDIS_CONNECT_TIMEOUT", _float(0), "a number of seconds >= 0 (0 waits forever)", 0.0,
+        "REDIS_CONNECT_TIMEOUT", _float(0, 86_400), "a number of seconds from 0 to 86,400 (0 waits forever)", 0.0,
         "how long to wait for Redis at start before giving up",
     ),
 }
@@ -348,17 +377,23 @@ class Settings:
     def default_store(self) -> Store:
         """The store these settings describe (with a stores file: each store's defaults)."""
         profile = self.profile()
-        return Store(
-            profile=profile,
-            baseline=self.baseline_for(profile),
-            daily_customers=self.daily_customers,
-            variation=self.variation,
-            multiplier=self.traffic_multiplier,
-            timezone=self.timezone,
-            capacity=self.store_capacity,
-            capacity_mode=self.capacity_mode,
-            patience=self.patience_seconds if self.stores_file is None else None,
-        )
+        try:
+            return Store(
+                profile=profile,
+                baseline=self.baseline_for(profile),
+                daily_customers=self.daily_customers,
+                variation=self.variation,
+                multiplier=self.traffic_multiplier,
+                timezone=self.timezone,
+                capacity=self.store_capacity,
+                capacity_mode=self.capacity_mode,
+                patience=self.patience_seconds if self.stores_file is None else None,
+            )
+        except TrafficError as exc:
+            raise SettingsError(
+                "DAILY_CUSTOMERS or BASE_/DEFAULT_DAILY_CUSTOMERS, TRAFFIC_MULTIPLIER, DAILY_VARIATION_PCT and "
+                f"PROFILE_FILE together: {exc}"
+            ) from None
 
     def stores(self) -> tuple[Store, ...]:
         """The run's stores: the stores file's (``STORES``), or the one store of the settings."""
@@ -391,6 +426,55 @@ def given_settings(options: Mapping[str, Any], env: Mapping[str, str]) -> set[st
         name for name, spec in SPECS.items()
         if given_value(options.get(name)) is not None or given_value(env.get(spec.env)) is not None
     }
+def _distance(a: str, b: str, cap: int) -> int:
+    """Levenshtein distance between ``a`` and ``b``, or ``cap + 1`` once it is surely above ``cap``.
+
+    Only the band of cells within ``cap`` of the diagonal is computed: the
+    check runs for every environment variable against every setting, at
+    every start.
+    """
+    if abs(len(a) - len(b)) > cap:
+        return cap + 1
+    over = cap + 1
+    row = [j if j <= cap else over for j in range(len(b) + 1)]
+    for i, ca in enumerate(a, 1):
+        lo, hi = max(1, i - cap), min(len(b), i + cap)
+        diagonal = row[lo - 1]
+        row[lo - 1] = i if i <= cap else over
+        for j in range(lo, hi + 1):
+            cell = min(row[j] + 1, row[j - 1] + 1, diagonal + (ca != b[j - 1]))
+            diagonal, row[j] = row[j], min(cell, over)
+        if hi < len(b):
+            row[hi + 1] = over
+        if min(row[lo - 1:hi + 1]) > cap:
+            return over
+    return min(row[-1], over)
+
+
+def near_misses(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(variable, setting) for each environment variable that looks like a mistyped setting.
+
+    Only names shaped like ours are considered (upper case, digits,
+    underscores) that are not settings themselves and lie within two edits
+    of a setting's name (one edit for names of five letters or fewer, so
+    that short unrelated names are not flagged).
+    """
+    return list(_near_misses(tuple(sorted(env))))
+
+
+@lru_cache(maxsize=16)  # a process sees one environment; the tests' many runs see a handful
+def _near_misses(variables: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    names = [spec.env for spec in SPECS.values()]
+    out = []
+    for var in variables:
+        if var in names or not var.isupper() or not all(c.isalnum() or c == "_" for c in var):
+            continue
+        for name in names:
+            cap = 1 if len(name) <= 5 else 2
+            if _distance(var, name, cap) <= cap:
+                out.append((var, name))
+                break
+    return tuple(out)
 
 
 def _parse(spec: Spec, source: str, raw: str) -> Any:

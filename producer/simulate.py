@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -31,9 +32,11 @@ def _progress(console: Console) -> Progress:
 @click.command()
 @click.option("--start", "sim_start", default=None, metavar="DATE|TIME",
               help="first simulated instant (UTC): a date or an ISO time [env SIM_START; default today]")
-@click.option("--days", default=None, metavar="N", help="how many days to simulate [default 7]")
+@click.option("--days", default=None, metavar="N",
+              help="how many days to simulate, > 0 and at most 36,525 (a hundred years) [default 7]")
 @click.option("--until", default=None, metavar="DATE|TIME", help="end of the run (exclusive), instead of --days")
-@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--out", default="out", show_default=True, metavar="DIR",
+              help="output folder (made if missing); one that cannot be written is an error, exit 1")
 @click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(FORMATS))
 @click.option("--engine", default="auto", show_default=True, type=click.Choice(ENGINES),
               help="vectorized ('fast') or SimPy model; 'auto' picks the fast one where it is exact")
@@ -50,18 +53,22 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     assert end is not None
     stores = settings.stores()  # a broken stores or profile file fails before anything is printed
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
-    seed = settings.seed
-    if seed is None:
-        seed = fresh_seed()
-        console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
-                      highlight=False)
+    seed = fresh_seed() if settings.seed is None else settings.seed
     try:
         run = Simulation(seed=seed, stores=stores, start=start, end=end)
         run.pick_engine(engine)  # type: ignore[arg-type]
     except ValueError as exc:
         fail(str(exc))
+    if Path(out).exists() and not Path(out).is_dir():
+        fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
+    try:
+        sink = FileSink(out, fmt)
+    except OSError as exc:
+        fail(_cannot_write(out, exc), 1)
+    if settings.seed is None:
+        console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
+                      highlight=False)
     tune_for_batches()
-    sink = FileSink(out, fmt)
     began = time.perf_counter()
     turned_away = gave_up = 0
     try:
@@ -78,6 +85,9 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
             **{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
             "engine": engine, "format": fmt,
         })
+    except OSError as exc:  # the disk filled up, the folder went away ...
+        sink.abort()
+        fail(_cannot_write(out, exc), 1)
     except BaseException:
         sink.abort()
         raise
@@ -92,3 +102,10 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         if any(s.capacity is not None for s in run.stores):
             click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")
 
+
+
+def _cannot_write(out: str, exc: OSError) -> str:
+    """One line for an output folder that cannot be written (an environment error)."""
+    reason = exc.strerror or type(exc).__name__
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != out else ""
+    return f"--out {out!r}: cannot write the output there: {reason}{where}"

@@ -30,7 +30,6 @@ and the key.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,14 @@ from typing import Any
 from producer.settings import SettingsError
 from sim.dwell import DEFAULT_DWELL
 from sim.errors import read_toml
+from sim.limits import (
+    CAPACITY,
+    CUSTOMERS_PER_DAY,
+    FRACTION,
+    MULTIPLIER,
+    PATIENCE_MINUTES,
+    WHOLE_CUSTOMERS_PER_DAY,
+)
 from sim.profile import Profile, ProfileError, load_profile, profile_from_mapping
 from sim.store import CAPACITY_MODES, Store, zone_named
 
@@ -52,39 +59,31 @@ class StoresError(SettingsError):
     """The stores file is malformed; the message is one line naming store and key."""
 
 
-def _number(value: Any, low: float, high: float | None = None, open_low: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError
-    if value < low or (open_low and value == low) or (high is not None and value > high):
-        raise ValueError
-    return float(value)
+def _patience(value: Any) -> int:
+    return max(1, round(PATIENCE_MINUTES.check(value, "patience_minutes") * 60))
 
 
-def _whole(value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError
-    return value
-
-
-#: How each plain key is read: (parser, Store field, what it accepts).
-_FIELDS: dict[str, tuple[Any, str, str]] = {
-    "baseline": (lambda v: _number(v, 0), "baseline", "a number >= 0"),
-    "daily_customers": (lambda v: _whole(v, 0), "daily_customers", "a whole number >= 0"),
-    "variation": (lambda v: _number(v, 0, 1), "variation", "a fraction from 0 to 1"),
-    "multiplier": (lambda v: _number(v, 0), "multiplier", "a number >= 0"),
-    "capacity": (lambda v: _whole(v, 1), "capacity", "a whole number >= 1"),
+#: How each plain key is read: (parser, Store field, what it accepts). Numbers
+#: use the engine's documented ranges (sim.limits), the same as the settings.
+_FIELDS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
+    "baseline": (lambda v: CUSTOMERS_PER_DAY.check(v, "baseline"), "baseline", CUSTOMERS_PER_DAY.accepts()),
+    "daily_customers": (
+        lambda v: WHOLE_CUSTOMERS_PER_DAY.check(v, "daily_customers"), "daily_customers",
+        WHOLE_CUSTOMERS_PER_DAY.accepts(),
+    ),
+    "variation": (lambda v: FRACTION.check(v, "variation"), "variation", "a fraction from 0 to 1"),
+    "multiplier": (lambda v: MULTIPLIER.check(v, "multiplier"), "multiplier", MULTIPLIER.accepts()),
+    "capacity": (lambda v: CAPACITY.check(v, "capacity"), "capacity", CAPACITY.accepts()),
     "capacity_mode": (
         lambda v: _pick(v, CAPACITY_MODES), "capacity_mode", " or ".join(repr(m) for m in CAPACITY_MODES),
     ),
-    "patience_minutes": (
-        lambda v: max(1, round(_number(v, 0, open_low=True) * 60)), "patience", "a number of minutes > 0",
-    ),
+    "patience_minutes": (_patience, "patience", PATIENCE_MINUTES.accepts()),
     "timezone": (lambda v: _zone(v), "timezone", "an IANA time zone name such as Europe/Rome"),
 }
 
 
 def _pick(value: Any, options: tuple[str, ...]) -> str:
-    if value not in options:
+    if not isinstance(value, str) or value not in options:
         raise ValueError
     return str(value)
 
@@ -165,7 +164,7 @@ def _store(
         try:
             changes[name] = parse(table[key])
         except ValueError:
-            raise StoresError(f"{at}: {key} = {table[key]!r} is not valid; expected {accepts}") from None
+            raise StoresError(f"{at}: {key} = {_short(table[key])} is not valid; expected {accepts}") from None
     if "profile" in table:
         profile = changes["profile"] = _profile(table["profile"], at, folder, profiles)
         changes["dwell"] = profile.dwell or DEFAULT_DWELL
@@ -184,7 +183,10 @@ def _store(
 def _profile(value: Any, at: str, folder: Path, cache: dict[Path, Profile]) -> Profile:
     try:
         if isinstance(value, str):
-            path = (folder / value).resolve()
+            try:
+                path = (folder / value).resolve()
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise StoresError(f"{at}: profile: {value!r} is not a usable path ({exc})") from None
             if path not in cache:
                 cache[path] = load_profile(path)
             return cache[path]
@@ -193,3 +195,8 @@ def _profile(value: Any, at: str, folder: Path, cache: dict[Path, Profile]) -> P
     except ProfileError as exc:
         raise StoresError(f"{at}: profile: {exc}") from None
     raise StoresError(f"{at}: profile: expected a path to a profile file or an inline [stores.profile] table")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -18,7 +18,6 @@ exactly as without a calendar (no extra arithmetic, no extra draws).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from sim.errors import ProfileError
+from sim.limits import MULTIPLIER
+from sim.numbers import plain
 
 MONTHS = 12
 
@@ -54,6 +55,15 @@ class Calendar:
         if self.seasonality is not None and len(self.seasonality) != MONTHS:
             raise ProfileError(f"seasonality: expected {MONTHS} multipliers, got {len(self.seasonality)}")
 
+    def peak(self) -> float:
+        """The largest factor the calendar gives any slot of any day (1 for an ordinary day).
+
+        Entries for one date name disjoint slots, so no slot gets two special
+        multipliers; a month's seasonality multiplies them.
+        """
+        season = max(self.seasonality) if self.seasonality is not None else 1.0
+        return season * max([1.0, *(s.multiplier for s in self.special)])
+
     @property
     def is_empty(self) -> bool:
         return not self.closures and not self.special and self.seasonality is None
@@ -78,16 +88,16 @@ class Calendar:
         return out
 
     def to_mapping(self, slot_names: Sequence[str]) -> dict[str, Any]:
-        """``closures``, ``seasonality`` and ``special`` as the loader reads them (empty ones left out)."""
+        """The calendar's keys of a profile document: ``closures``, ``seasonality``, ``special``."""
         out: dict[str, Any] = {}
         if self.closures:
-            out["closures"] = [d.isoformat() for d in self.closures]
+            out["closures"] = list(self.closures)
         if self.seasonality is not None:
-            out["seasonality"] = list(self.seasonality)
+            out["seasonality"] = [plain(m) for m in self.seasonality]
         if self.special:
             out["special"] = [
-                {"date": s.date.isoformat(), "multiplier": s.multiplier,
-                 **({} if s.slots is None else {"slots": [slot_names[i] for i in s.slots]})}
+                {"date": s.date, "multiplier": plain(s.multiplier)}
+                | ({} if s.slots is None else {"slots": [slot_names[i] for i in s.slots]})
                 for s in self.special
             ]
         return out
@@ -107,11 +117,7 @@ def _date(value: Any, key: str) -> dt.date:
 
 
 def _multiplier(value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ProfileError(f"{key}: {value!r} is not a number; expected a multiplier >= 0")
-    if value < 0:
-        raise ProfileError(f"{key}: {value!r} is negative; expected a multiplier >= 0")
-    return float(value)
+    return float(MULTIPLIER.check(value, key, ProfileError))
 
 
 def calendar_from_mapping(data: Mapping[str, Any], slot_index: Mapping[str, int]) -> Calendar:
@@ -169,7 +175,7 @@ def _special(
             raise ProfileError(f"{key}.slots: expected a non-empty list of slot starts like [\"17:00\"]")
         picked = []
         for j, name in enumerate(raw):
-            if name not in slot_index:
+            if not isinstance(name, str) or name not in slot_index:
                 raise ProfileError(
                     f"{key}.slots[{j}]: {name!r} is not a slot start; expected one of {list(slot_index)}"
                 )

@@ -34,6 +34,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from sim.limits import DWELL_MEDIAN, DWELL_MINUTES, DWELL_SPREAD, SHARE, WEIGHT
+
 
 class DwellError(ValueError):
     """A dwell model's parameter is out of range; the message names it."""
@@ -63,8 +65,10 @@ class UniformBand:
     high: int
 
     def __post_init__(self) -> None:
-        if not 1 <= self.low <= self.high:
-            raise DwellError(f"band {self.low}..{self.high}: expected whole minutes 1 <= low <= high")
+        if not (DWELL_MINUTES.contains(self.low) and DWELL_MINUTES.contains(self.high) and self.low <= self.high):
+            raise DwellError(
+                f"band {self.low}..{self.high}: expected whole minutes 1 <= low <= high <= {DWELL_MINUTES.high:,.0f}"
+            )
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,9 @@ class MixtureDwell:
     def __post_init__(self) -> None:
         if len(self.shares) != len(self.bands) or not self.bands:
             raise DwellError("shares: one share per band is needed")
-        if any(not s >= 0 for s in self.shares) or abs(sum(self.shares) - 1.0) > 1e-9:
+        for i, share in enumerate(self.shares):
+            SHARE.check(share, f"shares[{i}]", DwellError)
+        if abs(math.fsum(self.shares) - 1.0) > 1e-9:
             raise DwellError("shares: must be >= 0 and sum to 1")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -115,8 +121,8 @@ class HistogramDwell:
     def __post_init__(self) -> None:
         if len(self.edges) < 2:
             raise DwellError("edges: at least two bin edges are needed")
-        if any(isinstance(e, bool) or not isinstance(e, int) for e in self.edges) or self.edges[0] < 1:
-            raise DwellError(f"edges: {list(self.edges)} must be whole minutes >= 1")
+        for i, e in enumerate(self.edges):
+            DWELL_MINUTES.check(e, f"edges[{i}]", DwellError)
         for i in range(1, len(self.edges)):
             if self.edges[i] <= self.edges[i - 1]:
                 raise DwellError(f"edges[{i}]: {self.edges[i]} does not come after {self.edges[i - 1]}")
@@ -125,8 +131,7 @@ class HistogramDwell:
                 f"weights: expected {len(self.edges) - 1} weights (one per bin), got {len(self.weights)}"
             )
         for i, w in enumerate(self.weights):
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
-                raise DwellError(f"weights[{i}]: {w!r}; expected a number >= 0")
+            WEIGHT.check(w, f"weights[{i}]", DwellError)
         if math.fsum(self.weights) <= 0:
             raise DwellError("weights: all zero; at least one bin needs a positive weight")
 
@@ -149,12 +154,8 @@ class HistogramDwell:
 
 
 def _check_median_spread(median: float, spread: float) -> None:
-    if isinstance(median, bool) or not isinstance(median, (int, float)) or not 1 <= median <= 1440:
-        raise DwellError(f"median: {median!r}; expected minutes from 1 to 1440")
-    if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not 0 < spread <= 2:
-        raise DwellError(
-            f"spread: {spread!r}; expected a number in (0, 2] (standard deviation / mean)"
-        )
+    DWELL_MEDIAN.check(median, "median", DwellError)
+    DWELL_SPREAD.check(spread, "spread", DwellError)
 
 
 def _ceil_minutes(x: np.ndarray) -> np.ndarray:

@@ -23,7 +23,6 @@ one-line :class:`~sim.errors.ProfileError` naming the key.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,6 +38,8 @@ from sim.dwell import (
     UniformBand,
 )
 from sim.errors import ProfileError
+from sim.limits import DWELL_MEDIAN, DWELL_MINUTES, DWELL_SPREAD, SHARE, WEIGHT, Range
+from sim.numbers import plain
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 KINDS = ("default", "mixture", "lognormal", "gamma", "histogram")
@@ -51,22 +52,16 @@ _PARAMS = {
 }
 
 
-def _number(value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ProfileError(f"{key}: {value!r} is not a number")
-    return float(value)
-
-
-def _whole(value: Any, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProfileError(f"{key}: {value!r} is not a whole number of minutes")
-    return value
-
-
 def _list(value: Any, key: str, what: str) -> list[Any]:
     if not isinstance(value, list):
         raise ProfileError(f"{key}: expected a list of {what}")
     return value
+
+
+def _numbers(value: Any, key: str, limits: Range) -> tuple[Any, ...]:
+    """A list of numbers, each within ``limits``."""
+    items = _list(value, key, limits.accepts())
+    return tuple(limits.check(v, f"{key}[{i}]", ProfileError) for i, v in enumerate(items))
 
 
 def model_from_mapping(table: Mapping[str, Any], key: str = "dwell", extra: Sequence[str] = ()) -> Dwell:
@@ -74,7 +69,7 @@ def model_from_mapping(table: Mapping[str, Any], key: str = "dwell", extra: Sequ
     if "kind" not in table:
         raise ProfileError(f"{key}.kind: missing; expected one of {', '.join(KINDS)}")
     kind = table["kind"]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ProfileError(f"{key}.kind: {kind!r} is not a dwell model; expected one of {', '.join(KINDS)}")
     accepted = {"kind", *_PARAMS[kind], *extra}
     unknown = sorted(set(table) - accepted)
@@ -87,26 +82,24 @@ def model_from_mapping(table: Mapping[str, Any], key: str = "dwell", extra: Sequ
         if kind == "default":
             return DEFAULT_DWELL
         if kind in ("lognormal", "gamma"):
-            median = _number(table["median"], f"{key}.median")
-            spread = _number(table["spread"], f"{key}.spread")
+            median = DWELL_MEDIAN.check(table["median"], f"{key}.median", ProfileError)
+            spread = DWELL_SPREAD.check(table["spread"], f"{key}.spread", ProfileError)
             return LognormalDwell(median, spread) if kind == "lognormal" else GammaDwell(median, spread)
         if kind == "histogram":
-            edges = tuple(_whole(e, f"{key}.edges[{i}]")
-                          for i, e in enumerate(_list(table["edges"], f"{key}.edges", "whole minutes")))
-            weights = tuple(_number(w, f"{key}.weights[{i}]")
-                            for i, w in enumerate(_list(table["weights"], f"{key}.weights", "numbers")))
+            edges = _numbers(table["edges"], f"{key}.edges", DWELL_MINUTES)
+            weights = _numbers(table["weights"], f"{key}.weights", WEIGHT)
             return HistogramDwell(edges, weights)
         raw_bands = _list(table["bands"], f"{key}.bands", "[low, high] pairs")
         bands = []
         for i, pair in enumerate(raw_bands):
             if not isinstance(pair, list) or len(pair) != 2:
                 raise ProfileError(f"{key}.bands[{i}]: {pair!r} is not a [low, high] pair of whole minutes")
-            low, high = _whole(pair[0], f"{key}.bands[{i}]"), _whole(pair[1], f"{key}.bands[{i}]")
-            if not 1 <= low <= high:
-                raise ProfileError(f"{key}.bands[{i}]: {pair!r}; expected whole minutes 1 <= low <= high")
+            low = DWELL_MINUTES.check(pair[0], f"{key}.bands[{i}][0]", ProfileError)
+            high = DWELL_MINUTES.check(pair[1], f"{key}.bands[{i}][1]", ProfileError)
+            if low > high:
+                raise ProfileError(f"{key}.bands[{i}]: {pair!r}; expected whole minutes low <= high")
             bands.append(UniformBand(low, high))
-        shares = tuple(_number(s, f"{key}.shares[{i}]")
-                       for i, s in enumerate(_list(table["shares"], f"{key}.shares", "numbers")))
+        shares = _numbers(table["shares"], f"{key}.shares", SHARE)
         return MixtureDwell(shares=shares, bands=tuple(bands))
     except DwellError as exc:
         raise ProfileError(f"{key}.{exc}") from None
@@ -147,35 +140,35 @@ def _pick(raw: Any, key: str, index: Mapping[str, int]) -> list[int]:
         raise ProfileError(f"{key}: expected a non-empty list, e.g. [{', '.join(repr(k) for k in list(index)[:2])}]")
     out = []
     for i, name in enumerate(raw):
-        if name not in index:
+        if not isinstance(name, str) or name not in index:
             raise ProfileError(f"{key}[{i}]: {name!r} is not accepted; expected one of {list(index)}")
         out.append(index[name])
     return out
 
 
 def model_mapping(model: Dwell) -> dict[str, Any]:
-    """The keys describing one model, as the loader reads them."""
+    """The keys describing one model (``kind`` and its parameters)."""
     if model == DEFAULT_DWELL:
         return {"kind": "default"}
     if isinstance(model, (LognormalDwell, GammaDwell)):
         kind = "lognormal" if isinstance(model, LognormalDwell) else "gamma"
-        return {"kind": kind, "median": model.median, "spread": model.spread}
+        return {"kind": kind, "median": plain(model.median), "spread": plain(model.spread)}
     if isinstance(model, HistogramDwell):
-        return {"kind": "histogram", "edges": list(model.edges), "weights": list(model.weights)}
+        return {"kind": "histogram", "edges": list(model.edges), "weights": [plain(w) for w in model.weights]}
     if isinstance(model, MixtureDwell):
-        return {"kind": "mixture", "bands": [[b.low, b.high] for b in model.bands], "shares": list(model.shares)}
+        return {"kind": "mixture", "bands": [[b.low, b.high] for b in model.bands],
+                "shares": [plain(s) for s in model.shares]}
     raise TypeError(f"cannot write dwell model {model!r} to a profile file")
 
 
 def dwell_to_mapping(dwell: Dwell, slot_names: Sequence[str]) -> dict[str, Any]:
-    """The ``[dwell]`` table (and its ``by_slot`` rules) as the loader reads it."""
+    """The ``[dwell]`` table (with its ``by_slot`` rules) as a mapping for a TOML writer."""
     if not isinstance(dwell, DwellBySlot):
         return model_mapping(dwell)
     table = model_mapping(dwell.default)
-    rules: list[dict[str, Any]] = []
+    rules = []
     for d, row in enumerate(dwell.grid):
-        models = [m for m in dict.fromkeys(row) if m != dwell.default]
-        for model in models:
+        for model in [m for m in dict.fromkeys(row) if m != dwell.default]:
             slots = [slot_names[s] for s, m in enumerate(row) if m == model]
             rules.append({"weekdays": [WEEKDAYS[d]], "slots": slots, **model_mapping(model)})
     if rules:

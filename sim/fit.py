@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.calendar import Calendar
-from sim.dwell import Dwell, GammaDwell, HistogramDwell, LognormalDwell
+from sim.dwell import Dwell, DwellError, GammaDwell, HistogramDwell, LognormalDwell
 from sim.errors import ProfileError
 from sim.profile import WEEKDAYS, Profile
 
@@ -189,14 +189,14 @@ def fit_histogram(minutes: np.ndarray, width: int) -> HistogramDwell:
 
 def fit_dwell(minutes: np.ndarray, kind: str = "lognormal", width: int = 5) -> Dwell:
     """A dwell model of ``kind`` fitted to observed whole minutes."""
-    if kind == "histogram":
-        return fit_histogram(minutes, width)
     if kind not in DWELL_KINDS:
         raise FitError(f"dwell kind {kind!r}: expected one of {', '.join(DWELL_KINDS)}")
-    median, spread = round(fit_median(minutes), 3), round(fit_spread(minutes), 4)
     try:
+        if kind == "histogram":
+            return fit_histogram(minutes, width)
+        median, spread = round(fit_median(minutes), 3), round(fit_spread(minutes), 4)
         return LognormalDwell(median, spread) if kind == "lognormal" else GammaDwell(median, spread)
-    except ValueError as exc:
+    except DwellError as exc:
         raise FitError(f"fitted dwell is out of range ({exc})") from None
 
 

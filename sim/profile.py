@@ -46,11 +46,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim import toml_write
+import tomli_w
+
 from sim.calendar import Calendar, calendar_from_mapping
 from sim.dwell import DEFAULT_DWELL, Dwell
 from sim.dwell_file import dwell_from_mapping, dwell_to_mapping
 from sim.errors import ProfileError, read_toml
+from sim.limits import CUSTOMERS_PER_DAY, WEIGHT
+from sim.numbers import plain as _num
 
 WEEKDAYS: tuple[str, ...] = (
     "Monday",
@@ -129,8 +132,8 @@ class Profile:
             _check_row(row, len(self.starts), f"weights.{day}")
         if not any(math.fsum(row) > 0 for row in self.weights):
             raise ProfileError("weights: every weekday is closed (all weights 0); at least one must be open")
-        if self.baseline is not None and not (math.isfinite(self.baseline) and self.baseline >= 0):
-            raise ProfileError(f"baseline: {self.baseline!r}; expected a number of customers >= 0")
+        if self.baseline is not None:
+            CUSTOMERS_PER_DAY.check(self.baseline, "baseline", ProfileError)
         for s in self.calendar.special:
             if s.slots is not None and max(s.slots) >= len(self.starts):
                 raise ProfileError(f"special {s.date.isoformat()}: slot index out of range")
@@ -165,30 +168,32 @@ class Profile:
         The daily mean is the baseline times this factor, so busier weekdays
         get more customers while the week's mean stays the baseline.
         """
-        mean = math.fsum(self.day_weight(d) for d in range(7)) / 7
-        return self.day_weight(weekday) / mean
+        total = math.fsum(self.day_weight(d) for d in range(7))
+        return 7 * (self.day_weight(weekday) / total)  # in this order: tiny weights do not underflow
 
     @property
     def slot_names(self) -> tuple[str, ...]:
         """Slot starts as ``HH:MM``, the names the file uses for slots."""
         return tuple(_fmt_hhmm(s) for s in self.starts)
 
-    def to_toml(self) -> str:
-        """The profile as a TOML document that :func:`load_profile` reads back."""
-        calendar = self.calendar.to_mapping(self.slot_names)
-        doc: dict[str, Any] = {
-            "name": self.name,
-            "slots": list(self.slot_names),
-            "baseline": self.baseline,
-            "closures": calendar.get("closures"),
-            "seasonality": calendar.get("seasonality"),
-            "weights": {day: list(row) for day, row in zip(WEEKDAYS, self.weights, strict=True)},
-        }
-        if "special" in calendar:
-            doc["special"] = calendar["special"]
+    def to_mapping(self) -> dict[str, Any]:
+        """The profile as the mapping :func:`profile_from_mapping` reads (the TOML document)."""
+        data: dict[str, Any] = {"name": self.name, "slots": list(self.slot_names)}
+        if self.baseline is not None:
+            data["baseline"] = _num(self.baseline)
+        data.update(self.calendar.to_mapping(self.slot_names))
+        data["weights"] = {day: [_num(w) for w in row] for day, row in zip(WEEKDAYS, self.weights, strict=True)}
         if self.dwell is not None:
-            doc["dwell"] = dwell_to_mapping(self.dwell, self.slot_names)
-        return toml_write.dumps(doc)
+            data["dwell"] = dwell_to_mapping(self.dwell, self.slot_names)
+        return data
+
+    def to_toml(self) -> str:
+        """The profile as a TOML document that :func:`load_profile` reads back.
+
+        Written by a TOML writer (tomli-w), so any name, however awkward its
+        quotes or characters, comes back as it went in.
+        """
+        return tomli_w.dumps(self.to_mapping())
 
 
 def _check_starts(starts: Sequence[int], key: str) -> None:
@@ -208,10 +213,7 @@ def _check_row(row: Sequence[Any], n_slots: int, key: str) -> None:
     if len(row) != n_slots:
         raise ProfileError(f"{key}: expected {n_slots} weights (one per slot), got {len(row)}")
     for i, w in enumerate(row):
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
-            raise ProfileError(f"{key}[{i}]: {w!r} is not a number; expected a weight >= 0")
-        if w < 0:
-            raise ProfileError(f"{key}[{i}]: {w!r} is negative; expected a weight >= 0")
+        WEIGHT.check(w, f"{key}[{i}]", ProfileError)
 
 
 DEFAULT_PROFILE = Profile(
@@ -262,11 +264,8 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Pr
     if not isinstance(name, str):
         raise ProfileError(f"{_at(source)}name must be a string")
     baseline = data.get("baseline")
-    if baseline is not None and (
-        isinstance(baseline, bool) or not isinstance(baseline, (int, float))
-        or not math.isfinite(baseline) or baseline < 0
-    ):
-        raise ProfileError(f"baseline: {baseline!r}; expected a number of customers per day >= 0")
+    if baseline is not None:
+        CUSTOMERS_PER_DAY.check(baseline, "baseline", ProfileError)
     return Profile(
         starts=starts, weights=tuple(rows), name=name,
         baseline=None if baseline is None else float(baseline),
@@ -289,7 +288,7 @@ def _close_slots(
             raise ProfileError(f"closed.{day}: expected a list of slot starts like [\"00:00\"]")
         row = list(rows[WEEKDAYS.index(day)])
         for i, start in enumerate(slots):
-            if start not in slot_index:
+            if not isinstance(start, str) or start not in slot_index:
                 raise ProfileError(
                     f"closed.{day}[{i}]: {start!r} is not a slot start; expected one of {list(slot_index)}"
                 )

@@ -24,6 +24,7 @@ import simpy
 
 from sim.batch import Batch, BatchCollector, concat_columns, texts
 from sim.fast import DAY, fast_batches
+from sim.limits import check_window
 from sim.model import StoreModel
 from sim.observers import Observer, replay
 from sim.store import Store
@@ -96,6 +97,7 @@ class Simulation:
     def __post_init__(self) -> None:
         if self.end <= self.start:
             raise ValueError("the run must end after it starts")
+        check_window(self.start, self.end)
         if not self.stores:
             raise ValueError("a run needs at least one store")
         ids = [s.store_id for s in self.stores]

@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from sim.dwell import sample_day
+from sim.limits import check_daily_mean
 from sim.store import DayPlan, Store
 
 #: Purposes, each its own stream. Never renumber: it would change every run.
@@ -64,7 +65,11 @@ def expected_counts(store: Store, plan: DayPlan, factor: float = 1.0) -> np.ndar
         mean = store.baseline * store.profile.weekday_factor(plan.weekday) * store.multiplier
         expected = mean * factor * shares / weights.sum()
     scale = store.profile.calendar.factors(plan.day, store.profile.n_slots)
-    return expected if scale is None else expected * scale
+    if scale is not None:
+        expected = expected * scale
+    # Where the day's mean is formed: it must be something numpy can draw and hold.
+    check_daily_mean(float(expected.sum()), f"store {store.store_id!r} on {plan.day.isoformat()}")
+    return expected
 
 
 def day_total(store: Store, plan: DayPlan) -> int:

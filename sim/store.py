@@ -20,6 +20,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from sim.dwell import DEFAULT_DWELL, Dwell
+from sim.limits import (
+    CAPACITY,
+    CUSTOMERS_PER_DAY,
+    FRACTION,
+    MULTIPLIER,
+    PATIENCE_MINUTES,
+    WHOLE_CUSTOMERS_PER_DAY,
+    check_daily_mean,
+)
 from sim.profile import DEFAULT_PROFILE, Profile
 
 UTC = dt.UTC
@@ -61,26 +70,46 @@ class Store:
     def __post_init__(self) -> None:
         if not self.store_id:
             raise ValueError("store_id: must not be empty")
-        if self.baseline < 0:
-            raise ValueError(f"baseline: {self.baseline} is negative; expected >= 0")
-        if self.daily_customers is not None and self.daily_customers < 0:
-            raise ValueError(f"daily_customers: {self.daily_customers} is negative; expected >= 0")
-        if not 0 <= self.variation <= 1:
-            raise ValueError(f"variation: {self.variation} is outside [0, 1]")
-        if self.multiplier < 0:
-            raise ValueError(f"multiplier: {self.multiplier} is negative; expected >= 0")
-        if self.capacity is not None and self.capacity < 1:
-            raise ValueError(f"capacity: {self.capacity}; expected a whole number >= 1")
+        CUSTOMERS_PER_DAY.check(self.baseline, "baseline")
+        if self.daily_customers is not None:
+            WHOLE_CUSTOMERS_PER_DAY.check(self.daily_customers, "daily_customers")
+        FRACTION.check(self.variation, "variation")
+        MULTIPLIER.check(self.multiplier, "multiplier")
+        if self.capacity is not None:
+            CAPACITY.check(self.capacity, "capacity")
         if self.capacity_mode not in CAPACITY_MODES:
             raise ValueError(f"capacity_mode: {self.capacity_mode!r}; expected one of {', '.join(CAPACITY_MODES)}")
         if self.patience is not None:
-            if self.patience < 1:
-                raise ValueError(f"patience: {self.patience} s; expected at least 1 second")
+            if not 1 <= self.patience <= PATIENCE_MINUTES.high * 60:
+                raise ValueError(
+                    f"patience: {self.patience} s; expected 1 to {PATIENCE_MINUTES.high * 60:,.0f} seconds"
+                )
             if self.capacity is None or self.capacity_mode != "queue":
                 raise ValueError("patience: only a queue (a capacity with capacity_mode 'queue') has one")
         object.__setattr__(self, "_zone", zone_named(self.timezone))
         if self.dwell is DEFAULT_DWELL and self.profile.dwell is not None:
             object.__setattr__(self, "dwell", self.profile.dwell)
+        check_daily_mean(self.peak_daily_mean(), "", (  # the caller names the store
+            "daily_customers x the calendar's largest factor" if self.daily_customers is not None
+            else "baseline x the busiest weekday x multiplier x (1 + variation) x the calendar's largest factor"
+            + ("" if self.timezone == "UTC" else " x 2 (a daylight-saving day's longest slot)")
+        ))
+
+    def peak_daily_mean(self) -> float:
+        """An upper bound of any day's expected customers, before anything is drawn.
+
+        baseline x the busiest weekday's factor x multiplier x (1 + variation),
+        or the fixed daily total, times the calendar's largest factor; outside
+        UTC times 2, because a slot that falls in the repeated hour of a
+        daylight-saving day lasts up to twice as long and its expected count
+        grows with it. :func:`sim.sampling.expected_counts` checks each day's
+        actual sum as well.
+        """
+        if self.daily_customers is not None:
+            return self.daily_customers * self.profile.calendar.peak()
+        weekday = max(self.profile.weekday_factor(d) for d in range(7))
+        mean = self.baseline * weekday * self.multiplier * (1 + self.variation) * self.profile.calendar.peak()
+        return mean if self.timezone == "UTC" else 2 * mean
 
     @property
     def key(self) -> int:
@@ -125,7 +154,7 @@ def zone_named(name: str) -> ZoneInfo:
     """The IANA time zone called ``name``; ValueError (one line) if there is none."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ValueError(
             f"timezone: {name!r} is not an IANA time zone name; expected e.g. UTC, Europe/Rome, America/New_York"
         ) from None

@@ -15,10 +15,10 @@ ENV_CASES = [
     ({"DAILY_CUSTOMERS": "abc"}, "DAILY_CUSTOMERS", "whole number"),
     ({"DAILY_VARIATION_PCT": "-3"}, "DAILY_VARIATION_PCT", "fraction from 0 to 1"),
     ({"DAILY_VARIATION_PCT": "3"}, "DAILY_VARIATION_PCT", "fraction from 0 to 1"),
-    ({"TRAFFIC_MULTIPLIER": "-1"}, "TRAFFIC_MULTIPLIER", ">= 0"),
-    ({"TRAFFIC_MULTIPLIER": "nan"}, "TRAFFIC_MULTIPLIER", ">= 0"),
+    ({"TRAFFIC_MULTIPLIER": "-1"}, "TRAFFIC_MULTIPLIER", "a number from 0 to 1,000"),
+    ({"TRAFFIC_MULTIPLIER": "nan"}, "TRAFFIC_MULTIPLIER", "a number from 0 to 1,000"),
     ({"DISABLE_DAILY_VARIATION": "maybe"}, "DISABLE_DAILY_VARIATION", "true/false"),
-    ({"BASE_DAILY_CUSTOMERS": "lots"}, "BASE_DAILY_CUSTOMERS", ">= 0"),
+    ({"BASE_DAILY_CUSTOMERS": "lots"}, "BASE_DAILY_CUSTOMERS", "a number from 0 to 20,000,000"),
     ({"SIM_START": "yesterday"}, "SIM_START", "ISO time"),
 ]
 

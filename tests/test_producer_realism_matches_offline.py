@@ -29,9 +29,9 @@ daily_customers = 2000
 
 CASES = {
     "loss, rejected written": ["--daily-customers", "3000", "--store-capacity", "60", "--capacity-mode", "loss",
-                               "--write-rejected", "1"],
+                               "--write-rejected"],
     "queue with patience": ["--daily-customers", "3000", "--store-capacity", "70", "--patience-minutes", "5",
-                            "--write-rejected", "1"],
+                            "--write-rejected"],
     "two stores, two zones, a DST day": ["--stores", "{stores}", "--default-daily-customers", "2500"],
 }
 

@@ -26,3 +26,17 @@ def test_every_command_the_readme_names_exists() -> None:
     runner = CliRunner()
     for command in named:
         assert runner.invoke(main, [command, "--help"]).exit_code == 0, command
+
+
+def test_the_settings_table_states_each_engine_range() -> None:
+    """Settings read through a sim.limits range show its bounds in the table's Accepts column."""
+    from sim.limits import Range
+
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([A-Z_]+)` \|.*$", README, flags=re.M)}
+    checked = 0
+    for spec in SPECS.values():
+        limits = getattr(spec.parse, "__self__", None)
+        if isinstance(limits, Range):
+            assert f"{limits.high:,.0f}" in rows[spec.env] and f"{limits.low:g}" in rows[spec.env], rows[spec.env]
+            checked += 1
+    assert checked >= 6

@@ -43,7 +43,7 @@ def local_day(iso: str) -> str:
 
 
 def test_a_loss_store_shows_who_was_admitted_and_turned_away(tmp_path: Path) -> None:
-    data = simulate(tmp_path / "run", "--capacity-mode", "loss", "--write-rejected", "1")
+    data = simulate(tmp_path / "run", "--capacity-mode", "loss", "--write-rejected")
     report = build_report(data)
     figures = {f.name: f for f in report.figures}
     assert list(figures) == ["arrivals", "occupancy", "dwell", "daily", "admission"]
