@@ -115,3 +115,14 @@ def test_entries_redis_lost_are_written_again(tmp_path: Path, snapshot: str) -> 
         assert redis.Redis.from_url(server.url).hget("foot_traffic:run", "seed") == b"31", "the run record too"
     finally:
         server.close()
+
+
+def test_flipping_write_rejected_on_restart_is_refused(redis_server: RedisServer) -> None:
+    """WRITE_REJECTED shifts the door stream's ids: a restart that flips it would skip or mix events."""
+    capped = ("--sim-start", "2025-11-03", "--days", "0.25", "--seed", "3", "--daily-customers", "3000",
+              "--store-capacity", "5", "--capacity-mode", "loss")
+    assert run_producer(redis_server.url, *capped, speed="1e6").returncode == 0
+    again = run_producer(redis_server.url, *capped[2:], "--write-rejected", speed="1e6")
+    assert again.returncode == 2
+    line = one_line(again.stderr)
+    assert "WRITE_REJECTED=true differs from the stored run's WRITE_REJECTED=false" in line and "--fresh" in line

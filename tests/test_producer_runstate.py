@@ -61,3 +61,39 @@ def test_the_clock_is_part_of_the_run() -> None:
         resolve(stored, settings(CLOCK="wall"), None, {"clock"}, False, now=60.0, key=KEY)
     old = {k: v for k, v in stored.to_hash().items() if k != "clock"}  # a run stored before CLOCK existed
     assert RunState.from_hash(old, KEY).clock == "wall"
+
+
+def test_every_run_defining_setting_is_checked_on_resume() -> None:
+    """WRITE_REJECTED, the time zone, the capacity ... : one list defines a run, and a resume checks it all."""
+    from producer.live.runstate import RUN_SETTINGS
+
+    assert {"write_rejected", "timezone", "store_capacity", "capacity_mode", "patience_minutes",
+            "stores_file"} <= set(RUN_SETTINGS)
+    base = {"SEED": "5", "STORE_CAPACITY": "20"}
+    stored, _ = resolve(None, settings(**base), 1_000, {"seed"}, False, now=50.0, key=KEY)
+    with pytest.raises(SettingsError, match=r"^WRITE_REJECTED=true differs from the stored run's WRITE_REJECTED=false"):
+        resolve(stored, settings(**base, WRITE_REJECTED="1"), None, set(), False, now=60.0, key=KEY)
+    with pytest.raises(SettingsError, match=r"^TIMEZONE=Europe/Rome differs"):
+        resolve(stored, settings(**base, TIMEZONE="Europe/Rome"), None, set(), False, now=60.0, key=KEY)
+
+
+def test_the_fingerprint_is_canonical() -> None:
+    """The same stores give the same digest whatever the object identity; any change of a store changes it."""
+    from producer.live.runstate import store_fingerprint
+    from sim.store import Store
+
+    assert store_fingerprint((Store(),)) == store_fingerprint((Store(),))
+    assert store_fingerprint((Store(),)) != store_fingerprint((Store(baseline=1000.5),))
+    assert store_fingerprint((Store(),)) != store_fingerprint((Store(timezone="Europe/Rome"),))
+    assert len(store_fingerprint((Store(),))) == 32
+
+
+def test_a_version_1_record_is_checked_as_it_was_and_upgraded() -> None:
+    from producer.live.runstate import VERSION, _v1_traffic_of
+
+    s = settings(SEED="5")
+    old = RunState(5, 1_000, 50.0, 1.0, _v1_traffic_of(s), version="1")
+    state, how = resolve(RunState.from_hash(old.to_hash(), KEY), s, None, set(), False, now=60.0, key=KEY)
+    assert how == "continued" and state.version == VERSION and state.traffic != old.traffic
+    with pytest.raises(SettingsError, match="DAILY_CUSTOMERS differs"):
+        resolve(old, settings(SEED="5", DAILY_CUSTOMERS="101"), None, set(), False, now=60.0, key=KEY)

@@ -151,6 +151,9 @@ def _open_run(
         log.info("speed changed from %g to %g: re-anchoring the run's timeline", stored.speed if stored else 0,
                  state.speed)
         sink.write_hash(key, state.to_hash())
+    elif stored is not None and raw.get("version") != state.version:
+        log.info("the run record %s is upgraded to version %s", key, state.version)
+        sink.write_hash(key, state.to_hash())
     pace: Pace = clock if clock is not None else WallClock(state.sim_start, state.speed, state.wall_start)
     pacing = f"following {clock.what}" if clock is not None else f"speed {state.speed:g}"
     log.info("%s run: seed %d, start %s, %s, streams %s -> Redis at %s", how, state.seed,

@@ -19,22 +19,27 @@ that sets another clock is an error.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from producer.settings import SPECS, Settings, SettingsError
+from producer.settings import SPECS, TRAFFIC_SETTINGS, Settings, SettingsError
+from sim.dwell_file import dwell_to_mapping
 from sim.events import iso
 from sim.run import fresh_seed
+from sim.store import Store
 
-#: Settings (beyond the seed) that shape the simulated traffic.
-TRAFFIC_KEYS = (
+#: The settings that define a run's events, beyond its seed and start: the one list used to
+#: store a run and to check a resumed one (the traffic settings ``simulate`` takes too).
+RUN_SETTINGS = tuple(name for name in TRAFFIC_SETTINGS if name != "seed")
+#: What version 1 records compared (by ``repr``), for checking a run stored before version 2.
+_V1_KEYS = (
     "profile_file", "default_daily_customers", "base_daily_customers", "daily_customers",
     "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
 )
-VERSION = "1"
+VERSION = "2"
 
 
 def run_key(stream: str) -> str:
@@ -42,9 +47,34 @@ def run_key(stream: str) -> str:
     return f"{stream}:run"
 
 
+def store_fingerprint(stores: Sequence[Store]) -> str:
+    """A canonical digest of the stores' definitions: SHA-256 of their sorted-key JSON.
+
+    Built from the same mappings the profile files are written from, so it
+    depends on what a store is, not on how Python prints it.
+    """
+    doc = [
+        {
+            "store_id": s.store_id, "baseline": s.baseline, "daily_customers": s.daily_customers,
+            "variation": s.variation, "multiplier": s.multiplier, "timezone": s.timezone,
+            "capacity": s.capacity, "capacity_mode": s.capacity_mode, "patience": s.patience,
+            "dwell": dwell_to_mapping(s.dwell, s.profile.slot_names), "profile": s.profile.to_mapping(),
+        }
+        for s in stores
+    ]
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def traffic_of(settings: Settings) -> dict[str, str]:
-    """The traffic settings as text, plus a fingerprint of the stores they describe."""
-    values = {name: repr(getattr(settings, name)) for name in TRAFFIC_KEYS}
+    """The run-defining settings as JSON text, plus the fingerprint of the stores they describe."""
+    values = {name: json.dumps(getattr(settings, name)) for name in RUN_SETTINGS}
+    values["fingerprint"] = store_fingerprint(settings.stores())
+    return values
+
+
+def _v1_traffic_of(settings: Settings) -> dict[str, str]:
+    values = {name: repr(getattr(settings, name)) for name in _V1_KEYS}
     values["fingerprint"] = hashlib.sha256(repr(settings.stores()).encode()).hexdigest()[:16]
     return values
 
@@ -59,10 +89,11 @@ class RunState:
     speed: float
     traffic: dict[str, str]
     clock: str = "wall"  #: ``wall`` (wall clock x speed) or ``redis`` (a followed clock)
+    version: str = VERSION  #: the record's format (1: before the run-defining settings were one list)
 
     def to_hash(self) -> dict[str, str]:
         return {
-            "version": VERSION, "seed": str(self.seed), "sim_start": str(self.sim_start),
+            "version": self.version, "seed": str(self.seed), "sim_start": str(self.sim_start),
             "sim_start_iso": iso(self.sim_start), "wall_start": repr(self.wall_start),
             "speed": repr(self.speed), "traffic": json.dumps(self.traffic, sort_keys=True),
             "clock": self.clock,
@@ -75,6 +106,7 @@ class RunState:
                 seed=int(values["seed"]), sim_start=int(values["sim_start"]),
                 wall_start=float(values["wall_start"]), speed=float(values["speed"]),
                 traffic=dict(json.loads(values["traffic"])), clock=values.get("clock", "wall"),
+                version=values.get("version", "1"),
             )
         except (KeyError, ValueError, TypeError):
             raise SettingsError(
@@ -109,13 +141,16 @@ def resolve(
     if start is not None and start != stored.sim_start:
         raise SettingsError(
             f"SIM_START={iso(start)} differs from the stored run's start {iso(stored.sim_start)}; {hint}")
-    for name in TRAFFIC_KEYS:
+    if stored.version == "1":
+        _check_v1(stored, settings, hint)
+        stored = dataclasses.replace(stored, traffic=traffic, version=VERSION)  # upgraded when stored again
+    for name in RUN_SETTINGS:
         if traffic[name] != stored.traffic.get(name):
             raise SettingsError(
                 f"{SPECS[name].env}={_show(traffic[name])} differs from the stored run's "
-                f"{_show(stored.traffic.get(name))}; {hint}")
+                f"{SPECS[name].env}={_show(stored.traffic.get(name))}; {hint}")
     if traffic["fingerprint"] != stored.traffic.get("fingerprint"):
-        raise SettingsError(f"the traffic settings differ from the stored run's; {hint}")
+        raise SettingsError(f"the stores (profile or stores file contents) differ from the stored run's; {hint}")
     if "speed" in given and settings.speed != stored.speed and stored.clock == "wall":
         # Keep simulated time continuous: the sim time due now stays due now.
         t_now = stored.sim_time_at(now)
@@ -125,5 +160,22 @@ def resolve(
     return stored, "continued"
 
 
-def _show(value: Any) -> str:
-    return "unset" if value in (None, "None") else str(value).strip("'")
+def _check_v1(stored: RunState, settings: Settings, hint: str) -> None:
+    """A run stored by version 1 is checked the way version 1 checked it."""
+    old = _v1_traffic_of(settings)
+    for name in _V1_KEYS:
+        if old[name] != stored.traffic.get(name):
+            raise SettingsError(f"{SPECS[name].env} differs from the stored run's; {hint}")
+    if old["fingerprint"] != stored.traffic.get("fingerprint"):
+        raise SettingsError(f"the traffic settings differ from the stored run's; {hint}")
+
+
+def _show(value: str | None) -> str:
+    """A stored JSON value as a person writes it: ``unset``, ``true``, ``10``, ``Europe/Rome``."""
+    if value in (None, "null", "None"):
+        return "unset"
+    try:
+        loaded = json.loads(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(loaded).lower() if isinstance(loaded, bool) else str(loaded)
