@@ -1,4 +1,4 @@
-"""SIGTERM (and SIGINT) end the producer within seconds, exit 0, with nothing due left unwritten.
+"""SIGTERM (and SIGINT, SIGHUP) end the producer within seconds, exit 0, with nothing due left unwritten.
 
 The producer runs with no end at a pace where events are due continuously;
 after a stop each stream must be an exact prefix of the offline run (in
@@ -24,7 +24,7 @@ from tests.redis_server import RedisServer
 ARGS = ("--seed", "8", "--daily-customers", "20000")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=["SIGTERM", "SIGINT", "SIGHUP"])
 def test_a_stop_signal_flushes_what_is_due_and_exits_0(
     redis_server: RedisServer, tmp_path: Path, sig: signal.Signals,
 ) -> None:
@@ -54,3 +54,37 @@ def test_a_stop_signal_flushes_what_is_due_and_exits_0(
     session_times = [orjson.loads(s)["entry_time"] for s in sessions]
     assert got_doors == doors[: sum(1 for t in door_times if t <= max(last_session, last_door))]
     assert got_sessions == sessions[: sum(1 for t in session_times if t <= max(last_session, last_door))]
+
+
+@pytest.mark.parametrize("second", [False, True], ids=["SIGTERM", "SIGTERM-then-SIGINT-twice"])
+def test_a_frozen_redis_does_not_hold_up_a_stop(redis_server: RedisServer, second: bool) -> None:
+    """Redis SIGSTOPped mid-run: SIGTERM still ends the producer within 5 s (exit 1: entries left for a restart);
+    a second SIGINT ends it at once with 130."""
+    client = redis.Redis.from_url(redis_server.url)
+    proc = start_producer(redis_server.url, "--sim-start", "2025-11-05", *ARGS, speed="3600")
+    wait_for(lambda: stream_len(client, SESSIONS) > 200)
+    assert redis_server.proc is not None
+    redis_server.proc.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(0.5)  # writes are now hanging on a server that answers nothing
+        began = time.monotonic()
+        if second:
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("the producer did not end within 5 s of the stop signal") from None
+        took = time.monotonic() - began
+        if second:
+            assert proc.returncode == 130, err
+            assert "received SIGINT again: exiting at once" in err and took < 2.5
+        else:
+            assert proc.returncode == 1, err
+            assert "not written" in err and "a restart with the same settings writes them" in err
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)

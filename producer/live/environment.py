@@ -68,6 +68,8 @@ class Waker:
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
         self.stopping = False
+        #: How many entries are still unwritten (told by the producer), for the stop watchdog's message.
+        self.unwritten: Callable[[], int] | None = None
 
     def wait(self, seconds: float) -> None:
         """Sleep up to ``seconds``; raise :class:`Stopped` if a stop was requested."""
@@ -98,24 +100,51 @@ class Waker:
             except OSError:
                 pass
 
-    def install_signal_handlers(self) -> Callable[[], None]:
-        """Make SIGTERM and SIGINT call :meth:`stop`; returns a function restoring the old handlers.
+    def install_signal_handlers(self, deadline: float = 4.5) -> Callable[[], None]:
+        """SIGTERM, SIGHUP and SIGINT call :meth:`stop`; returns a function restoring the old handlers.
 
-        Only the main thread may set handlers; elsewhere this does nothing.
+        A stop must end the process in bounded time whatever Redis does (a
+        frozen server answers nothing, and ``docker stop`` waits 10 s): if the
+        process is still running ``deadline`` seconds after the first stop
+        signal, it says what is left unwritten and exits 1 (a restart writes
+        it). A second SIGINT exits at once with 130. Only the main thread may
+        set handlers; elsewhere this does nothing.
         """
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
 
         def handler(signum: int, frame: FrameType | None) -> None:
-            log.info("received %s: flushing and stopping", signal.Signals(signum).name)
+            name = signal.Signals(signum).name
+            if self.stopping and signum == signal.SIGINT:
+                log.error("received SIGINT again: exiting at once (a restart writes what is left)")
+                _exit_now(130)
+            if self.stopping:
+                return
+            log.info("received %s: flushing and stopping", name)
             self.stop()
+            watchdog = threading.Timer(deadline, self._overdue, args=(deadline,))
+            watchdog.daemon = True
+            watchdog.start()
 
-        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
 
         def restore() -> None:
             for sig, h in old.items():
                 signal.signal(sig, h)
         return restore
+
+    def _overdue(self, deadline: float) -> None:
+        left = self.unwritten() if self.unwritten is not None else -1
+        what = f"{left} entries are" if left >= 0 else "what was buffered is"
+        log.error("still stopping %.1f s after the stop signal (Redis does not answer): %s not written; "
+                  "exiting 1, a restart with the same settings writes them", deadline, what)
+        _exit_now(1)
+
+
+def _exit_now(code: int) -> None:
+    """End the process now (from a signal handler or the stop watchdog), logs flushed."""
+    logging.shutdown()
+    os._exit(code)
 
 
 class IdleGC:

@@ -136,11 +136,14 @@ class RedisSink:
     @classmethod
     def connect(
         cls, url: str | None, host: str, port: int, db: int, streams: Sequence[str], maxlen: int,
-        timeout: float = 5.0,
+        timeout: float = 2.0,
     ) -> RedisSink:
         """A sink on ``url`` (``redis://``, ``rediss://``, ``unix://``) or on host/port/db.
 
         Nothing is sent yet: call :meth:`ping` to find out whether Redis is there.
+        A reply that takes longer than ``timeout`` seconds counts as a lost
+        connection (a frozen or hung server): the entries stay buffered and
+        are retried, never blocking the run for longer.
         """
         options: dict[str, Any] = {
             "socket_timeout": timeout, "socket_connect_timeout": min(timeout, 2.0),
