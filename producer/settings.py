@@ -239,8 +239,16 @@ SPECS: dict[str, Spec] = {
         "with CLOCK=redis: the key holding the pipeline's simulated time (an ISO time)",
     ),
     "clock_db": Spec(
-        "CLOCK_DB", _int(0), "a whole number >= 0", 0,
+        "CLOCK_DB", _int(0, 2**31 - 1), "a whole number from 0 to 2,147,483,647", 0,
         "with CLOCK=redis: the Redis database of CLOCK_KEY (the streams stay in REDIS_DB)",
+    ),
+    "standby": Spec(
+        "STANDBY", _bool, "1/0, true/false, yes/no or on/off", False,
+        "when another producer writes these streams: wait and take over its run when it stops (else exit 1)",
+    ),
+    "lease_seconds": Spec(
+        "LEASE_SECONDS", _float(1, 3600), "a number of seconds from 1 to 3,600", 5.0,
+        "how long the producer's lease on its streams lasts unrenewed (a standby takes over after it)",
     ),
     "metrics_port": Spec(
         "METRICS_PORT", _int(0, 65535), "a port number 0-65535 (0 turns metrics off)", 0,
@@ -299,6 +307,8 @@ class Settings:
     clock: str = "wall"
     clock_key: str = "sim:now"
     clock_db: int = 0
+    standby: bool = False
+    lease_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.clock == "redis" and self.publish_clock:

@@ -24,12 +24,23 @@ def test_requirepass_through_the_url() -> None:
         server.close()
 
 
+#: What the README says a producer's ACL user needs (besides its keys).
+ACL_COMMANDS = ("-@all +@connection +xadd +xinfo|stream +xinfo|groups +xrange +xgroup|create +hgetall +hset "
+                "+set +get +exists +del +pexpire +eval +evalsha +script|load +multi +exec")
+
+
+def test_the_readme_lists_the_acl_a_producer_needs() -> None:
+    from tests.test_readme import README
+
+    assert f"`{ACL_COMMANDS}`" in README
+
+
 def test_an_acl_user_limited_to_its_keys(redis_server: RedisServer) -> None:
     admin = redis.Redis.from_url(redis_server.url)
     # Only what the producer needs: its streams, its run hash and the clock keys.
     admin.execute_command(
         "ACL", "SETUSER", "producer", "on", ">pw-123", "resetkeys", "~foot_traffic*", "~sim:*",
-        "-@all", "+@connection", "+xadd", "+xinfo|stream", "+hgetall", "+hset", "+set", "+del",
+        *ACL_COMMANDS.split(),
     )
     url = f"redis://producer:pw-123@127.0.0.1:{redis_server.port}/0"
     done = run_producer(url, *SPAN, speed="1e6", publish_clock="1")

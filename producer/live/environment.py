@@ -189,6 +189,8 @@ class Outlet(Protocol):
 
     def flush(self, clock: int | None, wait: bool = True) -> bool: ...
 
+    def busy(self) -> bool: ...
+
     def retry_at(self) -> float | None: ...
 
 
@@ -249,7 +251,10 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
             now = time.monotonic()
             late = -1.0 if due is None else now - due
             if outlet is not None and outlet.pending():
-                if late < 0 or outlet.pending() >= FLUSH_COUNT or now - outlet.buffered_since() > FLUSH_AGE:
+                # Behind schedule, a batch waits until the one in flight is answered (or the buffer
+                # is large): on a slow link that makes batches grow with the round trip, not stall on it.
+                if late < 0 or outlet.pending() >= FLUSH_COUNT or (
+                        now - outlet.buffered_since() > FLUSH_AGE and not outlet.busy()):
                     # On schedule: write and confirm. Behind: leave the batch in flight, keep going.
                     outlet.flush(self._clock(nxt), wait=late < 0)
                     now = time.monotonic()

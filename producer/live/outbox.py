@@ -143,6 +143,10 @@ class Outbox:
     def pending(self) -> int:
         return len(self._buffer)
 
+    def busy(self) -> bool:
+        """Redis has not answered the batch in flight yet: a flush now would wait for it."""
+        return self.sink.awaiting_reply()
+
     def buffered_since(self) -> float:
         """When (monotonic) the oldest buffered entry was put."""
         return self._since

@@ -25,14 +25,16 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import click
+from redis.exceptions import ResponseError
 
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
+from producer.live.lease import Lease, LeaseTaken, lease_key
 from producer.live.metrics import ProducerCollector, serve
 from producer.live.outbox import Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
-from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, StreamId
+from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
 from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve, run_key
 from producer.options import fail, friendly_errors, load_settings, settings_options
@@ -48,7 +50,8 @@ log = logging.getLogger("producer")
 #: Settings of the producer itself (the traffic settings are shared with ``simulate``).
 PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
-    "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "metrics_port", "log_level",
+    "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
+    "standby", "lease_seconds", "metrics_port", "log_level",
 )
 #: Seconds a stop may spend writing what is buffered before giving up (the process ends
 #: within 4.5 s of the signal whatever Redis does: see Waker.install_signal_handlers).
@@ -103,16 +106,38 @@ def run_producer(
             raise RedisError(
                 f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
                 f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
-        run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker)
-        end = parse_end(run.state.sim_start, days, until, None)
-        return _produce(settings, stores, run, end, sink, outbox, waker)
+        lease = Lease(sink.client, lease_key(settings.redis_stream), settings.lease_seconds,
+                      lambda why: _lost_lease(why, waker, lost))
+        lost: list[str] = []
+        try:
+            lease.take(settings.standby, waker.wait)
+        except LeaseTaken as exc:
+            raise RedisError(str(exc)) from None
+        try:
+            run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker)
+            end = parse_end(run.state.sim_start, days, until, None)
+            code = _produce(settings, stores, run, end, sink, outbox, waker)
+        finally:
+            lease.release()
+        if lost:
+            raise RedisError(lost[0])
+        return code
     except Stopped:
         log.info("stopped before the run began")
         return 0
+    except ResponseError as exc:  # a refusal not met where it is expected (an ACL without a command ...)
+        raise RedisError(f"Redis at {sink.where} refused a command: {reply_text(exc)}") from None
     finally:
         restore()
         waker.close()
         sink.close()
+
+
+def _lost_lease(why: str, waker: Waker, lost: list[str]) -> None:
+    """Another producer took the streams: stop writing at once (the run ends with exit 1)."""
+    log.error("%s", why)
+    lost.append(why)
+    waker.stop()
 
 
 def _open_run(
@@ -148,7 +173,12 @@ def _open_run(
             state = dataclasses.replace(state, sim_start=sim_start, wall_start=float(sim_start))
     if how == "new":
         _clear_the_way(sink, outbox, state, key, fresh)
-        sink.write_hash(key, state.to_hash())
+        if fresh:
+            sink.delete_hash(key)
+        if not sink.create_hash(key, state.to_hash()):
+            raise SettingsError(
+                f"a run appeared in {key} while this one was being created (another producer without a "
+                "lease?); start again to continue it, or pass --fresh")
     elif how == "re-anchored":
         log.info("speed changed from %g to %g: re-anchoring the run's timeline", stored.speed if stored else 0,
                  state.speed)

@@ -259,6 +259,16 @@ class RedisSink:
         raw = self._call(self.client.hgetall, key)
         return {k.decode(): v.decode() for k, v in raw.items()}
 
+    def create_hash(self, key: str, values: dict[str, str]) -> bool:
+        """Write the hash only if ``key`` does not exist yet, atomically; ``False`` if it did."""
+        script = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end " \
+                 "redis.call('HSET', KEYS[1], unpack(ARGV)) return 1"
+        flat = [item for pair in values.items() for item in pair]
+        return bool(self._call(self.client.eval, script, 1, key, *flat))
+
+    def delete_hash(self, key: str) -> None:
+        self._call(self.client.delete, key)
+
     def write_hash(self, key: str, values: dict[str, str]) -> None:
         self._call(self.client.hset, key, mapping=values)
 
@@ -345,6 +355,15 @@ class RedisSink:
     @property
     def in_flight(self) -> bool:
         return self._inflight is not None
+
+    def awaiting_reply(self) -> bool:
+        """A batch is in flight and no reply to it has arrived yet (a receive would wait)."""
+        if self._inflight is None or self._conn is None:
+            return False
+        try:
+            return not self._conn.can_read(timeout=0)
+        except TRANSIENT:
+            return False  # a receive finds out at once
 
     def _drop(self) -> None:
         """Forget the connection (it failed): the next batch opens a new one."""

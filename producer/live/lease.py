@@ -1,0 +1,115 @@
+"""The lease: one producer at a time on a pair of streams.
+
+Two producers writing the same streams would mix their runs (or, with the
+same run, race for it). Before it reads or creates a run, a producer takes
+the key ``<REDIS_STREAM>:lease`` with ``SET NX PX`` (a token of its own,
+expiring after ``LEASE_SECONDS``) and renews it from a background thread
+every third of that time, for as long as it produces; a clean exit deletes
+it. A second producer on the same streams finds the lease taken and either
+exits with one line or, with ``STANDBY=1``, waits: when the active producer
+dies its lease expires, and the standby takes it and continues the run
+exactly where the streams end (the resume of a restart).
+
+Renewal and release compare the token in a Lua script, so a producer never
+extends or deletes another's lease. A renewal that finds the lease gone
+while Redis kept it (taken by another) is fatal: the producer stops. A
+Redis restarted empty has forgotten the lease: it is taken again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+
+import redis
+
+log = logging.getLogger("producer.live.lease")
+
+_RENEW = """
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not held then
+  if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 2 end
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class LeaseTaken(Exception):
+    """Another producer holds the lease; the message is one line."""
+
+
+def lease_key(stream: str) -> str:
+    return f"{stream}:lease"
+
+
+class Lease:
+    """``<stream>:lease``, held while producing and renewed in the background."""
+
+    def __init__(self, client: redis.Redis, key: str, seconds: float, lost: Callable[[str], None]) -> None:
+        self.client, self.key, self.ms = client, key, max(1, int(seconds * 1000))
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.lost = lost
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def holder(self) -> str | None:
+        raw = self.client.get(self.key)
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    def try_take(self) -> bool:
+        return bool(self.client.set(self.key, self.token, px=self.ms, nx=True))
+
+    def take(self, standby: bool, wait: Callable[[float], None]) -> None:
+        """Take the lease; if another producer has it: raise :class:`LeaseTaken`, or wait (``standby``)."""
+        said = False
+        while not self.try_take():
+            holder = self.holder()
+            if holder is None:
+                continue  # it expired between the two commands
+            if not standby:
+                raise LeaseTaken(
+                    f"another producer ({holder}) is writing to these streams (lease {self.key}); "
+                    "stop it, give this one another REDIS_STREAM, or set STANDBY=1 to wait and take over")
+            if not said:
+                log.warning("standby: producer %s holds %s; waiting to take over when it stops", holder, self.key)
+                said = True
+            wait(self.ms / 3000)
+        if said:
+            log.warning("standby: took over lease %s; continuing the run", self.key)
+        self._thread = threading.Thread(target=self._keep, name="lease", daemon=True)
+        self._thread.start()
+
+    def _keep(self) -> None:
+        every = self.ms / 3000
+        while not self._stop.wait(every):
+            try:
+                kept = self._renew(keys=[self.key], args=[self.token, self.ms])
+            except redis.RedisError:
+                continue  # Redis is down: the outbox says so; the lease is renewed when it is back
+            if kept == 2:
+                log.warning("Redis had forgotten lease %s (restarted empty?): taken again", self.key)
+            elif not kept:
+                self.lost(f"lost lease {self.key} to producer {self.holder()}: stopping "
+                          "(two producers must not write the same streams)")
+                return
+
+    def release(self) -> None:
+        """Stop renewing and delete the lease if it is still ours (a standby takes over at once)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        try:
+            self._release(keys=[self.key], args=[self.token])
+        except redis.RedisError:
+            pass  # it expires by itself
