@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -129,7 +130,19 @@ def _redis_url(text: str) -> str:
     parsed = urlparse(text.strip())
     if parsed.scheme not in ("redis", "rediss", "unix") or not (parsed.hostname or parsed.path):
         raise ValueError
+    if parsed.scheme != "unix":
+        port = parsed.port  # ValueError when not a number from 0 to 65535
+        if port == 0:
+            raise ValueError
+        db = parsed.path.strip("/")
+        if db and (not db.isdigit() or int(db) > 2**31 - 1):
+            raise ValueError
     return text.strip()
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the password of any URL in it replaced by ``***`` (``redis://user:***@host``)."""
+    return re.sub(r"(?i)([a-z][a-z0-9+.-]*://[^/@\s:'\"]*:)[^\s'\"]*@", r"\1***@", text)
 
 
 @dataclass(frozen=True)
@@ -153,7 +166,8 @@ SPECS: dict[str, Spec] = {
     "redis_port": Spec("REDIS_PORT", _int(1, 65535), "a port number 1-65535", 6379, "Redis port"),
     "redis_db": Spec("REDIS_DB", _int(0, 2**31 - 1), "a whole number from 0 to 2147483647", 0, "Redis database number"),
     "redis_url": Spec(
-        "REDIS_URL", _redis_url, "a redis://[user:password@]host[:port][/db] or rediss:// URL",
+        "REDIS_URL", _redis_url,
+        "a redis://[user:password@]host[:port][/db] or rediss:// URL (port 1-65535, db a whole number)",
         None, "Redis URL; replaces host, port and db when set",
     ),
     "redis_stream": Spec(
@@ -250,6 +264,10 @@ SPECS: dict[str, Spec] = {
         "LEASE_SECONDS", _float(1, 3600), "a number of seconds from 1 to 3,600", 5.0,
         "how long the producer's lease on its streams lasts unrenewed (a standby takes over after it)",
     ),
+    "metrics_host": Spec(
+        "METRICS_HOST", _text, "an address to listen on (127.0.0.1, 0.0.0.0, ::)", "127.0.0.1",
+        "where /metrics listens: this machine only by default; 0.0.0.0 for a scraper elsewhere",
+    ),
     "metrics_port": Spec(
         "METRICS_PORT", _int(0, 65535), "a port number 0-65535 (0 turns metrics off)", 0,
         "Prometheus /metrics port",
@@ -309,6 +327,7 @@ class Settings:
     clock_db: int = 0
     standby: bool = False
     lease_seconds: float = 5.0
+    metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if self.clock == "redis" and self.publish_clock:
@@ -491,4 +510,5 @@ def _parse(spec: Spec, source: str, raw: str) -> Any:
     try:
         return spec.parse(raw)
     except (ValueError, TypeError):
-        raise SettingsError(f"{source}={raw!r} is not valid: expected {spec.accepts}") from None
+        shown = mask_secrets(raw)  # a password never reaches a log or a terminal
+        raise SettingsError(f"{source}={shown!r} is not valid: expected {spec.accepts}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from producer.live.runstate import RunState, resolve
+from producer.live.runstate import RunRecordError, RunState, resolve
 from producer.settings import Settings, SettingsError
 
 KEY = "foot_traffic:run"
@@ -47,7 +47,7 @@ def test_contradictions_name_the_setting() -> None:
 
 
 def test_malformed_stored_metadata_is_one_line() -> None:
-    with pytest.raises(SettingsError, match="malformed; pass --fresh"):
+    with pytest.raises(RunRecordError, match="malformed; pass --fresh"):
         RunState.from_hash({"seed": "x"}, KEY)
 
 

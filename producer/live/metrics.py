@@ -114,9 +114,21 @@ class ProducerCollector(Collector):
                                 "The simulation's clock (epoch seconds)", value=self.sim_time())
 
 
-def serve(port: int, collector: Collector) -> CollectorRegistry:
-    """Serve ``/metrics`` on ``port`` (all interfaces) from a registry of its own."""
+class MetricsPortError(Exception):
+    """``/metrics`` cannot listen where it was told to; the message is one line."""
+
+
+def serve(host: str, port: int) -> CollectorRegistry:
+    """Serve ``/metrics`` on ``host:port`` from a registry of its own (register collectors on it later).
+
+    Called before anything is written, so a port already in use stops the
+    producer before it has touched Redis.
+    """
     registry = CollectorRegistry()
-    registry.register(collector)
-    start_http_server(port, registry=registry)
+    try:
+        start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        raise MetricsPortError(
+            f"METRICS_PORT={port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+            "choose a free port, or 0 to turn metrics off") from None
     return registry

@@ -16,6 +16,7 @@ dropped. Lateness (time written minus time due) is measured here, per entry.
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -182,6 +183,11 @@ class Outbox:
                 self._backoff.reset()
                 return
             except TRANSIENT as exc:
+                if _untrusted_certificate(exc):  # retrying cannot fix a certificate
+                    raise RedisError(
+                        f"TLS: the certificate of Redis at {self.sink.where} is not trusted "
+                        f"({_short(exc).split('] ')[-1].split(' (_ssl')[0]}): give its CA in REDIS_URL "
+                        "(rediss://host:port/0?ssl_ca_certs=/path/ca.crt)") from None
                 self.errors += 1
                 delay = self._backoff.take()
                 if deadline is not None:
@@ -430,6 +436,11 @@ def _dated_by_its_id(entry: Entry) -> bool:
         return bool(to_epoch(when) * 1000 == entry.ms)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return False
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def _short(exc: BaseException) -> str:

@@ -25,12 +25,13 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import click
+from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.live.lease import Lease, LeaseTaken, lease_key
-from producer.live.metrics import ProducerCollector, serve
+from producer.live.metrics import MetricsPortError, ProducerCollector, serve
 from producer.live.outbox import Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
@@ -51,7 +52,7 @@ log = logging.getLogger("producer")
 PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
     "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
-    "standby", "lease_seconds", "metrics_port", "log_level",
+    "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
 )
 #: Seconds a stop may spend writing what is buffered before giving up (the process ends
 #: within 4.5 s of the signal whatever Redis does: see Waker.install_signal_handlers).
@@ -100,6 +101,13 @@ def run_producer(
     outbox = Outbox(sink, waker, settings.buffer_max, settings.publish_clock)
     waker.unwritten = outbox.pending
     try:
+        registry = serve(settings.metrics_host, settings.metrics_port) if settings.metrics_port else None
+    except MetricsPortError as exc:
+        restore()
+        waker.close()
+        sink.close()
+        raise RedisError(str(exc)) from None
+    try:
         try:
             outbox.connect(settings.redis_connect_timeout or None)
         except TRANSIENT as exc:
@@ -116,7 +124,7 @@ def run_producer(
         try:
             run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker)
             end = parse_end(run.state.sim_start, days, until, None)
-            code = _produce(settings, stores, run, end, sink, outbox, waker)
+            code = _produce(settings, stores, run, end, sink, outbox, waker, registry)
         finally:
             lease.release()
         if lost:
@@ -216,7 +224,7 @@ def _clear_the_way(sink: RedisSink, outbox: Outbox, state: RunState, key: str, f
 
 def _produce(
     settings: Settings, stores: Sequence[Store], run: Run, end: int | None, sink: RedisSink, outbox: Outbox,
-    waker: Waker,
+    waker: Waker, registry: CollectorRegistry | None,
 ) -> int:
     state = run.state
     outbox.check_tops()
@@ -253,10 +261,9 @@ def _produce(
         # Keep sim:now moving between events, about ten times per wall second.
         every = max(1, round(state.speed * 0.1))
         env.every(every, lambda now: outbox.flush(now - 1), first=state.sim_start + every)
-    if settings.metrics_port:
-        serve(settings.metrics_port, ProducerCollector(outbox, sink.streams, lambda: env.now,
-                                                       lambda: emitter.visits))
-        log.info("serving Prometheus metrics on port %d", settings.metrics_port)
+    if registry is not None:
+        registry.register(ProducerCollector(outbox, sink.streams, lambda: env.now, lambda: emitter.visits))
+        log.info("serving Prometheus metrics on %s:%d", settings.metrics_host, settings.metrics_port)
     stopped = False
     idle_gc.start()
     log.info("on the clock from %s", iso(int(env.now)))

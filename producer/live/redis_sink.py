@@ -276,12 +276,24 @@ class RedisSink:
         try:
             return func(*args, **kwargs)
         except redis.AuthenticationError as exc:
+            if "HELLO must be called" in str(exc) or "NOAUTH" in str(exc) or "Authentication required" in str(exc):
+                raise RedisError(f"Redis at {self.where} requires a password: give it in REDIS_URL "
+                                 "(redis://[user]:password@host:port/db)") from None
             raise RedisError(f"Redis at {self.where} refused the credentials: {exc}") from None
+        except redis.exceptions.InvalidResponse as exc:
+            raise RedisError(f"the server at {self.where} does not speak the Redis protocol "
+                             f"({' '.join(str(exc).split())[:80]}): check REDIS_URL / REDIS_HOST and REDIS_PORT") from None
         except redis.exceptions.NoPermissionError as exc:
             raise RedisError(f"Redis at {self.where} denied a command (ACL): {exc}") from None
         except ResponseError as exc:
-            if "WRONGPASS" in str(exc) or "NOAUTH" in str(exc):
+            if "NOAUTH" in str(exc) or "HELLO must be called" in str(exc):
+                raise RedisError(f"Redis at {self.where} requires a password: give it in REDIS_URL "
+                                 "(redis://[user]:password@host:port/db)") from None
+            if "WRONGPASS" in str(exc):
                 raise RedisError(f"Redis at {self.where} refused the credentials: {exc}") from None
+            if str(exc).startswith("WRONGTYPE") and args and isinstance(args[0], str):
+                raise RedisError(f"key {args[0]} in Redis at {self.where} is not what this producer keeps "
+                                 "there (WRONGTYPE): delete it, or choose another REDIS_STREAM") from None
             if refused_for_now(exc):
                 raise Refused(reply_text(exc)) from None
             raise

@@ -22,12 +22,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from producer.live.redis_sink import RedisError
 from producer.settings import SPECS, TRAFFIC_SETTINGS, Settings, SettingsError
 from sim.dwell_file import dwell_to_mapping
 from sim.events import iso
+from sim.limits import FIRST_INSTANT, LAST_INSTANT
 from sim.run import fresh_seed
 from sim.store import Store
 
@@ -40,6 +43,10 @@ _V1_KEYS = (
     "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
 )
 VERSION = "2"
+
+
+class RunRecordError(RedisError):
+    """The run record in Redis is corrupt (hand-edited, another program's): one line, exit 1."""
 
 
 def run_key(stream: str) -> str:
@@ -101,17 +108,32 @@ class RunState:
 
     @classmethod
     def from_hash(cls, values: dict[str, str], key: str) -> RunState:
+        """The run stored in ``key``; a record that is incomplete or out of range is one line (exit 1)."""
         try:
-            return cls(
+            state = cls(
                 seed=int(values["seed"]), sim_start=int(values["sim_start"]),
                 wall_start=float(values["wall_start"]), speed=float(values["speed"]),
                 traffic=dict(json.loads(values["traffic"])), clock=values.get("clock", "wall"),
                 version=values.get("version", "1"),
             )
         except (KeyError, ValueError, TypeError):
-            raise SettingsError(
-                f"the run metadata in Redis hash {key} is incomplete or malformed; "
+            raise RunRecordError(
+                f"the run record in Redis hash {key} is incomplete or malformed; "
                 "pass --fresh to start a new run") from None
+        problems = [
+            ("seed", not 0 <= state.seed <= 2**63 - 1),
+            ("sim_start", not FIRST_INSTANT <= state.sim_start < LAST_INSTANT),
+            ("wall_start", not math.isfinite(state.wall_start) or not 0 <= state.wall_start < LAST_INSTANT),
+            ("speed", not math.isfinite(state.speed) or not 0.001 <= state.speed <= 1e9),
+            ("clock", state.clock not in ("wall", "redis")),
+            ("version", state.version not in ("1", VERSION)),
+        ]
+        bad = [name for name, wrong in problems if wrong]
+        if bad:
+            raise RunRecordError(
+                f"the run record in Redis hash {key} holds {bad[0]}={values.get(bad[0])!r}, which no run has; "
+                "pass --fresh to start a new run")
+        return state
 
     def sim_time_at(self, wall: float) -> float:
         """The simulated time due at wall time ``wall`` on this run's timeline."""
