@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole suite, N times in a row (default 3), under `pytest -n 2` while two CPU-bound
+# processes run beside it: the busy 2-core machine the suite must pass on. Stops at the
+# first failing run (exit 1) and always stops the CPU hogs. Run `bash scripts/test.sh`
+# once first (it makes .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-3}"
+[ -x .venv/bin/python ] || { echo "stress-suite.sh: run 'bash scripts/test.sh' first (it makes .venv)" >&2; exit 1; }
+hogs=()
+cleanup() { for pid in "${hogs[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+for _ in 1 2; do
+    python3 -c 'while True: pass' &
+    hogs+=("$!")
+done
+for i in $(seq 1 "$runs"); do
+    echo "stress-suite.sh: run $i of $runs (two CPU-bound processes beside it)" >&2
+    .venv/bin/python -m pytest -n 2 -q -p no:cacheprovider
+done
+echo "stress-suite.sh: $runs runs in a row passed" >&2
