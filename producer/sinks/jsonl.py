@@ -137,9 +137,13 @@ def _iso(epochs: np.ndarray) -> list[Part]:
     """
     day, second = np.divmod(np.asarray(epochs, dtype=np.int64), _SECONDS_A_DAY)
     first = int(day.min()) if len(day) else 0
-    days = np.arange(first, int(day.max()) + 1 if len(day) else first).astype("datetime64[D]")
-    dates = np.char.encode(np.datetime_as_string(days))
-    return [_Fixed(dates.astype("S10")[day - first]), "T", _Fixed(_clock()[second]), "+00:00"]
+    span = int(day.max()) + 1 - first if len(day) else 0
+    if span <= len(day):  # a batch's days: every day from the first to the last
+        days, which = np.arange(first, first + span), day - first
+    else:  # times far apart: only the days that occur
+        days, which = np.unique(day, return_inverse=True)
+    dates = np.char.encode(np.datetime_as_string(days.astype("datetime64[D]"))).astype("S10")
+    return [_Fixed(dates[which.reshape(-1)]), "T", _Fixed(_clock()[second]), "+00:00"]
 
 
 def iso_times(epochs: np.ndarray) -> pa.Array:
