@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -102,53 +104,84 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
-class _JsonlWriter:
-    """Writes lines built a column at a time by ``to_lines`` (:mod:`producer.sinks.jsonl`):
-    no Python call per line.
+def _dtypes(cols: Any) -> tuple[np.dtype, ...]:
+    return tuple(getattr(cols, f.name).dtype for f in fields(cols))
 
-    Batches are gathered up to about ``ROWS`` rows first: building lines
-    costs a few dozen numpy and Arrow calls whatever the rows, which a
-    day-sized batch (a few thousand rows) would pay over and over.
+
+class _Gathering:
+    """Gathers batches' columns up to about ``ROWS`` rows, then writes them at once.
+
+    Turning columns into text costs a few dozen numpy and Arrow calls
+    whatever the number of rows, which day-sized batches (a few thousand
+    rows) would pay over and over. The buffer bounds memory at ``ROWS`` rows.
+    Only columns of the same dtypes are gathered (concatenating fixed-width
+    bytes of two widths, or bytes with str, would change the values).
     """
 
     ROWS = 64 * 1024
 
-    def __init__(self, path: Path, to_lines: Callable[[Any], pa.Array]) -> None:
-        self._file: IO[bytes] = open(path, "wb")
-        self._to_lines = to_lines
+    def __init__(self) -> None:
         self._pending: list[Any] = []
         self._rows = 0
 
     def write(self, cols: Any) -> None:
-        if len(cols):
-            self._pending.append(cols)
-            self._rows += len(cols)
+        if not len(cols):
+            return
+        if self._pending and _dtypes(cols) != _dtypes(self._pending[0]):
+            self._flush()
+        self._pending.append(cols)
+        self._rows += len(cols)
         if self._rows >= self.ROWS:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending:
-            self._file.write(text_bytes(self._to_lines(concat_columns(self._pending))))
+            self._write_now(concat_columns(self._pending))
         self._pending, self._rows = [], 0
+
+    def _write_now(self, cols: Any) -> None:
+        raise NotImplementedError
+
+    def _close_file(self) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         try:
             self._flush()
         finally:
-            self._file.close()
+            self._close_file()
 
 
-class _CsvWriter:
+class _JsonlWriter(_Gathering):
+    """Writes lines built a column at a time by ``to_lines`` (:mod:`producer.sinks.jsonl`):
+    no Python call per line."""
+
+    def __init__(self, path: Path, to_lines: Callable[[Any], pa.Array]) -> None:
+        super().__init__()
+        self._file: IO[bytes] = open(path, "wb")
+        self._to_lines = to_lines
+
+    def _write_now(self, cols: Any) -> None:
+        self._file.write(text_bytes(self._to_lines(cols)))
+
+    def _close_file(self) -> None:
+        self._file.close()
+
+
+class _CsvWriter(_Gathering):
+    """Writes Arrow tables (``to_table``: times as the JSON's ISO strings) with Arrow's CSV writer."""
+
     def __init__(self, path: Path, to_table: Callable[[Any], pa.Table], schema: pa.Schema,
                  times: tuple[str, ...]) -> None:
+        super().__init__()
         self._to_table = to_table
         fields_ = [pa.field(f.name, pa.string() if f.name in times else f.type) for f in schema]
         self._writer = pacsv.CSVWriter(str(path), pa.schema(fields_))
 
-    def write(self, cols: Any) -> None:
+    def _write_now(self, cols: Any) -> None:
         self._writer.write_table(self._to_table(cols))
 
-    def close(self) -> None:
+    def _close_file(self) -> None:
         self._writer.close()
 
 
