@@ -28,6 +28,7 @@ five parts instead of twenty.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -49,14 +50,22 @@ _DOOR: Callable[..., dict[str, Any]] = door_payload
 _ESCAPED = bytes([*range(0x20), ord('"'), ord("\\")])
 #: Every other byte: ``bytes.translate(None, _PLAIN)`` keeps only the bytes to escape.
 _PLAIN = bytes(b for b in range(256) if b not in _ESCAPED)
+#: Printable ASCII but quote and backslash: what a fixed-width column may hold as it is.
+_ASCII_PLAIN = bytes(b for b in range(0x20, 0x80) if b not in _ESCAPED)
 #: The same bytes as an RE2 character class (for Arrow's regex kernels).
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 _SECONDS_A_DAY = 86400
+#: Combinations of coded texts made all at once, whether they occur or not.
+_FEW = 1024
 
 
 @dataclass
 class _Fixed:
-    """A column of JSON text of one width: a fixed-width bytes array (numpy ``S<width>``)."""
+    """A column of JSON text of one width: a fixed-width bytes array (numpy ``S<width>``).
+
+    Its bytes are valid UTF-8 by construction (ASCII columns, literal text),
+    so it becomes an Arrow string column without a check.
+    """
 
     values: np.ndarray
 
@@ -86,9 +95,10 @@ def arrow_strings(values: np.ndarray) -> pa.Array:
     return pa.array(values, pa.string())
 
 
-def _plain(data: bytes) -> bool:
-    """Whether text holds nothing JSON escapes (one ``bytes.translate``, about 1 ms a megabyte)."""
-    return not data.translate(None, _PLAIN)
+def _plain(data: bytes, plain: bytes = _PLAIN) -> bool:
+    """Whether text holds only ``plain`` bytes (one ``bytes.translate``, about 1 ms a megabyte);
+    by default, whether it holds nothing JSON escapes."""
+    return not data.translate(None, plain)
 
 
 def _escape(strings: pa.Array) -> pa.Array:
@@ -110,13 +120,13 @@ def json_strings(values: np.ndarray) -> Part:
     """A string column as JSON string text without the quotes (escaped as orjson does).
 
     A :class:`~sim.batch.Coded` column (labels, store ids) escapes its few
-    names only; a fixed-width bytes column with nothing to escape (the
-    engine's UUIDs) is used as it is.
+    names only; a fixed-width bytes column of printable ASCII with nothing
+    to escape (the engine's UUIDs) is used as it is.
     """
     if isinstance(values, Coded) and values.codes is not None and values.names is not None:
         return _Codes([orjson.dumps(v)[1:-1].decode() for v in values.names.tolist()], values.codes)
     if values.dtype.kind == "S":
-        if len(values) and _plain(values.tobytes()):
+        if len(values) and _plain(values.tobytes(), _ASCII_PLAIN):
             return _Fixed(values)
         values = np.array(texts(values), dtype=object)
     return _escape(pa.array(values, pa.string()))
@@ -198,11 +208,18 @@ def _fixed_run(run: list[Part], n: int) -> _Fixed:
 
 
 def _coded_run(run: list[Part]) -> _Codes:
-    """Literals and coded columns as one coded column: a text per combination that occurs."""
+    """Literals and coded columns as one coded column.
+
+    Its texts are every combination of the columns' texts when they are
+    few (a store's weekdays and slots), else the combinations that occur.
+    """
     coded = [p for p in run if isinstance(p, _Codes)]
     shape = tuple(len(p.texts) for p in coded)
     combined = np.ravel_multi_index([p.codes for p in coded], shape)
-    seen, codes = np.unique(combined, return_inverse=True)
+    if math.prod(shape) <= _FEW:
+        seen, codes = np.arange(math.prod(shape)), combined
+    else:
+        seen, codes = np.unique(combined, return_inverse=True)
     each = np.unravel_index(seen, shape)
     made = []
     for j in range(len(seen)):
@@ -239,8 +256,11 @@ def _text_column(part: Part) -> pa.Array:
     """One part as an Arrow string column."""
     if isinstance(part, _Fixed):
         values = np.ascontiguousarray(part.values)
-        raw = pa.Array.from_buffers(pa.binary(values.dtype.itemsize), len(values), [None, pa.py_buffer(values)])
-        return raw.cast(pa.string())
+        offsets = np.arange(len(values) + 1, dtype=np.int64) * values.dtype.itemsize
+        if offsets[-1] > np.iinfo(np.int32).max:
+            raise OverflowError("more than 2 GiB of text in one batch; write smaller batches")
+        return pa.Array.from_buffers(pa.string(), len(values),
+                                     [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(values)])
     if isinstance(part, _Codes):
         return pa.array(part.texts, pa.string()).take(pa.array(part.codes))
     assert isinstance(part, pa.Array)
