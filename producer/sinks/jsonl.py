@@ -161,9 +161,14 @@ def iso_times(epochs: np.ndarray) -> pa.Array:
     return _join(_iso(epochs), len(epochs))
 
 
-def _numbers(values: np.ndarray) -> pa.Array:
-    """Integers as JSON numbers (decimal, as ``str(int)``)."""
-    return pa.array(np.asarray(values, dtype=np.int64)).cast(pa.string())
+def _numbers(values: np.ndarray) -> pa.Array | int:
+    """Integers as JSON numbers (decimal, as ``str(int)``); one ``int`` when
+    they are all the same (``queue_seconds`` without a capacity limit), which
+    is then literal text like the keys."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(values) and values.min() == values.max():
+        return int(values[0])
+    return pa.array(values).cast(pa.string())
 
 
 class _String:
