@@ -4,10 +4,12 @@
     python bench/bench_engine.py --stores 50 --days 30
     python bench/bench_engine.py --capacity 25    # capacity limit: the SimPy model
 
-Prints events/s of ``simulate`` to Parquet and to JSONL, of the SimPy model,
-and of two references: a bare numpy generation of the same counts written to
-Parquet with pyarrow, and a bare SimPy loop with one process per customer.
-Ratios are what to compare across machines (these are shared and noisy);
+Prints events/s of ``simulate`` to Parquet, JSONL and CSV, of the SimPy
+model, and of two references: a bare numpy generation of the same counts
+written to Parquet with pyarrow, and a bare SimPy loop with one process per
+customer. The text formats are compared with Parquet in the same run (JSONL
+and CSV lines are built a column at a time; target: at least 0.8 of the
+Parquet rate). Ratios are what to compare across machines (these are shared and noisy);
 each figure is the best of ``--repeat`` runs. Peak memory is measured on the
 real command line in a child process.
 """
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +44,12 @@ START = "2025-01-01"
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def best(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    """Best wall time of ``repeat`` calls and the event count the call returns."""
+def best(fn: Callable[[], int], repeat: int, setup: Callable[[], object] = lambda: None) -> tuple[float, int]:
+    """Best wall time of ``repeat`` calls and the event count the call returns
+    (``setup`` runs before each call, untimed)."""
     times, events = [], 0
     for _ in range(repeat):
+        setup()
         t = time.perf_counter()
         events = fn()
         times.append(time.perf_counter() - t)
@@ -187,8 +193,11 @@ def main() -> None:
     rows: list[tuple[str, float, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for fmt in ("parquet", "jsonl"):
-            seconds, n = best(lambda fmt=fmt: simulate_to(run, fmt, folder / fmt), args.repeat)
+        for fmt in ("parquet", "jsonl", "csv"):
+            # Each repeat writes to an empty folder: removing the last repeat's files is not timed.
+            out = folder / fmt
+            seconds, n = best(partial(simulate_to, run, fmt, out), args.repeat,
+                              partial(shutil.rmtree, out, ignore_errors=True))
             rows.append((f"simulate -> {fmt} ({run.pick_engine()} engine)", seconds, n))
         if args.capacity is None:
             seconds, n = best(lambda: bare_numpy_parquet(args.days, args.stores, folder), args.repeat)
@@ -206,6 +215,9 @@ def main() -> None:
           f"best of {args.repeat}; python {sys.version.split()[0]}")
     for name, seconds, n in rows:
         print(f"  {name:<45} {n:>11,} events {seconds:8.2f} s {n / seconds:>12,.0f} events/s")
+    parquet = rate[rows[0][0]]
+    for fmt, (name, _, _) in zip(("jsonl", "csv"), rows[1:3]):
+        print(f"  {fmt + ' / parquet':<32}= {rate[name] / parquet:.2f}  (target >= 0.8)")
     ref = rate.get("reference: bare numpy -> Parquet")
     if ref:
         print(f"  parquet / bare numpy reference  = {rate[rows[0][0]] / ref:.2f}  (target >= 0.5)")

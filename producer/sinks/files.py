@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -22,8 +23,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sim.batch import Batch, Coded, DoorColumns, SessionColumns
-from sim.events import iso_many
+from producer.sinks.jsonl import arrow_strings, door_lines, iso_times, session_lines, text_bytes
+from sim.batch import Batch, DoorColumns, SessionColumns, concat_columns
 
 FORMATS = ("jsonl", "csv", "parquet")
 SESSIONS_NAME = "foot_traffic"
@@ -54,43 +55,30 @@ DOOR_SCHEMA = pa.schema([
 ])
 
 
-def _strings(values: np.ndarray) -> pa.Array:
-    """A string column from an object array of str or a fixed-width bytes array.
-
-    A :class:`~sim.batch.Coded` array is built from its few names and its
-    codes (``take``), ten times faster than from a million ``str`` objects.
-    """
-    if isinstance(values, Coded) and values.codes is not None and values.names is not None:
-        return pa.array(values.names, pa.string()).take(pa.array(values.codes))
-    if values.dtype.kind == "S":
-        return pa.array(values, pa.binary(values.dtype.itemsize)).cast(pa.string())
-    return pa.array(values, pa.string())
-
-
 def session_table(cols: SessionColumns) -> pa.Table:
     """Sessions as an Arrow table with typed columns (UTC timestamps, int32)."""
     n = len(cols)
     return pa.table({
         "event_type": pa.array(["foot_traffic"] * n, pa.string()),
-        "customer_id": _strings(cols.customer_id),
+        "customer_id": arrow_strings(cols.customer_id),
         "entry_time": pa.array(cols.entry * 1000, pa.int64()).cast(_TS),
         "exit_time": pa.array(cols.exit * 1000, pa.int64()).cast(_TS),
         "trip_duration_minutes": pa.array(cols.trip_duration_minutes.astype("int32")),
-        "weekday": _strings(cols.weekday),
-        "time_slot": _strings(cols.time_slot),
-        "store_id": _strings(cols.store_id),
+        "weekday": arrow_strings(cols.weekday),
+        "time_slot": arrow_strings(cols.time_slot),
+        "store_id": arrow_strings(cols.store_id),
         "queue_seconds": pa.array(cols.queue_seconds.astype("int32")),
     }, schema=SESSION_SCHEMA)
 
 
 def door_table(cols: DoorColumns) -> pa.Table:
     return pa.table({
-        "event_type": _strings(cols.event_type),
+        "event_type": arrow_strings(cols.event_type),
         "time": pa.array(cols.time * 1000, pa.int64()).cast(_TS),
-        "weekday": _strings(cols.weekday),
-        "time_slot": _strings(cols.time_slot),
-        "customer_id": _strings(cols.customer_id),
-        "store_id": _strings(cols.store_id),
+        "weekday": arrow_strings(cols.weekday),
+        "time_slot": arrow_strings(cols.time_slot),
+        "customer_id": arrow_strings(cols.customer_id),
+        "store_id": arrow_strings(cols.store_id),
     }, schema=DOOR_SCHEMA)
 
 
@@ -98,7 +86,7 @@ def _iso_columns(table: pa.Table, columns: tuple[str, ...], epochs: list[Any]) -
     """Replace timestamp columns with the ISO strings the JSON carries."""
     for name, values in zip(columns, epochs):
         i = table.schema.get_field_index(name)
-        table = table.set_column(i, name, pa.array(iso_many(values), pa.string()))
+        table = table.set_column(i, name, iso_times(values))
     return table
 
 
@@ -116,30 +104,84 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
-class _JsonlWriter:
-    def __init__(self, path: Path) -> None:
-        self._file: IO[bytes] = open(path, "wb")
+def _dtypes(cols: Any) -> tuple[np.dtype, ...]:
+    return tuple(getattr(cols, f.name).dtype for f in fields(cols))
+
+
+class _Gathering:
+    """Gathers batches' columns up to about ``ROWS`` rows, then writes them at once.
+
+    Turning columns into text costs a few dozen numpy and Arrow calls
+    whatever the number of rows, which day-sized batches (a few thousand
+    rows) would pay over and over. The buffer bounds memory at ``ROWS`` rows.
+    Only columns of the same dtypes are gathered (concatenating fixed-width
+    bytes of two widths, or bytes with str, would change the values).
+    """
+
+    ROWS = 64 * 1024
+
+    def __init__(self) -> None:
+        self._pending: list[Any] = []
+        self._rows = 0
 
     def write(self, cols: Any) -> None:
-        lines = cols.json_lines()
-        if lines:
-            self._file.write(b"\n".join(lines) + b"\n")
+        if not len(cols):
+            return
+        if self._pending and _dtypes(cols) != _dtypes(self._pending[0]):
+            self._flush()
+        self._pending.append(cols)
+        self._rows += len(cols)
+        if self._rows >= self.ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._write_now(concat_columns(self._pending))
+        self._pending, self._rows = [], 0
+
+    def _write_now(self, cols: Any) -> None:
+        raise NotImplementedError
+
+    def _close_file(self) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
+        try:
+            self._flush()
+        finally:
+            self._close_file()
+
+
+class _JsonlWriter(_Gathering):
+    """Writes lines built a column at a time by ``to_lines`` (:mod:`producer.sinks.jsonl`):
+    no Python call per line."""
+
+    def __init__(self, path: Path, to_lines: Callable[[Any], pa.Array]) -> None:
+        super().__init__()
+        self._file: IO[bytes] = open(path, "wb")
+        self._to_lines = to_lines
+
+    def _write_now(self, cols: Any) -> None:
+        self._file.write(text_bytes(self._to_lines(cols)))
+
+    def _close_file(self) -> None:
         self._file.close()
 
 
-class _CsvWriter:
+class _CsvWriter(_Gathering):
+    """Writes Arrow tables (``to_table``: times as the JSON's ISO strings) with Arrow's CSV writer."""
+
     def __init__(self, path: Path, to_table: Callable[[Any], pa.Table], schema: pa.Schema,
                  times: tuple[str, ...]) -> None:
+        super().__init__()
         self._to_table = to_table
         fields_ = [pa.field(f.name, pa.string() if f.name in times else f.type) for f in schema]
         self._writer = pacsv.CSVWriter(str(path), pa.schema(fields_))
 
-    def write(self, cols: Any) -> None:
+    def _write_now(self, cols: Any) -> None:
         self._writer.write_table(self._to_table(cols))
 
-    def close(self) -> None:
+    def _close_file(self) -> None:
         self._writer.close()
 
 
@@ -185,17 +227,18 @@ class FileSink:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.paths = (self.folder / f"{SESSIONS_NAME}.{fmt}", self.folder / f"{DOORS_NAME}.{fmt}")
         self._partial = tuple(p.with_name(p.name + ".partial") for p in self.paths)
-        self._sessions = self._open(self._partial[0], session_table, session_csv_table, SESSION_SCHEMA,
-                                    ("entry_time", "exit_time"))
-        self._doors = self._open(self._partial[1], door_table, door_csv_table, DOOR_SCHEMA, ("time",))
+        self._sessions = self._open(self._partial[0], session_table, session_csv_table, session_lines,
+                                    SESSION_SCHEMA, ("entry_time", "exit_time"))
+        self._doors = self._open(self._partial[1], door_table, door_csv_table, door_lines, DOOR_SCHEMA,
+                                 ("time",))
         self.rows = [0, 0]
 
     def _open(
         self, path: Path, typed: Callable[[Any], pa.Table], as_text: Callable[[Any], pa.Table],
-        schema: pa.Schema, times: tuple[str, ...],
+        as_lines: Callable[[Any], pa.Array], schema: pa.Schema, times: tuple[str, ...],
     ) -> _Writer:
         if self.fmt == "jsonl":
-            return _JsonlWriter(path)
+            return _JsonlWriter(path, as_lines)
         if self.fmt == "csv":
             return _CsvWriter(path, as_text, schema, times)
         return _ParquetWriter(path, typed, schema)
