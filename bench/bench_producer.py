@@ -54,13 +54,19 @@ EVENTS_PER_VISIT = 3  # a session, an entry, an exit
 MONDAY = "2025-11-03"
 
 
-def producer_run(url: str, speed: float, daily: int, start: str, warm: float, measure: float) -> dict[str, float]:
-    """Produce in real time: ``warm`` wall seconds unmeasured, then ``measure`` wall seconds measured."""
+def open_outbox(url: str) -> tuple[RedisSink, Waker, Outbox]:
+    """Empty bench streams and an outbox on them, connected."""
     sink = RedisSink.connect(url, "", 0, 0, ("bench", "bench:realistic"), 20_000)
     sink.delete_streams()
     waker = Waker()
     outbox = Outbox(sink, waker, buffer_max=1_000_000)
     outbox.connect(5)
+    return sink, waker, outbox
+
+
+def producer_run(url: str, speed: float, daily: int, start: str, warm: float, measure: float) -> dict[str, float]:
+    """Produce in real time: ``warm`` wall seconds unmeasured, then ``measure`` wall seconds measured."""
+    sink, waker, outbox = open_outbox(url)
     t0 = to_epoch(start)
     # The model and its first day's draw are built before the clock starts.
     pace = WallClock(t0, speed, time.time())
@@ -72,21 +78,27 @@ def producer_run(url: str, speed: float, daily: int, start: str, warm: float, me
     env.run(until=t0 + 1)  # draws the day (not measured)
     idle_gc.start()
     pace.anchor(time.time() - 1 / speed)
-    env.run_to(t0 + int(warm * speed))
+    result = measured(env, outbox, t0 + int(warm * speed), t0 + int((warm + measure) * speed))
+    idle_gc.stop()
+    sink.close()
+    waker.close()
+    return {**result, "lag": env.lag()}
+
+
+def measured(env: PacedEnvironment, outbox: Outbox, warm_until: int, until: int) -> dict[str, float]:
+    """Run unmeasured to ``warm_until``, then measured to ``until``: rate, lateness quantiles, CPU per event."""
+    env.run_to(warm_until)
     outbox.flush()
     outbox.lateness.reset()
     written0 = sum(outbox.written)
     cpu0, wall0 = time.process_time(), time.monotonic()
-    env.run_to(t0 + int((warm + measure) * speed))
+    env.run_to(until)
     outbox.flush()
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
-    idle_gc.stop()
     n = sum(outbox.written) - written0
     late = outbox.lateness
-    sink.close()
-    waker.close()
     return {"rate": n / wall, "n": n, "p50": late.quantile(0.5), "p99": late.quantile(0.99),
-            "max": late.max, "cpu_us": 1e6 * cpu / max(n, 1), "lag": env.lag()}
+            "max": late.max, "cpu_us": 1e6 * cpu / max(n, 1)}
 
 
 #: The pipeline's clock service, as a process of its own: ``sim:now`` in steps of STEP at MULTIPLIER x wall.
@@ -107,11 +119,7 @@ while True:
 def followed_run(url: str, multiplier: float, daily: int, start: str, warm: float, measure: float,
                  step: float = 5) -> dict[str, float]:
     """Produce following a clock driven by another process (CLOCK=redis): lateness from each clock change."""
-    sink = RedisSink.connect(url, "", 0, 0, ("bench", "bench:realistic"), 20_000)
-    sink.delete_streams()
-    waker = Waker()
-    outbox = Outbox(sink, waker, buffer_max=1_000_000)
-    outbox.connect(5)
+    sink, waker, outbox = open_outbox(url)
     t0 = to_epoch(start)
     sink.client.set("sim:now", f"{start}+00:00")
     clock = FollowedClock(sink.clock_reader("sim:now", 0), "sim:now")
@@ -126,24 +134,13 @@ def followed_run(url: str, multiplier: float, daily: int, start: str, warm: floa
     idle_gc.start()
     driver = subprocess.Popen([sys.executable, "-c", CLOCK_DRIVER, url, str(t0), str(step), str(multiplier)])
     try:
-        env.run_to(t0 + int(warm * multiplier))
-        outbox.flush()
-        outbox.lateness.reset()
-        written0 = sum(outbox.written)
-        cpu0, wall0 = time.process_time(), time.monotonic()
-        env.run_to(t0 + int((warm + measure) * multiplier))
-        outbox.flush()
-        wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
+        return measured(env, outbox, t0 + int(warm * multiplier), t0 + int((warm + measure) * multiplier))
     finally:
         driver.kill()
         driver.wait()
         idle_gc.stop()
-    n = sum(outbox.written) - written0
-    late = outbox.lateness
-    sink.close()
-    waker.close()
-    return {"rate": n / wall, "n": n, "p50": late.quantile(0.5), "p99": late.quantile(0.99),
-            "max": late.max, "cpu_us": 1e6 * cpu / max(n, 1)}
+        sink.close()
+        waker.close()
 
 
 def followed_table(url: str, quick: bool) -> None:
@@ -203,11 +200,7 @@ def lateness_table(url: str, quick: bool) -> None:
 
 def backfill(url: str, daily: int) -> tuple[float, float, int]:
     """The producer with every event already due: (events/s, CPU us per event, events)."""
-    sink = RedisSink.connect(url, "", 0, 0, ("bench", "bench:realistic"), 20_000)
-    sink.delete_streams()
-    waker = Waker()
-    outbox = Outbox(sink, waker, buffer_max=1_000_000)
-    outbox.connect(5)
+    sink, waker, outbox = open_outbox(url)
     t0 = to_epoch(MONDAY)
     idle_gc = IdleGC()
     env = PacedEnvironment(WallClock(t0, 1e12, time.time()), waker, t0, outlet=outbox, gc=idle_gc)

@@ -169,29 +169,25 @@ class RedisSink:
         ``last-generated-id`` rather than the newest entry: it survives
         trimming and deletion, and XADD refuses any id not above it.
         """
-        ids = []
-        for name in self.streams:
-            try:
-                info = self._call(self.client.xinfo_stream, name)
-            except ResponseError as exc:
-                if "no such key" in str(exc).lower():
-                    ids.append(ZERO_ID)
-                    continue
-                raise RedisError(f"XINFO STREAM {name} on {self.where}: {exc}") from None
-            ids.append(parse_id(info["last-generated-id"]))
-        return ids
+        return [eid for eid, _ in self.tops()]
+
+    def _info(self, func: Any, what: str, name: str) -> Any:
+        """``XINFO <what> name``, or ``None`` when the stream does not exist."""
+        try:
+            return self._call(func, name)
+        except ResponseError as exc:
+            if "no such key" in str(exc).lower():
+                return None
+            raise RedisError(f"XINFO {what} {name} on {self.where}: {exc}") from None
 
     def tops(self) -> list[tuple[StreamId, Entry | None]]:
         """Each stream's last generated id and its newest entry (``None``: empty or missing)."""
         out: list[tuple[StreamId, Entry | None]] = []
         for i, name in enumerate(self.streams):
-            try:
-                info = self._call(self.client.xinfo_stream, name)
-            except ResponseError as exc:
-                if "no such key" in str(exc).lower():
-                    out.append((ZERO_ID, None))
-                    continue
-                raise RedisError(f"XINFO STREAM {name} on {self.where}: {exc}") from None
+            info = self._info(self.client.xinfo_stream, "STREAM", name)
+            if info is None:
+                out.append((ZERO_ID, None))
+                continue
             last = info.get("last-entry")
             entry = None
             if last:
@@ -219,12 +215,7 @@ class RedisSink:
         """Every consumer group on the streams, as ``(stream, group)``."""
         groups = []
         for name in self.streams:
-            try:
-                infos = self._call(self.client.xinfo_groups, name)
-            except ResponseError as exc:
-                if "no such key" in str(exc).lower():
-                    continue
-                raise RedisError(f"XINFO GROUPS {name} on {self.where}: {exc}") from None
+            infos = self._info(self.client.xinfo_groups, "GROUPS", name) or []
             groups += [(name, _text(info["name"])) for info in infos]
         return groups
 
