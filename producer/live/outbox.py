@@ -402,10 +402,19 @@ class Outbox:
             for i in sorted(repeated, reverse=True):
                 self.skipped[chunk[i].stream] += 1
                 del chunk[i]
-        for e in chunk:
-            if e.id > self._acked[e.stream]:
-                self._acked[e.stream] = e.id
+        self._note_acked(chunk)
         self._account(chunk, written)
+
+    def _note_acked(self, chunk: list[Entry]) -> None:
+        """Remember each stream's newest confirmed id: its last entry in the chunk (found from the end)."""
+        seen = 0
+        for e in reversed(chunk):
+            if not seen & (1 << e.stream):
+                seen |= 1 << e.stream
+                if e.id > self._acked[e.stream]:
+                    self._acked[e.stream] = e.id
+                if seen == 3:
+                    return
 
     def _account(self, chunk: list[Entry], written: float) -> None:
         """Count the entries and measure their lateness, one histogram add per distinct time."""

@@ -16,6 +16,7 @@ there. redis-py's own retries are off; the caller decides when to retry.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,9 @@ def reply_text(exc: BaseException) -> str:
 
 #: The XADD error when an id is not above the stream's top (the entry is already there).
 ID_TOO_SMALL = "equal or smaller than the target stream top item"
+
+#: Seconds between two polls of the socket for the reply of the batch in flight.
+REPLY_POLL = 0.0002
 
 StreamId = tuple[int, int]
 ZERO_ID: StreamId = (0, 0)
@@ -132,6 +136,7 @@ class RedisSink:
         self._conn: Any = None
         self._inflight: tuple[int, int] | None = None
         self._clock_client: redis.Redis | None = None
+        self._next_poll = 0.0  # when awaiting_reply() may poll the socket again
 
     @classmethod
     def connect(
@@ -360,13 +365,23 @@ class RedisSink:
         return self._inflight is not None
 
     def awaiting_reply(self) -> bool:
-        """A batch is in flight and no reply to it has arrived yet (a receive would wait)."""
+        """A batch is in flight and no reply to it has arrived yet (a receive would wait).
+
+        Asked on every step while behind schedule, so the socket is polled at
+        most every :data:`REPLY_POLL` seconds.
+        """
         if self._inflight is None or self._conn is None:
             return False
+        now = time.monotonic()
+        if now < self._next_poll:
+            return True
         try:
-            return not self._conn.can_read(timeout=0)
+            if self._conn.can_read(timeout=0):
+                return False
         except TRANSIENT:
             return False  # a receive finds out at once
+        self._next_poll = now + REPLY_POLL
+        return True
 
     def _drop(self) -> None:
         """Forget the connection (it failed): the next batch opens a new one."""
