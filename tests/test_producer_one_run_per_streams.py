@@ -55,7 +55,7 @@ def test_a_standby_takes_over_a_killed_producer_exactly(redis_server: RedisServe
     active.wait_for_log("on the clock")
     standby = watch_producer(redis_server.url, "--days", "1", "--daily-customers", "6000", speed="15000",
                              standby="1", lease_seconds="1")
-    standby.wait_for_log("standby: producer")
+    standby.wait_for_log("standby, waiting to take over")
     wait_for(lambda: stream_len(client, DOORS) > 3_000)
     active.proc.send_signal(signal.SIGKILL)
     active.finish(timeout=10)

@@ -71,22 +71,33 @@ class Lease:
         return bool(self.client.set(self.key, self.token, px=self.ms, nx=True))
 
     def take(self, standby: bool, wait: Callable[[float], None]) -> None:
-        """Take the lease; if another producer has it: raise :class:`LeaseTaken`, or wait (``standby``)."""
+        """Take the lease; if a live producer has it: raise :class:`LeaseTaken`, or wait (``standby``).
+
+        A lease left by a producer that died (a crash, then a restart at once)
+        is not renewed: its time to live only runs down, and it is taken when
+        it expires. A live holder renews it every third of its time, which
+        shows as the time to live going up: only then is the holder alive.
+        """
         said = False
+        last_ttl: int | None = None
         while not self.try_take():
-            holder = self.holder()
-            if holder is None:
-                continue  # it expired between the two commands
-            if not standby:
+            holder, ttl = self.holder(), int(self.client.pttl(self.key))
+            if holder is None or ttl < 0:
+                continue  # it expired (or has no expiry to wait for) between the commands
+            renewed = last_ttl is not None and ttl > last_ttl + 50
+            last_ttl = ttl
+            if renewed and not standby:
                 raise LeaseTaken(
                     f"another producer ({holder}) is writing to these streams (lease {self.key}); "
                     "stop it, give this one another REDIS_STREAM, or set STANDBY=1 to wait and take over")
             if not said:
-                log.warning("standby: producer %s holds %s; waiting to take over when it stops", holder, self.key)
+                log.warning("lease %s is held by producer %s: %s", self.key, holder,
+                            "standby, waiting to take over when it stops" if standby
+                            else "waiting to see whether it is still alive (a lease expires unless renewed)")
                 said = True
-            wait(self.ms / 3000)
+            wait(min(0.1, self.ms / 3000))
         if said:
-            log.warning("standby: took over lease %s; continuing the run", self.key)
+            log.warning("took over lease %s; continuing the run", self.key)
         self._thread = threading.Thread(target=self._keep, name="lease", daemon=True)
         self._thread.start()
 
