@@ -268,7 +268,10 @@ class Outbox:
 
     def _write(self, wait: bool) -> None:
         if self._down:
+            # After a failure the first batch is confirmed before Redis counts as up again:
+            # a refusal (OOM, READONLY ...) only shows in the replies.
             self._sync()
+            wait = True
         if len(self._buffer) == self._inflight and not self._clock_due():
             self._receive()  # nothing new to send: just confirm the batch in flight
         while len(self._buffer) > self._inflight or self._clock_due():
