@@ -153,12 +153,14 @@ class FaultySink(RedisSink):
         self._failing_reads = count
 
     def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
+        """The real XRANGE, unless a failing read is due."""
         if self._failing_reads:
             self._failing_reads -= 1
             raise RedisConnectionError("injected: the connection died while reading entries")
         return super().entries(stream, low, high)
 
     def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:
+        """Send as the real sink does, unless the next queued fault says otherwise."""
         injected = self.faults.popleft() if self.faults and not self.in_flight else None
         if injected is not None:
             self.taken.append(injected.fault)
@@ -183,6 +185,7 @@ class FaultySink(RedisSink):
         return self.in_flight and self._repeats
 
     def receive(self) -> list[int]:
+        """Read the replies as the real sink does; for a LOSE_REPLY batch, read them, then fail."""
         if not self.in_flight:
             return super().receive()
         batch, lose = self._batch, self._lose
