@@ -315,6 +315,11 @@ class Outbox:
 
     def _sync(self) -> None:
         """(Re)connect, read the streams' tops, heal what Redis lost, drop what it already holds."""
+        if self._inflight or self.sink.in_flight:
+            # A batch still in flight is abandoned (its connection with it): what of it was
+            # written shows in the tops read below; the rest stays buffered.
+            self.sink.abandon()
+            self._inflight = 0
         self.sink.ping()
         tops = self.sink.tops()
         last = [eid for eid, _ in tops]
@@ -354,14 +359,21 @@ class Outbox:
         log.warning("%d lost entries regenerated; they are written before anything new", len(again))
 
     def _check_held(self, held: list[Entry]) -> None:
-        """Buffered entries at or below a stream's top must be in it, as they are (or trimmed away)."""
+        """Buffered entries at or below a stream's top must be in it, as they are (or trimmed away).
+
+        An entry missing from the stream counts as trimmed only where trimming
+        can have happened: below the oldest entry of a stream that is at its
+        length cap. Otherwise it was never written, and what holds the
+        stream's top is not this run's.
+        """
         for stream in {e.stream for e in held}:
             mine = [e for e in held if e.stream == stream]
             there = self.sink.entries(stream, mine[0].id, mine[-1].id)
             first = self.sink.first_id(stream)
+            trimmed = first is not None and self.sink.length(stream) >= self.sink.maxlen
             for e in mine:
                 got = there.get(e.id)
-                if got is None and (first is None or e.id >= first):
+                if got is None and not (trimmed and first is not None and e.id < first):
                     raise self._foreign(stream, self._last[stream], f"it is above {e.ms}-{e.seq}, which is missing")
                 if got is not None and got != (e.data, e.key):
                     raise self._foreign(stream, e.id, "its payload is not this run's event")
@@ -394,14 +406,17 @@ class Outbox:
         repeated = self.sink.receive()
         written = time.monotonic()
         buf, n = self._buffer, self._inflight
+        if repeated:
+            # Refused as "not above the top": ours already (a repeated write), or another writer's.
+            # Checked before the batch leaves the buffer: a check that fails keeps it there.
+            log.debug("%d entries were already in Redis", len(repeated))
+            front = list(islice(buf, n))
+            self._check_held([front[i] for i in repeated])
         chunk = [buf.popleft() for _ in range(n)]
         self._inflight = 0
         self._since = written
         self._clock_sent = None
         if repeated:
-            # Refused as "not above the top": ours already (a repeated write), or another writer's.
-            log.debug("%d entries were already in Redis", len(repeated))
-            self._check_held([chunk[i] for i in repeated])
             for i in sorted(repeated, reverse=True):
                 self.skipped[chunk[i].stream] += 1
                 del chunk[i]

@@ -208,6 +208,14 @@ class RedisSink:
                          f"{high[0]}-{high[1]}")
         return {parse_id(eid): (fields.get(b"data", b""), fields.get(b"key", b"")) for eid, fields in raw}
 
+    def length(self, stream: int) -> int:
+        return int(self._call(self.client.xlen, self.streams[stream]))
+
+    def abandon(self) -> None:
+        """Give up the batch in flight without reading its replies (the connection goes with it)."""
+        if self._inflight is not None:
+            self._drop()
+
     def first_id(self, stream: int) -> StreamId | None:
         """The oldest entry's id (what trimming has left), or ``None`` for an empty stream."""
         raw = self._call(self.client.xrange, self.streams[stream], "-", "+", count=1)
