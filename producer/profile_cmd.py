@@ -20,10 +20,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from producer.observed import ObservedError, read_durations, read_observed
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from sim.calendar import Calendar
 from sim.dwell import DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDwell, LognormalDwell
+from sim.extras import need
 from sim.fit import DWELL_KINDS, FitError, day_slot_counts, fit_profile
 from sim.profile import DEFAULT_SLOTS, WEEKDAYS, Profile, ProfileError, load_profile, parse_slot_starts
 from sim.sampling import expected_counts
@@ -83,6 +83,9 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     OBSERVED holds one row per entry (a sessions or door-events file of a
     simulate run will do) or hourly counts (a 'count' column).
     """
+    need("pyarrow", "foot-traffic profile fit", "fit")  # reading observed files; not in the base install
+    from producer.observed import ObservedError, read_durations, read_observed
+
     starts = _slots(slot_text)
     if Path(out).exists() and not force:
         fail(f"--out {out!r} exists; pass --force to overwrite it")

@@ -60,8 +60,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         run.pick_engine(engine)  # type: ignore[arg-type]
     except ValueError as exc:
         fail(str(exc))
-    tune_for_batches()
-    sink = FileSink(out, fmt)
+    sink = FileSink(out, fmt)  # first: a missing extra stops the run before anything is tuned
+    tune_for_batches(arrow=fmt == "parquet")
     began = time.perf_counter()
     turned_away = gave_up = 0
     try:

@@ -1,0 +1,50 @@
+"""Optional dependencies: which extra brings which module, and the one-line message when it is missing.
+
+The base install serves the live producer and ``simulate`` to JSONL and CSV.
+Parquet, the report, profile fitting (and gamma dwell models), pandas frames
+and the notebooks come with extras (``pip install 'foot-traffic-sim[EXTRA]'``,
+or ``[all]``). Code that needs one of those modules imports it through
+:func:`need`, so that a missing extra is one line naming what to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+#: Top-level module -> (distribution, the extra that brings it).
+EXTRAS: dict[str, tuple[str, str]] = {
+    "pyarrow": ("pyarrow", "parquet"),
+    "matplotlib": ("matplotlib", "report"),
+    "scipy": ("scipy", "fit"),
+    "pandas": ("pandas", "pandas"),
+}
+
+
+class MissingExtra(ModuleNotFoundError):
+    """An optional dependency is not installed; the message is one line naming the extra."""
+
+
+def install_hint(extra: str) -> str:
+    return f"pip install 'foot-traffic-sim[{extra}]'"
+
+
+def missing_message(what: str, module: str, extra: str | None = None) -> str:
+    """"<what> needs <distribution>: pip install 'foot-traffic-sim[<extra>]'"."""
+    top = module.split(".")[0]
+    dist, default_extra = EXTRAS.get(top, (top, "all"))
+    return f"{what} needs {dist}, which is not installed: {install_hint(extra or default_extra)}"
+
+
+def need(module: str, what: str, extra: str | None = None) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingExtra` saying which extra brings it.
+
+    ``what`` names the feature (``"--format parquet"``); ``extra`` overrides
+    the module's usual extra where a feature needs more than that module.
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != module.split(".")[0]:
+            raise  # something else is missing (a broken install): not ours to explain
+        raise MissingExtra(missing_message(what, module, extra), name=exc.name) from None
