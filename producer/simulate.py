@@ -17,6 +17,7 @@ from producer.sinks.files import FORMATS, FileSink
 from producer.span import parse_end, parse_start
 from producer.tuning import tune_for_batches
 from sim.events import iso
+from sim.extras import need
 from sim.fast import DAY
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
 
@@ -49,6 +50,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     end = parse_end(start, days, until, default_days=7)
     assert end is not None
     stores = settings.stores()  # a broken stores or profile file fails before anything is printed
+    if fmt == "parquet":
+        need("pyarrow", "--format parquet")  # an extra: said before anything is printed
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     seed = settings.seed
     if seed is None:

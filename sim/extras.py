@@ -10,6 +10,9 @@ or ``[all]``). Code that needs one of those modules imports it through
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import json
+import urllib.parse
 from types import ModuleType
 
 #: Top-level module -> (distribution, the extra that brings it).
@@ -25,8 +28,26 @@ class MissingExtra(ModuleNotFoundError):
     """An optional dependency is not installed; the message is one line naming the extra."""
 
 
+def _installed_from() -> str | None:
+    """The local folder this package was installed from (``pip install .`` or ``-e .``), if any.
+
+    Every distribution of the name is asked: run from a clone, the clone's own
+    ``*.egg-info`` (which records no origin) may be found before the installed one.
+    """
+    for dist in importlib.metadata.distributions(name="foot-traffic-sim"):
+        try:
+            url = str(json.loads(dist.read_text("direct_url.json") or "{}").get("url", ""))
+        except (ValueError, AttributeError):
+            continue
+        if url.startswith("file://"):
+            return urllib.parse.unquote(urllib.parse.urlsplit(url).path) or None
+    return None
+
+
 def install_hint(extra: str) -> str:
-    return f"pip install 'foot-traffic-sim[{extra}]'"
+    """``pip install '<the clone it came from>[extra]'``, or the package's name where it came from an index."""
+    source = _installed_from()
+    return f"pip install '{source or 'foot-traffic-sim'}[{extra}]'"
 
 
 def missing_message(what: str, module: str, extra: str | None = None) -> str:

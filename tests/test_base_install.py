@@ -38,7 +38,8 @@ def one_line_naming(result: subprocess.CompletedProcess[str], extra: str) -> Non
     assert result.returncode == 2, (result.returncode, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert f"pip install 'foot-traffic-sim[{extra}]'" in lines[0], lines[0]
+    # Installed from this clone, the hint names the clone: pip install '/path/to/clone[extra]'.
+    assert lines[0].endswith(f"pip install '{ROOT}[{extra}]'"), lines[0]
 
 
 def test_the_base_install_has_none_of_the_heavy_packages(python: Path) -> None:
@@ -67,6 +68,8 @@ def test_simulate_writes_the_same_bytes_as_the_full_install(python: Path, fmt: s
 def test_parquet_names_the_parquet_extra_and_leaves_no_files(python: Path, tmp_path: Path) -> None:
     one_line_naming(foot_traffic(python, *SIM, "--format", "parquet", "--out", str(tmp_path)), "parquet")
     assert list(tmp_path.iterdir()) == []
+    # Without --seed too: the line is the only one (no seed is drawn and printed first).
+    one_line_naming(foot_traffic(python, "simulate", "--format", "parquet", "--out", str(tmp_path)), "parquet")
 
 
 def test_report_names_the_report_extra(python: Path, tmp_path: Path) -> None:
@@ -100,7 +103,7 @@ def test_frames_name_the_pandas_extra(python: Path) -> None:
             "except ModuleNotFoundError as exc:\n    print(exc)\n")
     result = run(python, "-c", code)
     assert result.stdout.strip() == (
-        "Simulation.frames() needs pandas, which is not installed: pip install 'foot-traffic-sim[pandas]'")
+        f"Simulation.frames() needs pandas, which is not installed: pip install '{ROOT}[pandas]'")
 
 
 def test_the_live_producer_runs_on_the_base_install(python: Path, redis_server: RedisServer) -> None:
