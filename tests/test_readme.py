@@ -26,3 +26,34 @@ def test_every_command_the_readme_names_exists() -> None:
     runner = CliRunner()
     for command in named:
         assert runner.invoke(main, [command, "--help"]).exit_code == 0, command
+
+
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}")[1].split("\n## ")[0]
+
+
+def _extras() -> set[str]:
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    return set(pyproject["project"]["optional-dependencies"])
+
+
+def test_after_the_install_into_dot_venv_the_readme_says_how_to_reach_foot_traffic() -> None:
+    # The first command installs into .venv; the examples after it call a bare `foot-traffic`.
+    two = _section("Two commands")
+    assert ".venv/bin/pip install" in two
+    assert "`. .venv/bin/activate`" in two and "`.venv/bin/foot-traffic`" in two
+
+
+def test_the_python_api_example_says_how_to_install_pandas() -> None:
+    api = _section("Python API (notebooks)")
+    assert ".frames()" in api
+    named = re.findall(r"pip install '\.\[([a-z,]+)\]'", api)
+    assert any("pandas" in n.split(",") or "notebooks" in n.split(",") for n in named), named
+
+
+def test_every_extra_the_readme_names_is_declared() -> None:
+    named = {e for group in re.findall(r"(?:foot-traffic-sim|'\.)\[([a-z,]+)\]", README) for e in group.split(",")}
+    assert {"parquet", "report", "fit", "pandas"} <= named
+    assert named <= _extras(), named - _extras()
