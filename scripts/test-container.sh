@@ -219,6 +219,15 @@ above_mb=$(( (image_bytes - base_bytes) / 1000000 ))
 heavy=$("$DOCKER" run --rm --entrypoint python "$IMAGE" -c \
     "import importlib.util as u; print(' '.join(m for m in ('pyarrow','matplotlib','scipy','pandas') if u.find_spec(m)))")
 [ -z "$heavy" ] || die "the image holds $heavy"
+set +e
+parquet=$("$DOCKER" run --rm --entrypoint foot-traffic "$IMAGE" simulate --format parquet --days 0.01 --seed 1 \
+    --out /tmp/out 2>&1)
+code=$?
+set -e
+[ "$code" = 2 ] && [ "$(printf '%s\n' "$parquet" | wc -l)" = 1 ] \
+    && [[ "$parquet" == *"pip install 'foot-traffic-sim[parquet]'" ]] \
+    || die "simulate --format parquet in the image: exit $code, said: $parquet"
+say "the image holds none of pyarrow, matplotlib, scipy, pandas; --format parquet there says: ${parquet#foot-traffic: error: }"
 
 # --- up: streams written, healthy, the user ------------------------------------------------------
 export SEED=42 SPEED=$SPEED_UP

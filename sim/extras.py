@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 import json
 import urllib.parse
+from pathlib import Path
 from types import ModuleType
 
 #: Top-level module -> (distribution, the extra that brings it).
@@ -40,7 +41,9 @@ def _installed_from() -> str | None:
         except (ValueError, AttributeError):
             continue
         if url.startswith("file://"):
-            return urllib.parse.unquote(urllib.parse.urlsplit(url).path) or None
+            folder = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+            # Only a folder that is still there (not a build stage's /src) can be installed from.
+            return folder if (Path(folder) / "pyproject.toml").is_file() else None
     return None
 
 
