@@ -40,10 +40,13 @@ def _extras() -> set[str]:
 
 
 def test_after_the_install_into_dot_venv_the_readme_says_how_to_reach_foot_traffic() -> None:
-    # The first command installs into .venv; the examples after it call a bare `foot-traffic`.
-    two = _section("Two commands")
-    assert ".venv/bin/pip install" in two
-    assert "`. .venv/bin/activate`" in two and "`.venv/bin/foot-traffic`" in two
+    # The first command installs into .venv; the examples after it call a bare `foot-traffic`:
+    # before the first of those, the README says to activate the venv or to use its path.
+    assert ".venv/bin/pip install" in _section("Two commands")
+    first_bare = re.search(r"^foot-traffic ", README, flags=re.M)
+    assert first_bare is not None
+    before = README[:first_bare.start()]
+    assert "`. .venv/bin/activate`" in before and "`.venv/bin/foot-traffic`" in before
 
 
 def test_the_python_api_example_says_how_to_install_pandas() -> None:
