@@ -1,7 +1,7 @@
 # The live producer: `python -m producer` (= `foot-traffic produce`), configured by environment variables.
 # Built and run for real by scripts/test-container.sh (see README, "The container").
 #
-# The base install only (no extras): the live producer (and simulate to JSONL/CSV, whose progress
+# The base install only (no extras): the live producer (and simulate to JSONL/CSV and profile show,
 # bar is the one thing rich is there for), nothing of pyarrow, matplotlib, scipy or pandas. Installed into a venv in the build stage; the run stage copies the venv alone, so
 # no wheel, pip cache or build tool ends up in a layer of the image.
 
