@@ -2,8 +2,9 @@
 # Built and run for real by scripts/test-container.sh (see README, "The container").
 #
 # The base install only (no extras): the live producer (and simulate to JSONL/CSV and profile show,
-# bar is the one thing rich is there for), nothing of pyarrow, matplotlib, scipy or pandas. Installed into a venv in the build stage; the run stage copies the venv alone, so
-# no wheel, pip cache or build tool ends up in a layer of the image.
+# whose progress bar and tables are what rich is there for), nothing of pyarrow, matplotlib, scipy
+# or pandas. Installed into a venv in the build stage; the run stage copies the venv alone, so no
+# wheel, pip cache or build tool ends up in a layer of the image.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
