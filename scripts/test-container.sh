@@ -75,9 +75,17 @@ cleanup() {
     fi
     if [ -n "${DOCKERD:-}" ]; then
         local pid=$DOCKERD
+        # dockerd is this shell's child (exec'd all the way down), so its pid stays ours until
+        # `wait` reaps it: give it 30 s to stop its containerd, then SIGKILL, then reap.
         kill "$pid" 2>/dev/null
-        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        local state
+        for _ in $(seq 1 150); do
+            state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+            [ -n "$state" ] && [ "$state" != Z ] || break  # gone, or exited and not yet reaped
+            sleep 0.2
+        done
         kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
     fi
     for rule in "${IPT_RULES[@]}"; do
         # shellcheck disable=SC2086
@@ -115,8 +123,8 @@ ipt -A FORWARD -o "$VETH_HOST" -m state --state RELATED,ESTABLISHED -j ACCEPT -m
 # `ip netns exec` would mount a fresh /sys and so hide the cgroup hierarchies dockerd needs: enter
 # the network namespace, then in a private mount namespace mount the namespace's sysfs and move
 # the cgroup mounts back under it.
-in_ns() {
-    nsenter --net="/run/netns/$NS" unshare --mount --propagation private sh -c '
+in_ns() {  # exec: run in the background, $! is the command's own pid
+    exec nsenter --net="/run/netns/$NS" unshare --mount --propagation private sh -c '
         set -e
         mkdir -p "$0/cgroup"
         mount --rbind /sys/fs/cgroup "$0/cgroup"
@@ -126,7 +134,7 @@ in_ns() {
 }
 mkdir -p "$RUN" "$CACHE"
 in_ns dockerd --data-root "$CACHE/docker" --exec-root "$RUN/exec" --pidfile "$RUN/dockerd.pid" \
-    -H "$DOCKER_HOST" >"$RUN/dockerd.log" 2>&1 &
+    -H "$DOCKER_HOST" >"$RUN/dockerd.log" 2>&1 9>&- &  # 9>&-: the lock is not handed down
 DOCKERD=$!
 for _ in $(seq 1 120); do
     "$DOCKER" info >/dev/null 2>&1 && break
