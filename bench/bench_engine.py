@@ -187,7 +187,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-simpy", action="store_true", help="skip the SimPy model and loop (slow runs)")
     args = parser.parse_args()
-    tune_for_batches()  # as `foot-traffic simulate` does
+    tune_for_batches(arrow=True)  # as `foot-traffic simulate --format parquet` does
     stores = stores_for(args.stores, args.capacity)
     run = Simulation.of(START, days=args.days, seed=1, stores=stores)
     rows: list[tuple[str, float, int]] = []

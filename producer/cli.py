@@ -1,23 +1,52 @@
 """The ``foot-traffic`` command line: one group, one module per command.
 
-Commands are imported when they are run, not when the group is built: the
-report's plotting stack alone takes half a second to import, which a
-``simulate`` or ``produce`` start should not pay.
+Commands are imported when they are run, not when the group is built, and
+``foot-traffic --help`` lists them from the short texts below without
+importing any: the report's plotting stack alone takes half a second to
+import, which ``--help``, ``simulate`` or ``produce`` should not pay, and it
+may not even be installed (the base install has none of the extras).
+
+A command that needs a missing extra stops with one line naming the
+``pip install`` that brings it, and exit code 2.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import click
 
-#: Command name -> "module:attribute" of its click command.
-COMMANDS: dict[str, str] = {
-    "simulate": "producer.simulate:simulate",
-    "produce": "producer.live.produce:produce",
-    "profile": "producer.profile_cmd:profile",
-    "report": "producer.report:report",
+from sim.extras import EXTRAS, MissingExtra, missing_message
+
+#: Command name -> ("module:attribute" of its click command, short help, the extra it needs).
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "simulate": ("producer.simulate:simulate", "Simulate a window offline to JSONL, CSV or Parquet files.", None),
+    "produce": ("producer.live.produce:produce", "Simulate in real time and write events to Redis Streams.", None),
+    "profile": ("producer.profile_cmd:profile", "Fit a traffic profile to observed data, or show one.", None),
+    "report": ("producer.report:report", "Draw a data set written by 'simulate' as an HTML page.", "report"),
 }
+
+
+def _missing(message: str) -> NoReturn:
+    click.echo(f"foot-traffic: error: {message}", err=True)
+    raise SystemExit(2)
+
+
+@contextmanager
+def missing_extras_explained(command: str = "this command", extra: str | None = None) -> Iterator[None]:
+    """A missing optional dependency becomes one line naming its ``pip install``, exit code 2."""
+    try:
+        yield
+    except MissingExtra as exc:
+        _missing(str(exc))
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in EXTRAS:
+            raise  # not an optional dependency: a broken install, shown as it is
+        _missing(missing_message(command, top, extra))
 
 
 class LazyGroup(click.Group):
@@ -30,10 +59,21 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(cmd_name)
         if target is None:
             return None
-        module, attr = target.split(":")
-        command = getattr(importlib.import_module(module), attr)
+        module, attr = target[0].split(":")
+        with missing_extras_explained(f"foot-traffic {cmd_name}", target[2]):
+            command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The short texts above, so that listing the commands imports none of them.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Imports made while a command runs (Parquet, a gamma dwell model, pandas).
+        with missing_extras_explained("this command"):
+            return super().invoke(ctx)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -14,19 +14,19 @@ import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from scipy import stats
 
-from producer.observed import Observed, ObservedError, read_durations, read_observed
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from sim.calendar import Calendar
 from sim.dwell import DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDwell, LognormalDwell
+from sim.extras import need
 from sim.fit import DWELL_KINDS, FitError, build_profile, day_slot_counts, fit_dwell, fit_weekly
 from sim.fit_calendar import DEFAULT_LEVEL, CalendarFit, fit_calendar
 from sim.fit_days import LocalDays, days_with_every_hour, local_days, whole_days
@@ -34,6 +34,9 @@ from sim.limits import FIRST_DATE, LAST_DATE
 from sim.profile import DEFAULT_SLOTS, WEEKDAYS, Profile, ProfileError, load_profile, parse_slot_starts
 from sim.sampling import expected_counts
 from sim.store import Store
+
+if TYPE_CHECKING:
+    from producer.observed import Observed  # pyarrow: the fit extra, imported when fitting
 
 #: A week without daylight-saving changes, Monday first, for the typical week.
 _TYPICAL_MONDAY = dt.date(2024, 1, 1)
@@ -128,6 +131,9 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     is ordinary; monthly seasonality is written when every month has 28 whole
     days and the months differ at --level.
     """
+    need("pyarrow", "foot-traffic profile fit", "fit")  # reading observed files; not in the base install
+    from producer.observed import ObservedError, read_durations, read_observed
+
     starts = _slots(slot_text)
     bin_width = _whole_number(bin_text, "--bin-width", 1, 1440)
     level = _level(level_text)
@@ -204,7 +210,7 @@ def _whole(obs: Observed, days: LocalDays, first: int, last: int) -> np.ndarray:
 
 
 def _echo_calendar(cal: CalendarFit, slot_names: tuple[str, ...]) -> None:
-    z = stats.norm.isf(cal.level / (4 * cal.tested_days))
+    z = NormalDist().inv_cdf(1 - cal.level / (4 * cal.tested_days))
     click.echo(
         f"calendar: {len(cal.calendar.closures)} closure(s), {len(cal.specials)} special day entr"
         f"{'y' if len(cal.specials) == 1 else 'ies'} (level {cal.level:g} over {cal.tested_days} days: "

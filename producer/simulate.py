@@ -14,10 +14,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from producer.settings import TRAFFIC_SETTINGS
-from producer.sinks.files import FORMATS, FileSink
+from producer.sinks.files import FORMATS, FileSink, has_pyarrow
 from producer.span import parse_end, parse_start
 from producer.tuning import tune_for_batches
 from sim.events import iso
+from sim.extras import need
 from sim.fast import DAY
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
 
@@ -52,6 +53,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     end = parse_end(start, days, until, default_days=7)
     assert end is not None
     stores = settings.stores()  # a broken stores or profile file fails before anything is printed
+    if fmt == "parquet":
+        need("pyarrow", "--format parquet")  # an extra: said before anything is printed
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     seed = fresh_seed() if settings.seed is None else settings.seed
     try:
@@ -68,7 +71,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     if settings.seed is None:
         console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
                       highlight=False)
-    tune_for_batches()
+    tune_for_batches(arrow=fmt == "parquet" or (fmt == "jsonl" and has_pyarrow()))
     began = time.perf_counter()
     turned_away = gave_up = 0
     try:

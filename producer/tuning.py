@@ -30,11 +30,14 @@ def tune_allocator(pad_bytes: int = 64 << 20) -> bool:
     return bool(mallopt(_M_TOP_PAD, pad_bytes)) and bool(mallopt(_M_TRIM_THRESHOLD, 2 * pad_bytes))
 
 
-def tune_for_batches() -> None:
-    """What a long offline run wants: the allocator above, and Arrow on the
-    system allocator, which gives memory back as batches are freed (Arrow's
-    default jemalloc pool keeps it: nearly double the peak of a year's run)."""
-    import pyarrow as pa
+def tune_for_batches(arrow: bool = False) -> None:
+    """What a long offline run wants: the allocator above, and (``arrow``: a
+    run that writes through pyarrow) Arrow on the system allocator, which gives
+    memory back as batches are freed (Arrow's default jemalloc pool keeps it:
+    nearly double the peak of a year's run). Without ``arrow`` pyarrow is not
+    imported: JSONL and CSV do without it."""
+    if arrow:
+        import pyarrow as pa
 
-    pa.set_memory_pool(pa.system_memory_pool())
+        pa.set_memory_pool(pa.system_memory_pool())
     tune_allocator()

@@ -158,7 +158,7 @@ class Coded(np.ndarray):
     """An object array of strings that remembers the codes it was built from.
 
     ``names[codes]`` with ``codes`` and ``names`` kept: a writer that knows
-    (the Arrow conversion in ``producer.sinks.files``) builds the column from
+    (the Arrow conversion in ``producer.sinks.arrow``) builds the column from
     the few names and the integer codes, ten times faster than from the
     strings. Anything derived from it (a slice, a concatenation) forgets them
     and is a plain object array in all but name.

@@ -30,10 +30,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 from typing import Any, Protocol
 
 import numpy as np
 
+from sim.extras import need
 from sim.limits import DWELL_MEDIAN, DWELL_MINUTES, DWELL_SPREAD, SHARE, WEIGHT
 
 
@@ -163,27 +165,39 @@ def _ceil_minutes(x: np.ndarray) -> np.ndarray:
     return np.maximum(np.ceil(x), 1).astype(np.int64)
 
 
+#: Where the tail sums of the discrete means stop: P(X > top) < 1e-12.
+_TAIL = 1e-12
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _lognormal_sf(x: np.ndarray, sigma: float, median: float) -> np.ndarray:
+    """P(X > x) for ln X normal with mean ln(median) and ``sigma``: erfc(z / sqrt 2) / 2.
+
+    The standard library's ``erfc`` is exact to a few ulps, also far in the
+    tail, where 1 - Phi(z) would lose everything to cancellation.
+    """
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore"):
+        z = (np.log(np.maximum(x, 0.0)) - math.log(median)) / (sigma * math.sqrt(2.0))
+    return np.where(x > 0, 0.5 * _erfc(z).astype(float), 1.0)
+
+
 @lru_cache(maxsize=256)
 def _discrete_mean(kind: str, a: float, scale: float) -> float:
     """E[ceil(X)] = sum over m >= 0 of P(X > m), to a tail below 1e-12."""
-    dist = _frozen(kind, a, scale)
-    top = int(math.ceil(float(dist.isf(1e-12)))) + 1
+    if kind == "lognormal":
+        top = int(math.ceil(scale * math.exp(a * -NormalDist().inv_cdf(_TAIL)))) + 1
+        return float(np.sum(_lognormal_sf(np.arange(top, dtype=float), a, scale)))
+    dist = _stats().gamma(a=a, scale=scale)
+    top = int(math.ceil(float(dist.isf(_TAIL)))) + 1
     return float(np.sum(dist.sf(np.arange(top, dtype=float))))
 
 
 def _stats() -> Any:
-    """scipy.stats, imported on first use: it costs half a second at start-up,
-    and only the lognormal and gamma models need it."""
-    from scipy import stats
-
-    return stats
-
-
-def _frozen(kind: str, a: float, scale: float) -> Any:
-    stats = _stats()
-    if kind == "lognormal":
-        return stats.lognorm(s=a, scale=scale)
-    return stats.gamma(a=a, scale=scale)
+    """scipy.stats, imported on first use, for the gamma model only: it costs
+    half a second at start-up, and scipy is an extra (``fit``), not part of
+    the base install."""
+    return need("scipy.stats", "a gamma dwell model", "fit")
 
 
 @dataclass(frozen=True)
@@ -211,7 +225,7 @@ class LognormalDwell:
 
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         m = np.floor(np.asarray(minutes, dtype=float))
-        return np.asarray(_stats().lognorm.sf(m, s=self.sigma, scale=self.median), dtype=float)
+        return _lognormal_sf(m, self.sigma, float(self.median))
 
 
 @dataclass(frozen=True)

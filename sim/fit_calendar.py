@@ -43,9 +43,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.calendar import MONTHS, Calendar, SpecialDay
 from sim.fit import FitError, WeeklyFit, open_days, weekday_rates, weekly_from_rates
@@ -134,7 +134,7 @@ def _split_chi2(c: np.ndarray, e: np.ndarray) -> tuple[float, int]:
 
 
 def _sf(x2: float, df: int) -> float:
-    return 1.0 if df == 0 else float(stats.chi2.sf(x2, df))
+    return 1.0 if df == 0 else float(_stats().chi2.sf(x2, df))
 
 
 def fit_calendar(
@@ -158,7 +158,7 @@ def fit_calendar(
     months = _months(first, n)
     month_days = np.bincount(months[seen], minlength=MONTHS)
     full_year = bool(np.all(month_days >= MIN_MONTH_DAYS))
-    z_crit = float(stats.norm.isf(level / (4 * n_tested)))
+    z_crit = float(_stats().norm.isf(level / (4 * n_tested)))
     totals = counts.sum(axis=1)
 
     special = np.zeros(n, bool)
@@ -217,7 +217,7 @@ def _season(
     under_h0 = np.bincount(months[base], weights=flat_day[base], minlength=MONTHS)
     variance = np.bincount(months[base], weights=var_day[base], minlength=MONTHS)
     x2 = float(np.sum((observed - under_h0) ** 2 / variance))
-    p = float(stats.chi2.sf(x2, MONTHS - 1))
+    p = float(_stats().chi2.sf(x2, MONTHS - 1))
     if p >= level:
         reason = (f"seasonality not written: the months do not differ significantly "
                   f"(chi-square {x2:.1f} on 11 df, p = {p:.3g} >= {level:g})")
@@ -260,3 +260,10 @@ def _special_day(
         se = mult * math.sqrt(1 / c_s + (1 / c_rest if c_rest > 0 else 0)) if c_s > 0 else 1 / (e_s * level_rest)
         out.append(SpecialFit(SpecialDay(day, round(mult, 4), tuple(sorted(group))), se, total_z))
     return out
+
+
+def _stats() -> Any:
+    """scipy.stats (the ``fit`` extra), imported when a calendar is fitted, not when this module is."""
+    from sim.extras import need
+
+    return need("scipy.stats", "profile fit --calendar", "fit")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 import simpy
 
 from sim.batch import Batch, BatchCollector, concat_columns, texts
+from sim.extras import need
 from sim.fast import DAY, fast_batches
 from sim.limits import check_window
 from sim.model import StoreModel
@@ -194,12 +195,12 @@ class Simulation:
             replay(batch, observer)
 
     def frames(self, engine: Engine = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Sessions and door events as pandas DataFrames (needs pandas).
+        """Sessions and door events as pandas DataFrames (needs pandas, the ``pandas`` extra).
 
         Times are timezone-aware UTC timestamps; the other columns are those
         of the JSON payload.
         """
-        import pandas as pd
+        pd = need("pandas", "Simulation.frames()")
 
         batches = list(self.batches(engine))
         sessions = concat_columns([b.sessions for b in batches])

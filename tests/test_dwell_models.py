@@ -130,3 +130,15 @@ def test_a_single_model_is_drawn_in_one_call() -> None:
     a = sample_day(DEFAULT_DWELL, np.random.default_rng(1), 4, counts)
     b = DEFAULT_DWELL.sample(np.random.default_rng(1), 10)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("median,spread", [(25, 0.6), (3, 0.3), (1, 2.0), (1440, 0.05)])
+def test_the_lognormal_needs_no_scipy_and_agrees_with_it(median: float, spread: float) -> None:
+    # survival() is erfc from the standard library (scipy is an extra); scipy's lognorm is the reference.
+    model = LognormalDwell(median, spread)
+    m = np.array([-1, 0, 1, 2, median - 1, median, median + 1, 5 * median, 40 * median], dtype=float)
+    ref = stats.lognorm.sf(np.floor(m), s=model.sigma, scale=median)
+    np.testing.assert_allclose(model.survival(m), ref, rtol=1e-12, atol=1e-300)
+    top = int(np.ceil(stats.lognorm.isf(1e-12, s=model.sigma, scale=median))) + 1
+    ref_mean = float(np.sum(stats.lognorm.sf(np.arange(top, dtype=float), s=model.sigma, scale=median)))
+    assert model.mean_minutes() == pytest.approx(ref_mean, rel=1e-12)

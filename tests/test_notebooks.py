@@ -84,3 +84,20 @@ def test_live_stream_notebook_reads_the_producer(redis_server: RedisServer, kern
         assert groups["notebook"]["pending"] == 0
         assert groups["notebook"]["last-delivered-id"] == client.xinfo_stream(stream)["last-generated-id"]
     assert "SKIPPED" not in text
+
+
+def test_live_stream_notebook_without_redis_url_uses_its_own_redis_server(
+    kernel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Never the Redis a reader may run on 127.0.0.1:6379 (--fresh would empty its streams).
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    nb = execute(LIVE, kernel, tmp_path)
+    text = printed(nb)
+    live = [line for line in text.splitlines() if line.startswith("LIVE: ")]
+    assert live and live[0].endswith("(the notebook's own redis-server)"), text
+    url = live[0].split(" at ")[1].split(" (")[0]
+    assert url.startswith("redis://127.0.0.1:") and not url.startswith("redis://127.0.0.1:6379/"), url
+    assert "stopped the notebook's own redis-server" in text
+    assert "SKIPPED" not in text
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()

@@ -40,3 +40,35 @@ def test_the_settings_table_states_each_engine_range() -> None:
             assert f"{limits.high:,.0f}" in rows[spec.env] and f"{limits.low:g}" in rows[spec.env], rows[spec.env]
             checked += 1
     assert checked >= 6
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}")[1].split("\n## ")[0]
+
+
+def _extras() -> set[str]:
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    return set(pyproject["project"]["optional-dependencies"])
+
+
+def test_after_the_install_into_dot_venv_the_readme_says_how_to_reach_foot_traffic() -> None:
+    # The first command installs into .venv; the examples after it call a bare `foot-traffic`:
+    # before the first of those, the README says to activate the venv or to use its path.
+    assert ".venv/bin/pip install" in _section("Two commands")
+    first_bare = re.search(r"^foot-traffic ", README, flags=re.M)
+    assert first_bare is not None
+    before = README[:first_bare.start()]
+    assert "`. .venv/bin/activate`" in before and "`.venv/bin/foot-traffic`" in before
+
+
+def test_the_python_api_example_says_how_to_install_pandas() -> None:
+    api = _section("Python API (notebooks)")
+    assert ".frames()" in api
+    named = re.findall(r"pip install '\.\[([a-z,]+)\]'", api)
+    assert any("pandas" in n.split(",") or "notebooks" in n.split(",") for n in named), named
+
+
+def test_every_extra_the_readme_names_is_declared() -> None:
+    named = {e for group in re.findall(r"(?:foot-traffic-sim|'\.)\[([a-z,]+)\]", README) for e in group.split(",")}
+    assert {"parquet", "report", "fit", "pandas"} <= named
+    assert named <= _extras(), named - _extras()
