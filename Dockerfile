@@ -22,7 +22,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     REDIS_HOST=redis \
-    METRICS_PORT=9108
+    METRICS_PORT=9108 \
+    METRICS_HOST=0.0.0.0
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin producer
 COPY --from=build /opt/venv /opt/venv
 USER producer
