@@ -71,7 +71,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     if settings.seed is None:
         console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
                       highlight=False)
-    tune_for_batches(arrow=fmt == "parquet" or (fmt == "jsonl" and has_pyarrow()))
+    tune_for_batches(arrow=fmt == "parquet" or has_pyarrow())
     began = time.perf_counter()
     turned_away = gave_up = 0
     try:
