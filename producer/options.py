@@ -79,3 +79,8 @@ def friendly_errors(func: F) -> F:
         except (SettingsError, ProfileError, TrafficError) as exc:
             fail(str(exc))
     return wrapper  # type: ignore[return-value]
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 visit``, ``2 visits``, ``1,000 visits``: a count with its noun (``words``: an irregular plural)."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {words or word + 's'}"

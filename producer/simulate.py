@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
-from producer.options import fail, friendly_errors, load_settings, settings_options
+from producer.options import fail, friendly_errors, load_settings, plural, settings_options
 from producer.settings import TRAFFIC_SETTINGS
 from producer.sinks.files import FORMATS, FileSink, has_pyarrow
 from producer.span import parse_end, parse_start
@@ -49,7 +49,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     """Simulate [start, end) offline and write sessions and door events to files."""
     settings = load_settings(options)
     today = dt.datetime.now(dt.UTC).date()
-    start = parse_start(settings, to_epoch(today))
+    start = parse_start(settings, to_epoch(today), "--start" if options.get("sim_start") else "SIM_START")
     end = parse_end(start, days, until, default_days=7)
     assert end is not None
     stores = settings.stores()  # a broken stores or profile file fails before anything is printed
@@ -98,12 +98,12 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     events = sink.rows[0] + sink.rows[1]
     if not quiet:
         click.echo(
-            f"simulated {iso(start)} to {iso(end)}, seed {seed}: {sink.rows[0]:,} visits, "
-            f"{events:,} events in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s) "
+            f"simulated {iso(start)} to {iso(end)}, seed {seed}: {plural(sink.rows[0], 'visit')}, "
+            f"{plural(events, 'event')} in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s) "
             f"-> {paths[0]}, {paths[1]}"
         )
         if any(s.capacity is not None for s in run.stores):
-            click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")
+            click.echo(f"at capacity: {plural(turned_away, 'customer')} turned away, {gave_up:,} gave up waiting")
 
 
 

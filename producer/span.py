@@ -12,19 +12,20 @@ from sim.limits import FIRST_DATE, FIRST_INSTANT, LAST_DATE, LAST_INSTANT, MAX_D
 from sim.run import to_epoch
 
 
-def parse_start(settings: Settings, default: int) -> int:
+def parse_start(settings: Settings, default: int, name: str = "SIM_START") -> int:
+    """The simulated start (epoch seconds); ``name`` is how the user gave it, for the message."""
     if settings.sim_start is None:
         return default
     try:
         start = to_epoch(settings.sim_start)
     except (ValueError, OverflowError):
         raise SettingsError(
-            f"SIM_START={settings.sim_start!r} is not valid: expected a date (2025-11-03) "
+            f"{name}={settings.sim_start!r} is not valid: expected a date (2025-11-03) "
             "or an ISO time in UTC (2025-11-03T08:00:00+00:00)"
         ) from None
     if not FIRST_INSTANT <= start < LAST_INSTANT:
         raise SettingsError(
-            f"SIM_START={settings.sim_start!r} is not valid: expected a start from {FIRST_DATE} "
+            f"{name}={settings.sim_start!r} is not valid: expected a start from {FIRST_DATE} "
             f"to before {LAST_DATE} (UTC)"
         )
     return start

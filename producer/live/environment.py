@@ -205,9 +205,13 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
 
     def __init__(
         self, pace: Pace, waker: Waker, now: int, outlet: Outlet | None = None, gc: IdleGC | None = None,
+        replay_until: int | None = None,
     ) -> None:
         super().__init__(initial_time=now, factor=1.0, strict=False)
         self.pace, self.waker, self.outlet, self.gc = pace, waker, outlet, gc
+        #: A restarted run replays what the streams hold up to here: being "behind" there means
+        #: nothing (those events are not written), so lag is measured from here on.
+        self.replay_until = replay_until if replay_until is not None else now
         self.behind = False
         self.max_lag = 0.0
 
@@ -289,6 +293,8 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         return now if nxt > now else now - 1
 
     def _note_lag(self, lag: float) -> None:
+        if self.now < self.replay_until:
+            return
         self.max_lag = max(self.max_lag, lag)
         if lag > LAG_WARN and not self.behind:
             self.behind = True

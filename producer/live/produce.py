@@ -38,7 +38,7 @@ from producer.live.progress import ProgressLog
 from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
 from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve, run_key
-from producer.options import fail, friendly_errors, load_settings, settings_options
+from producer.options import fail, friendly_errors, load_settings, plural, settings_options
 from producer.settings import TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
 from producer.span import parse_end, parse_start
 from sim.events import iso
@@ -233,7 +233,8 @@ def _produce(
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
                                                                           // 1000), iso(begin))
     idle_gc = IdleGC()
-    env = PacedEnvironment(run.pace, waker, now=begin, outlet=outbox, gc=idle_gc)
+    resume = min(ms for ms, _ in outbox.last_ids) // 1000 if outbox.last_ids else begin
+    env = PacedEnvironment(run.pace, waker, now=begin, outlet=outbox, gc=idle_gc, replay_until=max(begin, resume))
     outbox.due = env.due
     key = run_key(settings.redis_stream)
 
@@ -276,10 +277,11 @@ def _produce(
     done = _finish(outbox, waker, stopped)
     late = outbox.lateness
     log.info(
-        "%s at %s: %d visits, %d sessions and %d door events written (%d already there), "
+        "%s at %s: %s, %s and %s written (%d already there), "
         "lateness p50 %.1f ms p99 %.1f ms max %.1f ms%s",
-        "stopped" if stopped else "finished", iso(int(env.now)), emitter.visits, outbox.written[0],
-        outbox.written[1], sum(outbox.skipped), late.quantile(0.5) * 1e3, late.quantile(0.99) * 1e3,
+        "stopped" if stopped else "finished", iso(int(env.now)), plural(emitter.visits, "visit"),
+        plural(outbox.written[0], "session"), plural(outbox.written[1], "door event"), sum(outbox.skipped),
+        late.quantile(0.5) * 1e3, late.quantile(0.99) * 1e3,
         late.max * 1e3, "" if done else f"; {outbox.pending()} entries NOT written",
     )
     if not done:

@@ -13,6 +13,7 @@ import time
 from producer.live.emitter import Emitter
 from producer.live.environment import PacedEnvironment
 from producer.live.outbox import Outbox
+from producer.options import plural
 from sim.events import iso
 
 log = logging.getLogger("producer")
@@ -49,9 +50,10 @@ class ProgressLog:
         written = sum(ob.written)
         w = ob.window
         log.info(
-            "%s..%s: %d visits, %d entries written, lateness p50 %.1f ms p99 %.1f ms max %.1f ms, "
+            "%s..%s: %s, %s written, lateness p50 %.1f ms p99 %.1f ms max %.1f ms, "
             "%d buffered, lag %.2f s%s",
-            iso(self._since)[:16], iso(now)[11:16], visits - self._visits, written - self._written,
+            iso(self._since)[:16], iso(now)[11:16], plural(visits - self._visits, "visit"),
+            plural(written - self._written, "entry", "entries"),
             w.quantile(0.5) * 1e3, w.quantile(0.99) * 1e3, w.max * 1e3, ob.pending(), self.env.lag(),
             ", Redis DOWN" if ob.down else "",
         )
