@@ -23,8 +23,6 @@ INSTALL_HINT = "pip install 'foot-traffic-sim[dask]'"
 #: tcp://HOST:PORT (or tls://), the form a dask scheduler prints.
 _ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):([0-9]{1,5})$")
 MAX_WORKERS = 256
-#: How long to wait for a scheduler named by --scheduler before giving up.
-CONNECT_TIMEOUT = "10s"
 
 
 class ClusterError(RuntimeError):
@@ -74,7 +72,8 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
     distributed = require_dask()
     if scheduler is not None:
         try:
-            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+            # Waits up to Dask's connect timeout (distributed.comm.timeouts.connect, 30 s by default).
+            client = distributed.Client(scheduler)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"--scheduler {scheduler}: cannot reach the scheduler ({_reason(exc)})") from None
         with client:

@@ -39,8 +39,16 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
+from producer.sinks.files import (
+    DOORS_NAME,
+    SESSIONS_NAME,
+    FileSink,
+    door_table,
+    session_table,
+)
 from sim.batch import Batch, Coded, DoorColumns, SessionColumns
 from sim.dwell import Dwell, DwellBySlot, HistogramDwell, MixtureDwell
 from sim.fast import DAY
@@ -169,8 +177,82 @@ def partition_path(out: str | Path, dataset: str, store_id: str, day: dt.date, f
             / f"{PART_NAME}.{fmt}")
 
 
+class _DayFiles:
+    """One store's rows of one UTC date, through a :class:`FileSink` in a staging folder.
+
+    When the date is done its two files are moved to their partitions (a
+    file with no rows is dropped).
+    """
+
+    def __init__(self, task: Task, day: int) -> None:
+        self.task, self.date = task, dt.date(1970, 1, 1) + dt.timedelta(days=day)
+        self.sink = FileSink(Path(task.out) / STAGING / f"{quote(task.store.store_id, safe='')}-{day}", task.fmt)
+
+    def write(self, batch: Batch) -> None:
+        self.sink.write(batch)
+
+    def finish(self) -> list[int]:
+        paths = self.sink.close()
+        for path, dataset, rows in zip(paths, DATASETS, self.sink.rows):
+            if rows == 0:
+                path.unlink()
+                continue
+            target = partition_path(self.task.out, partial_name(dataset), self.task.store.store_id, self.date,
+                                    self.task.fmt)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        self.sink.folder.rmdir()
+        return list(self.sink.rows)
+
+    def abort(self) -> None:
+        self.sink.abort()
+        shutil.rmtree(self.sink.folder, ignore_errors=True)
+
+
+class _DayParquet:
+    """One store's rows of one UTC date as Parquet files without the ``store_id`` column.
+
+    The Hive convention: a partition column lives in the path only. pandas
+    and ``pyarrow.parquet`` refuse a data set whose files also hold it
+    (string in the file, dictionary from the path); Spark, DuckDB and
+    ``pyarrow.dataset`` read the column from the path. The tables are the
+    file sink's own (:func:`~producer.sinks.files.session_table`), so every
+    other column is typed as in a plain run's Parquet file. A date's rows
+    are held until the date is done (a store's day: small), then written
+    under a ``.partial`` name and renamed.
+    """
+
+    def __init__(self, task: Task, day: int) -> None:
+        self.task, self.date = task, dt.date(1970, 1, 1) + dt.timedelta(days=day)
+        self.tables: tuple[list[pa.Table], list[pa.Table]] = ([], [])
+
+    def write(self, batch: Batch) -> None:
+        if len(batch.sessions):
+            self.tables[0].append(session_table(batch.sessions))
+        if len(batch.doors):
+            self.tables[1].append(door_table(batch.doors))
+
+    def finish(self) -> list[int]:
+        rows = []
+        for dataset, tables in zip(DATASETS, self.tables):
+            rows.append(sum(t.num_rows for t in tables))
+            if not tables:
+                continue
+            table = pa.concat_tables(tables).drop_columns(["store_id"])
+            target = partition_path(self.task.out, partial_name(dataset), self.task.store.store_id, self.date,
+                                    "parquet")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            pq.write_table(table, partial, compression="zstd")
+            os.replace(partial, target)
+        return rows
+
+    def abort(self) -> None:
+        self.tables = ([], [])
+
+
 class _Partitions:
-    """One store's rows written to a FileSink per UTC date, each moved into the layout when done.
+    """One store's rows cut by UTC date, each date written to its partitions when done.
 
     Sessions arrive in entry order and door events in time order, so a date
     is done once both have moved past it.
@@ -178,16 +260,16 @@ class _Partitions:
 
     def __init__(self, task: Task) -> None:
         self.task = task
-        self.open: dict[int, FileSink] = {}
+        self.open: dict[int, _DayFiles | _DayParquet] = {}
         self.rows = [0, 0]
         self._seen = [-1, -1]  # latest day number seen in sessions, in door events
 
     def write(self, batch: Batch) -> None:
         no_sessions, no_doors = _take(batch.sessions, slice(0, 0)), _take(batch.doors, slice(0, 0))
         for day, rows in _by_day(batch.sessions, batch.sessions.entry):
-            self._sink(day).write(Batch(rows, no_doors))
+            self._day(day).write(Batch(rows, no_doors))
         for day, doors in _by_day(batch.doors, batch.doors.time):
-            self._sink(day).write(Batch(no_sessions, doors))
+            self._day(day).write(Batch(no_sessions, doors))
         if len(batch.sessions):
             self._seen[0] = max(self._seen[0], int(batch.sessions.entry[-1]) // DAY)
         if len(batch.doors):
@@ -195,36 +277,24 @@ class _Partitions:
         for day in [d for d in self.open if d < min(self._seen)]:
             self._finish(day)
 
-    def _sink(self, day: int) -> FileSink:
-        sink = self.open.get(day)
-        if sink is None:
-            staging = Path(self.task.out) / STAGING / f"{quote(self.task.store.store_id, safe='')}-{day}"
-            sink = self.open[day] = FileSink(staging, self.task.fmt)
-        return sink
+    def _day(self, day: int) -> _DayFiles | _DayParquet:
+        part = self.open.get(day)
+        if part is None:
+            kind = _DayParquet if self.task.fmt == "parquet" else _DayFiles
+            part = self.open[day] = kind(self.task, day)
+        return part
 
     def _finish(self, day: int) -> None:
-        sink = self.open.pop(day)
-        paths = sink.close()
-        date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
-        for i, (path, dataset) in enumerate(zip(paths, DATASETS)):
-            if sink.rows[i] == 0:
-                path.unlink()
-                continue
-            target = partition_path(Path(self.task.out), partial_name(dataset), self.task.store.store_id,
-                                    date, self.task.fmt)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
-            self.rows[i] += sink.rows[i]
-        sink.folder.rmdir()
+        rows = self.open.pop(day).finish()
+        self.rows = [a + b for a, b in zip(self.rows, rows)]
 
     def close(self) -> None:
         for day in sorted(self.open):
             self._finish(day)
 
     def abort(self) -> None:
-        for sink in self.open.values():
-            sink.abort()
-            shutil.rmtree(sink.folder, ignore_errors=True)
+        for part in self.open.values():
+            part.abort()
         self.open.clear()
 
 
