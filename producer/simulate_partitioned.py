@@ -97,6 +97,8 @@ def simulate_partitioned(
     events = visits + doors
     if not quiet:
         where = f"on {workers} local workers" if workers else f"on {scheduler}" if scheduler else "in one process"
+        if on_dask and results:
+            where += f" (peak memory per worker {max(r.peak_rss_mb for r in results):,.0f} MB)"
         click.echo(
             f"simulated {iso(run.start)} to {iso(run.end)}, seed {run.seed}: {visits:,} visits, "
             f"{events:,} events in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s), "

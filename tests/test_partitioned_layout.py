@@ -149,3 +149,25 @@ def test_duckdb_reads_the_data_sets(tmp_path: Path, flat: Path) -> None:
                 f"from {reader}('{pattern}', hive_partitioning = true)").fetchall()[0]
             assert count == len(flat_lines(flat / "jsonl", dataset))
             assert stores_seen == 4 and days == 10
+
+
+def test_the_longest_visit_bounds_how_far_back_a_task_starts() -> None:
+    from producer.partition import dwell_upper_minutes
+    from sim.dwell import (
+        DEFAULT_DWELL,
+        DwellBySlot,
+        HistogramDwell,
+        LognormalDwell,
+        MixtureDwell,
+        UniformBand,
+    )
+
+    assert dwell_upper_minutes(DEFAULT_DWELL) == 75
+    # A band with no share is never drawn.
+    assert dwell_upper_minutes(MixtureDwell((1.0, 0.0), (UniformBand(5, 9), UniformBand(10, 500)))) == 9
+    assert dwell_upper_minutes(HistogramDwell(edges=(1, 10, 60), weights=(3, 1))) == 59
+    row = (DEFAULT_DWELL,) * 2
+    assert dwell_upper_minutes(DwellBySlot(DEFAULT_DWELL, (row,) * 7)) == 75
+    with_lognormal = DwellBySlot(DEFAULT_DWELL, ((DEFAULT_DWELL, LognormalDwell(30, 0.5)),) + (row,) * 6)
+    assert dwell_upper_minutes(with_lognormal) is None
+    assert dwell_upper_minutes(LognormalDwell(30, 0.5)) is None
