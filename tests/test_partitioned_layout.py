@@ -171,3 +171,19 @@ def test_the_longest_visit_bounds_how_far_back_a_task_starts() -> None:
     with_lognormal = DwellBySlot(DEFAULT_DWELL, ((DEFAULT_DWELL, LognormalDwell(30, 0.5)),) + (row,) * 6)
     assert dwell_upper_minutes(with_lognormal) is None
     assert dwell_upper_minutes(LognormalDwell(30, 0.5)) is None
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_the_report_reads_a_partitioned_data_set(tmp_path: Path, flat: Path, fmt: str) -> None:
+    from producer.dataset import read_dataset
+
+    _run(*WINDOW, "--seed", "7", "--stores", str(stores_file(tmp_path)), "--format", fmt,
+         "--out", str(tmp_path / "out"), "--partition")
+    got, want = read_dataset(tmp_path / "out"), read_dataset(flat / fmt)
+    assert got.fmt == fmt
+    for names in (("entry", "minutes", "store_id"), ("door_time", "door_kind", "door_store")):
+        assert _rows(got, names) == _rows(want, names)
+
+
+def _rows(data: object, names: tuple[str, ...]) -> list[tuple[object, ...]]:
+    return sorted(zip(*(getattr(data, name).tolist() for name in names)))
