@@ -16,12 +16,11 @@ ratios, and expect them to suffer when others are busy.
 from __future__ import annotations
 
 import argparse
+import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,19 +36,24 @@ def stores_file(folder: Path, n: int) -> Path:
     return path
 
 
-def run(args: list[str]) -> tuple[int, float, float, float | None]:
-    """Events, seconds (as the command measured them), wall seconds, worker peak MB (Dask runs)."""
-    began = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "producer.cli", "simulate", *args],
-                            capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - began
-    if result.returncode != 0:
-        sys.exit(f"simulate failed: {result.stderr.strip()}")
-    found = _SUMMARY.search(result.stdout)
-    assert found, result.stdout
-    peak = _WORKER_PEAK.search(result.stdout)
-    return (int(found.group(1).replace(",", "")), float(found.group(2)), wall,
-            None if peak is None else float(peak.group(1).replace(",", "")))
+def run(args: list[str]) -> tuple[int, float, float, float]:
+    """Events, seconds (as the command measured them), CPU seconds of the command and every process it
+    started, its peak memory in MB (Dask: the busiest worker's, as the command reports it)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-m", "producer.cli", "simulate", *args],
+                                 stdout=out, stderr=err, cwd=ROOT)
+        # wait4: this child's own usage, with that of the processes it waited for (Dask's workers).
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode != 0:
+        sys.exit(f"simulate failed: {stderr.strip()}")
+    found = _SUMMARY.search(stdout)
+    assert found, stdout
+    peak = _WORKER_PEAK.search(stdout)
+    return (int(found.group(1).replace(",", "")), float(found.group(2)), usage.ru_utime + usage.ru_stime,
+            usage.ru_maxrss / 1024 if peak is None else float(peak.group(1).replace(",", "")))
 
 
 def main() -> None:
@@ -64,28 +68,25 @@ def main() -> None:
         folder = Path(tmp)
         common = ["--stores", str(stores_file(folder, opts.stores)), "--start", "2025-11-03",
                   "--days", str(opts.days), "--seed", "42", "--format", opts.format]
-        rows: list[tuple[str, int, float, float, float | None]] = []
+        rows: list[tuple[str, int, float, float, float]] = []
         for label, extra in [("one process, two files", []), ("one process, --partition", ["--partition"])]:
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            events, secs, wall, _ = run([*common, "--out", str(folder / label.split()[-1]), *extra])
-            after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            # ru_maxrss of children is the largest child so far: exact when this run is the largest.
-            rows.append((label, events, secs, wall, after / 1024 if after > before else None))
+            events, secs, cpu, peak = run([*common, "--out", str(folder / label.split()[-1]), *extra])
+            rows.append((label, events, secs, cpu, peak))
         by_workers: dict[int, float] = {}
         for n in opts.workers:
-            events, secs, wall, peak = run([*common, "--out", str(folder / f"w{n}"), "--workers", str(n)])
-            rows.append((f"Dask LocalCluster, {n} worker(s)", events, secs, wall, peak))
+            events, secs, cpu, peak = run([*common, "--out", str(folder / f"w{n}"), "--workers", str(n)])
+            rows.append((f"Dask LocalCluster, {n} worker(s)", events, secs, cpu, peak))
             by_workers[n] = events / secs
-        print(f"  {'':34}{'events':>12}{'run s':>9}{'wall s':>9}{'events/s':>13}{'peak MB':>9}")
-        for label, events, secs, wall, peak in rows:
-            mem = "" if peak is None else f"{peak:,.0f}"
-            print(f"  {label:34}{events:>12,}{secs:>9.2f}{wall:>9.2f}{events / secs:>13,.0f}{mem:>9}")
+        print(f"  {'':34}{'events':>12}{'run s':>9}{'CPU s':>9}{'events/s':>13}{'peak MB':>9}")
+        for label, events, secs, cpu, peak in rows:
+            print(f"  {label:34}{events:>12,}{secs:>9.2f}{cpu:>9.2f}{events / secs:>13,.0f}{peak:>9,.0f}")
         if 1 in by_workers:
             for n, rate in sorted(by_workers.items()):
                 if n != 1:
                     print(f"  speed-up, {n} workers / 1 worker = {rate / by_workers[1]:.2f}  (target >= 1.7 for 2)")
-        print("  'run s': the command's own figure (for Dask, cluster start-up included); 'wall s': the whole child"
-              " process; 'peak MB': the child for one process, the busiest worker for Dask")
+        print("  'run s': the command's own figure (for Dask, cluster start-up included); 'CPU s': user + system"
+              " of the command and its workers; 'peak MB': the command for one process, the busiest worker for"
+              f" Dask (target < 300); load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
