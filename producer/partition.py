@@ -58,8 +58,9 @@ from sim.store import Store
 DATASETS = (SESSIONS_NAME, DOORS_NAME)
 PART_NAME = "part-0000"
 STAGING = ".staging"
-#: Longest span of days one task covers; shorter spans where that keeps every worker busy.
-MAX_SPAN_DAYS = 7
+#: Longest span of days one task covers (a month: a task streams, so memory does not grow with it;
+#: fewer, longer tasks cost less in scheduling and in lead-in days). Shorter where workers need work.
+MAX_SPAN_DAYS = 31
 #: Tasks per worker the split aims for, so that workers finishing early find work.
 TASKS_PER_WORKER = 8
 
