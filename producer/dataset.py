@@ -1,4 +1,4 @@
-"""Read back a data set written by ``foot-traffic simulate`` (any of its formats).
+"""Read back a data set written by ``foot-traffic simulate`` (any of its formats and layouts).
 
 Only the columns the report needs are kept, as numpy arrays of epoch seconds
 and whole minutes: the sessions' entry times, dwell minutes and store ids, and
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
@@ -41,10 +42,18 @@ _SESSION_COLUMNS = {"entry_time": pa.string(), "trip_duration_minutes": pa.int64
 _DOOR_COLUMNS = {"event_type": pa.string(), "time": pa.string(), "store_id": pa.string()}
 
 
+def _partitioned_formats(folder: Path) -> list[str]:
+    """Formats of the partitioned data sets in ``folder`` (``simulate --partition`` or on Dask)."""
+    if not ((folder / SESSIONS_NAME).is_dir() and (folder / DOORS_NAME).is_dir()):
+        return []
+    return [f for f in FORMATS if next((folder / SESSIONS_NAME).glob(f"*/*/*.{f}"), None) is not None]
+
+
 def find_format(folder: Path) -> str:
-    """The one format whose two files are both in ``folder``."""
+    """The one format whose two files (or two partitioned data sets) are both in ``folder``."""
     found = [f for f in FORMATS
              if (folder / f"{SESSIONS_NAME}.{f}").is_file() and (folder / f"{DOORS_NAME}.{f}").is_file()]
+    found += [f for f in _partitioned_formats(folder) if f not in found]
     if not found:
         raise DatasetError(
             f"{folder}: no data set found; expected {SESSIONS_NAME}.<ext> and {DOORS_NAME}.<ext> "
@@ -55,8 +64,26 @@ def find_format(folder: Path) -> str:
     return found[0]
 
 
+def _read_partitioned(path: Path, fmt: str, columns: dict[str, pa.DataType]) -> pa.Table:
+    """A hive-partitioned data set (``store_id=.../date=...``) as one table of ``columns``."""
+    names = list(columns)
+    schema = pa.schema(list(columns.items()))
+    file_format: pads.FileFormat
+    if fmt == "parquet":
+        file_format = pads.ParquetFileFormat()
+    elif fmt == "csv":
+        file_format = pads.CsvFileFormat(convert_options=pacsv.ConvertOptions(column_types=columns))
+    else:
+        file_format = pads.JsonFileFormat(parse_options=pajson.ParseOptions(explicit_schema=schema))
+    partitioning = pads.partitioning(pa.schema([("store_id", pa.string()), ("date", pa.string())]), flavor="hive")
+    data = pads.dataset(path, format=file_format, partitioning=partitioning, exclude_invalid_files=False)
+    return data.to_table(columns=names)
+
+
 def _read(path: Path, fmt: str, columns: dict[str, pa.DataType]) -> pa.Table:
     names = list(columns)
+    if path.is_dir():
+        return _read_partitioned(path, fmt, columns)
     if path.stat().st_size == 0:
         return pa.table({n: pa.array([], t) for n, t in columns.items()})
     if fmt == "parquet":
@@ -85,6 +112,8 @@ def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
         raise DatasetError(f"{path}: not a folder")
     fmt = fmt or find_format(path)
     sessions_path, doors_path = path / f"{SESSIONS_NAME}.{fmt}", path / f"{DOORS_NAME}.{fmt}"
+    if not sessions_path.is_file() and fmt in _partitioned_formats(path):
+        sessions_path, doors_path = path / SESSIONS_NAME, path / DOORS_NAME
     try:
         sessions = _read(sessions_path, fmt, _SESSION_COLUMNS)
         doors = _read(doors_path, fmt, _DOOR_COLUMNS)

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
-from producer.settings import TRAFFIC_SETTINGS
+from producer.settings import TRAFFIC_SETTINGS, Settings
 from producer.sinks.files import FORMATS, FileSink, has_pyarrow
 from producer.span import parse_end, parse_start
 from producer.tuning import tune_for_batches
@@ -41,12 +41,19 @@ def _progress(console: Console) -> Progress:
 @click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(FORMATS))
 @click.option("--engine", default="auto", show_default=True, type=click.Choice(ENGINES),
               help="vectorized ('fast') or SimPy model; 'auto' picks the fast one where it is exact")
+@click.option("--partition", is_flag=True,
+              help="write hive-partitioned data sets (store_id=.../date=...) instead of two files")
+@click.option("--workers", default=None, metavar="N",
+              help="run on a local Dask cluster of N worker processes (implies --partition; needs the dask extra)")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="run on the Dask cluster of this scheduler (implies --partition; needs the dask extra)")
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
 @settings_options(TRAFFIC_SETTINGS)
 @friendly_errors
-def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: str,
-             quiet: bool, **options: Any) -> None:
+def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: str, partition: bool,
+             workers: str | None, scheduler: str | None, quiet: bool, **options: Any) -> None:
     """Simulate [start, end) offline and write sessions and door events to files."""
+    n_workers, address = _cluster_options(workers, scheduler)
     settings = load_settings(options)
     today = dt.datetime.now(dt.UTC).date()
     start = parse_start(settings, to_epoch(today), "--start" if options.get("sim_start") else "SIM_START")
@@ -64,13 +71,20 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         fail(str(exc))
     if Path(out).exists() and not Path(out).is_dir():
         fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
+    if partition or n_workers is not None or address is not None:
+        need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
+        from producer.simulate_partitioned import simulate_partitioned
+
+        simulate_partitioned(
+            run, settings, out=out, fmt=fmt, engine=engine, workers=n_workers, scheduler=address,
+            console=console, quiet=quiet,
+        )
+        return
     try:
         sink = FileSink(out, fmt)
     except OSError as exc:
-        fail(_cannot_write(out, exc), 1)
-    if settings.seed is None:
-        console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
-                      highlight=False)
+        fail(cannot_write(out, exc), 1)
+    print_seed(console, settings.seed, seed)
     tune_for_batches(arrow=fmt == "parquet" or has_pyarrow())
     began = time.perf_counter()
     turned_away = gave_up = 0
@@ -84,13 +98,10 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
                 if len(batch.doors):  # a batch may hold only counts of customers turned away
                     bar.update(task, completed=(min(int(batch.doors.time[-1]), end) - start) / DAY)
         paths = sink.close()
-        write_manifest(out, seed, start, end, run.stores, {
-            **{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
-            "engine": engine, "format": fmt,
-        })
+        write_manifest(out, seed, start, end, run.stores, manifest_settings(settings, seed, engine, fmt))
     except OSError as exc:  # the disk filled up, the folder went away ...
         sink.abort()
-        fail(_cannot_write(out, exc), 1)
+        fail(cannot_write(out, exc), 1)
     except BaseException:
         sink.abort()
         raise
@@ -106,8 +117,33 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
             click.echo(f"at capacity: {plural(turned_away, 'customer')} turned away, {gave_up:,} gave up waiting")
 
 
+def _cluster_options(workers: str | None, scheduler: str | None) -> tuple[int | None, str | None]:
+    """--workers and --scheduler, checked (one of them at most)."""
+    from producer.cluster import check_address, check_workers
 
-def _cannot_write(out: str, exc: OSError) -> str:
+    if workers is not None and scheduler is not None:
+        fail("--workers and --scheduler: give one of them, not both (--workers starts a local cluster)")
+    try:
+        return (None if workers is None else check_workers(workers),
+                None if scheduler is None else check_address(scheduler))
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def print_seed(console: Console, given: int | None, seed: int) -> None:
+    """Say the seed drawn from OS entropy, so that the run can be repeated."""
+    if given is None:
+        console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
+                      highlight=False)
+
+
+def manifest_settings(settings: Settings, seed: int, engine: str, fmt: str, **more: Any) -> dict[str, Any]:
+    """The settings recorded in run.json."""
+    return {**{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
+            "engine": engine, "format": fmt, **more}
+
+
+def cannot_write(out: str, exc: OSError) -> str:
     """One line for an output folder that cannot be written (an environment error)."""
     reason = exc.strerror or type(exc).__name__
     where = f" ({exc.filename})" if exc.filename and str(exc.filename) != out else ""

@@ -13,8 +13,9 @@ import sys
 import producer.live
 from tests.redis_server import RedisServer
 
-HEAVY = ("pyarrow", "matplotlib", "scipy", "pandas", "rich")
-OFFLINE = ("producer.simulate", "producer.report", "producer.sinks.files", "producer.profile_cmd")
+HEAVY = ("pyarrow", "matplotlib", "scipy", "pandas", "rich", "dask", "distributed")
+OFFLINE = ("producer.simulate", "producer.report", "producer.sinks.files", "producer.profile_cmd",
+           "producer.partition", "producer.cluster", "producer.simulate_partitioned")
 
 
 def test_the_live_package_imports_nothing_of_the_offline_side() -> None:

@@ -1,0 +1,367 @@
+"""A run cut into tasks (a store, a span of days), each written to a hive-partitioned data set.
+
+The layout, for every format (``<ext>`` is ``parquet``, ``jsonl`` or ``csv``)::
+
+    OUT/foot_traffic/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>            sessions
+    OUT/foot_traffic_realistic/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>  door events
+
+``date`` is the UTC date of the row's own time: a session's entry time, a
+door event's time (what Spark users expect, and the same day boundaries for
+every store). Each partition is one file, written by exactly one task under
+a fixed name, so a re-run replaces rather than adds. A partition holds the
+rows of the single-process run for that store and date, in the same order,
+each row exactly as that run writes it (through the same
+:class:`~producer.sinks.files.FileSink`). Partitions with no rows have no file.
+
+Why any split gives the same rows: every draw is keyed by (store, local
+day, purpose), so a task that simulates one store over some window draws the
+very customers a whole run would. A task for ``[a, b)`` must also give the
+exits in ``[a, b)`` of customers who entered before ``a``; it starts its
+simulation one longest visit earlier (the dwell model's upper bound) and
+keeps only rows whose time falls in ``[a, b)``. A store whose customers
+interact (a capacity limit), or whose dwell has no upper bound (lognormal,
+gamma), is one task over the whole run.
+
+Nothing here imports Dask: a single process runs the same tasks one after
+the other (``simulate --partition``), workers run them in parallel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from producer.sinks.arrow import door_table, session_table
+from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
+from sim.batch import Batch, Coded, DoorColumns, SessionColumns
+from sim.dwell import Dwell, DwellBySlot, HistogramDwell, MixtureDwell
+from sim.fast import DAY
+from sim.run import Engine, Simulation
+from sim.store import Store
+
+DATASETS = (SESSIONS_NAME, DOORS_NAME)
+PART_NAME = "part-0000"
+STAGING = ".staging"
+#: Longest span of days one task covers (a month: a task streams, so memory does not grow with it;
+#: fewer, longer tasks cost less in scheduling and in lead-in days). Shorter where workers need work.
+MAX_SPAN_DAYS = 31
+#: Tasks per worker the split aims for, so that workers finishing early find work.
+TASKS_PER_WORKER = 8
+
+
+@dataclass(frozen=True)
+class Task:
+    """One store over ``[start, end)``, part of a run: what a worker is handed."""
+
+    seed: int
+    store: Store
+    start: int  #: first instant whose rows this task writes
+    end: int  #: end (exclusive) of those rows
+    run_start: int  #: the run's own start: nothing before it is simulated
+    engine: Engine
+    rejected: bool
+    fmt: str
+    out: str  #: the run's output folder (absolute: workers may run elsewhere)
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start) / DAY
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a task wrote: rows per data set, customers who never got in, peak memory."""
+
+    sessions: int
+    doors: int
+    turned_away: int
+    gave_up: int
+    peak_rss_mb: float
+
+
+def dwell_upper_minutes(dwell: Dwell) -> int | None:
+    """The longest visit a dwell model can draw, in minutes; ``None`` when unbounded."""
+    if isinstance(dwell, MixtureDwell):
+        return max(b.high for share, b in zip(dwell.shares, dwell.bands) if share > 0)
+    if isinstance(dwell, HistogramDwell):
+        return dwell_upper_minutes(dwell.mixture)
+    if isinstance(dwell, DwellBySlot):
+        bounds = [dwell_upper_minutes(m) for m in dwell.models()]
+        return None if any(b is None for b in bounds) else max(b for b in bounds if b is not None)
+    return None  # lognormal, gamma: no upper limit
+
+
+def splittable(store: Store) -> bool:
+    """Whether a store's run may be cut into spans of days (its customers do not interact)."""
+    return store.capacity is None and dwell_upper_minutes(store.dwell) is not None
+
+
+def span_days(days: float, n_splittable: int, workers: int) -> int:
+    """Days per task: at most :data:`MAX_SPAN_DAYS`, fewer when needed for enough tasks."""
+    if n_splittable == 0:
+        return MAX_SPAN_DAYS
+    wanted = TASKS_PER_WORKER * workers
+    return max(1, min(MAX_SPAN_DAYS, math.floor(days * n_splittable / wanted)))
+
+
+def plan_tasks(
+    seed: int, stores: tuple[Store, ...], start: int, end: int, *, engine: Engine, rejected: bool,
+    fmt: str, out: str | Path, workers: int = 1, span: int | None = None,
+) -> list[Task]:
+    """The run's tasks, whole-run ones first (the longest, so they start first).
+
+    Spans of a splittable store are cut at UTC midnights (``span`` days each,
+    the first and last cut by the run's start and end), so each partition
+    belongs to exactly one task.
+    """
+    span = span or span_days((end - start) / DAY, sum(map(splittable, stores)), workers)
+    folder = str(Path(out).absolute())
+    whole, split = [], []
+    for store in stores:
+        def task(a: int, b: int, store: Store = store) -> Task:
+            return Task(seed, store, a, b, start, engine, rejected, fmt, folder)
+        if not splittable(store):
+            whole.append(task(start, end))
+            continue
+        a = start
+        while a < end:
+            b = min(end, (a // DAY + span) * DAY)
+            split.append(task(a, b))
+            a = b
+    return whole + split
+
+
+_C = TypeVar("_C", SessionColumns, DoorColumns)
+
+
+def _take(cols: _C, index: np.ndarray | slice) -> _C:
+    """The rows ``index`` of a batch's columns, keeping coded strings coded (fast to write)."""
+    parts: dict[str, Any] = {}
+    for f in fields(cols):
+        values = getattr(cols, f.name)
+        if isinstance(values, Coded) and values.codes is not None and values.names is not None:
+            parts[f.name] = Coded.of(values.names, values.codes[index])
+        else:
+            parts[f.name] = values[index]
+    return type(cols)(**parts)
+
+
+def _by_day(cols: _C, times: np.ndarray) -> Iterator[tuple[int, _C]]:
+    """Rows cut by UTC day (day number since 1970); rows are in time order, so each day's are contiguous."""
+    if not len(times):
+        return
+    days = times // DAY
+    cuts: list[int] = (np.flatnonzero(np.diff(days)) + 1).tolist()
+    for lo, hi in zip([0, *cuts], [*cuts, len(days)]):
+        yield int(days[lo]), _take(cols, slice(lo, hi))
+
+
+def partition_path(out: str | Path, dataset: str, store_id: str, day: dt.date, fmt: str) -> Path:
+    """Where one partition's file goes (under the data set's ``.partial`` folder while a run writes)."""
+    return (Path(out) / dataset / f"store_id={quote(store_id, safe='')}" / f"date={day.isoformat()}"
+            / f"{PART_NAME}.{fmt}")
+
+
+class _DayFiles:
+    """One store's rows of one UTC date, through a :class:`FileSink` in a staging folder.
+
+    When the date is done its two files are moved to their partitions (a
+    file with no rows is dropped).
+    """
+
+    def __init__(self, task: Task, day: int) -> None:
+        self.task, self.date = task, dt.date(1970, 1, 1) + dt.timedelta(days=day)
+        self.sink = FileSink(Path(task.out) / STAGING / f"{quote(task.store.store_id, safe='')}-{day}", task.fmt)
+
+    def write(self, batch: Batch) -> None:
+        self.sink.write(batch)
+
+    def finish(self) -> list[int]:
+        paths = self.sink.close()
+        for path, dataset, rows in zip(paths, DATASETS, self.sink.rows):
+            if rows == 0:
+                path.unlink()
+                continue
+            target = partition_path(self.task.out, partial_name(dataset), self.task.store.store_id, self.date,
+                                    self.task.fmt)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        self.sink.folder.rmdir()
+        return list(self.sink.rows)
+
+    def abort(self) -> None:
+        self.sink.abort()
+        shutil.rmtree(self.sink.folder, ignore_errors=True)
+
+
+class _DayParquet:
+    """One store's rows of one UTC date as Parquet files without the ``store_id`` column.
+
+    The Hive convention: a partition column lives in the path only. pandas
+    and ``pyarrow.parquet`` refuse a data set whose files also hold it
+    (string in the file, dictionary from the path); Spark, DuckDB and
+    ``pyarrow.dataset`` read the column from the path. The tables are the
+    file sink's own (:func:`~producer.sinks.files.session_table`), so every
+    other column is typed as in a plain run's Parquet file. A date's rows
+    are held until the date is done (a store's day: small), then written
+    under a ``.partial`` name and renamed.
+    """
+
+    def __init__(self, task: Task, day: int) -> None:
+        self.task, self.date = task, dt.date(1970, 1, 1) + dt.timedelta(days=day)
+        self.tables: tuple[list[pa.Table], list[pa.Table]] = ([], [])
+
+    def write(self, batch: Batch) -> None:
+        if len(batch.sessions):
+            self.tables[0].append(session_table(batch.sessions))
+        if len(batch.doors):
+            self.tables[1].append(door_table(batch.doors))
+
+    def finish(self) -> list[int]:
+        rows = []
+        for dataset, tables in zip(DATASETS, self.tables):
+            rows.append(sum(t.num_rows for t in tables))
+            if not tables:
+                continue
+            table = pa.concat_tables(tables).drop_columns(["store_id"])
+            target = partition_path(self.task.out, partial_name(dataset), self.task.store.store_id, self.date,
+                                    "parquet")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            pq.write_table(table, partial, compression="zstd")
+            os.replace(partial, target)
+        return rows
+
+    def abort(self) -> None:
+        self.tables = ([], [])
+
+
+class _Partitions:
+    """One store's rows cut by UTC date, each date written to its partitions when done.
+
+    Sessions arrive in entry order and door events in time order, so a date
+    is done once both have moved past it.
+    """
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.open: dict[int, _DayFiles | _DayParquet] = {}
+        self.rows = [0, 0]
+        self._seen = [-1, -1]  # latest day number seen in sessions, in door events
+
+    def write(self, batch: Batch) -> None:
+        no_sessions, no_doors = _take(batch.sessions, slice(0, 0)), _take(batch.doors, slice(0, 0))
+        for day, rows in _by_day(batch.sessions, batch.sessions.entry):
+            self._day(day).write(Batch(rows, no_doors))
+        for day, doors in _by_day(batch.doors, batch.doors.time):
+            self._day(day).write(Batch(no_sessions, doors))
+        if len(batch.sessions):
+            self._seen[0] = max(self._seen[0], int(batch.sessions.entry[-1]) // DAY)
+        if len(batch.doors):
+            self._seen[1] = max(self._seen[1], int(batch.doors.time[-1]) // DAY)
+        for day in [d for d in self.open if d < min(self._seen)]:
+            self._finish(day)
+
+    def _day(self, day: int) -> _DayFiles | _DayParquet:
+        part = self.open.get(day)
+        if part is None:
+            kind = _DayParquet if self.task.fmt == "parquet" else _DayFiles
+            part = self.open[day] = kind(self.task, day)
+        return part
+
+    def _finish(self, day: int) -> None:
+        rows = self.open.pop(day).finish()
+        self.rows = [a + b for a, b in zip(self.rows, rows)]
+
+    def close(self) -> None:
+        for day in sorted(self.open):
+            self._finish(day)
+
+    def abort(self) -> None:
+        for part in self.open.values():
+            part.abort()
+        self.open.clear()
+
+
+def run_task(task: Task) -> TaskResult:
+    """Simulate one task and write its partitions; what a worker runs.
+
+    The simulation starts one longest visit before the task's span (never
+    before the run's start), so the exits inside the span of customers who
+    entered before it are there; rows before the span are dropped.
+    """
+    from producer.tuning import tune_for_batches
+
+    tune_for_batches()
+    lead = 0
+    if task.start > task.run_start:
+        upper = dwell_upper_minutes(task.store.dwell)
+        assert upper is not None, "a store with an unbounded dwell is one task over the whole run"
+        lead = 60 * upper
+    run = Simulation(seed=task.seed, stores=(task.store,), start=max(task.run_start, task.start - lead),
+                     end=task.end)
+    out = _Partitions(task)
+    turned_away = gave_up = 0
+    try:
+        for batch in run.batches(task.engine, rejected=task.rejected):
+            turned_away += batch.turned_away
+            gave_up += batch.gave_up
+            if lead:
+                batch = Batch(_take(batch.sessions, batch.sessions.entry >= task.start),
+                              _take(batch.doors, batch.doors.time >= task.start))
+            out.write(batch)
+        out.close()
+    except BaseException:
+        out.abort()
+        raise
+    return TaskResult(out.rows[0], out.rows[1], turned_away, gave_up, _peak_rss_mb())
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def partial_name(dataset: str) -> str:
+    return f"{dataset}.partial"
+
+
+def prepare(out: str | Path) -> None:
+    """Clear what an interrupted run may have left (``.partial`` data sets, staging)."""
+    for name in (*map(partial_name, DATASETS), STAGING):
+        shutil.rmtree(Path(out) / name, ignore_errors=True)
+
+
+def publish(out: str | Path) -> tuple[Path, Path]:
+    """Give the finished data sets their names, replacing a previous run's whole."""
+    folder = Path(out)
+    paths = []
+    for dataset in DATASETS:
+        final, partial, old = folder / dataset, folder / partial_name(dataset), folder / f"{dataset}.old"
+        partial.mkdir(exist_ok=True)  # a run with no rows still has its (empty) data set
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(partial, final)
+        shutil.rmtree(old, ignore_errors=True)
+        paths.append(final)
+    shutil.rmtree(folder / STAGING, ignore_errors=True)
+    return paths[0], paths[1]
+
+
+def abort(out: str | Path) -> None:
+    """Remove a failed run's partial data sets."""
+    prepare(out)

@@ -1,0 +1,109 @@
+"""``simulate --partition | --workers N | --scheduler ADDRESS``: a run as tasks, to partitioned data sets.
+
+The run is cut into tasks (a store, a span of days: :mod:`producer.partition`)
+run one after the other in this process (``--partition``) or in parallel on
+Dask (:mod:`producer.cluster`). Either way the data sets hold the same rows
+as the two files of a plain run, partitioned by store and UTC date, and
+``run.json`` is written as for a plain run. The data sets are written under
+``.partial`` names and take their names only when every task is done.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from producer.manifest import write_manifest
+from producer.options import fail
+from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
+from producer.settings import Settings
+from producer.simulate import cannot_write, manifest_settings, print_seed
+from sim.events import iso
+from sim.run import Simulation
+
+#: Recorded in run.json: how the data sets are partitioned.
+LAYOUT = "hive: store_id=<id>/date=<UTC date of the row's time>/part-0000.<ext>"
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} tasks"),
+        TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
+    )
+
+
+def simulate_partitioned(
+    run: Simulation, settings: Settings, *, out: str, fmt: str, engine: str, workers: int | None,
+    scheduler: str | None, console: Console, quiet: bool,
+) -> None:
+    """Run ``run`` as tasks, write both data sets and run.json, print the summary line."""
+    from producer.cluster import ClusterError, DaskMissing, connect, require_dask, run_tasks
+
+    on_dask = workers is not None or scheduler is not None
+    if on_dask:
+        try:
+            require_dask()
+        except DaskMissing as exc:
+            fail(str(exc), 2)
+    tasks = plan_tasks(
+        run.seed, run.stores, run.start, run.end, engine=engine,  # type: ignore[arg-type]
+        rejected=settings.write_rejected, fmt=fmt, out=out, workers=workers or 1,
+    )
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        prepare(out)
+    except OSError as exc:
+        fail(cannot_write(out, exc), 1)
+    print_seed(console, settings.seed, run.seed)
+    began = time.perf_counter()
+    results: list[TaskResult] = []
+    try:
+        with _progress(console) as bar:
+            progress = bar.add_task("simulate", total=len(tasks))
+
+            def done(task: Task, result: TaskResult) -> None:
+                results.append(result)
+                bar.advance(progress)
+
+            if on_dask:
+                with connect(workers, scheduler) as client:
+                    run_tasks(client, tasks, done)
+            else:
+                for task in tasks:
+                    done(task, run_task(task))
+        paths = publish(out)
+        write_manifest(out, run.seed, run.start, run.end, run.stores, manifest_settings(
+            settings, run.seed, engine, fmt, layout=LAYOUT, tasks=len(tasks),
+            workers=workers, scheduler=scheduler,
+        ))
+    except DaskMissing as exc:
+        abort(out)
+        fail(str(exc), 2)
+    except ClusterError as exc:
+        abort(out)
+        fail(str(exc), 1)
+    except OSError as exc:
+        abort(out)
+        fail(cannot_write(out, exc), 1)
+    except BaseException:
+        abort(out)
+        raise
+    elapsed = time.perf_counter() - began
+    visits, doors = sum(r.sessions for r in results), sum(r.doors for r in results)
+    events = visits + doors
+    if not quiet:
+        where = f"on {workers} local workers" if workers else f"on {scheduler}" if scheduler else "in one process"
+        if on_dask and results:
+            where += f" (peak memory per worker {max(r.peak_rss_mb for r in results):,.0f} MB)"
+        click.echo(
+            f"simulated {iso(run.start)} to {iso(run.end)}, seed {run.seed}: {visits:,} visits, "
+            f"{events:,} events in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s), "
+            f"{len(tasks):,} tasks {where} -> {paths[0]}/, {paths[1]}/"
+        )
+        if any(s.capacity is not None for s in run.stores):
+            turned_away, gave_up = sum(r.turned_away for r in results), sum(r.gave_up for r in results)
+            click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")
