@@ -7,8 +7,11 @@ Accepted files (by extension): ``.csv``, ``.parquet``/``.pq`` and
   file (``entry_time``), a door-events file (``time``; only rows whose
   ``event_type`` is ``entry`` count) or any table with a ``timestamp``
   column, or the column named by ``--time-column``;
-- **hourly counts**: a ``count`` column and a time column (``hour``, ``time``
-  or ``timestamp``) holding each hour's start.
+- **hourly counts**: a ``count`` column (or the column named by
+  ``--count-column``) and a time column (``hour``, ``time`` or ``timestamp``)
+  holding each hour's start. A file without one that looks like counts (every
+  time on a whole hour, one row per hour, a numeric column besides the time)
+  is refused rather than read as one entry per row.
 
 Times with a UTC offset (``...+00:00``, ``Z``, Parquet timestamps with a zone)
 are converted to the store's time zone; times without one are taken as the
@@ -152,26 +155,53 @@ class Observed:
         return float(self.day.size if self.weight is None else self.weight.sum())
 
 
-def read_observed(path: str | Path, timezone: str, time_column: str | None = None) -> Observed:
+def _numeric(table: pa.Table, besides: str) -> list[str]:
+    return [f.name for f in table.schema if f.name != besides
+            and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))]
+
+
+def _refuse_uncounted(table: pa.Table, name: str, timezone: str, source: str) -> None:
+    """Refuse a file that looks like hourly counts (one row per whole hour, a numeric column besides the
+    time) but has no count column: read as one entry per row, it would fit 24 entries a day."""
+    numeric = _numeric(table, name)
+    if not numeric or table.num_rows < 2:
+        return
+    local, _ = local_seconds(table.column(name), timezone, name)
+    if not (local % 3600).any() and np.unique(local).size == local.size:
+        raise ObservedError(
+            f"{source}: looks like hourly counts (one row per whole hour of {name!r}, numeric {numeric}) "
+            "but has no 'count' column; name the counts with --count-column NAME"
+        )
+
+
+def read_observed(
+    path: str | Path, timezone: str, time_column: str | None = None, count_column: str | None = None,
+) -> Observed:
     """Entries or hourly counts from a file, converted to the store's local calendar."""
     text = tuple(dict.fromkeys((*ENTRY_COLUMNS, *HOUR_COLUMNS, *((time_column,) if time_column else ()))))
     table = read_table(path, text)
     source = str(path)
-    if "count" in table.column_names:
+    if count_column is not None and count_column not in table.column_names:
+        raise ObservedError(f"--count-column {count_column!r}: no such column in {source}; it has {table.column_names}")
+    count = count_column or ("count" if "count" in table.column_names else None)
+    if count is not None:
         name = _pick(table, time_column, HOUR_COLUMNS, "hour", source)
-        counts = table.column("count").to_numpy(zero_copy_only=False)
+        counts = table.column(count).to_numpy(zero_copy_only=False)
         if not np.issubdtype(counts.dtype, np.number) or np.isnan(counts.astype(float)).any() or (counts < 0).any():
-            raise ObservedError(f"{source}: column 'count' must hold whole numbers >= 0")
+            raise ObservedError(f"{source}: column {count!r} must hold whole numbers >= 0")
         local, utc = local_seconds(table.column(name), timezone, name)
         day, minute = days_and_minutes(local)
         if (minute % 60).any():
             raise ObservedError(f"{source}: column {name!r} must hold the start of each hour (minute 00)")
         return Observed(day, minute, counts.astype(float), name, utc)
+    if time_column is None and not any(c in table.column_names for c in ENTRY_COLUMNS) and "hour" in table.column_names:
+        _refuse_uncounted(table, "hour", timezone, source)  # hourly times without counts
     name = _pick(table, time_column, ENTRY_COLUMNS, "entry time", source)
     if name == "time" and "event_type" in table.column_names:
         table = table.filter(pc.equal(table.column("event_type"), "entry"))
     if table.num_rows == 0:
         raise ObservedError(f"{source}: no entries")
+    _refuse_uncounted(table, name, timezone, source)
     local, utc = local_seconds(table.column(name), timezone, name)
     day, minute = days_and_minutes(local)
     return Observed(day, minute, None, name, utc)

@@ -91,6 +91,8 @@ def _level(text: str) -> float:
 @click.option("--force", is_flag=True, help="overwrite --out if it exists")
 @click.option("--timezone", default="UTC", show_default=True, help="the store's IANA time zone")
 @click.option("--time-column", default=None, metavar="NAME", help="column of entry (or hour) times")
+@click.option("--count-column", default=None, metavar="NAME",
+              help="column of hourly counts (default: 'count' if there is one; else one row per entry)")
 @click.option("--slots", "slot_text", default=",".join(DEFAULT_SLOTS), show_default=True,
               metavar="HH:MM,...|hourly", help="slot starts of the profile to fit")
 @click.option("--durations", default=None, type=click.Path(dir_okay=False),
@@ -111,7 +113,8 @@ def _level(text: str) -> float:
               "Bonferroni-corrected over the days (and of the seasonality test)")
 @click.option("--name", default="fitted", show_default=True, help="the profile's name")
 @friendly_errors
-def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | None, slot_text: str,
+def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | None, count_column: str | None,
+        slot_text: str,
         durations: str | None, duration_column: str, dwell_kind: str, bin_text: str,
         first_day: str | None, last_day: str | None, with_calendar: bool, level_text: str, name: str) -> None:
     """Fit a profile to OBSERVED entries (CSV, Parquet or JSONL) and write it to --out.
@@ -144,7 +147,7 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     except (ValueError, KeyError, OSError):
         fail(f"--timezone={timezone!r} is not valid: expected an IANA time zone like Europe/Rome")
     try:
-        obs = read_observed(observed, timezone, time_column)
+        obs = read_observed(observed, timezone, time_column, count_column)
         if obs.hourly and any(s % 60 for s in starts):
             fail("--slots: hourly counts need slots that start on whole hours")
         first = _date(first_day, "--first-day") or int(obs.day.min())
@@ -161,6 +164,10 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
                 minutes = read_durations(durations, duration_column)
             else:
                 minutes = read_durations(observed, duration_column, required=False)
+                source = click.get_current_context().get_parameter_source("dwell_kind")
+                if minutes is None and source is not click.core.ParameterSource.DEFAULT:
+                    fail(f"--dwell {dwell_kind} needs visit durations: a column {duration_column!r} in {observed} "
+                         "(see --duration-column) or a --durations FILE; pass --dwell none to leave the dwell out")
         counts = day_slot_counts(obs.day, obs.minute, starts, first, last, obs.weight)
         dwell = None if minutes is None else fit_dwell(minutes, dwell_kind, bin_width)
         cal = None

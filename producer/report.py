@@ -66,6 +66,8 @@ class Figure:
     png: bytes
     series: dict[str, np.ndarray] = field(default_factory=dict)
     x_label: str = ""  #: the time axis' label, naming the clock it reads (a test checks the zone is there)
+    x_limits: tuple[float, float] = (0.0, 0.0)  #: the drawn x axis' ends, as matplotlib has them
+    x_ticks: tuple[str, ...] = ()  #: the drawn x axis' tick labels, and its offset text last (may be "")
 
 
 @dataclass
@@ -87,6 +89,33 @@ def _png(fig: MplFigure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
+
+
+def _drawn(fig: MplFigure, name: str, title: str, caption: str, series: dict[str, np.ndarray],
+           x_label: str) -> Figure:
+    """The figure as a PNG, with its first axes' x limits and tick labels as drawn."""
+    png = _png(fig)
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    ticks = tuple(t.get_text() for t in ax.get_xticklabels()) + (ax.xaxis.get_offset_text().get_text(),)
+    return Figure(name, title, caption, png, series, x_label, (float(lo), float(hi)), ticks)
+
+
+class _SpanOffset(mdates.ConciseDateFormatter):
+    """Matplotlib's concise dates, with an offset naming the months the ticks span, not the last tick's.
+
+    The stock offset is the last tick's: a week from 24 November to 1 December 00:00 read "2025-Dec".
+    """
+
+    def format_ticks(self, values):  # type: ignore[no-untyped-def]
+        labels = super().format_ticks(values)
+        last = self.get_offset()
+        if last and len(values) > 1:
+            first_tick, last_tick = (mdates.num2date(v, tz=self._tz) for v in (values[0], values[-1]))
+            fmt = next((f for f in self.offset_formats if f and last_tick.strftime(f) == last), None)
+            if fmt is not None and first_tick.strftime(fmt) != last:
+                self._offset_string = f"{first_tick.strftime(fmt)} to {last}"
+        return labels
 
 
 def _span(data: Dataset, info: RunInfo | None) -> tuple[int, int]:
@@ -193,21 +222,21 @@ def occupancy_figure(
     tz = zone_named(zone)
     locator = mdates.AutoDateLocator(tz=tz)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
+    ax.xaxis.set_major_formatter(_SpanOffset(locator, tz=tz))
     ax.set_xlim(when[0], when[-1])
     ax.set_ylim(bottom=0)
     ax.set_ylabel("customers inside")
     ax.set_xlabel(f"time ({zone}), sampled every {step // 60} min")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
-    return Figure(
-        "occupancy", "Occupancy over time",
+    return _drawn(
+        fig, "occupancy", "Occupancy over time",
         "Customers inside just before each sampled time: entries minus exits so far. "
         "Expected: the integral of the arrival rate against the dwell survival function, for a store "
         "without a capacity limit"
         + ("; where it passes the limit, the data cannot follow it (see the admission figure and "
            "Erlang's loss figure below)." if limits else "."),
-        _png(fig), series, ax.get_xlabel(),
+        series, ax.get_xlabel(),
     )
 
 
@@ -254,15 +283,22 @@ def dwell_figure(data: Dataset, stores: tuple[Store, ...] | None) -> Figure:
         ax.step(np.append(minutes, top + 1) - 0.5, np.append(expected, expected[-1]), where="post",
                 color=EXPECT_COLOR, lw=1.5, label="expected (dwell model x visits)")
         series["expected"] = expected
+    # The model's tail runs on until P(D > k) < 1e-12, far past any visit: the axis ends at the longest
+    # visit or where under half a visit is expected beyond, whichever is later (the series run on).
+    end = int(data.minutes.max()) if data.minutes.size else 1
+    if model is not None and model.size:
+        beyond = model.sum() - np.cumsum(model)  # expected visits longer than k + 1 minutes
+        end = max(end, int(np.argmax(beyond < 0.5)) + 1)
+    ax.set_xlim(0, end + 1)
     ax.set_xlabel("dwell (trip_duration_minutes)")
     ax.set_ylabel("visits")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
-    return Figure(
-        "dwell", "Dwell histogram",
+    return _drawn(
+        fig, "dwell", "Dwell histogram",
         "Visits per whole minute of dwell, and the dwell model's probability of each minute "
         "times the number of visits.",
-        _png(fig), series, ax.get_xlabel(),
+        series, ax.get_xlabel(),
     )
 
 

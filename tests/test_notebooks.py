@@ -101,3 +101,23 @@ def test_live_stream_notebook_without_redis_url_uses_its_own_redis_server(
     assert "SKIPPED" not in text
     with pytest.raises(redis.ConnectionError):
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+
+
+def test_the_daily_totals_axis_reads_days_of_the_month(kernel: str, tmp_path: Path) -> None:
+    """The exploring notebook's daily totals sit on the calendar day they count (the run starts on 3 November)."""
+    nb = nbformat.read(NOTEBOOKS / "exploring_a_profile.ipynb", as_version=4)
+    drawn = next(i for i, c in enumerate(nb.cells) if "day of the month" in c.source)
+    nb.cells.insert(drawn + 1, nbformat.v4.new_code_cell(  # right after it: later cells reuse the names
+        "import json\n"
+        "bars = [round(p.get_x() + p.get_width() / 2, 6) for p in ax2.patches]\n"
+        "print('AXIS ' + json.dumps({'label': ax2.get_xlabel(), 'bars': bars, 'days': [d.isoformat() for d in days],\n"
+        "                            'xlim': list(ax2.get_xlim())}))\n"
+    ))
+    client = NotebookClient(nb, timeout=180, kernel_name=kernel, resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=dict(os.environ))
+    line = next(x for x in printed(nb).splitlines() if x.startswith("AXIS "))
+    axis = json.loads(line[len("AXIS "):])
+    assert axis["days"][0] == "2025-11-03" and axis["days"][-1] == "2025-11-30"
+    assert axis["label"] == "day of the month (November 2025)"
+    assert axis["bars"] == [int(d[-2:]) for d in axis["days"]] == list(range(3, 31))
+    assert 1 < axis["xlim"][0] < 3 and 30 < axis["xlim"][1] < 32  # the calendar days, not 0 to 27
