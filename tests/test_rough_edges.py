@@ -52,3 +52,25 @@ def test_a_restart_reports_the_outage_not_the_replay(redis_server: RedisServer) 
         _, err = again.finish(timeout=30)
     behind = [float(x) for x in re.findall(r"behind schedule by ([\d.]+) s", err)]
     assert behind and max(behind) < 15, (behind, err)
+
+
+
+def test_a_restarts_first_progress_line_starts_where_the_streams_ended(redis_server: RedisServer) -> None:
+    """The replayed hours are not reported as produced: the first line after a restart starts at the streams' end."""
+    args = ("--daily-customers", "5000")
+    first = watch_producer(redis_server.url, "--sim-start", "2025-11-03", "--seed", "2", *args, speed="3000",
+                           lease_seconds="1")
+    first.wait_for_log("T03:00..")  # four simulated hours written
+    first.proc.send_signal(signal.SIGKILL)
+    first.finish(timeout=10)
+    again = watch_producer(redis_server.url, *args, speed="3000", lease_seconds="1")
+    try:
+        again.wait_for_log("replaying the model from")
+        again.wait_for_log(" visits")
+    finally:
+        again.proc.terminate()
+        _, err = again.finish(timeout=30)
+    ended = re.search(r"the streams end at (\S+): replaying", err)
+    first_line = re.search(r"INFO producer: (\S+)\.\.\S+: [\d,]+ visits?", err)
+    assert ended is not None and first_line is not None, err
+    assert first_line.group(1) == ended.group(1)[:16], err

@@ -27,14 +27,15 @@ class ProgressLog:
     def __init__(self, env: PacedEnvironment, outbox: Outbox, emitter: Emitter, min_interval: float = 0.9) -> None:
         self.env, self.outbox, self.min_interval = env, outbox, min_interval
         self.emitter = emitter
-        self._since = int(env.now)
+        # A restarted run replays what the streams hold first: its lines start where the streams end.
+        self._since = max(int(env.now), int(env.replay_until))
         self._visits = 0
         self._written = 0
         self._wall = time.monotonic()
 
     def start(self) -> None:
         """Schedule a line at every whole simulated hour."""
-        first = (int(self.env.now) // HOUR + 1) * HOUR
+        first = (self._since // HOUR + 1) * HOUR
         self.env.every(HOUR, self.tick, first=first)
 
     def tick(self, now: int) -> None:
