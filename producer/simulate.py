@@ -119,6 +119,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
 
 def _cluster_options(workers: str | None, scheduler: str | None) -> tuple[int | None, str | None]:
     """--workers and --scheduler, checked (one of them at most)."""
+    if workers is None and scheduler is None:
+        return None, None  # a plain run imports nothing of the cluster side (nor its pyarrow)
     from producer.cluster import check_address, check_workers
 
     if workers is not None and scheduler is not None:
