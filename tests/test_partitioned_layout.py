@@ -138,7 +138,7 @@ def test_readers_see_one_table(tmp_path: Path, flat: Path) -> None:
 
 
 def test_duckdb_reads_the_data_sets(tmp_path: Path, flat: Path) -> None:
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb  # the test extra brings it
     stores = str(stores_file(tmp_path))
     for fmt, reader in (("parquet", "read_parquet"), ("jsonl", "read_json_auto"), ("csv", "read_csv_auto")):
         _run(*WINDOW, "--seed", "7", "--stores", stores, "--format", fmt, "--out", str(tmp_path / fmt), "--partition")
