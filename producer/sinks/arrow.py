@@ -42,7 +42,7 @@ DOOR_SCHEMA = pa.schema([
 ])
 
 
-def _strings(values: np.ndarray) -> pa.Array:
+def arrow_strings(values: np.ndarray) -> pa.Array:
     """A string column from an object array of str or a fixed-width bytes array.
 
     A :class:`~sim.batch.Coded` array is built from its few names and its
@@ -60,25 +60,25 @@ def session_table(cols: SessionColumns) -> pa.Table:
     n = len(cols)
     return pa.table({
         "event_type": pa.array(["foot_traffic"] * n, pa.string()),
-        "customer_id": _strings(cols.customer_id),
+        "customer_id": arrow_strings(cols.customer_id),
         "entry_time": pa.array(cols.entry * 1000, pa.int64()).cast(_TS),
         "exit_time": pa.array(cols.exit * 1000, pa.int64()).cast(_TS),
         "trip_duration_minutes": pa.array(cols.trip_duration_minutes.astype("int32")),
-        "weekday": _strings(cols.weekday),
-        "time_slot": _strings(cols.time_slot),
-        "store_id": _strings(cols.store_id),
+        "weekday": arrow_strings(cols.weekday),
+        "time_slot": arrow_strings(cols.time_slot),
+        "store_id": arrow_strings(cols.store_id),
         "queue_seconds": pa.array(cols.queue_seconds.astype("int32")),
     }, schema=SESSION_SCHEMA)
 
 
 def door_table(cols: DoorColumns) -> pa.Table:
     return pa.table({
-        "event_type": _strings(cols.event_type),
+        "event_type": arrow_strings(cols.event_type),
         "time": pa.array(cols.time * 1000, pa.int64()).cast(_TS),
-        "weekday": _strings(cols.weekday),
-        "time_slot": _strings(cols.time_slot),
-        "customer_id": _strings(cols.customer_id),
-        "store_id": _strings(cols.store_id),
+        "weekday": arrow_strings(cols.weekday),
+        "time_slot": arrow_strings(cols.time_slot),
+        "customer_id": arrow_strings(cols.customer_id),
+        "store_id": arrow_strings(cols.store_id),
     }, schema=DOOR_SCHEMA)
 
 

@@ -15,59 +15,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from producer.sinks.jsonl import _Gathering, arrow_strings, iso_times
+from producer.sinks.arrow import door_table, session_table
+from producer.sinks.jsonl import _Gathering, iso_times
 from sim.batch import DoorColumns, SessionColumns
-
-#: Parquet has no seconds unit; milliseconds is what Spark and pandas read natively.
-_TS = pa.timestamp("ms", tz="UTC")
-
-SESSION_SCHEMA = pa.schema([
-    ("event_type", pa.string()),
-    ("customer_id", pa.string()),
-    ("entry_time", _TS),
-    ("exit_time", _TS),
-    ("trip_duration_minutes", pa.int32()),
-    ("weekday", pa.string()),
-    ("time_slot", pa.string()),
-    ("store_id", pa.string()),
-    ("queue_seconds", pa.int32()),
-])
-
-DOOR_SCHEMA = pa.schema([
-    ("event_type", pa.string()),
-    ("time", _TS),
-    ("weekday", pa.string()),
-    ("time_slot", pa.string()),
-    ("customer_id", pa.string()),
-    ("store_id", pa.string()),
-])
-
-
-def session_table(cols: SessionColumns) -> pa.Table:
-    """Sessions as an Arrow table with typed columns (UTC timestamps, int32)."""
-    n = len(cols)
-    return pa.table({
-        "event_type": pa.array(["foot_traffic"] * n, pa.string()),
-        "customer_id": arrow_strings(cols.customer_id),
-        "entry_time": pa.array(cols.entry * 1000, pa.int64()).cast(_TS),
-        "exit_time": pa.array(cols.exit * 1000, pa.int64()).cast(_TS),
-        "trip_duration_minutes": pa.array(cols.trip_duration_minutes.astype("int32")),
-        "weekday": arrow_strings(cols.weekday),
-        "time_slot": arrow_strings(cols.time_slot),
-        "store_id": arrow_strings(cols.store_id),
-        "queue_seconds": pa.array(cols.queue_seconds.astype("int32")),
-    }, schema=SESSION_SCHEMA)
-
-
-def door_table(cols: DoorColumns) -> pa.Table:
-    return pa.table({
-        "event_type": arrow_strings(cols.event_type),
-        "time": pa.array(cols.time * 1000, pa.int64()).cast(_TS),
-        "weekday": arrow_strings(cols.weekday),
-        "time_slot": arrow_strings(cols.time_slot),
-        "customer_id": arrow_strings(cols.customer_id),
-        "store_id": arrow_strings(cols.store_id),
-    }, schema=DOOR_SCHEMA)
 
 
 def _iso_columns(table: pa.Table, columns: tuple[str, ...], epochs: list[Any]) -> pa.Table:

@@ -82,12 +82,12 @@ class FileSink:
                 return jsonl.JsonlWriter(path, jsonl.session_lines if kind == "sessions" else jsonl.door_lines)
             return _JsonlWriter(path)
         if self.fmt == "csv" and has_pyarrow():
-            from producer.sinks import arrow_csv
+            from producer.sinks import arrow, arrow_csv
 
             if kind == "sessions":
-                return arrow_csv.CsvWriter(path, arrow_csv.session_csv_table, arrow_csv.SESSION_SCHEMA,
+                return arrow_csv.CsvWriter(path, arrow_csv.session_csv_table, arrow.SESSION_SCHEMA,
                                            ("entry_time", "exit_time"))
-            return arrow_csv.CsvWriter(path, arrow_csv.door_csv_table, arrow_csv.DOOR_SCHEMA, ("time",))
+            return arrow_csv.CsvWriter(path, arrow_csv.door_csv_table, arrow.DOOR_SCHEMA, ("time",))
         if self.fmt == "csv":
             from producer.sinks import csv_text
 

@@ -83,19 +83,6 @@ class _Codes:
 Part: TypeAlias = str | _Fixed | _Codes | pa.Array
 
 
-def arrow_strings(values: np.ndarray) -> pa.Array:
-    """A string column from an object array of str or a fixed-width bytes array.
-
-    A :class:`~sim.batch.Coded` array is built from its few names and its
-    codes (``take``), ten times faster than from a million ``str`` objects.
-    """
-    if isinstance(values, Coded) and values.codes is not None and values.names is not None:
-        return pa.array(values.names, pa.string()).take(pa.array(values.codes))
-    if values.dtype.kind == "S":
-        return pa.array(values, pa.binary(values.dtype.itemsize)).cast(pa.string())
-    return pa.array(values, pa.string())
-
-
 def _plain(data: bytes, plain: bytes = _PLAIN) -> bool:
     """Whether text holds only ``plain`` bytes (one ``bytes.translate``, about 1 ms a megabyte);
     by default, whether it holds nothing JSON escapes."""
