@@ -101,22 +101,19 @@ def run_producer(
     outbox = Outbox(sink, waker, settings.buffer_max, settings.publish_clock)
     waker.unwritten = outbox.pending
     try:
-        registry = serve(settings.metrics_host, settings.metrics_port) if settings.metrics_port else None
-    except MetricsPortError as exc:
-        restore()
-        waker.close()
-        sink.close()
-        raise RedisError(str(exc)) from None
-    try:
+        try:
+            registry = serve(settings.metrics_host, settings.metrics_port) if settings.metrics_port else None
+        except MetricsPortError as exc:
+            raise RedisError(str(exc)) from None
         try:
             outbox.connect(settings.redis_connect_timeout or None)
         except TRANSIENT as exc:
             raise RedisError(
                 f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
                 f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
+        lost: list[str] = []
         lease = Lease(sink.client, lease_key(settings.redis_stream), settings.lease_seconds,
                       lambda why: _lost_lease(why, waker, lost))
-        lost: list[str] = []
         try:
             lease.take(settings.standby, waker.wait)
         except LeaseTaken as exc:
