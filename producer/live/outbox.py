@@ -369,8 +369,8 @@ class Outbox:
         for stream in {e.stream for e in held}:
             mine = [e for e in held if e.stream == stream]
             there = self.sink.entries(stream, mine[0].id, mine[-1].id)
-            first = self.sink.first_id(stream)
-            trimmed = first is not None and self.sink.length(stream) >= self.sink.maxlen
+            length, first = self.sink.extent(stream)
+            trimmed = first is not None and length >= self.sink.maxlen
             for e in mine:
                 got = there.get(e.id)
                 if got is None and not (trimmed and first is not None and e.id < first):

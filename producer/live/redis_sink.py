@@ -208,18 +208,17 @@ class RedisSink:
                          f"{high[0]}-{high[1]}")
         return {parse_id(eid): (fields.get(b"data", b""), fields.get(b"key", b"")) for eid, fields in raw}
 
-    def length(self, stream: int) -> int:
-        return int(self._call(self.client.xlen, self.streams[stream]))
-
     def abandon(self) -> None:
         """Give up the batch in flight without reading its replies (the connection goes with it)."""
         if self._inflight is not None:
             self._drop()
 
-    def first_id(self, stream: int) -> StreamId | None:
-        """The oldest entry's id (what trimming has left), or ``None`` for an empty stream."""
-        raw = self._call(self.client.xrange, self.streams[stream], "-", "+", count=1)
-        return parse_id(raw[0][0]) if raw else None
+    def extent(self, stream: int) -> tuple[int, StreamId | None]:
+        """A stream's length and its oldest entry's id (what trimming has left; ``None`` when empty)."""
+        info = self._info(self.client.xinfo_stream, "STREAM", self.streams[stream])
+        if info is None or not info.get("first-entry"):
+            return 0 if info is None else int(info["length"]), None
+        return int(info["length"]), parse_id(info["first-entry"][0])
 
     def delete_streams(self) -> None:
         self._call(self.client.delete, *self.streams)
