@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine and run them all:
-# redis-server (the tests start their own on free ports), a venv with the
-# project and its test extra, then ruff, mypy and pytest. Fails loudly.
+# redis-server (the tests start their own on free ports), a Java runtime
+# (for Spark), a venv with the project and its test extra, then ruff, mypy and pytest. Fails loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null 2>&1; then
-    echo "test.sh: installing redis-server (the tests start their own servers)" >&2
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
-fi
-command -v redis-server >/dev/null || { echo "test.sh: redis-server is still missing" >&2; exit 1; }
+# need COMMAND DEBIAN-PACKAGE WHY: install the package from apt when the command is missing.
+need() {
+    command -v "$1" >/dev/null 2>&1 && return
+    echo "test.sh: installing $2 ($3)" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
+    command -v "$1" >/dev/null || { echo "test.sh: $1 is still missing after installing $2" >&2; exit 1; }
+}
+need redis-server redis-server "the tests start their own servers"
+need java default-jre-headless "Spark, in the test that reads the partitioned data sets"
 
 PYTHON="${PYTHON:-python3}"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "test.sh: Python 3.11 or newer is needed")'
