@@ -150,3 +150,10 @@ def check_daily_mean(mean: float, where: str, formed: str = "the day's mean") ->
             f"in a day, more than {_fmt(CUSTOMERS_PER_DAY.high)}, the most one store's day can hold "
             "(a day is drawn at once); lower the baseline, the multipliers or the calendar's factors"
         )
+
+#: A group's size (people arriving together).
+GROUP_SIZE = Range(1, 50, whole=True, what="people in a group")
+#: How far apart a group's members enter, at most.
+GROUP_SPREAD_SECONDS = Range(0, 600, whole=True, what="seconds; 600 is ten minutes")
+#: A probability (a group leaving together, a sensor's miss rate ...).
+PROBABILITY = Range(0, 1, what="a probability")
