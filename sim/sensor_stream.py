@@ -253,6 +253,8 @@ class SensorLayer:
     def _outages_of(self, store: int, day: int) -> tuple[np.ndarray, np.ndarray]:
         key = (store, day)
         if key not in self._outages:
+            for old in [k for k in self._outages if k[0] == store and k[1] < day - 1]:  # no longer reachable
+                del self._outages[old]
             self._outages[key] = outages(self.seed, self.stores[store], self.sensors[store], day)
         return self._outages[key]
 
