@@ -117,3 +117,22 @@ def test_partitioned_runs_say_the_sensor_is_not_available(tmp_path: Path) -> Non
 def test_a_bad_count_interval_is_a_one_line_error(tmp_path: Path, value: str) -> None:
     out = _run(*ARGS, "--count-interval", value, "--out", str(tmp_path), code=2)
     assert "--count-interval" in out and "1 to 1,440" in out and len(out.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("engine", ["fast", "simpy"])
+def test_column_wise_sensor_lines_are_the_payloads_byte_for_byte(engine: str) -> None:
+    import dataclasses
+
+    from producer.sinks.jsonl import text_bytes
+    from producer.sinks.sensor_jsonl import sensor_lines
+    from sim import DEFAULT_PROFILE, Simulation, Store
+    from sim.sensor import Sensor
+    from sim.sensor_stream import SensorColumns, SensorLayer
+
+    profile = dataclasses.replace(DEFAULT_PROFILE, sensor=Sensor(double_in=0.2, duplicate=0.2, delay_median=3))
+    run = Simulation.of("2025-11-03T22:00:00", days=1, seed=1,
+                        stores=(Store(profile=profile, store_id='a "quoted" \\ store\u2013'), Store(store_id="b")))
+    layer = SensorLayer(run.seed, run.stores, run.start, run.end)
+    records = SensorColumns.concat([layer.process(b.doors)[0] for b in run.batches(engine)] + [layer.close()[0]])
+    assert len(records) > 500 and (records.reading == 1).any()
+    assert bytes(text_bytes(sensor_lines(records))) == b"".join(line + b"\n" for line in records.json_lines())

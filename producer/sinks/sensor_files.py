@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from producer.sinks.files import has_pyarrow
 from sim.batch import texts
 from sim.events import iso_many
 from sim.extras import need
@@ -149,6 +150,11 @@ class SensorFileSink:
         self._writers.append(self._open(self._partial[1], "counts"))
 
     def _open(self, path: Path, kind: str) -> Any:
+        if self.fmt == "jsonl" and kind == "sensor" and has_pyarrow():
+            # Column-wise (no Python call per line), as the door file is written with pyarrow.
+            from producer.sinks import jsonl, sensor_jsonl
+
+            return jsonl.JsonlWriter(path, sensor_jsonl.sensor_lines)
         if self.fmt == "jsonl":
             return _Jsonl(path)
         if self.fmt == "csv":
