@@ -253,3 +253,19 @@ def test_bad_sensor_tables_are_one_line_errors(tmp_path: Path, table: str, key: 
     with pytest.raises(ProfileError) as info:
         make_profile(tmp_path, tables=f"[sensor]\n{table}\n")
     assert key in str(info.value) and "\n" not in str(info.value)
+
+
+def test_customers_who_never_got_in_are_not_seen_by_the_sensor() -> None:
+    # turned_away / gave_up never cross the door: written or not (WRITE_REJECTED), the records are the same.
+    store = _store(miss_in=0.1, double_in=0.1, duplicate=0.1, delay_median=5)
+    doors = _crossings(np.random.default_rng(9), ["s"], 20_000, 0.2)
+    rejected = doors.event_type.copy()
+    rejected[::7] = "turned_away"
+    rejected[3::11] = "gave_up"
+    with_rejected = DoorColumns(rejected, doors.time, doors.weekday, doors.time_slot, doors.customer_id, doors.store_id)
+    crossing = np.isin(rejected, ["entry", "exit"])
+    without = DoorColumns(*(getattr(with_rejected, f)[crossing] for f in doors.__dataclass_fields__))
+    a, rows_a = _run(SensorLayer(18, [store], START, START + 20_000), with_rejected)
+    b, rows_b = _run(SensorLayer(18, [store], START, START + 20_000), without, cuts=3)
+    assert a.json_lines() == b.json_lines() and rows_a == rows_b
+    assert not set(a.event_type.tolist()) - {"entry", "exit"}
