@@ -135,8 +135,14 @@ def _objects(values: list[str]) -> np.ndarray:
     return out
 
 
+#: 1970-01-01's proleptic ordinal: an epoch day plus this is the UTC date's ``toordinal()``, never negative
+#: (a run may start in 1900; spawn keys must be non-negative).
+_ORDINAL_OF_EPOCH = 719_163
+
+
 def _generator(seed: int, store: Store, day: int, purpose: int) -> np.random.Generator:
-    seq = np.random.SeedSequence(seed, spawn_key=(store.key, day, purpose))
+    """The Generator of one store, one UTC day (epoch days) and one purpose."""
+    seq = np.random.SeedSequence(seed, spawn_key=(store.key, day + _ORDINAL_OF_EPOCH, purpose))
     return np.random.Generator(np.random.PCG64(seq))
 
 
@@ -195,15 +201,14 @@ class SensorLayer:
         u, z, v = self._draws(store, time)
         count = np.where(u < self._miss[store, is_entry], 0,
                          np.where(u < self._miss[store, is_entry] + self._double[store, is_entry], 2, 1))
-        held_until = self._outage_ends(store, time)
-        down = held_until > 0
+        down, held_until = self._outage_ends(store, time)
         count[down & self._lose[store]] = 0
         self._count(store, time, is_entry, count)
         parts = []
         seq = (self._made + np.arange(len(rows))) * 4
         for reading in (0, 1):
             has = count > reading
-            sent = self._sent(store, time, z[:, reading], held_until)
+            sent = (np.where(down, held_until, time) * 1000 + self._delay_ms(store, z[:, reading]))
             parts.append((has, sent, reading, seq + reading))
             dup = has & (v[:, reading] < self._duplicate[store])
             again = sent + self._delay_ms(store, z[:, 2 + reading])
@@ -237,18 +242,18 @@ class SensorLayer:
             gen = self._gens[key] = _generator(self.seed, self.stores[store], day, purpose)
         return gen
 
-    def _outage_ends(self, store: np.ndarray, time: np.ndarray) -> np.ndarray:
-        """The end of the outage each crossing falls in (latest if several), else 0."""
-        ends = np.zeros(len(time), dtype=np.int64)
+    def _outage_ends(self, store: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each crossing falls in an outage, and that outage's end (the latest if several)."""
+        ends = np.full(len(time), np.iinfo(np.int64).min, dtype=np.int64)
         if not any(s.outages_per_day > 0 for s in self.sensors):
-            return ends
+            return np.zeros(len(time), dtype=bool), ends
         for s in np.unique(store).tolist():
             mine = np.flatnonzero(store == s)
             for d in range(int(time[mine].min()) // DAY - 1, int(time[mine].max()) // DAY + 1):
                 for a, b in zip(*self._outages_of(s, d), strict=True):
                     inside = mine[(time[mine] >= a) & (time[mine] < b)]
                     ends[inside] = np.maximum(ends[inside], b)
-        return ends
+        return ends > np.iinfo(np.int64).min, ends
 
     def _outages_of(self, store: int, day: int) -> tuple[np.ndarray, np.ndarray]:
         key = (store, day)
@@ -261,10 +266,6 @@ class SensorLayer:
     def _delay_ms(self, store: np.ndarray, z: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
             return np.rint(np.exp(self._mu[store] + self._sigma[store] * z) * 1000).astype(np.int64)
-
-    def _sent(self, store: np.ndarray, time: np.ndarray, z: np.ndarray, held_until: np.ndarray) -> np.ndarray:
-        base = np.where(held_until > 0, held_until, time) * 1000
-        return base + self._delay_ms(store, z)
 
     @staticmethod
     def _records(doors: DoorColumns, rows: np.ndarray, mask: np.ndarray, sent: np.ndarray,

@@ -269,3 +269,15 @@ def test_customers_who_never_got_in_are_not_seen_by_the_sensor() -> None:
     b, rows_b = _run(SensorLayer(18, [store], START, START + 20_000), without, cuts=3)
     assert a.json_lines() == b.json_lines() and rows_a == rows_b
     assert not set(a.event_type.tolist()) - {"entry", "exit"}
+
+
+def test_a_sensor_works_before_1970() -> None:
+    # Epoch days are negative there; the streams and the outages must still be drawn.
+    store = _store(outages_per_day=20, outage_minutes=60, outage_mode="lose", miss_in=0.1, delay_median=2)
+    run = Simulation.of("1950-06-01", days=2, seed=3, stores=store)
+    layer = SensorLayer(run.seed, run.stores, run.start, run.end)
+    out = [layer.process(b.doors) for b in run.batches()] + [layer.close()]
+    records = SensorColumns.concat([r for r, _ in out])
+    truth = sum(len(b.doors) for b in run.batches())
+    assert 0 < len(records) < 0.8 * truth  # twenty hour-long outages a day lose more than a fifth
+    assert (np.diff(records.sent_at) >= 0).all() and (records.sent_at >= records.time * 1000).all()
