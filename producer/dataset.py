@@ -19,6 +19,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from producer.sinks.files import DOORS_NAME, FORMATS, SESSIONS_NAME
+from producer.sinks.sensor_files import COUNTS_NAME, TRUE_DOORS_NAME
 
 
 class DatasetError(ValueError):
@@ -36,10 +37,13 @@ class Dataset:
     door_kind: np.ndarray  #: "entry" / "exit", or "turned_away" / "gave_up" when written (object)
     door_time: np.ndarray  #: door event times, epoch seconds (int64)
     door_store: np.ndarray  #: door event store ids (object)
+    #: With a sensor: the interval counts' ends (epoch seconds), ins and outs, one row per store and interval.
+    counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 _SESSION_COLUMNS = {"entry_time": pa.string(), "trip_duration_minutes": pa.int64(), "store_id": pa.string()}
 _DOOR_COLUMNS = {"event_type": pa.string(), "time": pa.string(), "store_id": pa.string()}
+_COUNT_COLUMNS = {"interval_end": pa.string(), "in": pa.int64(), "out": pa.int64()}
 
 
 def _partitioned_formats(folder: Path) -> list[str]:
@@ -114,11 +118,15 @@ def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
     sessions_path, doors_path = path / f"{SESSIONS_NAME}.{fmt}", path / f"{DOORS_NAME}.{fmt}"
     if not sessions_path.is_file() and fmt in _partitioned_formats(path):
         sessions_path, doors_path = path / SESSIONS_NAME, path / DOORS_NAME
+    counts_path = path / f"{COUNTS_NAME}.{fmt}"
+    if (path / f"{TRUE_DOORS_NAME}.{fmt}").is_file():  # a run with a sensor: the truth has its own file
+        doors_path = path / f"{TRUE_DOORS_NAME}.{fmt}"
     try:
         sessions = _read(sessions_path, fmt, _SESSION_COLUMNS)
         doors = _read(doors_path, fmt, _DOOR_COLUMNS)
         entry = _epochs(sessions.column("entry_time"))
         door_time = _epochs(doors.column("time"))
+        counts = _read_counts(counts_path, fmt) if counts_path.is_file() else None
     except FileNotFoundError as exc:
         raise DatasetError(f"{exc.filename}: not found") from None
     except (pa.ArrowException, KeyError) as exc:
@@ -131,4 +139,13 @@ def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
         door_kind=doors.column("event_type").to_numpy(zero_copy_only=False).astype(object),
         door_time=door_time.astype(np.int64),
         door_store=doors.column("store_id").to_numpy(zero_copy_only=False).astype(object),
+        counts=counts,
     )
+
+
+def _read_counts(path: Path, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The interval counts file: each row's interval end, in and out."""
+    table = _read(path, fmt, _COUNT_COLUMNS)
+    return (_epochs(table.column("interval_end")).astype(np.int64),
+            table.column("in").to_numpy(zero_copy_only=False).astype(np.int64),
+            table.column("out").to_numpy(zero_copy_only=False).astype(np.int64))

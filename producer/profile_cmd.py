@@ -297,3 +297,14 @@ def show(file: str | None, week: str | None, **options: Any) -> None:
                   f"multiplier {store.multiplier:g}; dwell {_dwell_text(prof)}", highlight=False)
     if not prof.calendar.is_empty and week is None:
         console.print("the profile has a calendar; pass --week DATE to see it applied", highlight=False)
+    if prof.groups is not None:
+        g = prof.groups
+        console.print(f"groups: mean size {g.mean():.2f} (about {total / g.mean():.1f} groups a week), "
+                      f"members enter within {g.spread} s, {g.together:.0%} leave together; "
+                      f"people per slot have variance/mean {g.second_moment() / g.mean():.2f}", highlight=False)
+    if prof.sensor is not None:
+        n = prof.sensor
+        console.print(f"sensor: misses in/out {n.miss_in:g}/{n.miss_out:g}, double counts in/out "
+                      f"{n.double_in:g}/{n.double_out:g}, delay median {n.delay_median:g} s (sigma {n.delay_sigma:g}), "
+                      f"duplicates {n.duplicate:g}, {n.outages_per_day:g} outages a day of {n.outage_minutes:g} min "
+                      f"({n.outage_mode}); see docs/sensors.md", highlight=False)

@@ -1,12 +1,14 @@
 """``foot-traffic report DIR``: a simulated data set as one self-contained HTML page.
 
-Four figures, each drawing the data beside what the profile expects
+Four figures (five with a sensor), each drawing the data beside what the profile expects
 (:mod:`sim.expect`): arrivals per hour by weekday, the number of customers
 inside over time, the dwell histogram and the daily totals. Time is read on
 each store's own clock: arrivals are binned by the store's local weekday and
 clock hour, daily totals by its local day (23 or 25 hours on daylight-saving
 changes), and every time axis names its zone. With several stores, arrivals
-and daily totals are drawn per store (``arrivals-<id>``, ``daily-<id>``). The expectation
+and daily totals are drawn per store (``arrivals-<id>``, ``daily-<id>``). A run with a door
+sensor (``docs/sensors.md``) is read from its true door events, and adds a figure (``sensor``) of
+the true occupancy against what the interval counts add up to. The expectation
 comes from ``DIR/run.json``, which ``foot-traffic simulate`` writes; without
 it the page shows the data alone and says why.
 
@@ -240,6 +242,48 @@ def occupancy_figure(
     )
 
 
+def sensor_figure(data: Dataset, start: int, end: int, zone: str = "UTC") -> Figure | None:
+    """True occupancy against what the counter's interval counts add up to, over the run's first week.
+
+    ``None`` without a counts file (a run without a sensor).
+    """
+    if data.counts is None:
+        return None
+    ends, ins, outs = data.counts
+    week_end = min(end, start + 7 * 86_400)
+    times = np.unique(ends[(ends > start) & (ends <= week_end)])
+    # Counted: the running sum of in - out over every store, at each interval's end.
+    order = np.argsort(ends, kind="stable")
+    net = np.cumsum((ins - outs)[order])
+    at = np.searchsorted(ends[order], times, "right") - 1
+    counted = np.where(at >= 0, net[np.clip(at, 0, None)], 0).astype(float)
+    entries = np.sort(data.door_time[data.door_kind == "entry"])
+    exits = np.sort(data.door_time[data.door_kind == "exit"])
+    true = (np.searchsorted(entries, times, "left") - np.searchsorted(exits, times, "left")).astype(float)
+    fig = MplFigure(figsize=(12, 4), layout="constrained")
+    ax = fig.subplots()
+    when = times.astype("datetime64[s]")
+    ax.plot(when, true, color=SIM_COLOR, lw=0.9, label="true (from the true door events)")
+    ax.plot(when, counted, color=EXPECT_COLOR, lw=0.9, label="counted (running sum of the interval counts)")
+    tz = zone_named(zone)
+    locator = mdates.AutoDateLocator(tz=tz)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(_SpanOffset(locator, tz=tz))
+    if times.size:
+        ax.set_xlim(when[0], when[-1])
+    ax.set_ylabel("customers inside")
+    ax.set_xlabel(f"time ({zone}), at the end of each count interval")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    return _drawn(
+        fig, "sensor", "True against counted occupancy",
+        "Customers inside at the end of each count interval over the run's first week: from the true "
+        "door events, and as a counter's interval counts add up (ins minus outs so far). Misses, double "
+        "counts and lost outages make the counted line drift away from the truth (docs/sensors.md).",
+        {"time": times, "true": true, "counted": counted}, ax.get_xlabel(),
+    )
+
+
 def _visits_per_model(data: Dataset, stores: tuple[Store, ...]) -> list[tuple[Dwell, float]]:
     """Each store's dwell models with the number of visits that drew from each.
 
@@ -375,12 +419,16 @@ def build_report(folder: str | Path, fmt: str | None = None) -> Report:
     else:
         per_store = [(s, s.timezone, s.store_id) for s in stores]
     zones = {zone for _, zone, _ in per_store}
+    one_zone = next(iter(zones)) if len(zones) == 1 else "UTC"
     figures = [
         *(arrivals_figure(data, s, start, end, zone, sid) for s, zone, sid in per_store),
-        occupancy_figure(data, stores, start, end, zones.pop() if len(zones) == 1 else "UTC"),
+        occupancy_figure(data, stores, start, end, one_zone),
         dwell_figure(data, stores),
         *(daily_figure(data, s, start, end, zone, sid) for s, zone, sid in per_store),
     ]
+    sensed = sensor_figure(data, start, end, one_zone)
+    if sensed is not None:
+        figures.append(sensed)
     erlang = []
     rejected_written = bool(info and info.settings.get("write_rejected"))
     for store in stores or ():
@@ -452,7 +500,7 @@ img {{ max-width: 100%; }} .note {{ background: #fff4d6; padding: 6px 10px; }}
 @click.option("--format", "fmt", default=None, type=click.Choice(FORMATS),
               help="which files to read when DIR holds several formats")
 @click.option("--figures", "figures_dir", default=None, metavar="FOLDER", type=click.Path(file_okay=False),
-              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily; "
+              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily, sensor with a sensor; "
                    "arrivals-<id> and daily-<id> per store when there are several)")
 @click.option("--open", "open_page", is_flag=True, help="open the page in a web browser")
 def report(folder: str, out: str | None, fmt: str | None, figures_dir: str | None, open_page: bool) -> None:

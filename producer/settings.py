@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from sim.limits import (
     CAPACITY,
+    COUNT_INTERVAL_MINUTES,
     CUSTOMERS_PER_DAY,
     MULTIPLIER,
     PATIENCE_MINUTES,
@@ -221,6 +222,14 @@ SPECS: dict[str, Spec] = {
         "WRITE_REJECTED", _bool, "1/0, true/false, yes/no or on/off", False,
         "write turned-away and given-up customers as door events of their own type",
     ),
+    "sensor": Spec(
+        "SENSOR", _choice("auto", "off"), "auto or off", "auto",
+        "the door sensor layer: as the profile's [sensor] table says (auto), or off (docs/sensors.md)",
+    ),
+    "count_interval": Spec(
+        "COUNT_INTERVAL", _in(COUNT_INTERVAL_MINUTES), COUNT_INTERVAL_MINUTES.accepts(), 15,
+        "with a sensor: the interval of the interval counts, in minutes",
+    ),
     "stores_file": Spec(
         "STORES", _text, "a path to a TOML stores file", None,
         "many stores in one run (TOML); the settings above are each store's defaults",
@@ -282,6 +291,9 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
+#: Settings of the door sensor layer (``simulate`` only, see docs/sensors.md).
+SENSOR_SETTINGS = ("sensor", "count_interval")
+
 #: Settings that shape the simulated traffic (shared with ``produce``).
 TRAFFIC_SETTINGS = (
     "seed", "profile_file", "default_daily_customers", "base_daily_customers",
@@ -319,6 +331,8 @@ class Settings:
     patience_minutes: float | None = None
     write_rejected: bool = False
     stores_file: str | None = None
+    sensor: str = "auto"
+    count_interval: int = 15
 
     buffer_max: int = 100_000
     redis_connect_timeout: float = 0.0

@@ -13,8 +13,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
-from producer.settings import TRAFFIC_SETTINGS, Settings
-from producer.sinks.files import FORMATS, FileSink, has_pyarrow
+from producer.sensor_output import SensorOutput, remove_stale, sensor_wanted
+from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS, Settings
+from producer.sinks.files import DOORS_NAME, FORMATS, FileSink, has_pyarrow
+from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from producer.span import parse_end, parse_start
 from producer.tuning import tune_for_batches
 from sim.events import iso
@@ -49,6 +51,7 @@ def _progress(console: Console) -> Progress:
               help="run on the Dask cluster of this scheduler (implies --partition; needs the dask extra)")
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
 @settings_options(TRAFFIC_SETTINGS)
+@settings_options(SENSOR_SETTINGS)
 @friendly_errors
 def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: str, partition: bool,
              workers: str | None, scheduler: str | None, quiet: bool, **options: Any) -> None:
@@ -71,7 +74,11 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         fail(str(exc))
     if Path(out).exists() and not Path(out).is_dir():
         fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
+    sensor = sensor_wanted(settings, run)
     if partition or n_workers is not None or address is not None:
+        if sensor:
+            fail("--partition, --workers and --scheduler: the door sensor layer is not available for "
+                 "partitioned data sets yet; set SENSOR=off (or drop the profile's [sensor] table) to run without")
         need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
         from producer.simulate_partitioned import simulate_partitioned
 
@@ -81,7 +88,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         )
         return
     try:
-        sink = FileSink(out, fmt)
+        sink = FileSink(out, fmt, TRUE_DOORS_NAME if sensor else DOORS_NAME)
+        sensed = SensorOutput(run, settings, out, fmt) if sensor else None
     except OSError as exc:
         fail(cannot_write(out, exc), 1)
     print_seed(console, settings.seed, seed)
@@ -93,17 +101,23 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
             task = bar.add_task("simulate", total=(end - start) / DAY)
             for batch in run.batches(engine, rejected=settings.write_rejected):  # type: ignore[arg-type]
                 sink.write(batch)
+                if sensed is not None:
+                    sensed.write(batch.doors)
                 turned_away += batch.turned_away
                 gave_up += batch.gave_up
                 if len(batch.doors):  # a batch may hold only counts of customers turned away
                     bar.update(task, completed=(min(int(batch.doors.time[-1]), end) - start) / DAY)
         paths = sink.close()
-        write_manifest(out, seed, start, end, run.stores, manifest_settings(settings, seed, engine, fmt))
+        sensor_paths = sensed.close() if sensed is not None else None
+        if sensed is None:
+            remove_stale(out, fmt)
+        more = {"sensor": True, "count_interval": settings.count_interval} if sensed is not None else {}
+        write_manifest(out, seed, start, end, run.stores, manifest_settings(settings, seed, engine, fmt, **more))
     except OSError as exc:  # the disk filled up, the folder went away ...
-        sink.abort()
+        _abort(sink, sensed)
         fail(cannot_write(out, exc), 1)
     except BaseException:
-        sink.abort()
+        _abort(sink, sensed)
         raise
     elapsed = time.perf_counter() - began
     events = sink.rows[0] + sink.rows[1]
@@ -113,8 +127,16 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
             f"{plural(events, 'event')} in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s) "
             f"-> {paths[0]}, {paths[1]}"
         )
+        if sensor_paths is not None:
+            click.echo(f"sensor: -> {sensor_paths[0]} (what the sensor delivered), {sensor_paths[1]}")
         if any(s.capacity is not None for s in run.stores):
             click.echo(f"at capacity: {plural(turned_away, 'customer')} turned away, {gave_up:,} gave up waiting")
+
+
+def _abort(sink: FileSink, sensed: SensorOutput | None) -> None:
+    sink.abort()
+    if sensed is not None:
+        sensed.abort()
 
 
 def _cluster_options(workers: str | None, scheduler: str | None) -> tuple[int | None, str | None]:

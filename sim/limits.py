@@ -150,3 +150,20 @@ def check_daily_mean(mean: float, where: str, formed: str = "the day's mean") ->
             f"in a day, more than {_fmt(CUSTOMERS_PER_DAY.high)}, the most one store's day can hold "
             "(a day is drawn at once); lower the baseline, the multipliers or the calendar's factors"
         )
+
+#: A group's size (people arriving together).
+GROUP_SIZE = Range(1, 50, whole=True, what="people in a group")
+#: How far apart a group's members enter, at most.
+GROUP_SPREAD_SECONDS = Range(0, 600, whole=True, what="seconds; 600 is ten minutes")
+#: A probability (a group leaving together, a sensor's miss rate ...).
+PROBABILITY = Range(0, 1, what="a probability")
+#: A sensor's delivery delay median (seconds; 0: delivered at once).
+DELAY_SECONDS = Range(0, 3_600, what="seconds; 3,600 is an hour")
+#: A lognormal delay's sigma (the standard deviation of its log).
+DELAY_SIGMA = Range(0, 3, what="the standard deviation of log(delay)")
+#: Sensor outages a day, on average.
+OUTAGES_PER_DAY = Range(0, 100, what="outages per day")
+#: An outage's mean duration (exponential, cut at a day).
+OUTAGE_MINUTES = Range(0, 1_440, open_low=True, what="minutes; 1,440 is a day")
+#: The interval of a counter's counts.
+COUNT_INTERVAL_MINUTES = Range(1, 1_440, whole=True, what="whole minutes; 1,440 is a day")

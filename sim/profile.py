@@ -31,6 +31,12 @@ Profiles load from TOML files (the whole format: ``docs/profiles.md``)::
     median = 25
     spread = 0.6
 
+    [groups]                             # optional, see sim.groups
+    sizes = {1 = 0.6, 2 = 0.3, 3 = 0.07, 4 = 0.03}
+
+    [sensor]                             # optional, see sim.sensor
+    miss_in = 0.02
+
 A slot with weight 0 is closed: no arrivals. A weekday whose weights are all
 0 is closed all day (at least one weekday must be open). Every problem (a
 missing weekday, an unordered slot, a negative weight, a bad date) raises
@@ -52,8 +58,10 @@ from sim.calendar import Calendar, calendar_from_mapping
 from sim.dwell import DEFAULT_DWELL, Dwell
 from sim.dwell_file import dwell_from_mapping, dwell_to_mapping
 from sim.errors import ProfileError, read_toml
+from sim.groups import Groups, groups_from_mapping
 from sim.limits import CUSTOMERS_PER_DAY, WEIGHT
 from sim.numbers import plain as _num
+from sim.sensor import Sensor, sensor_from_mapping
 
 WEEKDAYS: tuple[str, ...] = (
     "Monday",
@@ -123,6 +131,8 @@ class Profile:
     baseline: float | None = None
     calendar: Calendar = Calendar()
     dwell: Dwell | None = None
+    groups: Groups | None = None  #: people arriving together (None: everyone alone, as always)
+    sensor: Sensor | None = None  #: the door sensor's imperfections (None: no sensor layer)
 
     def __post_init__(self) -> None:
         _check_starts(self.starts, "slots")
@@ -185,6 +195,10 @@ class Profile:
         data["weights"] = {day: [_num(w) for w in row] for day, row in zip(WEEKDAYS, self.weights, strict=True)}
         if self.dwell is not None:
             data["dwell"] = dwell_to_mapping(self.dwell, self.slot_names)
+        if self.groups is not None:
+            data["groups"] = self.groups.to_mapping()
+        if self.sensor is not None:
+            data["sensor"] = self.sensor.to_mapping()
         return data
 
     def to_toml(self) -> str:
@@ -229,7 +243,7 @@ def _at(source: str) -> str:
 
 def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Profile:
     """Build and validate a profile from parsed TOML (or any mapping)."""
-    known = {"name", "slots", "weights", "baseline", "closed", "closures", "special", "seasonality", "dwell"}
+    known = {"name", "slots", "weights", "baseline", "closed", "closures", "special", "seasonality", "dwell", "groups", "sensor"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ProfileError(f"{_at(source)}unknown key {unknown[0]!r}; accepted keys are {sorted(known)}")
@@ -271,6 +285,8 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Pr
         baseline=None if baseline is None else float(baseline),
         calendar=calendar_from_mapping(data, slot_index),
         dwell=dwell_from_mapping(data["dwell"], slot_index) if "dwell" in data else None,
+        groups=groups_from_mapping(data["groups"]) if "groups" in data else None,
+        sensor=sensor_from_mapping(data["sensor"]) if "sensor" in data else None,
     )
 
 

@@ -30,11 +30,14 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from sim.dwell import sample_day
+from sim.groups import Groups
 from sim.limits import check_daily_mean
 from sim.store import DayPlan, Store
 
 #: Purposes, each its own stream. Never renumber: it would change every run.
 COUNTS, PLACEMENT, DWELL, IDS = 0, 1, 2, 3
+#: Group sizes, members' entry offsets and leaving together (only drawn when the profile has groups).
+GROUPS = 4
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 #: Where each of a UUID's 32 hex digits goes in its 36-character form.
@@ -137,6 +140,8 @@ class Arrivals:
 def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
     """All of one store's customers arriving on one local day, in entry order."""
     plan = store.day_plan(day)
+    if store.profile.groups is not None:
+        return _draw_day_in_groups(seed, store, index, day, plan, store.profile.groups)
     rng = stream(seed, store, day, COUNTS)
     if store.daily_customers is not None:
         probs = expected_counts(store, plan) / max(store.daily_customers, 1)
@@ -148,7 +153,6 @@ def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
     else:
         factor = rng.uniform(1 - store.variation, 1 + store.variation) if store.variation else 1.0
         counts = rng.poisson(expected_counts(store, plan, factor))
-    n = int(counts.sum())
     slot = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
     # Every second of a slot's real time is equally likely, its last minute
     # included (on a daylight-saving day a slot may be two stretches of time).
@@ -157,13 +161,22 @@ def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
     order = np.argsort(entry, kind="stable")
     entry, slot = entry[order], slot[order]
     minutes = sample_day(store.dwell, stream(seed, store, day, DWELL), plan.weekday, counts)
-    raw = np.frombuffer(stream(seed, store, day, IDS).bytes(16 * n), dtype=np.uint8)
     exit_ = entry + 60 * minutes
+    return _arrivals(seed, store, index, day, plan.weekday, entry, slot, minutes, exit_)
+
+
+def _arrivals(
+    seed: int, store: Store, index: int, day: dt.date, weekday: int,
+    entry: np.ndarray, slot: np.ndarray, minutes: np.ndarray, exit_: np.ndarray,
+) -> Arrivals:
+    """A day's arrivals from entries in order: ids drawn, exits located."""
+    n = len(entry)
+    raw = np.frombuffer(stream(seed, store, day, IDS).bytes(16 * n), dtype=np.uint8)
     exit_weekday, exit_slot = store.locate(exit_)
     return Arrivals(
         store=np.full(n, index, dtype=np.int16),
         entry=entry.astype(np.int64),
-        weekday=np.full(n, plan.weekday, dtype=np.int8),
+        weekday=np.full(n, weekday, dtype=np.int8),
         slot=slot,
         minutes=minutes.astype(np.int64),
         exit=exit_,
@@ -171,6 +184,66 @@ def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
         exit_slot=exit_slot,
         customer_id=format_uuids(raw.reshape(n, 16)),
     )
+
+
+def _group_counts(rng: np.random.Generator, sizes_rng: np.random.Generator,
+                  store: Store, plan: DayPlan, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
+    """Groups per slot and each group's size (in slot order).
+
+    Poisson slots: groups are Poisson with the slot's mean over E[G]. A fixed
+    daily total: sizes are drawn until they reach the total (the last group
+    cut to fit, so the day holds exactly the total), and the groups are
+    spread over the slots multinomially.
+    """
+    if store.daily_customers is None:
+        factor = rng.uniform(1 - store.variation, 1 + store.variation) if store.variation else 1.0
+        counts = rng.poisson(expected_counts(store, plan, factor) / groups.mean())
+        return counts, groups.draw_sizes(sizes_rng, int(counts.sum()))
+    probs = expected_counts(store, plan)
+    total = day_total(store, plan)
+    if total <= 0 or probs.sum() <= 0:
+        return np.zeros(len(probs), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    sizes = groups.draw_sizes(sizes_rng, int(total / groups.mean() * 1.2) + 16)
+    while sizes.sum() < total:
+        sizes = np.concatenate([sizes, groups.draw_sizes(sizes_rng, len(sizes))])
+    reach = np.cumsum(sizes)
+    cut = int(np.searchsorted(reach, total)) + 1
+    sizes = sizes[:cut].copy()
+    sizes[-1] -= int(reach[cut - 1]) - total
+    return rng.multinomial(cut, probs / probs.sum()), sizes
+
+
+def _draw_day_in_groups(seed: int, store: Store, index: int, day: dt.date, plan: DayPlan,
+                        groups: Groups) -> Arrivals:
+    """:func:`draw_day` when people arrive in groups (see :mod:`sim.groups`)."""
+    g_rng = stream(seed, store, day, GROUPS)
+    counts, sizes = _group_counts(stream(seed, store, day, COUNTS), g_rng, store, plan, groups)
+    g_slot = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
+    lengths = plan.lengths
+    g_offset = stream(seed, store, day, PLACEMENT).integers(0, lengths[g_slot])
+    group = np.repeat(np.arange(len(sizes)), sizes)  # each person's group
+    first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)  # each group's first person
+    lag = g_rng.integers(0, groups.spread + 1, size=len(group))
+    lag[first[sizes > 0]] = 0
+    slot = g_slot[group]
+    # Members stay inside their group's slot, so slot counts are compound Poisson.
+    entry = plan.place(slot, np.minimum(g_offset[group] + lag, lengths[slot] - 1))
+    order = np.argsort(entry, kind="stable")
+    entry, slot, group = entry[order], slot[order], group[order]
+    people = np.bincount(slot, minlength=len(counts))
+    minutes = sample_day(store.dwell, stream(seed, store, day, DWELL), plan.weekday, people)
+    exit_ = entry + 60 * minutes
+    together = g_rng.random(len(sizes)) < groups.together
+    leave = together[group]
+    if leave.any():
+        last_entry = np.zeros(len(sizes), dtype=np.int64)
+        np.maximum.at(last_entry, group, entry)
+        lead = np.full(len(sizes), len(entry), dtype=np.int64)  # each group's first member, in entry order
+        np.minimum.at(lead, group, np.arange(len(entry)))
+        group_exit = last_entry + 60 * minutes[np.minimum(lead, len(entry) - 1)]
+        exit_ = np.where(leave, group_exit[group], exit_)
+        minutes = (exit_ - entry) // 60
+    return _arrivals(seed, store, index, day, plan.weekday, entry, slot, minutes, exit_)
 
 
 class ArrivalFeed:

@@ -65,3 +65,16 @@ def test_a_calendar_week_shows_closures_and_special_days(tmp_path: Path) -> None
     assert abs(rows["day"][2] - 1000 * (1 - 0.5 * evening)) <= 0.05 + 1e-9
     assert rows["17:00–19:59"][2] == round(1000 * 0.5 * wed[4] / sum(wed), 1)
     assert abs(total - sum(rows["day"])) <= 7 * 0.05 + 1e-9
+
+
+def test_groups_and_a_sensor_are_shown(tmp_path: Path) -> None:
+    tables = "[groups]\nsizes = {1 = 0.5, 2 = 0.5}\nspread = 3\n[sensor]\nmiss_in = 0.02\noutage_mode = \"lose\"\n"
+    path = write_profile(tmp_path, profile_text(tables=tables))
+    result = CliRunner().invoke(main, ["profile", "show", str(path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    # 7,000 people a week in groups of mean 1.5; variance/mean E[G^2]/E[G] = 2.5 / 1.5.
+    assert "groups: mean size 1.50 (about 4666.7 groups a week)" in text and "variance/mean 1.67" in text
+    assert "misses in/out 0.02/0" in text and "(lose)" in text
+    plain = CliRunner().invoke(main, ["profile", "show", str(write_profile(tmp_path, profile_text(), "p.toml"))])
+    assert "groups:" not in plain.output and "sensor:" not in plain.output

@@ -94,6 +94,9 @@ def run_producer(
     start = parse_start(settings, 0) if settings.sim_start is not None else None
     parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
     stores = settings.stores()
+    if any(s.profile.sensor is not None for s in stores):  # said, not silently ignored (docs/sensors.md)
+        log.warning("the profile's [sensor] table is not used live yet: the streams carry the true door events "
+                    "(the sensor layer runs in 'simulate' only)")
     sink = RedisSink.connect(
         settings.redis_url, settings.redis_host, settings.redis_port, settings.redis_db,
         (settings.redis_stream, settings.door_stream), settings.stream_maxlen,

@@ -62,12 +62,13 @@ class _JsonlWriter:
 class FileSink:
     """Writes a run's batches to two files in ``folder``, in one format."""
 
-    def __init__(self, folder: str | Path, fmt: str = "jsonl") -> None:
+    def __init__(self, folder: str | Path, fmt: str = "jsonl", doors_name: str = DOORS_NAME) -> None:
+        """``doors_name``: the door events' file (with a sensor, the true events' own file)."""
         if fmt not in FORMATS:
             raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
         self.folder, self.fmt = Path(folder), fmt
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.paths = (self.folder / f"{SESSIONS_NAME}.{fmt}", self.folder / f"{DOORS_NAME}.{fmt}")
+        self.paths = (self.folder / f"{SESSIONS_NAME}.{fmt}", self.folder / f"{doors_name}.{fmt}")
         self._partial = tuple(p.with_name(p.name + ".partial") for p in self.paths)
         self._sessions = self._open(self._partial[0], "sessions")
         self._doors = self._open(self._partial[1], "doors")

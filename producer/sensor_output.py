@@ -1,0 +1,49 @@
+"""``simulate`` with a door sensor: the sensor layer fed batch by batch, to its files.
+
+The true door events keep their own file (``foot_traffic_realistic_true``);
+the sensor's records take the door file's name and the interval counts get a
+file of their own (:mod:`producer.sinks.sensor_files`). See docs/sensors.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from producer.settings import Settings
+from producer.sinks.sensor_files import COUNTS_NAME, TRUE_DOORS_NAME, SensorFileSink
+from sim.batch import DoorColumns
+from sim.run import Simulation
+from sim.sensor_stream import SensorLayer
+
+
+def sensor_wanted(settings: Settings, run: Simulation) -> bool:
+    """Whether the run has a sensor: a store's profile has a ``[sensor]`` table and SENSOR is not off."""
+    return settings.sensor != "off" and any(s.profile.sensor is not None for s in run.stores)
+
+
+class SensorOutput:
+    """A run's sensor layer and its two files."""
+
+    def __init__(self, run: Simulation, settings: Settings, out: str | Path, fmt: str) -> None:
+        self.layer = SensorLayer(run.seed, run.stores, run.start, run.end, interval=60 * settings.count_interval)
+        self.sink = SensorFileSink(out, fmt)
+
+    def write(self, doors: DoorColumns) -> None:
+        self.sink.write(*self.layer.process(doors))
+
+    def close(self) -> tuple[Path, Path]:
+        self.sink.write(*self.layer.close())
+        return self.sink.close()
+
+    def abort(self) -> None:
+        self.sink.abort()
+
+
+def remove_stale(out: str | Path, fmt: str) -> None:
+    """A run without a sensor removes the sensor-only files an earlier run left in ``out``.
+
+    Otherwise the folder would hold this run's door events next to another
+    run's counts (the report draws the counts when it finds them).
+    """
+    for name in (TRUE_DOORS_NAME, COUNTS_NAME):
+        (Path(out) / f"{name}.{fmt}").unlink(missing_ok=True)

@@ -1,0 +1,193 @@
+"""The sensor's files: what the sensor delivered, and its interval counts.
+
+With a sensor (``docs/sensors.md``) ``simulate`` writes, besides the
+sessions file,
+
+- ``foot_traffic_realistic.<ext>``: the sensor's records in delivery order
+  (``sent_at``), the door event's fields plus ``sent_at`` and ``reading``;
+- ``foot_traffic_realistic_true.<ext>``: the true door events, as written
+  without a sensor (:class:`~producer.sinks.files.FileSink`);
+- ``foot_traffic_counts.<ext>``: ``store_id``, ``interval_start``,
+  ``interval_end``, ``in``, ``out`` per store and interval.
+
+As for the other files: a JSONL line is the record's JSON payload, CSV has a
+quoted header, quoted text and bare numbers, times as the payload's ISO
+strings; Parquet has UTC timestamps in milliseconds. Files are written under
+a ``.partial`` name and renamed when the run completes.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from producer.sinks.files import has_pyarrow
+from sim.batch import texts
+from sim.events import iso_many
+from sim.extras import need
+from sim.sensor_stream import CountColumns, SensorColumns, iso_ms
+
+SENSOR_NAME = "foot_traffic_realistic"
+TRUE_DOORS_NAME = "foot_traffic_realistic_true"
+COUNTS_NAME = "foot_traffic_counts"
+
+SENSOR_COLUMNS = ("event_type", "time", "weekday", "time_slot", "customer_id", "store_id", "sent_at", "reading")
+COUNT_COLUMNS = ("store_id", "interval_start", "interval_end", "in", "out")
+
+
+def _sensor_rows(cols: SensorColumns) -> list[Sequence[object]]:
+    return list(zip(cols.event_type.tolist(), iso_many(cols.time), cols.weekday.tolist(), cols.time_slot.tolist(),
+                    texts(cols.customer_id), cols.store_id.tolist(), iso_ms(cols.sent_at), cols.reading.tolist(),
+                    strict=True))
+
+
+def _count_rows(cols: CountColumns) -> list[Sequence[object]]:
+    return list(zip(cols.store_id.tolist(), iso_many(cols.interval_start), iso_many(cols.interval_end),
+                    cols.entries.tolist(), cols.exits.tolist(), strict=True))
+
+
+class _Jsonl:
+    def __init__(self, path: Path) -> None:
+        self._file: IO[bytes] = open(path, "wb")
+
+    def write(self, cols: Any) -> None:
+        lines = cols.json_lines()
+        if lines:
+            self._file.write(b"\n".join(lines) + b"\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _Csv:
+    def __init__(self, path: Path, header: tuple[str, ...], rows: Callable[[Any], list[Sequence[object]]]) -> None:
+        self._file: IO[str] = open(path, "w", encoding="utf-8", newline="")
+        self._csv = csv.writer(self._file, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+        self._csv.writerow(header)
+        self._rows = rows
+
+    def write(self, cols: Any) -> None:
+        self._csv.writerows(self._rows(cols))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _sensor_table(cols: SensorColumns) -> Any:
+    import pyarrow as pa
+
+    from producer.sinks.arrow import arrow_strings
+
+    ts = pa.timestamp("ms", tz="UTC")
+    return pa.table({
+        "event_type": arrow_strings(cols.event_type),
+        "time": pa.array(cols.time * 1000, pa.int64()).cast(ts),
+        "weekday": arrow_strings(cols.weekday),
+        "time_slot": arrow_strings(cols.time_slot),
+        "customer_id": arrow_strings(cols.customer_id),
+        "store_id": arrow_strings(cols.store_id),
+        "sent_at": pa.array(cols.sent_at, pa.int64()).cast(ts),
+        "reading": pa.array(cols.reading.astype("int8")),
+    })
+
+
+def _count_table(cols: CountColumns) -> Any:
+    import pyarrow as pa
+
+    ts = pa.timestamp("ms", tz="UTC")
+    return pa.table({
+        "store_id": pa.array(cols.store_id, pa.string()),
+        "interval_start": pa.array(cols.interval_start * 1000, pa.int64()).cast(ts),
+        "interval_end": pa.array(cols.interval_end * 1000, pa.int64()).cast(ts),
+        "in": pa.array(cols.entries, pa.int64()),
+        "out": pa.array(cols.exits, pa.int64()),
+    })
+
+
+class _Parquet:
+    """Batches gathered into row groups of about ``ROW_GROUP`` rows (as ``sinks.arrow.ParquetWriter``)."""
+
+    ROW_GROUP = 128 * 1024
+
+    def __init__(self, path: Path, to_table: Callable[[Any], Any], empty: Any) -> None:
+        pq = need("pyarrow.parquet", "--format parquet")
+        self._to_table, self._rows = to_table, 0
+        self._pending: list[Any] = []
+        self._writer = pq.ParquetWriter(str(path), empty.schema, compression="zstd")
+
+    def write(self, cols: Any) -> None:
+        if len(cols):
+            self._pending.append(self._to_table(cols))
+            self._rows += len(cols)
+        if self._rows >= self.ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            import pyarrow as pa
+
+            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=self._rows)
+        self._pending, self._rows = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+class SensorFileSink:
+    """The sensor records' file and the interval counts' file, in one format."""
+
+    def __init__(self, folder: str | Path, fmt: str = "jsonl") -> None:
+        self.folder, self.fmt = Path(folder), fmt
+        self.paths = (self.folder / f"{SENSOR_NAME}.{fmt}", self.folder / f"{COUNTS_NAME}.{fmt}")
+        self._partial = tuple(p.with_name(p.name + ".partial") for p in self.paths)
+        self.rows = [0, 0]
+        self._writers: list[Any] = []
+        self._writers.append(self._open(self._partial[0], "sensor"))
+        self._writers.append(self._open(self._partial[1], "counts"))
+
+    def _open(self, path: Path, kind: str) -> Any:
+        if self.fmt == "jsonl" and kind == "sensor" and has_pyarrow():
+            # Column-wise (no Python call per line), as the door file is written with pyarrow.
+            from producer.sinks import jsonl, sensor_jsonl
+
+            return jsonl.JsonlWriter(path, sensor_jsonl.sensor_lines)
+        if self.fmt == "jsonl":
+            return _Jsonl(path)
+        if self.fmt == "csv":
+            return _Csv(path, SENSOR_COLUMNS, _sensor_rows) if kind == "sensor" else _Csv(path, COUNT_COLUMNS, _count_rows)
+        if kind == "sensor":
+            return _Parquet(path, _sensor_table, _sensor_table(SensorColumns.empty()))
+        return _Parquet(path, _count_table, _count_table(_empty_counts()))
+
+    def write(self, records: SensorColumns, counts: CountColumns) -> None:
+        self._writers[0].write(records)
+        self._writers[1].write(counts)
+        self.rows[0] += len(records)
+        self.rows[1] += len(counts)
+
+    def close(self) -> tuple[Path, Path]:
+        for w in self._writers:
+            w.close()
+        for partial, final in zip(self._partial, self.paths, strict=True):
+            os.replace(partial, final)
+        return self.paths
+
+    def abort(self) -> None:
+        for w in self._writers:
+            try:
+                w.close()
+            except Exception:  # noqa: BLE001 - already failing; keep the first error
+                pass
+        for partial in self._partial:
+            partial.unlink(missing_ok=True)
+
+
+def _empty_counts() -> CountColumns:
+    import numpy as np
+
+    none = np.zeros(0, dtype=np.int64)
+    return CountColumns(np.zeros(0, dtype=object), none, none, none, none)
