@@ -61,7 +61,7 @@ _FEW = 1024
 
 
 @dataclass
-class _Fixed:
+class FixedPart:
     """A column of JSON text of one width: a fixed-width bytes array (numpy ``S<width>``).
 
     Its bytes are valid UTF-8 by construction (ASCII columns, literal text),
@@ -80,7 +80,7 @@ class _Codes:
 
 
 #: What a line is joined from: literal text, or a column of JSON text.
-Part: TypeAlias = str | _Fixed | _Codes | pa.Array
+Part: TypeAlias = str | FixedPart | _Codes | pa.Array
 
 
 def _plain(data: bytes, plain: bytes = _PLAIN) -> bool:
@@ -115,7 +115,7 @@ def json_strings(values: np.ndarray) -> Part:
         return _Codes([orjson.dumps(v)[1:-1].decode() for v in values.names.tolist()], values.codes)
     if values.dtype.kind == "S":
         if len(values) and _plain(values.tobytes(), _ASCII_PLAIN):
-            return _Fixed(values)
+            return FixedPart(values)
         values = np.array(texts(values), dtype=object)
     return _escape(pa.array(values, pa.string()))
 
@@ -127,7 +127,7 @@ def _clock() -> np.ndarray:
     return np.char.encode(text).view(np.uint8).reshape(_SECONDS_A_DAY, 19)[:, 11:].copy().view("S8").ravel()
 
 
-def _iso(epochs: np.ndarray) -> list[Part]:
+def iso_parts(epochs: np.ndarray) -> list[Part]:
     """Epoch seconds as the parts of ``YYYY-MM-DDTHH:MM:SS+00:00``.
 
     The batch's few dates and the clock of the day are looked up, not
@@ -141,15 +141,15 @@ def _iso(epochs: np.ndarray) -> list[Part]:
     else:  # times far apart: only the days that occur
         days, which = np.unique(day, return_inverse=True)
     dates = np.char.encode(np.datetime_as_string(days.astype("datetime64[D]"))).astype("S10")
-    return [_Fixed(dates[which.reshape(-1)]), "T", _Fixed(_clock()[second]), "+00:00"]
+    return [FixedPart(dates[which.reshape(-1)]), "T", FixedPart(_clock()[second]), "+00:00"]
 
 
 def iso_times(epochs: np.ndarray) -> pa.Array:
     """Epoch seconds as ISO 8601 UTC strings, as :func:`sim.events.iso` writes each one."""
-    return _join(_iso(epochs), len(epochs))
+    return join_parts(iso_parts(epochs), len(epochs))
 
 
-def _numbers(values: np.ndarray) -> pa.Array | int:
+def number_texts(values: np.ndarray) -> pa.Array | int:
     """Integers as JSON numbers (decimal, as ``str(int)``); one ``int`` when
     they are all the same (``queue_seconds`` without a capacity limit), which
     is then literal text like the keys."""
@@ -159,25 +159,25 @@ def _numbers(values: np.ndarray) -> pa.Array | int:
     return pa.array(values).cast(pa.string())
 
 
-class _String:
+class StringField:
     """A JSON string field: its text (parts), written in quotes."""
 
     def __init__(self, *parts: Part | list[Part]) -> None:
         self.parts = [q for p in parts for q in (p if isinstance(p, list) else [p])]
 
 
-def _line_parts(payload: dict[str, Any]) -> list[Part]:
+def line_parts(payload: dict[str, Any]) -> list[Part]:
     """One line's parts in key order.
 
     ``payload`` is a payload builder's dictionary holding, where an event
-    holds a value, a column: a :class:`_String` or an Arrow array of JSON
+    holds a value, a column: a :class:`StringField` or an Arrow array of JSON
     numbers. Constants (the session's ``event_type``) and keys are written
     by orjson.
     """
     parts: list[Part] = []
     for i, (key, value) in enumerate(payload.items()):
         parts.append(("{" if i == 0 else ",") + orjson.dumps(key).decode() + ":")
-        if isinstance(value, _String):
+        if isinstance(value, StringField):
             parts += ['"', *value.parts, '"']
         elif isinstance(value, pa.Array):
             parts.append(value)
@@ -187,17 +187,17 @@ def _line_parts(payload: dict[str, Any]) -> list[Part]:
     return parts
 
 
-def _fixed_run(run: list[Part], n: int) -> _Fixed:
+def _fixed_run(run: list[Part], n: int) -> FixedPart:
     """Literals and fixed-width columns side by side: one fixed-width column.
 
     Built as a packed record array (a field per part), then seen as one
     ``S<width>`` column: each part is one strided copy.
     """
-    blocks = [np.bytes_(p.encode()) if isinstance(p, str) else p.values for p in run if isinstance(p, str | _Fixed)]
+    blocks = [np.bytes_(p.encode()) if isinstance(p, str) else p.values for p in run if isinstance(p, str | FixedPart)]
     out = np.empty(n, dtype=np.dtype([(f"f{i}", b.dtype) for i, b in enumerate(blocks)]))
     for i, block in enumerate(blocks):
         out[f"f{i}"] = block
-    return _Fixed(out.view(f"S{out.dtype.itemsize}"))
+    return FixedPart(out.view(f"S{out.dtype.itemsize}"))
 
 
 def _coded_run(run: list[Part]) -> _Codes:
@@ -227,7 +227,7 @@ def _merge(parts: list[Part], n: int) -> list[Part]:
     each run of literals into one literal; other columns stand alone."""
     runs: list[tuple[type | None, list[Part]]] = []  # (kind of the run's columns, parts)
     for part in parts:
-        kind = None if isinstance(part, str) else type(part) if isinstance(part, _Fixed | _Codes) else pa.Array
+        kind = None if isinstance(part, str) else type(part) if isinstance(part, FixedPart | _Codes) else pa.Array
         if runs and runs[-1][0] is not pa.Array and (kind is None or runs[-1][0] in (None, kind)):
             runs[-1] = (runs[-1][0] or kind, runs[-1][1] + [part])
         else:
@@ -236,7 +236,7 @@ def _merge(parts: list[Part], n: int) -> list[Part]:
     for kind, run in runs:
         if kind is None:
             merged.append("".join(run))  # type: ignore[arg-type]
-        elif kind is _Fixed:
+        elif kind is FixedPart:
             merged.append(_fixed_run(run, n))
         elif kind is _Codes:
             merged.append(_coded_run(run))
@@ -247,7 +247,7 @@ def _merge(parts: list[Part], n: int) -> list[Part]:
 
 def _text_column(part: Part) -> pa.Array:
     """One part as an Arrow string column."""
-    if isinstance(part, _Fixed):
+    if isinstance(part, FixedPart):
         values = np.ascontiguousarray(part.values)
         offsets = np.arange(len(values) + 1, dtype=np.int64) * values.dtype.itemsize
         if offsets[-1] > np.iinfo(np.int32).max:
@@ -260,7 +260,7 @@ def _text_column(part: Part) -> pa.Array:
     return part
 
 
-def _join(parts: list[Part], n: int) -> pa.Array:
+def join_parts(parts: list[Part], n: int) -> pa.Array:
     """The lines: parts merged, then joined row by row (one Arrow call)."""
     merged = _merge(parts, n)
     columns = [p if isinstance(p, str) else _text_column(p) for p in merged]
@@ -273,22 +273,22 @@ def _join(parts: list[Part], n: int) -> pa.Array:
 def session_lines(cols: SessionColumns) -> pa.Array:
     """Each session's JSON line (``\\n``-terminated), as a string column."""
     payload = _SESSION(
-        _String(json_strings(cols.customer_id)), _String(_iso(cols.entry)), _String(_iso(cols.exit)),
-        _numbers(cols.trip_duration_minutes), _String(json_strings(cols.weekday)),
-        _String(json_strings(cols.time_slot)), _String(json_strings(cols.store_id)),
-        _numbers(cols.queue_seconds),
+        StringField(json_strings(cols.customer_id)), StringField(iso_parts(cols.entry)), StringField(iso_parts(cols.exit)),
+        number_texts(cols.trip_duration_minutes), StringField(json_strings(cols.weekday)),
+        StringField(json_strings(cols.time_slot)), StringField(json_strings(cols.store_id)),
+        number_texts(cols.queue_seconds),
     )
-    return _join(_line_parts(payload), len(cols))
+    return join_parts(line_parts(payload), len(cols))
 
 
 def door_lines(cols: DoorColumns) -> pa.Array:
     """Each door event's JSON line (``\\n``-terminated), as a string column."""
     payload = _DOOR(
-        _String(json_strings(cols.event_type)), _String(_iso(cols.time)), _String(json_strings(cols.weekday)),
-        _String(json_strings(cols.time_slot)), _String(json_strings(cols.customer_id)),
-        _String(json_strings(cols.store_id)),
+        StringField(json_strings(cols.event_type)), StringField(iso_parts(cols.time)), StringField(json_strings(cols.weekday)),
+        StringField(json_strings(cols.time_slot)), StringField(json_strings(cols.customer_id)),
+        StringField(json_strings(cols.store_id)),
     )
-    return _join(_line_parts(payload), len(cols))
+    return join_parts(line_parts(payload), len(cols))
 
 
 def text_bytes(lines: pa.Array) -> memoryview:

@@ -13,7 +13,15 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 
-from producer.sinks.jsonl import _Fixed, _iso, _join, _line_parts, _numbers, _String, json_strings
+from producer.sinks.jsonl import (
+    FixedPart,
+    StringField,
+    iso_parts,
+    join_parts,
+    json_strings,
+    line_parts,
+    number_texts,
+)
 from sim.sensor_stream import SensorColumns, sensor_payload
 
 
@@ -26,16 +34,16 @@ def _millis() -> np.ndarray:
 def _iso_ms(ms: np.ndarray) -> list[object]:
     """Epoch milliseconds as the parts of ``YYYY-MM-DDTHH:MM:SS.mmm+00:00``."""
     seconds, rest = np.divmod(np.asarray(ms, dtype=np.int64), 1000)
-    parts = _iso(seconds)  # [date, "T", clock, "+00:00"]
-    return [*parts[:3], _Fixed(_millis()[rest]), parts[3]]
+    parts = iso_parts(seconds)  # [date, "T", clock, "+00:00"]
+    return [*parts[:3], FixedPart(_millis()[rest]), parts[3]]
 
 
 def sensor_lines(cols: SensorColumns) -> pa.Array:
     """Each sensor record's JSON line (``\\n``-terminated), as a string column."""
     payload = sensor_payload(
-        _String(json_strings(cols.event_type)), _String(_iso(cols.time)),  # type: ignore[arg-type]
-        _String(json_strings(cols.weekday)), _String(json_strings(cols.time_slot)),  # type: ignore[arg-type]
-        _String(json_strings(cols.customer_id)), _String(json_strings(cols.store_id)),  # type: ignore[arg-type]
-        _String(*_iso_ms(cols.sent_at)), _numbers(cols.reading),  # type: ignore[arg-type]
+        StringField(json_strings(cols.event_type)), StringField(iso_parts(cols.time)),  # type: ignore[arg-type]
+        StringField(json_strings(cols.weekday)), StringField(json_strings(cols.time_slot)),  # type: ignore[arg-type]
+        StringField(json_strings(cols.customer_id)), StringField(json_strings(cols.store_id)),  # type: ignore[arg-type]
+        StringField(*_iso_ms(cols.sent_at)), number_texts(cols.reading),  # type: ignore[arg-type]
     )
-    return _join(_line_parts(payload), len(cols))
+    return join_parts(line_parts(payload), len(cols))
