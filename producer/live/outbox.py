@@ -74,6 +74,7 @@ class Outbox:
         self._last: list[StreamId] = [ZERO_ID for _ in sink.streams]
         self._acked: list[StreamId] = [ZERO_ID for _ in sink.streams]  # the newest id known written
         self._skipping = [True for _ in sink.streams]
+        self._every_stream = (1 << len(sink.streams)) - 1  # the bits of _note_acked when each stream is seen
         self._top: list[Entry | None] = [None for _ in sink.streams]  # each stream's newest entry at start
         self._top_seen = [False for _ in sink.streams]  # the replay produced the top's id
         self._synced = False
@@ -431,7 +432,7 @@ class Outbox:
                 seen |= 1 << e.stream
                 if e.id > self._acked[e.stream]:
                     self._acked[e.stream] = e.id
-                if seen == 3:
+                if seen == self._every_stream:
                     return
 
     def _account(self, chunk: list[Entry], written: float) -> None:
