@@ -28,6 +28,7 @@ from tests.redis_cluster import RedisClusterServers
 STORES = [f"s{i:02d}" for i in range(12)]
 START, DAYS = "2025-11-03T20:00:00", "1"
 ARGS = ("--seed", "5")
+BUSY = 6000  #: customers a day of the first store in the failover test (about 250,000 events in all)
 
 
 @pytest.fixture
@@ -37,8 +38,8 @@ def cluster() -> Iterator[RedisClusterServers]:
     servers.close()
 
 
-def write_stores(path: Path) -> Path:
-    path.write_text("".join(f'[[stores]]\nid = "{s}"\ndaily_customers = {300 + 50 * i}\n\n'
+def write_stores(path: Path, base: int = 300) -> Path:
+    path.write_text("".join(f'[[stores]]\nid = "{s}"\ndaily_customers = {base + 50 * i}\n\n'
                             for i, s in enumerate(STORES)), encoding="utf-8")
     return path
 
@@ -87,36 +88,41 @@ def test_two_shards_on_a_cluster_write_each_store_exactly_the_offline_events(
 
 
 def test_a_primary_killed_mid_run_loses_and_doubles_nothing(cluster: RedisClusterServers, tmp_path: Path) -> None:
-    stores = write_stores(tmp_path / "stores.toml")
-    # A day at a pace of about 8 wall seconds: the failover (about 2-4 s) happens mid-run.
-    settings = {"redis_cluster": "1", "stream_per_store": "1", "stores": stores, "speed": "10800",
-                "redis_connect_timeout": "0"}
+    stores = write_stores(tmp_path / "stores.toml", base=BUSY)
+    # A backfill (every event already due): the producers write as fast as they can when the primary dies.
+    settings = {"redis_cluster": "1", "stream_per_store": "1", "stores": stores, "speed": "1e9"}
     shards = [watch_producer(cluster.url, "--sim-start", START, "--days", DAYS, *ARGS, shard=s, **settings)
               for s in ("0/2", "1/2")]
-    for shard in shards:
-        shard.wait_for_log("on the clock from", timeout=30)
     client = cluster.client()
     victim = cluster.primary_of("foot_traffic:{s00}")
-    replica_of_victim = [p for p in cluster.live() if p != victim
-                         and redis.Redis(port=p).info("replication").get("master_port") == victim]
-    assert replica_of_victim, "the killed primary has a replica to promote"
-    # Entries are being written to the victim when it dies.
-    deadline_ok = _wait_until(lambda: (client.xlen("foot_traffic:{s00}:realistic") or 0) > 200)
-    assert deadline_ok
-    # Pause the replica so that what the primary acknowledges last is not replicated, then crash the primary.
-    replica = cluster.procs[replica_of_victim[0]]
+    primary = redis.Redis(port=victim)
+    replica_port = int(primary.info("replication")["slave0"]["port"])
+    assert _wait_until(lambda: (client.xlen("foot_traffic:{s00}:realistic") or 0) > 2000)
+    # Freeze the replica: what the primary acknowledges from now on piles up in its output buffer
+    # to the replica, and is lost with it (asynchronous replication) when the primary dies.
+    replica = cluster.procs[replica_port]
     replica.send_signal(signal.SIGSTOP)
-    _wait_until(lambda: False, 0.3)
-    cluster.kill(victim)
-    replica.send_signal(signal.SIGCONT)
+    try:
+        assert _wait_until(lambda: _replica_backlog(primary) > 1_000_000, timeout=20), \
+            "acknowledged writes not yet replicated when the primary dies"
+        cluster.kill(victim)
+    finally:
+        replica.send_signal(signal.SIGCONT)
     cluster.wait_ok()
     for shard in shards:
         _, err = shard.finish(timeout=60)
         assert shard.proc.returncode == 0, err
     logs = "".join(s.stderr for s in shards)
     assert "buffering events" in logs  # the failover was met mid-run, not after
+    assert "lost entries regenerated" in logs  # the promoted replica lacked acknowledged entries: healed
     client = cluster.client()
     assert_streams_equal_offline(client, offline_by_store(tmp_path, stores))
+
+
+def _replica_backlog(primary: redis.Redis) -> int:
+    """Bytes the primary holds for its replica and has not sent (its output buffer to the replica)."""
+    replicas = primary.client_list(_type="replica")
+    return max((int(c["omem"]) for c in replicas), default=0)
 
 
 def _wait_until(check: object, timeout: float = 30.0) -> bool:

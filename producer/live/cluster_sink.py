@@ -62,8 +62,8 @@ class ClusterSink(RedisSink):
         self._client: RedisCluster | None = None
         super().__init__(None, streams, maxlen, where)  # type: ignore[arg-type]  # made at the first ping
         self._stale = False  # the slot table may be out of date (a failed write): re-read it first
-        #: The batch in flight: per node, (connection, the batch's entry index of each reply or -1).
-        self._batch: list[tuple[Any, list[int]]] = []
+        #: The batch in flight: per node, (its pool, a connection, the batch's entry index of each reply or -1).
+        self._batch: list[tuple[Any, Any, list[int]]] = []
 
     @property  # type: ignore[override]
     def client(self) -> Any:
@@ -167,8 +167,9 @@ class ClusterSink(RedisSink):
         self._inflight = (len(entries), sum(len(p) for p in parts.values()))
         try:
             for name, node_parts in parts.items():
-                conn = where[name].redis_connection.connection_pool.get_connection()
-                self._batch.append((conn, index[name]))
+                pool = where[name].redis_connection.connection_pool
+                conn = pool.get_connection()
+                self._batch.append((pool, conn, index[name]))
                 conn.send_packed_command([b"".join(node_parts)], check_health=False)
         except BaseException:
             self._stale = True
@@ -182,7 +183,7 @@ class ClusterSink(RedisSink):
         repeated: list[int] = []
         first_error: ResponseError | None = None
         try:
-            for conn, index in self._batch:
+            for _, conn, index in self._batch:
                 for i in index:
                     try:
                         conn.read_response()
@@ -214,7 +215,7 @@ class ClusterSink(RedisSink):
         if now < self._next_poll:
             return True
         try:
-            if all(conn.can_read(timeout=0) for conn, _ in self._batch):
+            if all(conn.can_read(timeout=0) for _, conn, _ in self._batch):
                 return False
         except TRANSIENT:
             return False
@@ -223,31 +224,17 @@ class ClusterSink(RedisSink):
 
     def _release(self) -> None:
         """The batch is done: its connections go back to their nodes' pools."""
-        for conn, _ in self._batch:
-            self._pool_of(conn).release(conn)
+        for pool, conn, _ in self._batch:
+            pool.release(conn)
         self._batch, self._inflight = [], None
 
     def _drop(self) -> None:
         """Forget the batch's connections (one failed): the next batch opens new ones."""
-        for conn, _ in self._batch:
+        for _, conn, _ in self._batch:
             conn.disconnect()
         self._release()
-
-    def _pool_of(self, conn: Any) -> Any:
-        node = self.client.get_node(host=conn.host, port=conn.port)
-        if node is None or node.redis_connection is None:
-            return _Discard()
-        return node.redis_connection.connection_pool
 
     def close(self) -> None:
         self._release()
         if self._client is not None:
             self._client.close()
-
-
-class _Discard:
-    """The pool of a node the cluster forgot: a connection returned to it is closed."""
-
-    @staticmethod
-    def release(conn: Any) -> None:
-        conn.disconnect()

@@ -347,7 +347,8 @@ class Outbox:
         """Redis went back (restarted empty or from an older snapshot): write the lost entries again first."""
         for i, now, acked in lost:
             log.error("Redis at %s lost entries of stream %s that it had acknowledged: its top went back from "
-                      "%d-%d to %d-%d (restarted empty or from an older snapshot?); writing them again",
+                      "%d-%d to %d-%d (restarted empty, from an older snapshot, or a failover to a replica that had not "
+                      "received them?); writing them again",
                       self.sink.where, self.sink.streams[i], *acked, *now)
         if self.heal is None:
             raise RedisError(f"Redis at {self.sink.where} lost acknowledged entries before the run began; "
