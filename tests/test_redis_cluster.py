@@ -119,6 +119,29 @@ def test_a_primary_killed_mid_run_loses_and_doubles_nothing(cluster: RedisCluste
     assert_streams_equal_offline(client, offline_by_store(tmp_path, stores))
 
 
+def test_a_manual_failover_mid_run_moves_the_writes_to_the_new_primary(
+    cluster: RedisClusterServers, tmp_path: Path,
+) -> None:
+    """``CLUSTER FAILOVER`` on a replica: the old primary answers MOVED, the producers follow the slots."""
+    stores = write_stores(tmp_path / "stores.toml", base=BUSY)
+    settings = {"redis_cluster": "1", "stream_per_store": "1", "stores": stores, "speed": "1e9"}
+    shards = [watch_producer(cluster.url, "--sim-start", START, "--days", DAYS, *ARGS, shard=s, **settings)
+              for s in ("0/2", "1/2")]
+    client = cluster.client()
+    victim = cluster.primary_of("foot_traffic:{s00}")
+    replica = redis.Redis(port=int(redis.Redis(port=victim).info("replication")["slave0"]["port"]))
+    assert _wait_until(lambda: (client.xlen("foot_traffic:{s00}:realistic") or 0) > 2000)
+    replica.execute_command("CLUSTER", "FAILOVER")
+    assert _wait_until(lambda: replica.info("replication")["role"] == "master")
+    cluster.wait_ok()
+    for shard in shards:
+        _, err = shard.finish(timeout=60)
+        assert shard.proc.returncode == 0, err
+    logs = "".join(s.stderr for s in shards)
+    assert "re-reading the slot table" in logs and "MOVED" in logs  # the old primary refused a batch mid-run
+    assert_streams_equal_offline(cluster.client(), offline_by_store(tmp_path, stores))
+
+
 def _replica_backlog(primary: redis.Redis) -> int:
     """Bytes the primary holds for its replica and has not sent (its output buffer to the replica)."""
     replicas = primary.client_list(_type="replica")

@@ -22,6 +22,7 @@ again by the outbox's heal.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +47,8 @@ from producer.live.redis_sink import (
     reply_text,
 )
 
+log = logging.getLogger("producer.live.cluster_sink")
+
 #: Deletes a stream and creates each named consumer group again on a new empty stream (one slot: atomic).
 _REPLACE = """
 redis.call('DEL', KEYS[1])
@@ -61,7 +64,8 @@ class ClusterSink(RedisSink):
         self._make_client = make_client
         self._client: RedisCluster | None = None
         super().__init__(None, streams, maxlen, where)  # type: ignore[arg-type]  # made at the first ping
-        self._stale = False  # the slot table may be out of date (a failed write): re-read it first
+        #: Why the slot table may be out of date (a failed write), or ``None``: re-read it first.
+        self._stale: str | None = None
         #: The batch in flight: per node, (its pool, a connection, the batch's entry index of each reply or -1).
         self._batch: list[tuple[Any, Any, list[int]]] = []
 
@@ -100,28 +104,29 @@ class ClusterSink(RedisSink):
         try:
             return super()._call(func, *args, **kwargs)
         except (RedisClusterException, ClusterError) as exc:
-            self._stale = True
-            raise Refused(f"the cluster: {' '.join(str(exc).split())[:160]}") from None
+            self._stale = _short(exc)
+            raise Refused(f"the cluster: {_short(exc)}") from None
 
     def _nodes(self) -> list[Any]:
         """The primary holding each stream's slot (the slot table re-read first if it may be stale)."""
         client = self.client
-        if self._stale:
+        if self._stale is not None:
+            log.info("re-reading the slot table of the %s after: %s", self.where, self._stale)
             self._call(client.nodes_manager.initialize)
-            self._stale = False
+            self._stale = None
         try:
             return [client.get_node_from_key(name) for name in self.streams]
         except (RedisClusterException, ClusterError) as exc:
-            self._stale = True
-            raise Refused(f"the cluster: {' '.join(str(exc).split())[:160]}") from None
+            self._stale = _short(exc)
+            raise Refused(f"the cluster: {_short(exc)}") from None
 
     def ping(self) -> None:
         """Every primary holding one of the streams answers (the slot table re-read if it may be stale)."""
         try:
             for node in {n.name: n for n in self._nodes()}.values():
                 self._call(node.redis_connection.ping)
-        except TRANSIENT:
-            self._stale = True
+        except TRANSIENT as exc:
+            self._stale = _short(exc)
             raise
 
     def delete_streams(self) -> None:
@@ -171,8 +176,8 @@ class ClusterSink(RedisSink):
                 conn = pool.get_connection()
                 self._batch.append((pool, conn, index[name]))
                 conn.send_packed_command([b"".join(node_parts)], check_health=False)
-        except BaseException:
-            self._stale = True
+        except BaseException as exc:
+            self._stale = _short(exc)
             self._drop()
             raise
 
@@ -192,17 +197,17 @@ class ClusterSink(RedisSink):
                             repeated.append(i)
                         elif first_error is None:
                             first_error = exc
-        except BaseException:
-            self._stale = True
+        except BaseException as exc:
+            self._stale = _short(exc)
             self._drop()
             raise
         self._release()
         if first_error is not None:
             if isinstance(first_error, AskError):  # MOVED or ASK: the slots moved (a failover, a resharding)
-                self._stale = True
+                self._stale = _short(first_error, reply_text(first_error))
                 raise Refused(f"{reply_text(first_error)} (the cluster's slots moved)")
             if refused_for_now(first_error):
-                self._stale = True
+                self._stale = _short(first_error, reply_text(first_error))
                 raise Refused(reply_text(first_error))
             raise RedisError(f"Redis at {self.where} refused a write: {reply_text(first_error)}")
         return sorted(repeated)
@@ -238,3 +243,8 @@ class ClusterSink(RedisSink):
         self._release()
         if self._client is not None:
             self._client.close()
+
+
+def _short(exc: BaseException, text: str | None = None) -> str:
+    """An error as one short line (the server's reply when given), for the log."""
+    return " ".join((text or str(exc)).split())[:160] or type(exc).__name__
