@@ -31,7 +31,7 @@ from redis.exceptions import ResponseError
 from producer.live.cluster_sink import ClusterSink
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
-from producer.live.lease import Lease, LeaseTaken, lease_key
+from producer.live.lease import Lease, LeaseGroup, LeaseTaken, lease_key
 from producer.live.metrics import MetricsPortError, ProducerCollector, serve
 from producer.live.outbox import Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
@@ -113,11 +113,10 @@ def run_producer(
                 f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
                 f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
         lost: list[str] = []
-        leases = [Lease(sink.client, lease_key(base), settings.lease_seconds,
-                        lambda why: _lost_lease(why, waker, lost)) for base in run_keys(settings, stores)]
+        leases = LeaseGroup([Lease(sink.client, lease_key(base), settings.lease_seconds,
+                                   lambda why: _lost_lease(why, waker, lost)) for base in run_keys(settings, stores)])
         try:
-            for lease in leases:
-                lease.take(settings.standby, waker.wait)
+            leases.take(settings.standby, waker.wait)
             records = RunRecords(sink, run_keys(settings, stores))
             run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker, records)
             end = parse_end(run.state.sim_start, days, until, None)
@@ -125,8 +124,7 @@ def run_producer(
         except LeaseTaken as exc:
             raise RedisError(str(exc)) from None
         finally:
-            for lease in leases:
-                lease.release()
+            leases.release()
         if lost:
             raise RedisError(lost[0])
         return code
