@@ -10,6 +10,7 @@ again, with the per-store stream mapping).
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -18,7 +19,15 @@ import redis
 from click.testing import CliRunner
 
 from producer.cli import main
-from tests.producer_run import offline, one_line, produce_env, run_producer, start_producer, wait_for
+from tests.producer_run import (
+    offline,
+    one_line,
+    produce_env,
+    run_producer,
+    start_producer,
+    wait_for,
+    watch_producer,
+)
 from tests.redis_server import RedisServer
 
 STORES = [f"s{i:02d}" for i in range(12)]
@@ -94,6 +103,23 @@ def test_redis_restarted_empty_mid_run_gets_every_stores_events_again(tmp_path: 
         assert_per_store(redis.Redis.from_url(server.url), offline_by_store(tmp_path, stores, "1"))
     finally:
         server.close()
+
+
+def test_two_producers_never_write_the_same_store(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Each store has its own lease: a producer of all stores meets the leases of a running shard."""
+    stores = write_stores(tmp_path / "stores.toml")
+    common = {"stream_per_store": "1", "stores": stores, "speed": "1"}
+    shard = watch_producer(redis_server.url, "--sim-start", START, *ARGS, shard="1/2", **common)
+    try:
+        shard.wait_for_log("on the clock from")
+        everything = run_producer(redis_server.url, "--sim-start", START, "--days", "1", *ARGS, **common)
+        assert everything.returncode == 1
+        line = one_line(everything.stderr)
+        assert "is writing to these streams (lease foot_traffic:{s" in line and "}:lease)" in line
+    finally:
+        shard.proc.send_signal(signal.SIGTERM)
+        shard.finish(timeout=30)
+    assert shard.proc.returncode == 0, shard.stderr
 
 
 def _len(client: redis.Redis, name: str) -> int:
