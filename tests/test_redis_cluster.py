@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from producer.live.shards import shard_of
-from tests.producer_run import offline, watch_producer
+from tests.producer_run import offline, one_line, run_producer, watch_producer
 from tests.redis_cluster import RedisClusterServers
 
 STORES = [f"s{i:02d}" for i in range(12)]
@@ -33,6 +33,15 @@ BUSY = 6000  #: customers a day of the first store in the failover test (about 2
 
 @pytest.fixture
 def cluster() -> Iterator[RedisClusterServers]:
+    """A cluster of its own, for a test that breaks it."""
+    servers = RedisClusterServers().start()
+    yield servers
+    servers.close()
+
+
+@pytest.fixture(scope="module")
+def shared_cluster() -> Iterator[RedisClusterServers]:
+    """One cluster for the tests that leave it whole (each uses keys of its own)."""
     servers = RedisClusterServers().start()
     yield servers
     servers.close()
@@ -72,8 +81,9 @@ def test_the_two_shards_split_the_twelve_stores() -> None:
 
 
 def test_two_shards_on_a_cluster_write_each_store_exactly_the_offline_events(
-    cluster: RedisClusterServers, tmp_path: Path,
+    shared_cluster: RedisClusterServers, tmp_path: Path,
 ) -> None:
+    cluster = shared_cluster
     stores = write_stores(tmp_path / "stores.toml")
     settings = {"redis_cluster": "1", "stream_per_store": "1", "stores": stores, "speed": "1e6"}
     shards = [watch_producer(cluster.url, "--sim-start", START, "--days", DAYS, *ARGS, shard=s, **settings)
@@ -85,6 +95,15 @@ def test_two_shards_on_a_cluster_write_each_store_exactly_the_offline_events(
     assert_streams_equal_offline(client, offline_by_store(tmp_path, stores))
     runs = {client.hget(f"foot_traffic:{{{s}}}:run", "seed") for s in STORES}
     assert runs == {b"5"}  # each store keeps its own run record, on its streams' slot
+
+
+def test_a_cluster_without_redis_cluster_is_one_line(shared_cluster: RedisClusterServers, tmp_path: Path) -> None:
+    stores = write_stores(tmp_path / "stores.toml")
+    done = run_producer(shared_cluster.url, "--days", "0.1", *ARGS, redis_stream="plain", stream_per_store="1",
+                        stores=stores, speed="1e6")
+    assert done.returncode == 1
+    assert "is a Redis Cluster node (it answered MOVED" in one_line(done.stderr)
+    assert "set REDIS_CLUSTER=1" in one_line(done.stderr)
 
 
 def test_a_primary_killed_mid_run_loses_and_doubles_nothing(cluster: RedisClusterServers, tmp_path: Path) -> None:

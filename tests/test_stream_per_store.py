@@ -149,6 +149,12 @@ def test_bad_scale_out_settings_are_one_line_and_exit_2(settings: dict[str, str]
     assert names in one_line(done.stderr)
 
 
+def test_redis_cluster_against_a_plain_redis_is_one_line(redis_server: RedisServer) -> None:
+    done = run_producer(redis_server.url, "--days", "0.1", redis_cluster="1", speed="1e6")
+    assert done.returncode == 1
+    assert "is not a cluster node (cluster mode is not enabled): unset REDIS_CLUSTER" in one_line(done.stderr)
+
+
 def test_a_shard_with_no_stores_is_one_line(tmp_path: Path) -> None:
     stores = tmp_path / "one.toml"
     stores.write_text('[[stores]]\nid = "only"\n', encoding="utf-8")

@@ -75,7 +75,10 @@ class ClusterSink(RedisSink):
             try:
                 self._client = self._make_client()
             except (RedisClusterException, ClusterError) as exc:
-                raise Refused(f"no node of the cluster answers ({' '.join(str(exc).split())[:120]})") from None
+                if "cluster mode is not enabled" in str(exc).lower():
+                    raise RedisError(f"REDIS_CLUSTER is set but Redis at {self.where.removeprefix('cluster via ')} "
+                                     "is not a cluster node (cluster mode is not enabled): unset REDIS_CLUSTER") from None
+                raise Refused(f"no node of the cluster answers ({_short(exc, None)[:120]})") from None
         return self._client
 
     @client.setter
