@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -141,6 +141,30 @@ def _redis_url(text: str) -> str:
     return text.strip()
 
 
+def _cluster(text: str) -> str | None:
+    """``REDIS_CLUSTER``: a yes/no word (``"on"`` / ``None``), or a cluster node's URL (kept as given)."""
+    word = text.strip()
+    if word.lower() in _TRUE:
+        return "on"
+    if word.lower() in _FALSE:
+        return None
+    url = _redis_url(word)
+    if url.startswith("unix:") or urlparse(url).path.strip("/") not in ("", "0"):
+        raise ValueError
+    return url
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``SHARD=i/N``: this producer is shard ``i`` (0-based) of ``N``."""
+    index, slash, count = text.strip().partition("/")
+    if not slash or not index.strip().isdigit() or not count.strip().isdigit():
+        raise ValueError
+    i, n = int(index), int(count)
+    if not 1 <= n <= 100_000 or not 0 <= i < n:
+        raise ValueError
+    return i, n
+
+
 def mask_secrets(text: str) -> str:
     """``text`` with the password of any URL in it replaced by ``***`` (``redis://user:***@host``)."""
     return re.sub(r"(?i)([a-z][a-z0-9+.-]*://[^/@\s:'\"]*:)[^\s'\"]*@", r"\1***@", text)
@@ -174,6 +198,21 @@ SPECS: dict[str, Spec] = {
     "redis_stream": Spec(
         "REDIS_STREAM", _text, "a non-empty stream name", "foot_traffic",
         "base stream name; door events go to <base>:realistic",
+    ),
+    "redis_cluster": Spec(
+        "REDIS_CLUSTER", _cluster,
+        "1/0, true/false, yes/no or on/off, or a redis:// or rediss:// URL of a cluster node (database 0)",
+        None, "write to a Redis Cluster (redis-py's cluster client): 1 uses REDIS_URL / REDIS_HOST:REDIS_PORT "
+        "as the first node; a URL names it",
+    ),
+    "stream_per_store": Spec(
+        "STREAM_PER_STORE", _bool, "1/0, true/false, yes/no or on/off", False,
+        "each store to its own streams <REDIS_STREAM>:{<store_id>} and <REDIS_STREAM>:{<store_id>}:realistic, "
+        "with its own run record and lease",
+    ),
+    "shard": Spec(
+        "SHARD", _shard, "i/N with N a whole number from 1 to 100,000 and i from 0 to N-1 (0/2, 1/2)", None,
+        "with STREAM_PER_STORE: take only the stores whose CRC-32 of the store id mod N is i",
     ),
     "default_daily_customers": Spec(
         "DEFAULT_DAILY_CUSTOMERS", _in(CUSTOMERS_PER_DAY), CUSTOMERS_PER_DAY.accepts(), 1000.0, "baseline customers per day",
@@ -342,8 +381,12 @@ class Settings:
     standby: bool = False
     lease_seconds: float = 5.0
     metrics_host: str = "127.0.0.1"
+    redis_cluster: str | None = None
+    stream_per_store: bool = False
+    shard: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        self._check_scale_out()
         if self.clock == "redis" and self.publish_clock:
             raise SettingsError(
                 "PUBLISH_CLOCK=1 with CLOCK=redis: one clock only; a producer that follows the "
@@ -360,6 +403,40 @@ class Settings:
                     f"PATIENCE_MINUTES={self.patience_minutes:g} needs CAPACITY_MODE=queue: "
                     "in loss mode nobody queues"
                 )
+
+    def _check_scale_out(self) -> None:
+        """The combinations of REDIS_CLUSTER, STREAM_PER_STORE and SHARD that mean something."""
+        if self.shard is not None and not self.stream_per_store:
+            raise SettingsError(
+                f"SHARD={self.shard[0]}/{self.shard[1]} needs STREAM_PER_STORE=1: shards split the stores, "
+                "so each store needs streams of its own")
+        if self.shard is not None and self.shard[1] > 1 and self.publish_clock:
+            raise SettingsError(
+                f"PUBLISH_CLOCK=1 with SHARD={self.shard[0]}/{self.shard[1]}: every shard would write sim:now; "
+                "publish the clock from one process that is not sharded, or unset PUBLISH_CLOCK")
+        if self.redis_cluster is None:
+            return
+        if self.redis_cluster != "on" and self.redis_url is not None:
+            raise SettingsError(
+                "REDIS_CLUSTER is a URL and REDIS_URL is set too: give the cluster's address once "
+                "(REDIS_CLUSTER=1 with REDIS_URL, or REDIS_CLUSTER=<url>)")
+        url_db = urlparse(self.redis_url).path.strip("/") if self.redis_url is not None else ""
+        if url_db not in ("", "0") or (self.redis_url is None and self.redis_db != 0):
+            raise SettingsError(
+                "REDIS_CLUSTER=1 with a database other than 0 (REDIS_DB or the REDIS_URL path): "
+                "a Redis Cluster has database 0 only")
+        if self.redis_url is not None and self.redis_url.startswith("unix:"):
+            raise SettingsError("REDIS_CLUSTER=1 with a unix:// REDIS_URL: a cluster is reached over TCP "
+                                "(redis:// or rediss://)")
+        if self.clock_db != 0:
+            raise SettingsError(f"CLOCK_DB={self.clock_db} with REDIS_CLUSTER: a Redis Cluster has database 0 only")
+
+    def stream_pairs(self, stores: Sequence[Store]) -> list[tuple[str, str]]:
+        """The streams written: ``(sessions, door events)`` per store, or the one pair of the run."""
+        if not self.stream_per_store:
+            return [(self.redis_stream, self.door_stream)]
+        return [(f"{self.redis_stream}:{{{s.store_id}}}", f"{self.redis_stream}:{{{s.store_id}}}:realistic")
+                for s in stores]
 
     @classmethod
     def load(cls, env: Mapping[str, str], options: Mapping[str, Any] | None = None) -> Settings:

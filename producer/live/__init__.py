@@ -11,6 +11,9 @@ session and door event to Redis Streams exactly once.
   entries, buffered and written exactly once;
 - :mod:`.runstate`, :mod:`.resume`: the run stored beside the streams, and
   where a restarted run's model may start;
+- :mod:`.shards`, :mod:`.records`, :mod:`.cluster_sink`: a pair of streams,
+  a run record and a lease per store (``STREAM_PER_STORE``), the stores of
+  one producer (``SHARD``), and the streams on a Redis Cluster;
 - :mod:`.metrics`, :mod:`.health`, :mod:`.progress`: what the producer tells
   about itself;
 - :mod:`.produce`: the command that wires them together.

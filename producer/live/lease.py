@@ -70,7 +70,7 @@ class Lease:
     def try_take(self) -> bool:
         return bool(self.client.set(self.key, self.token, px=self.ms, nx=True))
 
-    def take(self, standby: bool, wait: Callable[[float], None]) -> None:
+    def take(self, standby: bool, wait: Callable[[float], None], keep: bool = True) -> None:
         """Take the lease; if a live producer has it: raise :class:`LeaseTaken`, or wait (``standby``).
 
         A lease left by a producer that died (a crash, then a restart at once)
@@ -98,22 +98,29 @@ class Lease:
             wait(min(0.1, self.ms / 3000))
         if said:
             log.warning("took over lease %s; continuing the run", self.key)
-        self._thread = threading.Thread(target=self._keep, name="lease", daemon=True)
-        self._thread.start()
+        if keep:  # else the caller renews it (a LeaseGroup: one thread for many leases)
+            self._thread = threading.Thread(target=self._keep, name="lease", daemon=True)
+            self._thread.start()
 
     def _keep(self) -> None:
         every = self.ms / 3000
         while not self._stop.wait(every):
-            try:
-                kept = self._renew(keys=[self.key], args=[self.token, self.ms])
-            except redis.RedisError:
-                continue  # Redis is down: the outbox says so; the lease is renewed when it is back
-            if kept == 2:
-                log.warning("Redis had forgotten lease %s (restarted empty?): taken again", self.key)
-            elif not kept:
-                self.lost(f"lost lease {self.key} to producer {self.holder()}: stopping "
-                          "(two producers must not write the same streams)")
+            if not self.renew():
                 return
+
+    def renew(self) -> bool:
+        """Extend the lease once; ``False`` when another producer has it (``lost`` was told)."""
+        try:
+            kept = self._renew(keys=[self.key], args=[self.token, self.ms])
+        except redis.RedisError:
+            return True  # Redis is down: the outbox says so; the lease is renewed when it is back
+        if kept == 2:
+            log.warning("Redis had forgotten lease %s (restarted empty or failed over?): taken again", self.key)
+        elif not kept:
+            self.lost(f"lost lease {self.key} to producer {self.holder()}: stopping "
+                      "(two producers must not write the same streams)")
+            return False
+        return True
 
     def release(self) -> None:
         """Stop renewing and delete the lease if it is still ours (a standby takes over at once)."""
@@ -124,3 +131,35 @@ class Lease:
             self._release(keys=[self.key], args=[self.token])
         except redis.RedisError:
             pass  # it expires by itself
+
+
+class LeaseGroup:
+    """The leases of a producer's stores (``STREAM_PER_STORE``), taken in turn and renewed by one thread."""
+
+    def __init__(self, leases: list[Lease]) -> None:
+        self.leases = leases
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def take(self, standby: bool, wait: Callable[[float], None]) -> None:
+        """Take every lease (see :meth:`Lease.take`); then renew them all from one background thread."""
+        for lease in self.leases:
+            lease.take(standby, wait, keep=len(self.leases) == 1)
+        if len(self.leases) > 1:
+            self._thread = threading.Thread(target=self._keep, name="leases", daemon=True)
+            self._thread.start()
+
+    def _keep(self) -> None:
+        every = min(lease.ms for lease in self.leases) / 3000
+        while not self._stop.wait(every):
+            for lease in self.leases:
+                if self._stop.is_set() or not lease.renew():
+                    return
+
+    def release(self) -> None:
+        """Stop renewing and delete every lease still ours."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        for lease in self.leases:
+            lease.release()

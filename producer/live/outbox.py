@@ -74,6 +74,7 @@ class Outbox:
         self._last: list[StreamId] = [ZERO_ID for _ in sink.streams]
         self._acked: list[StreamId] = [ZERO_ID for _ in sink.streams]  # the newest id known written
         self._skipping = [True for _ in sink.streams]
+        self._every_stream = (1 << len(sink.streams)) - 1  # the bits of _note_acked when each stream is seen
         self._top: list[Entry | None] = [None for _ in sink.streams]  # each stream's newest entry at start
         self._top_seen = [False for _ in sink.streams]  # the replay produced the top's id
         self._synced = False
@@ -346,7 +347,8 @@ class Outbox:
         """Redis went back (restarted empty or from an older snapshot): write the lost entries again first."""
         for i, now, acked in lost:
             log.error("Redis at %s lost entries of stream %s that it had acknowledged: its top went back from "
-                      "%d-%d to %d-%d (restarted empty or from an older snapshot?); writing them again",
+                      "%d-%d to %d-%d (restarted empty, from an older snapshot, or a failover to a replica that had not "
+                      "received them?); writing them again",
                       self.sink.where, self.sink.streams[i], *acked, *now)
         if self.heal is None:
             raise RedisError(f"Redis at {self.sink.where} lost acknowledged entries before the run began; "
@@ -431,7 +433,7 @@ class Outbox:
                 seen |= 1 << e.stream
                 if e.id > self._acked[e.stream]:
                     self._acked[e.stream] = e.id
-                if seen == 3:
+                if seen == self._every_stream:
                     return
 
     def _account(self, chunk: list[Entry], written: float) -> None:

@@ -28,16 +28,19 @@ import click
 from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
+from producer.live.cluster_sink import ClusterSink
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
-from producer.live.lease import Lease, LeaseTaken, lease_key
+from producer.live.lease import Lease, LeaseGroup, LeaseTaken, lease_key
 from producer.live.metrics import MetricsPortError, ProducerCollector, serve
 from producer.live.outbox import Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
+from producer.live.records import RunRecords
 from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
 from producer.live.resume import model_start, replay_entries
-from producer.live.runstate import RunState, resolve, run_key
+from producer.live.runstate import RunState, resolve
+from producer.live.shards import StoreEmitter, run_keys, shard_stores
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
 from producer.settings import TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
 from producer.span import parse_end, parse_start
@@ -53,6 +56,7 @@ PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
     "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
     "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
+    "redis_cluster", "stream_per_store", "shard",
 )
 #: Seconds a stop may spend writing what is buffered before giving up (the process ends
 #: within 4.5 s of the signal whatever Redis does: see Waker.install_signal_handlers).
@@ -93,14 +97,11 @@ def run_producer(
     restore = waker.install_signal_handlers() if install_signals else (lambda: None)
     start = parse_start(settings, 0) if settings.sim_start is not None else None
     parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
-    stores = settings.stores()
+    stores = shard_stores(settings, settings.stores())
     if any(s.profile.sensor is not None for s in stores):  # said, not silently ignored (docs/sensors.md)
         log.warning("the profile's [sensor] table is not used live yet: the streams carry the true door events "
                     "(the sensor layer runs in 'simulate' only)")
-    sink = RedisSink.connect(
-        settings.redis_url, settings.redis_host, settings.redis_port, settings.redis_db,
-        (settings.redis_stream, settings.door_stream), settings.stream_maxlen,
-    )
+    sink = _sink(settings, stores)
     outbox = Outbox(sink, waker, settings.buffer_max, settings.publish_clock)
     waker.unwritten = outbox.pending
     try:
@@ -115,18 +116,18 @@ def run_producer(
                 f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
                 f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
         lost: list[str] = []
-        lease = Lease(sink.client, lease_key(settings.redis_stream), settings.lease_seconds,
-                      lambda why: _lost_lease(why, waker, lost))
+        leases = LeaseGroup([Lease(sink.client, lease_key(base), settings.lease_seconds,
+                                   lambda why: _lost_lease(why, waker, lost)) for base in run_keys(settings, stores)])
         try:
-            lease.take(settings.standby, waker.wait)
+            leases.take(settings.standby, waker.wait)
+            records = RunRecords(sink, run_keys(settings, stores))
+            run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker, records)
+            end = parse_end(run.state.sim_start, days, until, None)
+            code = _produce(settings, stores, run, end, sink, outbox, waker, registry, records)
         except LeaseTaken as exc:
             raise RedisError(str(exc)) from None
-        try:
-            run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker)
-            end = parse_end(run.state.sim_start, days, until, None)
-            code = _produce(settings, stores, run, end, sink, outbox, waker, registry)
         finally:
-            lease.release()
+            leases.release()
         if lost:
             raise RedisError(lost[0])
         return code
@@ -141,6 +142,17 @@ def run_producer(
         sink.close()
 
 
+def _sink(settings: Settings, stores: Sequence[Store]) -> RedisSink:
+    """The sink of the run's streams: on one Redis, or on a Redis Cluster (``REDIS_CLUSTER``)."""
+    streams = [name for pair in settings.stream_pairs(stores) for name in pair]
+    if settings.redis_cluster is not None:
+        url = settings.redis_url if settings.redis_cluster == "on" else settings.redis_cluster
+        return ClusterSink.connect_cluster(url, settings.redis_host, settings.redis_port, streams,
+                                           settings.stream_maxlen)
+    return RedisSink.connect(settings.redis_url, settings.redis_host, settings.redis_port, settings.redis_db,
+                             streams, settings.stream_maxlen)
+
+
 def _lost_lease(why: str, waker: Waker, lost: list[str]) -> None:
     """Another producer took the streams: stop writing at once (the run ends with exit 1)."""
     log.error("%s", why)
@@ -150,12 +162,11 @@ def _lost_lease(why: str, waker: Waker, lost: list[str]) -> None:
 
 def _open_run(
     sink: RedisSink, outbox: Outbox, settings: Settings, stores: Sequence[Store], start: int | None,
-    given: Collection[str], fresh: bool, waker: Waker,
+    given: Collection[str], fresh: bool, waker: Waker, records: RunRecords,
 ) -> Run:
     """Continue the run stored beside the streams, or begin a new one (and store it)."""
-    key = run_key(settings.redis_stream)
-    raw = sink.read_hash(key)
-    stored = RunState.from_hash(raw, key) if raw and not fresh else None
+    key = records.name
+    stored, raw = records.read(fresh)
     state, how = resolve(stored, settings, start, given, fresh, time.time(), key)
     clock: FollowedClock | None = None
     if state.clock == "redis":
@@ -182,22 +193,23 @@ def _open_run(
     if how == "new":
         _clear_the_way(sink, outbox, state, key, fresh)
         if fresh:
-            sink.delete_hash(key)
-        if not sink.create_hash(key, state.to_hash()):
+            records.delete()
+        if not records.create(state):
             raise SettingsError(
                 f"a run appeared in {key} while this one was being created (another producer without a "
                 "lease?); start again to continue it, or pass --fresh")
     elif how == "re-anchored":
         log.info("speed changed from %g to %g: re-anchoring the run's timeline", stored.speed if stored else 0,
                  state.speed)
-        sink.write_hash(key, state.to_hash())
+        records.write(state)
     elif stored is not None and raw.get("version") != state.version:
         log.info("the run record %s is upgraded to version %s", key, state.version)
-        sink.write_hash(key, state.to_hash())
+        records.write(state)
     pace: Pace = clock if clock is not None else WallClock(state.sim_start, state.speed, state.wall_start)
     pacing = f"following {clock.what}" if clock is not None else f"speed {state.speed:g}"
+    shown = sink.streams if len(sink.streams) <= 4 else (*sink.streams[:2], f"... ({len(sink.streams)} streams)")
     log.info("%s run: seed %d, start %s, %s, streams %s -> Redis at %s", how, state.seed,
-             iso(state.sim_start), pacing, ", ".join(sink.streams), sink.where)
+             iso(state.sim_start), pacing, ", ".join(shown), sink.where)
     return Run(state, how, pace, drawn)
 
 
@@ -224,7 +236,7 @@ def _clear_the_way(sink: RedisSink, outbox: Outbox, state: RunState, key: str, f
 
 def _produce(
     settings: Settings, stores: Sequence[Store], run: Run, end: int | None, sink: RedisSink, outbox: Outbox,
-    waker: Waker, registry: CollectorRegistry | None,
+    waker: Waker, registry: CollectorRegistry | None, records: RunRecords,
 ) -> int:
     state = run.state
     outbox.check_tops()
@@ -236,17 +248,22 @@ def _produce(
     resume = min(ms for ms, _ in outbox.last_ids) // 1000 if outbox.last_ids else begin
     env = PacedEnvironment(run.pace, waker, now=begin, outlet=outbox, gc=idle_gc, replay_until=max(begin, resume))
     outbox.due = env.due
-    key = run_key(settings.redis_stream)
+
+    def emitter_of(taker: Any) -> Emitter:
+        if settings.stream_per_store:
+            return StoreEmitter(taker, stores, rejected=settings.write_rejected)
+        return Emitter(taker, rejected=settings.write_rejected)
 
     def heal(lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
-        sink.write_hash(key, state.to_hash())  # the run record may be gone or old too
+        records.write(state)  # the run record may be gone or old too
         since, upto = list(outbox.last_ids), [ZERO_ID for _ in sink.streams]
         for i, _, acked in lost:
             upto[i] = acked
-        return replay_entries(state.seed, stores, state.sim_start, since, upto, settings.write_rejected)
+        return replay_entries(state.seed, stores, state.sim_start, since, upto, settings.write_rejected,
+                              emitter_of)
 
     outbox.heal = heal
-    emitter = Emitter(outbox, rejected=settings.write_rejected)
+    emitter = emitter_of(outbox)
     speed = state.speed if state.clock == "wall" else 1.0
     StoreModel(env, state.seed, stores, begin, end, emitter, window=window(speed), prefetch=True,
                drawn=run.drawn)
@@ -255,7 +272,7 @@ def _produce(
         # A new run with a given start: its clock starts now, after that draw.
         state = dataclasses.replace(state, wall_start=time.time())
         run.pace.anchor(state.wall_start)
-        sink.write_hash(run_key(settings.redis_stream), state.to_hash())
+        records.write(state)
     progress = ProgressLog(env, outbox, emitter)
     progress.start()
     if settings.publish_clock:
@@ -280,7 +297,8 @@ def _produce(
         "%s at %s: %s, %s and %s written (%d already there), "
         "lateness p50 %.1f ms p99 %.1f ms max %.1f ms%s",
         "stopped" if stopped else "finished", iso(int(env.now)), plural(emitter.visits, "visit"),
-        plural(outbox.written[0], "session"), plural(outbox.written[1], "door event"), sum(outbox.skipped),
+        plural(sum(outbox.written[0::2]), "session"), plural(sum(outbox.written[1::2]), "door event"),
+        sum(outbox.skipped),
         late.quantile(0.5) * 1e3, late.quantile(0.99) * 1e3,
         late.max * 1e3, "" if done else f"; {outbox.pending()} entries NOT written",
     )

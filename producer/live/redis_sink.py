@@ -24,6 +24,7 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.exceptions import (
+    AskError,
     BusyLoadingError,
     ClusterDownError,
     MasterDownError,
@@ -299,6 +300,9 @@ class RedisSink:
                                  "there (WRONGTYPE): delete it, or choose another REDIS_STREAM") from None
             if refused_for_now(exc):
                 raise Refused(reply_text(exc)) from None
+            if isinstance(exc, AskError) and not hasattr(self.client, "nodes_manager"):
+                raise RedisError(f"Redis at {self.where} is a Redis Cluster node (it answered {reply_text(exc)}): "
+                                 "set REDIS_CLUSTER=1") from None
             raise
 
     # -- the hot path ------------------------------------------------------------------------

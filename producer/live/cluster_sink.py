@@ -1,0 +1,253 @@
+"""The streams on a Redis Cluster: :class:`RedisSink` with each batch split by the node holding each stream.
+
+Everything but the hot path goes through redis-py's cluster client
+(:class:`redis.cluster.RedisCluster`), which follows ``MOVED``/``ASK`` and
+re-reads the slot table by itself. The hot path keeps the single-Redis
+design (XADDs packed in RESP, one pipelined round trip, one batch in flight):
+a batch is split by the primary that holds each stream's slot, sent to every
+node first, then the replies are read node by node and mapped back to the
+batch's entries, so :class:`~producer.live.outbox.Outbox` sees one sink and
+its exactly-once logic (tops re-read after any failure, repeats recognised
+by their ids, lost entries healed) is unchanged.
+
+A failover shows here as a refused connection or a timeout (the primary is
+gone), ``CLUSTERDOWN`` (the cluster noticed), ``MOVED`` (the replica took
+the slots over), ``READONLY`` (a demoted primary) or ``TRYAGAIN``: all are
+transient. The batch is abandoned, the slot table marked stale, and the
+outbox retries with backoff; the next attempt re-reads the slot table and
+the streams' tops, so what the old primary wrote is not repeated and what
+it acknowledged but never replicated (asynchronous replication) is written
+again by the outbox's heal.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from redis.backoff import ExponentialBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import AskError, ClusterError, RedisClusterException, ResponseError
+from redis.retry import Retry
+
+from producer.live.redis_sink import (
+    ID_TOO_SMALL,
+    REPLY_POLL,
+    TRANSIENT,
+    Entry,
+    RedisError,
+    RedisSink,
+    Refused,
+    _bulk,
+    pack_command,
+    refused_for_now,
+    reply_text,
+)
+
+log = logging.getLogger("producer.live.cluster_sink")
+
+#: Deletes a stream and creates each named consumer group again on a new empty stream (one slot: atomic).
+_REPLACE = """
+redis.call('DEL', KEYS[1])
+for _, group in ipairs(ARGV) do redis.call('XGROUP', 'CREATE', KEYS[1], group, '0-0', 'MKSTREAM') end
+return #ARGV
+"""
+
+
+class ClusterSink(RedisSink):
+    """The run's streams on a Redis Cluster (any number of streams, each on its slot's primary)."""
+
+    def __init__(self, make_client: Any, streams: Sequence[str], maxlen: int, where: str) -> None:
+        self._make_client = make_client
+        self._client: RedisCluster | None = None
+        super().__init__(None, streams, maxlen, where)  # type: ignore[arg-type]  # made at the first ping
+        #: Why the slot table may be out of date (a failed write), or ``None``: re-read it first.
+        self._stale: str | None = None
+        #: The batch in flight: per node, (its pool, a connection, the batch's entry index of each reply or -1).
+        self._batch: list[tuple[Any, Any, list[int]]] = []
+
+    @property  # type: ignore[override]
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                self._client = self._make_client()
+            except (RedisClusterException, ClusterError) as exc:
+                if "cluster mode is not enabled" in str(exc).lower():
+                    raise RedisError(f"REDIS_CLUSTER is set but Redis at {self.where.removeprefix('cluster via ')} "
+                                     "is not a cluster node (cluster mode is not enabled): unset REDIS_CLUSTER") from None
+                raise Refused(f"no node of the cluster answers ({_short(exc, None)[:120]})") from None
+        return self._client
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self._client = value
+
+    @classmethod
+    def connect_cluster(
+        cls, url: str | None, host: str, port: int, streams: Sequence[str], maxlen: int, timeout: float = 2.0,
+    ) -> ClusterSink:
+        """A sink on the cluster that the node at ``url`` (or ``host:port``) belongs to; nothing is sent yet."""
+        options: dict[str, Any] = {
+            "socket_timeout": timeout, "socket_connect_timeout": min(timeout, 2.0),
+            "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), "health_check_interval": 0,
+        }
+        if url is not None:
+            parsed = urlparse(url)
+            where = f"cluster via {parsed.hostname}:{parsed.port or 6379}"
+            return cls(lambda: RedisCluster.from_url(url, **options), streams, maxlen, where)
+        return cls(lambda: RedisCluster(startup_nodes=[ClusterNode(host, port)], **options),
+                   streams, maxlen, f"cluster via {host}:{port}")
+
+    # -- plain commands: the cluster client -----------------------------------------------------
+
+    def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._call(func, *args, **kwargs)
+        except (RedisClusterException, ClusterError) as exc:
+            self._stale = _short(exc)
+            raise Refused(f"the cluster: {_short(exc)}") from None
+
+    def _nodes(self) -> list[Any]:
+        """The primary holding each stream's slot (the slot table re-read first if it may be stale)."""
+        client = self.client
+        if self._stale is not None:
+            log.info("re-reading the slot table of the %s after: %s", self.where, self._stale)
+            self._call(client.nodes_manager.initialize)
+            self._stale = None
+        try:
+            return [client.get_node_from_key(name) for name in self.streams]
+        except (RedisClusterException, ClusterError) as exc:
+            self._stale = _short(exc)
+            raise Refused(f"the cluster: {_short(exc)}") from None
+
+    def ping(self) -> None:
+        """Every primary holding one of the streams answers (the slot table re-read if it may be stale)."""
+        try:
+            for node in {n.name: n for n in self._nodes()}.values():
+                self._call(node.redis_connection.ping)
+        except TRANSIENT as exc:
+            self._stale = _short(exc)
+            raise
+
+    def delete_streams(self) -> None:
+        for name in self.streams:
+            self._call(self.client.delete, name)
+
+    def replace_streams(self) -> list[tuple[str, str]]:
+        """Delete the streams, keeping their consumer groups: per stream in one script (one slot each)."""
+        groups = self.consumer_groups()
+        for name in self.streams:
+            self._call(self.client.eval, _REPLACE, 1, name, *[g for s, g in groups if s == name])
+        return groups
+
+    def clock_reader(self, key: str, db: int) -> Any:
+        client = self.client
+        return lambda: client.get(key)
+
+    # -- the hot path ---------------------------------------------------------------------------
+
+    def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:
+        """Send each node its XADDs (and each ``extra`` command to its key's node), not waiting for replies."""
+        if self._inflight is not None:
+            raise RuntimeError("a batch is already in flight")
+        nodes = self._nodes()
+        parts: dict[str, list[bytes]] = {}
+        index: dict[str, list[int]] = {}
+        where: dict[str, Any] = {}
+        prefix = self._prefix
+        for i, e in enumerate(entries):
+            node = nodes[e.stream]
+            eid = b"%d-%d" % (e.ms, e.seq)
+            parts.setdefault(node.name, []).append(
+                prefix[e.stream] + b"$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n%s" % (
+                    len(eid), eid, len(e.data), e.data, _bulk(e.key)))
+            index.setdefault(node.name, []).append(i)
+            where[node.name] = node
+        for cmd in extra:
+            node = self.client.get_node_from_key(cmd[1])
+            parts.setdefault(node.name, []).append(pack_command(*cmd))
+            index.setdefault(node.name, []).append(-1)
+            where[node.name] = node
+        self._batch = []
+        self._inflight = (len(entries), sum(len(p) for p in parts.values()))
+        try:
+            for name, node_parts in parts.items():
+                pool = where[name].redis_connection.connection_pool
+                conn = pool.get_connection()
+                self._batch.append((pool, conn, index[name]))
+                conn.send_packed_command([b"".join(node_parts)], check_health=False)
+        except BaseException as exc:
+            self._stale = _short(exc)
+            self._drop()
+            raise
+
+    def receive(self) -> list[int]:
+        """Read every node's replies; the indices of entries refused as already there (see RedisSink)."""
+        if self._inflight is None:
+            return []
+        repeated: list[int] = []
+        first_error: ResponseError | None = None
+        try:
+            for _, conn, index in self._batch:
+                for i in index:
+                    try:
+                        conn.read_response()
+                    except ResponseError as exc:
+                        if i >= 0 and ID_TOO_SMALL in str(exc):
+                            repeated.append(i)
+                        elif first_error is None:
+                            first_error = exc
+        except BaseException as exc:
+            self._stale = _short(exc)
+            self._drop()
+            raise
+        self._release()
+        if first_error is not None:
+            if isinstance(first_error, AskError):  # MOVED or ASK: the slots moved (a failover, a resharding)
+                self._stale = _short(first_error, reply_text(first_error))
+                raise Refused(f"{reply_text(first_error)} (the cluster's slots moved)")
+            if refused_for_now(first_error):
+                self._stale = _short(first_error, reply_text(first_error))
+                raise Refused(reply_text(first_error))
+            raise RedisError(f"Redis at {self.where} refused a write: {reply_text(first_error)}")
+        return sorted(repeated)
+
+    def awaiting_reply(self) -> bool:
+        """A batch is in flight and some node's reply has not arrived yet."""
+        if self._inflight is None:
+            return False
+        now = time.monotonic()
+        if now < self._next_poll:
+            return True
+        try:
+            if all(conn.can_read(timeout=0) for _, conn, _ in self._batch):
+                return False
+        except TRANSIENT:
+            return False
+        self._next_poll = now + REPLY_POLL
+        return True
+
+    def _release(self) -> None:
+        """The batch is done: its connections go back to their nodes' pools."""
+        for pool, conn, _ in self._batch:
+            pool.release(conn)
+        self._batch, self._inflight = [], None
+
+    def _drop(self) -> None:
+        """Forget the batch's connections (one failed): the next batch opens new ones."""
+        for _, conn, _ in self._batch:
+            conn.disconnect()
+        self._release()
+
+    def close(self) -> None:
+        self._release()
+        if self._client is not None:
+            self._client.close()
+
+
+def _short(exc: BaseException, text: str | None = None) -> str:
+    """An error as one short line (the server's reply when given), for the log."""
+    return " ".join((text or str(exc)).split())[:160] or type(exc).__name__
