@@ -79,3 +79,23 @@ def test_foreign_entries_in_the_streams_are_not_silently_skipped(redis_server: R
     assert done.returncode == 0, done.stderr
     assert client.xrange(SESSIONS, "1762300000000-0", "+") == []
     assert client.xlen(SESSIONS) > 0
+
+
+def test_a_new_run_after_another_runs_entries_needs_fresh(redis_server: RedisServer) -> None:
+    """Streams holding an earlier run's entries (its record gone): one line without --fresh; --fresh replaces them."""
+    first = run_producer(redis_server.url, "--sim-start", "2025-11-01", "--days", "1", "--seed", "1",
+                         "--daily-customers", "300", speed="1e6")
+    assert first.returncode == 0, first.stderr
+    client = redis.Redis.from_url(redis_server.url)
+    client.delete("foot_traffic:run")
+    later = ("--sim-start", "2025-11-03", "--days", "1", "--seed", "2", "--daily-customers", "300")
+    done = run_producer(redis_server.url, *later, speed="1e6")
+    assert done.returncode == 2, done.stderr
+    line = one_line(done.stderr)
+    assert "already holds entries up to 2025-11-0" in line and "before this run's start" in line, line
+    assert "--fresh" in line
+    fresh = run_producer(redis_server.url, *later, "--fresh", speed="1e6")
+    assert fresh.returncode == 0, fresh.stderr
+    first_id = client.xrange(SESSIONS, count=1)[0][0]
+    assert int(first_id.split(b"-")[0]) >= 1762128000000  # 2025-11-03T00:00Z: the old run is gone
+    assert client.hget("foot_traffic:run", "seed") == b"2"

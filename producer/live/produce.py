@@ -214,19 +214,23 @@ def _open_run(
 
 
 def _clear_the_way(sink: RedisSink, outbox: Outbox, state: RunState, key: str, fresh: bool) -> None:
-    """A new run's streams must not hold entries at or after its start: ``--fresh`` replaces them."""
-    first = (state.sim_start * 1000, 0)
-    tops = [(name, last) for name, last in zip(sink.streams, sink.last_ids(), strict=True) if last >= first]
-    if not tops:
+    """A new run starts on empty streams: ``--fresh`` replaces streams that hold anything.
+
+    Entries at or after the new start would collide with the run's ids; older
+    ones belong to no run stored here, so a restart could not tell them from
+    its own. Either way, without ``--fresh`` it is a one-line error.
+    """
+    held = [(name, last) for name, last in zip(sink.streams, sink.last_ids(), strict=True) if last != ZERO_ID]
+    if not held:
         return
-    name, last = tops[0]
+    name, last = max(held, key=lambda pair: pair[1])
     if not fresh:
+        where = "at or after" if last >= (state.sim_start * 1000, 0) else "before"
         raise SettingsError(
-            f"stream {name} already holds entries up to {iso(last[0] // 1000)}, at or after "
+            f"stream {name} already holds entries up to {iso(last[0] // 1000)}, {where} "
             f"this run's start {iso(state.sim_start)}, and no run is stored in {key}; "
             "pass --fresh to replace them")
-    log.warning("--fresh: deleting streams %s (they hold entries at or after the new start %s)",
-                ", ".join(sink.streams), iso(state.sim_start))
+    log.warning("--fresh: deleting streams %s (they hold entries of another run)", ", ".join(sink.streams))
     kept = sink.replace_streams()
     if kept:
         log.info("--fresh: kept consumer groups %s; each reads the new run from its first entry",
