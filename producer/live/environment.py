@@ -93,8 +93,18 @@ class Waker:
         except (BlockingIOError, OSError):
             pass
 
+    def nudge(self) -> None:
+        """End a wait in progress (or the next one) early, without stopping (safe from any thread)."""
+        if self._w < 0:
+            return  # closed
+        try:
+            os.write(self._w, b"n")
+        except (BlockingIOError, OSError):
+            pass
+
     def close(self) -> None:
-        for fd in (self._r, self._w):
+        fds, self._w = (self._r, self._w), -1
+        for fd in fds:
             try:
                 os.close(fd)
             except OSError:
@@ -255,12 +265,12 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
             now = time.monotonic()
             late = -1.0 if due is None else now - due
             if outlet is not None and outlet.pending():
-                # Behind schedule, a batch waits until the one in flight is answered (or the buffer
-                # is large): on a slow link that makes batches grow with the round trip, not stall on it.
-                if late < 0 or outlet.pending() >= FLUSH_COUNT or (
-                        now - outlet.buffered_since() > FLUSH_AGE and not outlet.busy()):
-                    # On schedule: write and confirm. Behind: leave the batch in flight, keep going.
-                    outlet.flush(self._clock(nxt), wait=late < 0)
+                # A batch waits until the one in flight is answered (or the buffer is large): on a
+                # slow link that makes batches grow with the round trip, not stall on it. The
+                # writer thread sends it and reads the replies; the answer wakes this loop.
+                if outlet.pending() >= FLUSH_COUNT or (
+                        (late < 0 or now - outlet.buffered_since() > FLUSH_AGE) and not outlet.busy()):
+                    outlet.flush(self._clock(nxt), wait=False)
                     now = time.monotonic()
                     late = -1.0 if due is None else now - due
             if late >= 0:

@@ -80,6 +80,7 @@ class Outbox:
         self._down = True  # until the first successful sync
         self._retry_at = 0.0
         self._backoff = Backoff()
+        sink.on_reply = waker.nudge  # a batch confirmed: the paced loop may send the next one
         self._clock: int | None = None
         self._since = 0.0
         self._inflight = 0  # entries at the front of the buffer sent but not yet confirmed
@@ -404,7 +405,7 @@ class Outbox:
         if not self.sink.in_flight:
             return
         repeated = self.sink.receive()
-        written = time.monotonic()
+        written = self.sink.replied_at  # when Redis had answered, not when we looked
         buf, n = self._buffer, self._inflight
         if repeated:
             # Refused as "not above the top": ours already (a repeated write), or another writer's.

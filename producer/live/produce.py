@@ -258,7 +258,7 @@ def _produce(
     if settings.publish_clock:
         # Keep sim:now moving between events, about ten times per wall second.
         every = max(1, round(state.speed * 0.1))
-        env.every(every, lambda now: outbox.flush(now - 1), first=state.sim_start + every)
+        env.every(every, lambda now: outbox.flush(now - 1, wait=False), first=state.sim_start + every)
     if registry is not None:
         registry.register(ProducerCollector(outbox, sink.streams, lambda: env.now, lambda: emitter.visits))
         log.info("serving Prometheus metrics on %s:%d", settings.metrics_host, settings.metrics_port)
