@@ -62,12 +62,13 @@ STOP_GRACE = 2.0
 def window(speed: float) -> int:
     """Simulated seconds of arrivals the model hands out at a time.
 
-    Each hand-out is a short pause (list conversions, about 1 us per
-    arrival); a window of about a quarter wall second, between 5 minutes and
-    an hour of simulated time, keeps that pause well under the 10 ms lateness
-    target at high rates (bench/bench_producer.py).
+    Each hand-out is a pause (list conversions and starting each
+    customer's process, about 3 us per arrival); a window of about a
+    twentieth of a wall second, between a minute and an hour of simulated
+    time, keeps that pause to a couple of milliseconds at 40,000 events/s
+    (a quarter second made it 10 ms there: bench/profile_producer.py).
     """
-    return int(min(3600, max(300, speed * 0.25)))
+    return int(min(3600, max(60, speed * 0.05)))
 
 
 @dataclasses.dataclass
