@@ -26,7 +26,16 @@ import orjson
 
 from producer.live.environment import Waker
 from producer.live.metrics import Lateness
-from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, Refused, StreamId
+from producer.live.redis_sink import (
+    TRANSIENT,
+    ZERO_ID,
+    Entry,
+    NotYet,
+    RedisError,
+    RedisSink,
+    Refused,
+    StreamId,
+)
 from sim.events import iso
 from sim.run import to_epoch
 
@@ -34,6 +43,8 @@ log = logging.getLogger("producer.live.outbox")
 
 #: Most entries sent in one round trip.
 CHUNK = 5000
+#: While Redis is down, how long a retry waits for its answer to a PING (seconds) before giving up for now.
+PROBE_WAIT = 0.05
 #: Backoff between reconnection attempts (seconds): doubles from the first to the last.
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 5.0
 
@@ -269,16 +280,35 @@ class Outbox:
 
     def _write(self, wait: bool) -> None:
         if self._down:
+            # A PING through the writer thread first: a frozen server holds the simulation for
+            # PROBE_WAIT, not for the socket timeout that _sync's reads would wait.
+            self._probe()
             # After a failure the first batch is confirmed before Redis counts as up again:
             # a refusal (OOM, READONLY ...) only shows in the replies.
             self._sync()
             wait = True
+        elif not wait and self.sink.awaiting_reply():
+            return  # the batch in flight is answered first (one at a time); the writer thread waits for it
         if len(self._buffer) == self._inflight and not self._clock_due():
             self._receive()  # nothing new to send: just confirm the batch in flight
         while len(self._buffer) > self._inflight or self._clock_due():
             self._send()
         if wait:
             self._receive()
+
+    def _probe(self) -> None:
+        """Whether Redis answers at all, asked without blocking for long; raises if it does not (yet).
+
+        The PING goes through the writer thread; it stays in flight across
+        retries until answered (or timed out by the socket), so a frozen
+        server costs each retry :data:`PROBE_WAIT`, not a blocked read.
+        """
+        sink = self.sink
+        if not sink.in_flight:
+            sink.send([], [("PING",)])
+        if not sink.answered_within(PROBE_WAIT):
+            raise NotYet(f"no answer to PING within {PROBE_WAIT * 1e3:g} ms")
+        sink.receive()
 
     def _failed(self) -> None:
         """After a failed write: unconfirmed entries stay buffered (_sync sorts them out)."""

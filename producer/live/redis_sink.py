@@ -115,6 +115,10 @@ class Entry:
         return self.ms, self.seq
 
 
+class NotYet(RedisConnectionError):
+    """Redis has not answered a probe yet (a frozen or very slow server): retry later."""
+
+
 class RedisError(Exception):
     """Redis refused something in a way retrying will not fix (auth, ACL, wrong type); one line."""
 
@@ -322,11 +326,16 @@ class RedisSink:
             parts.append(prefix[e.stream] + b"$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n" % (
                 len(eid), eid, len(e.data), e.data, len(e.key), e.key))
         parts.extend(pack_command(*cmd) for cmd in extra)
-        if self._conn is None:
-            self._conn = self.client.connection_pool.get_connection()
-        batch = Batch(self._conn, b"".join(parts), len(entries), len(parts))
+        # A new connection is opened by the writer thread (a frozen server would hold a connect here).
+        batch = Batch(self._conn, b"".join(parts), len(entries), len(parts), self._connect)
         self._inflight = batch
         self._writer.submit(batch)
+
+    def _connect(self) -> Any:
+        """A connection from the pool (in the writer thread); kept as the sink's for the next batches."""
+        conn = self.client.connection_pool.get_connection()
+        self._conn = conn
+        return conn
 
     def receive(self) -> list[int]:
         """Wait for the replies of the batch in flight (the writer thread reads them).
@@ -338,7 +347,7 @@ class RedisSink:
         :meth:`last_ids`) and :class:`RedisError` on any other refusal.
         """
         batch = self._inflight
-        if batch is None or self._conn is None:
+        if batch is None:
             return []
         batch.wait()
         if batch.error is not None:
@@ -364,6 +373,10 @@ class RedisSink:
     def awaiting_reply(self) -> bool:
         """A batch is in flight and Redis has not answered all of it yet (a receive would wait)."""
         return self._inflight is not None and not self._inflight.done.is_set()
+
+    def answered_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the batch in flight to be answered; whether it was (or none is in flight)."""
+        return self._inflight is None or self._inflight.done.wait(seconds)
 
     def _replied(self) -> None:
         if self.on_reply is not None:

@@ -34,10 +34,13 @@ SWITCH_INTERVAL = 0.0005
 class Batch:
     """One pipeline in flight: its bytes, how many replies to read, and (once done) their outcome."""
 
-    __slots__ = ("conn", "packed", "entries", "replies", "done", "repeated", "refusal", "error", "replied_at")
+    __slots__ = ("conn", "connect", "packed", "entries", "replies", "done", "repeated", "refusal", "error", "replied_at")
 
-    def __init__(self, conn: Any, packed: bytes, entries: int, replies: int) -> None:
+    def __init__(self, conn: Any, packed: bytes, entries: int, replies: int,
+                 connect: Callable[[], Any] | None = None) -> None:
         self.conn, self.packed, self.entries, self.replies = conn, packed, entries, replies
+        #: Without a connection: how to open one (in the thread: connecting to a frozen server blocks).
+        self.connect = connect
         self.done = threading.Event()
         #: Indices of the entries refused as already in the stream (``ID_TOO_SMALL``).
         self.repeated: list[int] = []
@@ -94,6 +97,8 @@ class Writer:
 
 
 def _write(batch: Batch) -> None:
+    if batch.conn is None and batch.connect is not None:
+        batch.conn = batch.connect()
     conn = batch.conn
     conn.send_packed_command([batch.packed], check_health=False)
     batch.packed = b""  # not needed any more: free it now
