@@ -230,6 +230,22 @@ class Outbox:
         self._top_seen = [False for _ in self.sink.streams]
         self._sync()
 
+    def reread(self) -> None:
+        """Read the streams anew, as at start, waiting for Redis (after a backfill wrote past the tops)."""
+        self._synced = False
+        self._skipping = [True for _ in self.sink.streams]
+        self._top_seen = [False for _ in self.sink.streams]
+        self.connect(None)
+
+    @property
+    def tops(self) -> list[Entry | None]:
+        """Each stream's newest entry as of the start (``None``: empty, or deleted)."""
+        return list(self._top)
+
+    def check_held(self, held: list[Entry]) -> None:
+        """Entries at or below a stream's top must be in it, as they are (or trimmed away); see _check_held."""
+        self._check_held(held)
+
     def flush(self, clock: int | None = None, wait: bool = True) -> bool:
         """Write everything buffered (and the clock keys); ``False`` if Redis is down.
 

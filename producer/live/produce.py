@@ -28,6 +28,7 @@ import click
 from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
+from producer.live.backfill import backfill
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.live.lease import Lease, LeaseTaken, lease_key
@@ -226,6 +227,8 @@ def _produce(
 ) -> int:
     state = run.state
     outbox.check_tops()
+    if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox):
+        outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
     begin = model_start(state.sim_start, outbox.last_ids, stores)
     if begin > state.sim_start:
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)

@@ -319,17 +319,20 @@ class RedisSink:
         """
         if self._inflight is not None:
             raise RuntimeError("a batch is already in flight")
-        prefix = self._prefix
-        parts = []
-        for e in entries:
-            eid = b"%d-%d" % (e.ms, e.seq)
-            parts.append(prefix[e.stream] + b"$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n" % (
-                len(eid), eid, len(e.data), e.data, len(e.key), e.key))
-        parts.extend(pack_command(*cmd) for cmd in extra)
+        packed = self.pack(entries) + b"".join(pack_command(*cmd) for cmd in extra)
         # A new connection is opened by the writer thread (a frozen server would hold a connect here).
-        batch = Batch(self._conn, b"".join(parts), len(entries), len(parts), self._connect)
+        batch = Batch(self._conn, packed, len(entries), len(entries) + len(extra), self._connect)
         self._inflight = batch
         self._writer.submit(batch)
+
+    def pack(self, entries: Sequence[Entry]) -> bytes:
+        """``XADD <stream> MAXLEN ~ <n> <id> data <json> key <customer>`` for each entry, in RESP."""
+        prefix = self._prefix
+        return b"".join([
+            prefix[e.stream] + b"$%d\r\n%d-%d\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n" % (
+                len(b"%d-%d" % (e.ms, e.seq)), e.ms, e.seq, len(e.data), e.data, len(e.key), e.key)
+            for e in entries
+        ])
 
     def _connect(self) -> Any:
         """A connection from the pool (in the writer thread); kept as the sink's for the next batches."""
