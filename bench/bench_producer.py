@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
+from producer.live.backfill import backfill  # noqa: E402
 from producer.live.emitter import Emitter  # noqa: E402
 from producer.live.environment import IdleGC, PacedEnvironment, Waker  # noqa: E402
 from producer.live.metrics import Lateness  # noqa: E402
@@ -198,8 +199,8 @@ def lateness_table(url: str, quick: bool) -> None:
                 break
 
 
-def backfill(url: str, daily: int) -> tuple[float, float, int]:
-    """The producer with every event already due: (events/s, CPU us per event, events)."""
+def model_backfill(url: str, daily: int) -> tuple[float, float, int]:
+    """The SimPy model with every event already due (the catch-up without backfill): (events/s, CPU us, n)."""
     sink, waker, outbox = open_outbox(url)
     t0 = to_epoch(MONDAY)
     idle_gc = IdleGC()
@@ -217,6 +218,20 @@ def backfill(url: str, daily: int) -> tuple[float, float, int]:
     sink.close()
     waker.close()
     return n / wall, 1e6 * cpu / n, n
+
+
+def fast_backfill(url: str, daily: int) -> tuple[float, float, int]:
+    """A producer a day behind its clock: the backfill path (vectorized engine, pipelines). (events/s, CPU us, n)"""
+    sink, waker, outbox = open_outbox(url)
+    t0 = to_epoch(MONDAY)
+    pace = WallClock(t0, 1.0, time.time() - 86_400 - 10)  # a day and a bit behind
+    stores = (Store(daily_customers=daily, variation=0.0),)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    n = backfill(1, stores, t0, t0 + 86_400, pace, sink, outbox)
+    wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
+    sink.close()
+    waker.close()
+    return n / wall, 1e6 * cpu / max(n, 1), n
 
 
 def sample_events(n: int) -> list[tuple[bytes, bytes]]:
@@ -265,17 +280,22 @@ def redis_benchmark(port: int, data: bytes, key: bytes, n: int) -> float:
 def backfill_table(url: str, port: int, quick: bool) -> None:
     print("\n(b) backfill: events/s into Redis, as fast as possible (XADD MAXLEN ~ 20000, one client)")
     daily = 60_000 if quick else 200_000
-    rate, cpu_us, n = backfill(url, daily)
+    rate, cpu_us, n = model_backfill(url, daily)
+    fast, fast_cpu, fast_n = fast_backfill(url, daily)
     events = sample_events(30_000 if quick else 60_000)
     naive = naive_loop(url, events[:10_000 if quick else 20_000])
     pipe = redispy_pipeline(url, events)
     rb = redis_benchmark(port, events[0][0], events[0][1], 200_000 if quick else 500_000)
-    print(f"{'producer backfill (SimPy model + pipelined XADD)':<52} {rate:>10,.0f}  ({n:,} events, "
+    print(f"{'producer backfill (vectorized engine, pipelines)':<52} {fast:>10,.0f}  ({fast_n:,} events, "
+          f"{fast_cpu:.1f} us CPU per event)")
+    print(f"{'producer catching up with the SimPy model':<52} {rate:>10,.0f}  ({n:,} events, "
           f"{cpu_us:.1f} us CPU per event)")
     print(f"{'redis-benchmark -P 64 XADD (Redis ceiling)':<52} {rb:>10,.0f}")
     print(f"{'redis-py pipeline, 1000 XADD per round trip':<52} {pipe:>10,.0f}")
     print(f"{'naive loop, one XADD per event (old producer)':<52} {naive:>10,.0f}")
-    print(f"ratios: backfill / naive = {rate / naive:.1f}x, backfill / redis-benchmark = {rate / rb:.2f}")
+    print(f"ratios: backfill / redis-benchmark = {fast / rb:.2f} (target >= 0.33), "
+          f"backfill / redis-py pipeline = {fast / pipe:.2f}, SimPy catch-up / redis-benchmark = {rate / rb:.2f}, "
+          f"backfill / naive = {fast / naive:.1f}x")
 
 
 def main() -> None:

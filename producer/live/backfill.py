@@ -37,7 +37,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
+from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
 from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisSink, StreamId
@@ -61,16 +64,26 @@ WINDOW = 3600
 
 @dataclass
 class Column:
-    """One stream's entries of a batch, column-wise: times, ids, payloads, keys."""
+    """Entries of one stream, column-wise: ids (``ms``, ``seq``), payloads and keys."""
 
-    t: np.ndarray
+    stream: int
+    ms: np.ndarray
     seq: np.ndarray
     data: list[bytes]
     key: list[bytes]
 
-    def entry(self, stream: int, i: int) -> Entry:
-        t = int(self.t[i])
-        return Entry(stream, t, t * 1000, int(self.seq[i]), self.data[i], self.key[i])
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def part(self, lo: int, hi: int) -> Column:
+        return Column(self.stream, self.ms[lo:hi], self.seq[lo:hi], self.data[lo:hi], self.key[lo:hi])
+
+    def entry(self, i: int) -> Entry:
+        ms = int(self.ms[i])
+        return Entry(self.stream, ms // 1000, ms, int(self.seq[i]), self.data[i], self.key[i])
+
+    def entries(self) -> list[Entry]:
+        return [self.entry(i) for i in range(len(self))]
 
 
 def sequence(t: np.ndarray) -> np.ndarray:
@@ -89,8 +102,9 @@ def _keys(values: np.ndarray) -> list[bytes]:
 def columns(batch: Batch) -> tuple[Column, Column]:
     """A batch of the vectorized engine as the two streams' entries (sessions, door events)."""
     s, d = batch.sessions, batch.doors
-    return (Column(s.entry, sequence(s.entry), s.json_lines(), _keys(s.customer_id)),
-            Column(d.time, sequence(d.time), d.json_lines(), _keys(d.customer_id)))
+    t0, t1 = s.entry.astype(np.int64), d.time.astype(np.int64)
+    return (Column(0, t0 * 1000, sequence(t0), session_lines(s), _keys(s.customer_id)),
+            Column(1, t1 * 1000, sequence(t1), door_lines(d), _keys(d.customer_id)))
 
 
 def due_now(pace: Pace) -> int | None:
@@ -111,7 +125,7 @@ class Pipe:
         self.sink = sink
         self.conn: Any = sink.client.connection_pool.get_connection()
         self.slots = threading.Semaphore(IN_FLIGHT)
-        self.sent: list[list[Entry]] = []  # the pipelines sent, in order
+        self.sent: list[Column] = []  # the pipelines sent, in order
         self.confirmed = 0  # how many of them are answered, every entry written
         self.error: BaseException | None = None
         self._replies: list[int] = []
@@ -120,15 +134,15 @@ class Pipe:
         self._reader = threading.Thread(target=self._read, name="backfill-replies", daemon=True)
         self._reader.start()
 
-    def send(self, entries: list[Entry]) -> None:
+    def send(self, col: Column) -> None:
         self.slots.acquire()
         if self.error is not None:
             self.slots.release()
             raise self.error
-        packed = self.sink.pack(entries)
+        packed = self.sink.pack_columns(col.stream, col.ms, col.seq, col.data, col.key)
         with self._more:
-            self.sent.append(entries)
-            self._replies.append(len(entries))
+            self.sent.append(col)
+            self._replies.append(len(col))
             self._more.notify()
         self.conn.send_packed_command([packed], check_health=False)
 
@@ -139,37 +153,50 @@ class Pipe:
             self._more.notify()
         self._reader.join()
 
-    def close(self, failed: bool) -> None:
-        if failed:
-            self.conn.disconnect()
+    def close(self) -> None:
+        """Its replies were read past redis-py's parser: the connection is closed, not reused."""
+        self.conn.disconnect()
         self.sink.client.connection_pool.release(self.conn)
 
     def _read(self) -> None:
-        k = 0
-        while True:
-            with self._more:
-                while k >= len(self._replies) and not self._closed:
-                    self._more.wait()
-                if k >= len(self._replies):
-                    return
-                n = self._replies[k]
-            try:
-                problem: BaseException | None = None
-                for _ in range(n):
-                    try:
-                        self.conn.read_response()
-                    except TRANSIENT:
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - a refusal (ID_TOO_SMALL, OOM ...): stop after this pipeline
-                        problem = problem or exc
-                if problem is not None:
-                    raise problem
-            except BaseException as exc:  # noqa: BLE001 - handed to the sending thread, which stops
-                self.error = exc
+        """Count the replies straight off the socket; stop at the first that is not an entry id.
+
+        An XADD's reply is ``$<n>\\r\\n<id>\\r\\n`` (two lines), an error
+        ``-<message>\\r\\n``: counting lines in what ``recv`` returns keeps
+        this thread off the GIL, where a parser's call per reply would take
+        it from the thread that generates and packs.
+        """
+        sock = self.conn._sock
+        lines, tail, k, due = 0, b"", 0, 0
+        try:
+            while True:
+                with self._more:
+                    while k >= len(self._replies) and not self._closed:
+                        self._more.wait()
+                    if k >= len(self._replies):
+                        return
+                    due = self._replies[k]
+                while lines < 2 * due:
+                    got = sock.recv(1 << 20)
+                    if not got:
+                        raise RedisConnectionError("Redis closed the connection")
+                    buf = tail + got
+                    end = buf.rfind(b"\r\n")
+                    if end < 0:
+                        tail = buf
+                        continue
+                    done, tail = buf[:end + 2], buf[end + 2:]
+                    if done.startswith((b"-", b"!")) or b"\n-" in done or b"\n!" in done:
+                        at = done.find(b"-") if done.startswith(b"-") or b"\n-" in done else done.find(b"!")
+                        message = done[at + 1:done.find(b"\r\n", at)].decode(errors="replace")
+                        raise ResponseError(message)
+                    lines += done.count(b"\r\n")
+                lines -= 2 * due
+                k += 1
+                self.confirmed = k
                 self.slots.release()
-                return
-            k += 1
-            self.confirmed = k
+        except BaseException as exc:  # noqa: BLE001 - handed to the sending thread, which stops
+            self.error = exc
             self.slots.release()
 
 
@@ -195,7 +222,6 @@ def backfill(
              (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until))
     began = time.monotonic()
     pipe = Pipe(sink)
-    failed = False
     written = [0 for _ in sink.streams]
     try:
         _write_all(seed, stores, begin, until, last, outbox, pipe, written)
@@ -206,16 +232,14 @@ def backfill(
         log.warning("backfill skipped: %s (the model's replay checks it)", exc)
         pipe.finish()
     except Exception as exc:  # noqa: BLE001 - any failure (the connection, a refusal): stop, check, continue
-        failed = True
         pipe.finish()
         log.warning("backfill stopped (%s): the model continues from the streams' tops",
                     " ".join(str(exc).split())[:160])
     finally:
-        pipe.close(failed)
-    unconfirmed = [e for chunk in pipe.sent[pipe.confirmed:] for e in chunk]
-    for chunk in pipe.sent[:pipe.confirmed]:
-        for e in chunk:
-            written[e.stream] += 1
+        pipe.close()
+    unconfirmed = [e for col in pipe.sent[pipe.confirmed:] for e in col.entries()]
+    for col in pipe.sent[:pipe.confirmed]:
+        written[col.stream] += len(col)
     while True:
         try:
             outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
@@ -237,43 +261,36 @@ def _write_all(
     seed: int, stores: Sequence[Store], begin: int, until: int, last: list[StreamId], outbox: Outbox,
     pipe: Pipe, written: list[int],
 ) -> None:
-    """Generate, check the tops, and send every entry above them, in pipelines of :data:`CHUNK`."""
+    """Generate, check the tops, and send every entry above them, in pipelines of at most :data:`CHUNK`."""
     tops = outbox.tops
     seen = [top == ZERO_ID for top in last]
-    pending: list[Entry] = []
+    held: list[Column] = []  # what waits until both tops are checked
     for batch in fast_batches(seed, stores, begin, until, WINDOW):
-        for stream, col in enumerate(columns(batch)):
-            if not len(col.t):
+        for col in columns(batch):
+            if not len(col):
                 continue
-            ms = col.t.astype(np.int64) * 1000
+            stream = col.stream
             top_ms, top_seq = last[stream]
-            above = (ms > top_ms) | ((ms == top_ms) & (col.seq > top_seq))
-            first = int(np.argmax(above)) if above.any() else len(above)
+            above = (col.ms > top_ms) | ((col.ms == top_ms) & (col.seq > top_seq))
+            first = int(np.argmax(above)) if above.any() else len(col)
             if not seen[stream]:
-                at = np.flatnonzero((ms == top_ms) & (col.seq == top_seq))
+                at = np.flatnonzero((col.ms == top_ms) & (col.seq == top_seq))
                 if len(at):
-                    mine = col.entry(stream, int(at[0]))
+                    mine = col.entry(int(at[0]))
                     top = tops[stream]  # the newest entry; its id is below the top id if that one was deleted
                     if top is not None and top.id == last[stream] and (top.data, top.key) != (mine.data, mine.key):
                         raise Foreign(f"stream {stream}'s newest entry is not this run's event")
                     seen[stream] = True
-                elif first < len(above):
+                elif first < len(col):
                     raise Foreign(f"this run never produces stream {stream}'s newest id")
-            pending.extend(col.entry(stream, i) for i in range(first, len(above)))
-        # Each stream's entries are in id order (batches are consecutive windows, each in time
-        # order); a pipeline may mix the streams. Nothing is sent before both tops are checked.
+            for lo in range(first, len(col), CHUNK):
+                held.append(col.part(lo, min(lo + CHUNK, len(col))))
         if all(seen):
-            while len(pending) >= CHUNK:
-                if waker_stopping(outbox):
-                    return
-                pipe.send(pending[:CHUNK])
-                del pending[:CHUNK]
+            # Each stream's pipelines go in id order (batches are consecutive windows).
+            for part in held:
+                if outbox.waker.stopping:
+                    return  # a stop: the model then stops at once, writing nothing more
+                pipe.send(part)
+            held.clear()
     if not all(seen):
         raise Foreign("the streams' newest entries are beyond what is due")
-    for i in range(0, len(pending), CHUNK):
-        pipe.send(pending[i:i + CHUNK])
-
-
-def waker_stopping(outbox: Outbox) -> bool:
-    """A stop was asked for: the backfill ends after the pipelines in flight (the model then stops)."""
-    return outbox.waker.stopping
