@@ -46,7 +46,8 @@ log = logging.getLogger("producer.live.environment")
 FLUSH_AGE = 0.002
 #: ... or once this many entries are buffered, whichever comes first.
 FLUSH_COUNT = 2000
-#: On schedule, a flush waits for the next event if it is due within this many seconds.
+#: On schedule, a flush waits for the next event if it is due within this many seconds
+#: (and the buffer is younger than that).
 FLUSH_AHEAD = 0.0005
 #: Waits longer than this (seconds) end early and are finished by a short second wait.
 EARLY = 0.005
@@ -272,8 +273,9 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
                 # writer thread sends it and reads the replies; the answer wakes this loop.
                 # On schedule with the next event due within FLUSH_AHEAD, its entries join this
                 # batch: at high speed-ups that is a batch per millisecond, not per simulated second.
-                if outlet.pending() >= FLUSH_COUNT or (
-                        (late < -FLUSH_AHEAD or now - outlet.buffered_since() > FLUSH_AGE) and not outlet.busy()):
+                age = now - outlet.buffered_since()
+                if outlet.pending() >= FLUSH_COUNT or not outlet.busy() and (
+                        late < -FLUSH_AHEAD or age > (FLUSH_AHEAD if late < 0 else FLUSH_AGE)):
                     outlet.flush(self._clock(nxt), wait=False)
                     now = time.monotonic()
                     late = -1.0 if due is None else now - due

@@ -64,12 +64,14 @@ def window(speed: float) -> int:
     """Simulated seconds of arrivals the model hands out at a time.
 
     Each hand-out is a pause (list conversions and starting each
-    customer's process, about 3 us per arrival); a window of about a
-    twentieth of a wall second, between a minute and an hour of simulated
-    time, keeps that pause to a couple of milliseconds at 40,000 events/s
-    (a quarter second made it 10 ms there: bench/profile_producer.py).
+    customer's process, about 10 us per arrival on a busy machine); a
+    window of a hundredth of a wall second, between 10 simulated seconds
+    and an hour, keeps that pause to a couple of milliseconds at 40,000
+    events/s (a quarter second made the p99 lateness 20-50 ms there, a
+    twentieth 8-50 ms: bench/bench_producer.py). The fixed cost of a
+    hand-out (about 0.2 ms) is then 2% of a core at most.
     """
-    return int(min(3600, max(60, speed * 0.05)))
+    return int(min(3600, max(10, speed * 0.01)))
 
 
 @dataclasses.dataclass
