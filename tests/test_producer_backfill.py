@@ -46,3 +46,22 @@ def test_a_producer_behind_backfills_the_same_events(redis_server: RedisServer, 
             expected.append((ms, 0 if ms != previous else expected[-1][1] + 1))
             previous = ms
         assert ids == expected, f"{name}: ids are <event ms>-<seq within the ms>"
+
+
+def test_speed_max_writes_the_span_as_fast_as_redis_takes_it(redis_server: RedisServer, tmp_path: Path) -> None:
+    """``--speed max`` (SPEED=1e9): the whole span is due at once, and the backfill writes it; the same events."""
+    span = ("--sim-start", "2025-11-03T20:00:00", "--days", "1.5", "--seed", "8", "--daily-customers", "3000")
+    done = run_producer(redis_server.url, *span[:4], "--speed", "max", *span[4:])
+    assert done.returncode == 0, done.stderr
+    assert "backfilled" in done.stderr, done.stderr
+    sessions, doors = offline(tmp_path, "--start", *span[1:2], *span[2:])
+    client = redis.Redis.from_url(redis_server.url)
+    assert len(sessions) > 3000
+    assert payloads(client, SESSIONS) == sessions
+    assert payloads(client, DOORS) == doors
+
+
+def test_speed_max_needs_an_end(redis_server: RedisServer) -> None:
+    done = run_producer(redis_server.url, "--speed", "max")
+    assert done.returncode == 2, done.stderr
+    assert "SPEED=max" in done.stderr and "--days or --until" in done.stderr, done.stderr

@@ -1,7 +1,8 @@
 """Backfill: a producer far behind its clock writes the past at the speed of Redis.
 
-A restart after an outage, or a run started in the past (``SIM_START``
-before now), begins with a stretch of events that are all due already. The
+A restart after an outage, a continued run whose clock went on, or a run
+at ``SPEED=max`` (its whole span due at once) begins with a stretch of
+events that are all due already. The
 SimPy model would write them one event at a time (about 12 us each); where
 the vectorized engine is exact (no store has a capacity limit, the wall
 clock paces the run) this module writes them instead:
@@ -45,6 +46,7 @@ from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
 from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisSink, StreamId
 from producer.live.resume import model_start
+from producer.settings import MAX_SPEED
 from sim.batch import Batch, texts
 from sim.events import iso
 from sim.fast import fast_batches
@@ -215,7 +217,9 @@ def backfill(
     resume = min(ms for ms, _ in last) // 1000 if last else sim_start
     until = now if end is None else min(now, end)
     assert isinstance(pace, WallClock)
-    if (until - max(resume, sim_start)) / pace.speed < BEHIND:
+    if until <= max(resume, sim_start):
+        return 0
+    if (until - max(resume, sim_start)) / pace.speed < BEHIND and pace.speed < MAX_SPEED:
         return 0
     begin = model_start(sim_start, last, stores)
     log.info("%.0f s behind: backfilling from %s to %s with the vectorized engine",

@@ -40,7 +40,7 @@ from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, Redi
 from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve, run_key
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
-from producer.settings import TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
+from producer.settings import MAX_SPEED, TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
 from producer.span import parse_end, parse_start
 from sim.events import iso
 from sim.model import StoreModel
@@ -93,6 +93,9 @@ def run_producer(
     Raises :class:`SettingsError` (malformed or contradicting settings) and
     :class:`RedisError` (Redis refused us), each with a one-line message.
     """
+    if settings.speed >= MAX_SPEED and days is None and until is None and settings.clock == "wall":
+        raise SettingsError("SPEED=max writes a run's whole span as fast as Redis takes it: "
+                            "give its end with --days or --until")
     waker = Waker()
     restore = waker.install_signal_handlers() if install_signals else (lambda: None)
     start = parse_start(settings, 0) if settings.sim_start is not None else None
