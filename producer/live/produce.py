@@ -232,8 +232,10 @@ def _produce(
 ) -> int:
     state = run.state
     outbox.check_tops()
+    sessions_before = outbox.written[0]
     if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox):
         outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
+    backfilled_visits = outbox.written[0] - sessions_before  # no capacity there: a session per visit
     begin = model_start(state.sim_start, outbox.last_ids, stores)
     if begin > state.sim_start:
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
@@ -253,6 +255,7 @@ def _produce(
 
     outbox.heal = heal
     emitter = Emitter(outbox, rejected=settings.write_rejected)
+    emitter.visits += backfilled_visits
     speed = state.speed if state.clock == "wall" else 1.0
     StoreModel(env, state.seed, stores, begin, end, emitter, window=window(speed), prefetch=True,
                drawn=run.drawn)
