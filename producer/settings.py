@@ -93,6 +93,17 @@ def seed_from_text(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") & (2**63 - 1)
 
 
+#: ``SPEED=max``: the highest speed-up (a run's whole span is due at once; the backfill writes it).
+MAX_SPEED = 1e9
+
+
+def _speed(text: str) -> float:
+    """``SPEED``: a number from 0.001 to 1e9, or ``max`` (= 1e9)."""
+    if text.strip().lower() == "max":
+        return MAX_SPEED
+    return _float(0.001, MAX_SPEED)(text)
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         word = text.strip()
@@ -278,8 +289,8 @@ SPECS: dict[str, Spec] = {
         "simulated start; default: today (simulate) or now (produce)",
     ),
     "speed": Spec(
-        "SPEED", _float(0.001, 1e9), "a number from 0.001 to 1e9 (simulated seconds per wall second)", 1.0,
-        "real-time speed-up",
+        "SPEED", _speed, "a number from 0.001 to 1e9 (simulated seconds per wall second), or max", 1.0,
+        "real-time speed-up; max (= 1e9) writes the run's span as fast as Redis takes it",
     ),
     "stream_maxlen": Spec(
         "STREAM_MAXLEN", _int(1, 10**12), "a whole number from 1 to 10**12", 20000, "approximate cap of each stream",

@@ -15,6 +15,7 @@ a single event and a columnar batch serialise byte for byte the same.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,8 +28,14 @@ ENTRY, EXIT = "entry", "exit"
 TURNED_AWAY, GAVE_UP = "turned_away", "gave_up"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def iso(epoch: int) -> str:
-    """One epoch second as ``YYYY-MM-DDTHH:MM:SS+00:00``."""
+    """One epoch second as ``YYYY-MM-DDTHH:MM:SS+00:00``.
+
+    Cached: events come in time order, and a session and its door events
+    share their times, so most calls repeat a recent second (the live
+    producer makes four calls per visit, 1.2 us each uncached, 0.07 us cached).
+    """
     return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat()
 
 

@@ -34,8 +34,6 @@ from redis.exceptions import AskError, ClusterError, RedisClusterException, Resp
 from redis.retry import Retry
 
 from producer.live.redis_sink import (
-    ID_TOO_SMALL,
-    REPLY_POLL,
     TRANSIENT,
     Entry,
     RedisError,
@@ -46,8 +44,12 @@ from producer.live.redis_sink import (
     refused_for_now,
     reply_text,
 )
+from producer.live.writer import ID_TOO_SMALL
 
 log = logging.getLogger("producer.live.cluster_sink")
+
+#: Seconds between two looks at the sockets while a batch is awaited.
+REPLY_POLL = 0.0002
 
 #: Deletes a stream and creates each named consumer group again on a new empty stream (one slot: atomic).
 _REPLACE = """
@@ -68,6 +70,9 @@ class ClusterSink(RedisSink):
         self._stale: str | None = None
         #: The batch in flight: per node, (its pool, a connection, the batch's entry index of each reply or -1).
         self._batch: list[tuple[Any, Any, list[int]]] = []
+        #: The batch in flight (entries, commands), read in this thread: no writer thread here.
+        self._sent: tuple[int, int] | None = None
+        self._next_poll = 0.0  # when awaiting_reply() may look at the sockets again
 
     @property  # type: ignore[override]
     def client(self) -> Any:
@@ -151,7 +156,7 @@ class ClusterSink(RedisSink):
 
     def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:
         """Send each node its XADDs (and each ``extra`` command to its key's node), not waiting for replies."""
-        if self._inflight is not None:
+        if self._sent is not None:
             raise RuntimeError("a batch is already in flight")
         nodes = self._nodes()
         parts: dict[str, list[bytes]] = {}
@@ -167,12 +172,15 @@ class ClusterSink(RedisSink):
             index.setdefault(node.name, []).append(i)
             where[node.name] = node
         for cmd in extra:
-            node = self.client.get_node_from_key(cmd[1])
-            parts.setdefault(node.name, []).append(pack_command(*cmd))
-            index.setdefault(node.name, []).append(-1)
-            where[node.name] = node
+            # A command with a key goes to its slot's node; one without (PING) to every node of the streams.
+            targets = [self.client.get_node_from_key(cmd[1])] if len(cmd) > 1 else list(
+                {n.name: n for n in nodes}.values())
+            for node in targets:
+                parts.setdefault(node.name, []).append(pack_command(*cmd))
+                index.setdefault(node.name, []).append(-1)
+                where[node.name] = node
         self._batch = []
-        self._inflight = (len(entries), sum(len(p) for p in parts.values()))
+        self._sent = (len(entries), sum(len(p) for p in parts.values()))
         try:
             for name, node_parts in parts.items():
                 pool = where[name].redis_connection.connection_pool
@@ -186,7 +194,7 @@ class ClusterSink(RedisSink):
 
     def receive(self) -> list[int]:
         """Read every node's replies; the indices of entries refused as already there (see RedisSink)."""
-        if self._inflight is None:
+        if self._sent is None:
             return []
         repeated: list[int] = []
         first_error: ResponseError | None = None
@@ -205,6 +213,7 @@ class ClusterSink(RedisSink):
             self._drop()
             raise
         self._release()
+        self.replied_at = time.monotonic()
         if first_error is not None:
             if isinstance(first_error, AskError):  # MOVED or ASK: the slots moved (a failover, a resharding)
                 self._stale = _short(first_error, reply_text(first_error))
@@ -215,9 +224,13 @@ class ClusterSink(RedisSink):
             raise RedisError(f"Redis at {self.where} refused a write: {reply_text(first_error)}")
         return sorted(repeated)
 
+    @property
+    def in_flight(self) -> bool:
+        return self._sent is not None
+
     def awaiting_reply(self) -> bool:
         """A batch is in flight and some node's reply has not arrived yet."""
-        if self._inflight is None:
+        if self._sent is None:
             return False
         now = time.monotonic()
         if now < self._next_poll:
@@ -230,11 +243,26 @@ class ClusterSink(RedisSink):
         self._next_poll = now + REPLY_POLL
         return True
 
+    def answered_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` until every node of the batch in flight has answered something."""
+        deadline = time.monotonic() + seconds
+        try:
+            for _, conn, _ in self._batch:
+                if not conn.can_read(timeout=max(0.0, deadline - time.monotonic())):
+                    return False
+        except TRANSIENT:
+            return True  # receive() raises the failure
+        return True
+
+    def abandon(self) -> None:
+        if self._sent is not None:
+            self._drop()
+
     def _release(self) -> None:
         """The batch is done: its connections go back to their nodes' pools."""
         for pool, conn, _ in self._batch:
             pool.release(conn)
-        self._batch, self._inflight = [], None
+        self._batch, self._sent = [], None
 
     def _drop(self) -> None:
         """Forget the batch's connections (one failed): the next batch opens new ones."""

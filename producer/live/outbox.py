@@ -26,7 +26,16 @@ import orjson
 
 from producer.live.environment import Waker
 from producer.live.metrics import Lateness
-from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, Refused, StreamId
+from producer.live.redis_sink import (
+    TRANSIENT,
+    ZERO_ID,
+    Entry,
+    NotYet,
+    RedisError,
+    RedisSink,
+    Refused,
+    StreamId,
+)
 from sim.events import iso
 from sim.run import to_epoch
 
@@ -34,6 +43,8 @@ log = logging.getLogger("producer.live.outbox")
 
 #: Most entries sent in one round trip.
 CHUNK = 5000
+#: While Redis is down, how long a retry waits for its answer to a PING (seconds) before giving up for now.
+PROBE_WAIT = 0.05
 #: Backoff between reconnection attempts (seconds): doubles from the first to the last.
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 5.0
 
@@ -81,6 +92,7 @@ class Outbox:
         self._down = True  # until the first successful sync
         self._retry_at = 0.0
         self._backoff = Backoff()
+        sink.on_reply = waker.nudge  # a batch confirmed: the paced loop may send the next one
         self._clock: int | None = None
         self._since = 0.0
         self._inflight = 0  # entries at the front of the buffer sent but not yet confirmed
@@ -219,6 +231,22 @@ class Outbox:
         self._top_seen = [False for _ in self.sink.streams]
         self._sync()
 
+    def reread(self) -> None:
+        """Read the streams anew, as at start, waiting for Redis (after a backfill wrote past the tops)."""
+        self._synced = False
+        self._skipping = [True for _ in self.sink.streams]
+        self._top_seen = [False for _ in self.sink.streams]
+        self.connect(None)
+
+    @property
+    def tops(self) -> list[Entry | None]:
+        """Each stream's newest entry as of the start (``None``: empty, or deleted)."""
+        return list(self._top)
+
+    def check_held(self, held: list[Entry]) -> None:
+        """Entries at or below a stream's top must be in it, as they are (or trimmed away); see _check_held."""
+        self._check_held(held)
+
     def flush(self, clock: int | None = None, wait: bool = True) -> bool:
         """Write everything buffered (and the clock keys); ``False`` if Redis is down.
 
@@ -269,16 +297,35 @@ class Outbox:
 
     def _write(self, wait: bool) -> None:
         if self._down:
+            # A PING through the writer thread first: a frozen server holds the simulation for
+            # PROBE_WAIT, not for the socket timeout that _sync's reads would wait.
+            self._probe()
             # After a failure the first batch is confirmed before Redis counts as up again:
             # a refusal (OOM, READONLY ...) only shows in the replies.
             self._sync()
             wait = True
+        elif not wait and self.sink.awaiting_reply():
+            return  # the batch in flight is answered first (one at a time); the writer thread waits for it
         if len(self._buffer) == self._inflight and not self._clock_due():
             self._receive()  # nothing new to send: just confirm the batch in flight
         while len(self._buffer) > self._inflight or self._clock_due():
             self._send()
         if wait:
             self._receive()
+
+    def _probe(self) -> None:
+        """Whether Redis answers at all, asked without blocking for long; raises if it does not (yet).
+
+        The PING goes through the writer thread; it stays in flight across
+        retries until answered (or timed out by the socket), so a frozen
+        server costs each retry :data:`PROBE_WAIT`, not a blocked read.
+        """
+        sink = self.sink
+        if not sink.in_flight:
+            sink.send([], [("PING",)])
+        if not sink.answered_within(PROBE_WAIT):
+            raise NotYet(f"no answer to PING within {PROBE_WAIT * 1e3:g} ms")
+        sink.receive()
 
     def _failed(self) -> None:
         """After a failed write: unconfirmed entries stay buffered (_sync sorts them out)."""
@@ -406,7 +453,7 @@ class Outbox:
         if not self.sink.in_flight:
             return
         repeated = self.sink.receive()
-        written = time.monotonic()
+        written = self.sink.replied_at  # when Redis had answered, not when we looked
         buf, n = self._buffer, self._inflight
         if repeated:
             # Refused as "not above the top": ours already (a repeated write), or another writer's.

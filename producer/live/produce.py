@@ -28,6 +28,7 @@ import click
 from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
+from producer.live.backfill import backfill
 from producer.live.cluster_sink import ClusterSink
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
@@ -42,7 +43,7 @@ from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve
 from producer.live.shards import StoreEmitter, run_keys, shard_stores
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
-from producer.settings import TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
+from producer.settings import MAX_SPEED, TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
 from producer.span import parse_end, parse_start
 from sim.events import iso
 from sim.model import StoreModel
@@ -66,12 +67,15 @@ STOP_GRACE = 2.0
 def window(speed: float) -> int:
     """Simulated seconds of arrivals the model hands out at a time.
 
-    Each hand-out is a short pause (list conversions, about 1 us per
-    arrival); a window of about a quarter wall second, between 5 minutes and
-    an hour of simulated time, keeps that pause well under the 10 ms lateness
-    target at high rates (bench/bench_producer.py).
+    Each hand-out is a pause (list conversions and starting each
+    customer's process, about 10 us per arrival on a busy machine); a
+    window of a hundredth of a wall second, between 10 simulated seconds
+    and an hour, keeps that pause to a couple of milliseconds at 40,000
+    events/s (a quarter second made the p99 lateness 20-50 ms there, a
+    twentieth 8-50 ms: bench/bench_producer.py). The fixed cost of a
+    hand-out (about 0.2 ms) is then 2% of a core at most.
     """
-    return int(min(3600, max(300, speed * 0.25)))
+    return int(min(3600, max(10, speed * 0.01)))
 
 
 @dataclasses.dataclass
@@ -93,6 +97,9 @@ def run_producer(
     Raises :class:`SettingsError` (malformed or contradicting settings) and
     :class:`RedisError` (Redis refused us), each with a one-line message.
     """
+    if settings.speed >= MAX_SPEED and days is None and until is None and settings.clock == "wall":
+        raise SettingsError("SPEED=max writes a run's whole span as fast as Redis takes it: "
+                            "give its end with --days or --until")
     waker = Waker()
     restore = waker.install_signal_handlers() if install_signals else (lambda: None)
     start = parse_start(settings, 0) if settings.sim_start is not None else None
@@ -244,6 +251,11 @@ def _produce(
 ) -> int:
     state = run.state
     outbox.check_tops()
+    sessions_before = outbox.written[0]
+    # Per-store streams (and a cluster) are caught up by the model: the backfill writes one stream pair.
+    if not settings.stream_per_store and backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox):
+        outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
+    backfilled_visits = outbox.written[0] - sessions_before  # no capacity there: a session per visit
     begin = model_start(state.sim_start, outbox.last_ids, stores)
     if begin > state.sim_start:
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
@@ -268,6 +280,7 @@ def _produce(
 
     outbox.heal = heal
     emitter = emitter_of(outbox)
+    emitter.visits += backfilled_visits
     speed = state.speed if state.clock == "wall" else 1.0
     StoreModel(env, state.seed, stores, begin, end, emitter, window=window(speed), prefetch=True,
                drawn=run.drawn)
@@ -282,7 +295,7 @@ def _produce(
     if settings.publish_clock:
         # Keep sim:now moving between events, about ten times per wall second.
         every = max(1, round(state.speed * 0.1))
-        env.every(every, lambda now: outbox.flush(now - 1), first=state.sim_start + every)
+        env.every(every, lambda now: outbox.flush(now - 1, wait=False), first=state.sim_start + every)
     if registry is not None:
         registry.register(ProducerCollector(outbox, sink.streams, lambda: env.now, lambda: emitter.visits))
         log.info("serving Prometheus metrics on %s:%d", settings.metrics_host, settings.metrics_port)

@@ -4,9 +4,11 @@
 (with the hiredis parser) for everything about the connection: URLs,
 ``rediss://`` TLS, user and password, ``AUTH``, the reply parser. The one hot
 path, many ``XADD`` commands in one round trip, packs its RESP bytes itself
-and sends them on a redis-py connection: redis-py's pipeline spends about
-10 us per command in Python, as much as the simulation spends per event,
-while packing here takes under 1 us (see ``bench/bench_producer.py``).
+and hands them to a writer thread (:mod:`producer.live.writer`) that sends
+them on a redis-py connection and reads the replies: redis-py's pipeline
+spends about 10 us per command in Python, as much as the simulation spends
+per event, while packing here takes under 1 us (see ``bench/bench_producer.py``),
+and the simulation never waits on the socket.
 
 Entries carry explicit ids ``<epoch_ms>-<seq>`` (see :mod:`producer.live.emitter`),
 so a write repeated after a lost connection is recognisable: the caller reads
@@ -16,11 +18,12 @@ there. redis-py's own retries are off; the caller decides when to retry.
 
 from __future__ import annotations
 
-import time
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import redis
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -36,6 +39,8 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+
+from producer.live.writer import Batch, Writer
 
 
 class Refused(RedisConnectionError):
@@ -65,12 +70,6 @@ def reply_text(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{code} {text}" if code and not text.startswith(code) else text
 
-#: The XADD error when an id is not above the stream's top (the entry is already there).
-ID_TOO_SMALL = "equal or smaller than the target stream top item"
-
-#: Seconds between two polls of the socket for the reply of the batch in flight.
-REPLY_POLL = 0.0002
-
 StreamId = tuple[int, int]
 ZERO_ID: StreamId = (0, 0)
 
@@ -88,6 +87,14 @@ def _text(value: bytes | str) -> str:
 
 def _bulk(value: bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def _digits(values: np.ndarray) -> np.ndarray:
+    """How many decimal digits each non-negative integer has."""
+    return np.maximum(1, np.searchsorted(_POWERS_OF_TEN, np.asarray(values, dtype=np.int64), side="right"))
+
+
+_POWERS_OF_TEN = np.array([10**i for i in range(19)], dtype=np.int64)
 
 
 def pack_command(*args: bytes | str | int) -> bytes:
@@ -118,6 +125,10 @@ class Entry:
         return self.ms, self.seq
 
 
+class NotYet(RedisConnectionError):
+    """Redis has not answered a probe yet (a frozen or very slow server): retry later."""
+
+
 class RedisError(Exception):
     """Redis refused something in a way retrying will not fix (auth, ACL, wrong type); one line."""
 
@@ -133,11 +144,15 @@ class RedisSink:
             + _bulk(str(maxlen).encode())
             for s in self.streams
         ]
-        # The connection the hot path holds, and the batch in flight on it (entries, replies).
+        # The connection the hot path holds, and the batch in flight on it (in the writer thread).
         self._conn: Any = None
-        self._inflight: tuple[int, int] | None = None
+        self._inflight: Batch | None = None
         self._clock_client: redis.Redis | None = None
-        self._next_poll = 0.0  # when awaiting_reply() may poll the socket again
+        self._writer = Writer(self._replied)
+        #: Called (from the writer thread) when a batch's replies are in: the outbox wakes the paced loop.
+        self.on_reply: Callable[[], None] | None = None
+        #: Monotonic time Redis had answered the last batch received.
+        self.replied_at = 0.0
 
     @classmethod
     def connect(
@@ -310,31 +325,46 @@ class RedisSink:
     def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:
         """Send XADD for every entry, then the ``extra`` commands, without waiting for the replies.
 
-        One batch may be in flight at a time: :meth:`receive` reads its
-        replies. Splitting the two lets the simulation run while Redis
-        works (a backfill's throughput); the producer receives at once
-        whenever it is on schedule.
+        The bytes are packed here and written by the writer thread
+        (:mod:`producer.live.writer`), which also reads the replies: neither a
+        slow reader nor a frozen server pauses the caller. One batch may be in
+        flight at a time: :meth:`receive` collects its outcome.
         """
         if self._inflight is not None:
             raise RuntimeError("a batch is already in flight")
+        packed = self.pack(entries) + b"".join(pack_command(*cmd) for cmd in extra)
+        # A new connection is opened by the writer thread (a frozen server would hold a connect here).
+        batch = Batch(self._conn, packed, len(entries), len(entries) + len(extra), self._connect)
+        self._inflight = batch
+        self._writer.submit(batch)
+
+    def pack(self, entries: Sequence[Entry]) -> bytes:
+        """``XADD <stream> MAXLEN ~ <n> <id> data <json> key <customer>`` for each entry, in RESP."""
         prefix = self._prefix
-        parts = []
-        for e in entries:
-            eid = b"%d-%d" % (e.ms, e.seq)
-            parts.append(prefix[e.stream] + b"$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n" % (
-                len(eid), eid, len(e.data), e.data, len(e.key), e.key))
-        parts.extend(pack_command(*cmd) for cmd in extra)
-        if self._conn is None:
-            self._conn = self.client.connection_pool.get_connection()
-        try:
-            self._conn.send_packed_command([b"".join(parts)], check_health=False)
-        except BaseException:
-            self._drop()
-            raise
-        self._inflight = (len(entries), len(parts))
+        return b"".join([
+            prefix[e.stream] + b"$%d\r\n%d-%d\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n" % (
+                len(b"%d-%d" % (e.ms, e.seq)), e.ms, e.seq, len(e.data), e.data, len(e.key), e.key)
+            for e in entries
+        ])
+
+    def pack_columns(self, stream: int, ms: np.ndarray, seq: np.ndarray, data: list[bytes],
+                     key: list[bytes]) -> bytes:
+        """:meth:`pack` from columns (a backfill's pipeline): no :class:`Entry` per event."""
+        fmt = self._prefix[stream] + b"$%d\r\n%d-%d\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n"
+        id_len = _digits(ms) + 1 + _digits(seq)
+        return b"".join([
+            fmt % (n, m, q, len(d), d, len(k), k)
+            for n, m, q, d, k in zip(id_len.tolist(), ms.tolist(), seq.tolist(), data, key)
+        ])
+
+    def _connect(self) -> Any:
+        """A connection from the pool (in the writer thread); kept as the sink's for the next batches."""
+        conn = self.client.connection_pool.get_connection()
+        self._conn = conn
+        return conn
 
     def receive(self) -> list[int]:
-        """Read the replies of the batch in flight.
+        """Wait for the replies of the batch in flight (the writer thread reads them).
 
         Returns the indices of the entries Redis refused because an entry
         with that id or a later one is already in the stream (a repeat of an
@@ -342,29 +372,20 @@ class RedisSink:
         fails (some entries may have been written: the caller re-reads
         :meth:`last_ids`) and :class:`RedisError` on any other refusal.
         """
-        if self._inflight is None or self._conn is None:
+        batch = self._inflight
+        if batch is None:
             return []
-        n_entries, n_replies = self._inflight
-        conn, repeated = self._conn, []
-        first_error: ResponseError | None = None
-        try:
-            for i in range(n_replies):
-                try:
-                    conn.read_response()
-                except ResponseError as exc:
-                    if i < n_entries and ID_TOO_SMALL in str(exc):
-                        repeated.append(i)
-                    elif first_error is None:
-                        first_error = exc
-        except BaseException:
+        batch.wait()
+        if batch.error is not None:
             self._drop()
-            raise
+            raise batch.error
         self._inflight = None
-        if first_error is not None:
-            if refused_for_now(first_error):
-                raise Refused(reply_text(first_error))
-            raise RedisError(f"Redis at {self.where} refused a write: {reply_text(first_error)}")
-        return repeated
+        self.replied_at = batch.replied_at
+        if batch.refusal is not None:
+            if refused_for_now(batch.refusal):
+                raise Refused(reply_text(batch.refusal))
+            raise RedisError(f"Redis at {self.where} refused a write: {reply_text(batch.refusal)}")
+        return batch.repeated
 
     def write(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> list[int]:
         """:meth:`send` and :meth:`receive`: one round trip."""
@@ -376,32 +397,36 @@ class RedisSink:
         return self._inflight is not None
 
     def awaiting_reply(self) -> bool:
-        """A batch is in flight and no reply to it has arrived yet (a receive would wait).
+        """A batch is in flight and Redis has not answered all of it yet (a receive would wait)."""
+        return self._inflight is not None and not self._inflight.done.is_set()
 
-        Asked on every step while behind schedule, so the socket is polled at
-        most every :data:`REPLY_POLL` seconds.
-        """
-        if self._inflight is None or self._conn is None:
-            return False
-        now = time.monotonic()
-        if now < self._next_poll:
-            return True
-        try:
-            if self._conn.can_read(timeout=0):
-                return False
-        except TRANSIENT:
-            return False  # a receive finds out at once
-        self._next_poll = now + REPLY_POLL
-        return True
+    def answered_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the batch in flight to be answered; whether it was (or none is in flight)."""
+        return self._inflight is None or self._inflight.done.wait(seconds)
+
+    def _replied(self) -> None:
+        if self.on_reply is not None:
+            self.on_reply()
 
     def _drop(self) -> None:
         """Forget the connection (it failed): the next batch opens a new one."""
+        batch = self._inflight
+        if batch is not None and not batch.done.is_set():
+            # The writer thread is still on it: cut the socket (its read fails at once), then wait.
+            sock = getattr(self._conn, "_sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            batch.wait()
         if self._conn is not None:
             self._conn.disconnect()
             self.client.connection_pool.release(self._conn)
         self._conn, self._inflight = None, None
 
     def close(self) -> None:
+        self._writer.close()
         if self._clock_client is not None:
             self._clock_client.close()
         if self._conn is not None:

@@ -1,0 +1,300 @@
+"""Backfill: a producer far behind its clock writes the past at the speed of Redis.
+
+A restart after an outage, a continued run whose clock went on, or a run
+at ``SPEED=max`` (its whole span due at once) begins with a stretch of
+events that are all due already. The
+SimPy model would write them one event at a time (about 12 us each); where
+the vectorized engine is exact (no store has a capacity limit, the wall
+clock paces the run) this module writes them instead:
+
+- events from the vectorized engine (:func:`sim.fast.fast_batches`, the
+  engine of ``foot-traffic simulate``, equal to the model event for event),
+  from where a restart's model would start (:func:`~producer.live.resume.model_start`)
+  up to the second now due;
+- entry ids ``<ms>-<seq>`` computed column-wise exactly as the
+  :class:`~producer.live.emitter.Emitter` numbers them, and the JSON lines
+  of :meth:`~sim.batch.SessionColumns.json_lines` (the bytes the model's
+  events give);
+- pre-encoded ``XADD`` pipelines sent back to back on a connection of their
+  own while a reader thread reads the replies, up to :data:`IN_FLIGHT` of
+  them in flight.
+
+Exactly once, as for the outbox: the streams' newest entries must be ones
+this run produces (the same id and payload), or nothing is written and the
+model's replay reports it; only ids above each stream's top are written. If
+anything fails (the connection, a refusal), the backfill stops: what Redis
+holds of the unconfirmed pipelines is checked as the outbox checks entries
+whose reply was lost (present as sent, or trimmed), and the model then
+continues from the streams' tops as after any restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from producer.live.lines import door_lines, session_lines
+from producer.live.outbox import Outbox
+from producer.live.pace import Pace, WallClock
+from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisSink, StreamId
+from producer.live.resume import model_start
+from producer.settings import MAX_SPEED
+from sim.batch import Batch, texts
+from sim.events import iso
+from sim.fast import fast_batches
+from sim.store import Store
+
+log = logging.getLogger("producer.live.backfill")
+
+#: Entries per pipeline.
+CHUNK = 5000
+#: Pipelines sent but not yet answered, at most.
+IN_FLIGHT = 8
+#: Backfill only when at least this far (wall seconds) behind: less is caught up by the model.
+BEHIND = 1.0
+#: Simulated seconds per batch of the vectorized engine.
+WINDOW = 3600
+
+
+@dataclass
+class Column:
+    """Entries of one stream, column-wise: ids (``ms``, ``seq``), payloads and keys."""
+
+    stream: int
+    ms: np.ndarray
+    seq: np.ndarray
+    data: list[bytes]
+    key: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def part(self, lo: int, hi: int) -> Column:
+        return Column(self.stream, self.ms[lo:hi], self.seq[lo:hi], self.data[lo:hi], self.key[lo:hi])
+
+    def entry(self, i: int) -> Entry:
+        ms = int(self.ms[i])
+        return Entry(self.stream, ms // 1000, ms, int(self.seq[i]), self.data[i], self.key[i])
+
+    def entries(self) -> list[Entry]:
+        return [self.entry(i) for i in range(len(self))]
+
+
+def sequence(t: np.ndarray) -> np.ndarray:
+    """Each event's number within its second (0, 1, 2 ... for events at the same time), as the emitter counts."""
+    n = len(t)
+    idx = np.arange(n)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = t[1:] != t[:-1]
+    return idx - np.maximum.accumulate(np.where(starts, idx, 0))
+
+
+def _keys(values: np.ndarray) -> list[bytes]:
+    return values.tolist() if values.dtype.kind == "S" else [v.encode() for v in texts(values)]
+
+
+def columns(batch: Batch) -> tuple[Column, Column]:
+    """A batch of the vectorized engine as the two streams' entries (sessions, door events)."""
+    s, d = batch.sessions, batch.doors
+    t0, t1 = s.entry.astype(np.int64), d.time.astype(np.int64)
+    return (Column(0, t0 * 1000, sequence(t0), session_lines(s), _keys(s.customer_id)),
+            Column(1, t1 * 1000, sequence(t1), door_lines(d), _keys(d.customer_id)))
+
+
+def due_now(pace: Pace) -> int | None:
+    """The simulated second now due on a wall clock (``None`` for a followed clock)."""
+    if not isinstance(pace, WallClock):
+        return None
+    return int(pace.sim_start + (time.time() - pace.wall_start) * pace.speed)
+
+
+class Foreign(Exception):
+    """A stream's top is not an entry this run produces: leave it to the model's replay to report."""
+
+
+class Pipe:
+    """Pre-encoded XADD pipelines on a connection of their own; a thread reads the replies."""
+
+    def __init__(self, sink: RedisSink) -> None:
+        self.sink = sink
+        self.conn: Any = sink.client.connection_pool.get_connection()
+        self.slots = threading.Semaphore(IN_FLIGHT)
+        self.sent: list[Column] = []  # the pipelines sent, in order
+        self.confirmed = 0  # how many of them are answered, every entry written
+        self.error: BaseException | None = None
+        self._replies: list[int] = []
+        self._more = threading.Condition()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, name="backfill-replies", daemon=True)
+        self._reader.start()
+
+    def send(self, col: Column) -> None:
+        self.slots.acquire()
+        if self.error is not None:
+            self.slots.release()
+            raise self.error
+        packed = self.sink.pack_columns(col.stream, col.ms, col.seq, col.data, col.key)
+        with self._more:
+            self.sent.append(col)
+            self._replies.append(len(col))
+            self._more.notify()
+        self.conn.send_packed_command([packed], check_health=False)
+
+    def finish(self) -> None:
+        """Wait until every pipeline sent is answered (or the reading failed)."""
+        with self._more:
+            self._closed = True
+            self._more.notify()
+        self._reader.join()
+
+    def close(self) -> None:
+        """Its replies were read past redis-py's parser: the connection is closed, not reused."""
+        self.conn.disconnect()
+        self.sink.client.connection_pool.release(self.conn)
+
+    def _read(self) -> None:
+        """Count the replies straight off the socket; stop at the first that is not an entry id.
+
+        An XADD's reply is ``$<n>\\r\\n<id>\\r\\n`` (two lines), an error
+        ``-<message>\\r\\n``: counting lines in what ``recv`` returns keeps
+        this thread off the GIL, where a parser's call per reply would take
+        it from the thread that generates and packs.
+        """
+        sock = self.conn._sock
+        lines, tail, k, due = 0, b"", 0, 0
+        try:
+            while True:
+                with self._more:
+                    while k >= len(self._replies) and not self._closed:
+                        self._more.wait()
+                    if k >= len(self._replies):
+                        return
+                    due = self._replies[k]
+                while lines < 2 * due:
+                    got = sock.recv(1 << 20)
+                    if not got:
+                        raise RedisConnectionError("Redis closed the connection")
+                    buf = tail + got
+                    end = buf.rfind(b"\r\n")
+                    if end < 0:
+                        tail = buf
+                        continue
+                    done, tail = buf[:end + 2], buf[end + 2:]
+                    if done.startswith((b"-", b"!")) or b"\n-" in done or b"\n!" in done:
+                        at = done.find(b"-") if done.startswith(b"-") or b"\n-" in done else done.find(b"!")
+                        message = done[at + 1:done.find(b"\r\n", at)].decode(errors="replace")
+                        raise ResponseError(message)
+                    lines += done.count(b"\r\n")
+                lines -= 2 * due
+                k += 1
+                self.confirmed = k
+                self.slots.release()
+        except BaseException as exc:  # noqa: BLE001 - handed to the sending thread, which stops
+            self.error = exc
+            self.slots.release()
+
+
+def backfill(
+    seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: RedisSink,
+    outbox: Outbox,
+) -> int:
+    """Write what is due already with the vectorized engine, if far enough behind; returns the entries written.
+
+    Afterwards the outbox has re-read the streams' tops (the model continues from them).
+    """
+    now = due_now(pace)
+    if now is None or any(s.capacity is not None for s in stores):
+        return 0
+    last = outbox.last_ids
+    resume = min(ms for ms, _ in last) // 1000 if last else sim_start
+    until = now if end is None else min(now, end)
+    assert isinstance(pace, WallClock)
+    if until <= max(resume, sim_start):
+        return 0
+    if (until - max(resume, sim_start)) / pace.speed < BEHIND and pace.speed < MAX_SPEED:
+        return 0
+    begin = model_start(sim_start, last, stores)
+    log.info("%.0f s behind: backfilling from %s to %s with the vectorized engine",
+             (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until))
+    began = time.monotonic()
+    pipe = Pipe(sink)
+    written = [0 for _ in sink.streams]
+    try:
+        _write_all(seed, stores, begin, until, last, outbox, pipe, written)
+        pipe.finish()
+        if pipe.error is not None:
+            raise pipe.error
+    except Foreign as exc:
+        log.warning("backfill skipped: %s (the model's replay checks it)", exc)
+        pipe.finish()
+    except Exception as exc:  # noqa: BLE001 - any failure (the connection, a refusal): stop, check, continue
+        pipe.finish()
+        log.warning("backfill stopped (%s): the model continues from the streams' tops",
+                    " ".join(str(exc).split())[:160])
+    finally:
+        pipe.close()
+    unconfirmed = [e for col in pipe.sent[pipe.confirmed:] for e in col.entries()]
+    for col in pipe.sent[:pipe.confirmed]:
+        written[col.stream] += len(col)
+    while True:
+        try:
+            outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
+            held = [e for e in unconfirmed if e.id <= outbox.last_ids[e.stream]]
+            if held:
+                outbox.check_held(held)  # present as sent (or trimmed), or the run stops: nothing lost unseen
+            break
+        except TRANSIENT:
+            continue  # lost Redis again while checking: reread waits for it
+    for i, n in enumerate(written):
+        outbox.written[i] += n
+    total = sum(written)
+    wall = time.monotonic() - began
+    log.info("backfilled %d entries in %.1f s (%.0f entries/s)", total, wall, total / max(wall, 1e-9))
+    return total
+
+
+def _write_all(
+    seed: int, stores: Sequence[Store], begin: int, until: int, last: list[StreamId], outbox: Outbox,
+    pipe: Pipe, written: list[int],
+) -> None:
+    """Generate, check the tops, and send every entry above them, in pipelines of at most :data:`CHUNK`."""
+    tops = outbox.tops
+    seen = [top == ZERO_ID for top in last]
+    held: list[Column] = []  # what waits until both tops are checked
+    for batch in fast_batches(seed, stores, begin, until, WINDOW):
+        for col in columns(batch):
+            if not len(col):
+                continue
+            stream = col.stream
+            top_ms, top_seq = last[stream]
+            above = (col.ms > top_ms) | ((col.ms == top_ms) & (col.seq > top_seq))
+            first = int(np.argmax(above)) if above.any() else len(col)
+            if not seen[stream]:
+                at = np.flatnonzero((col.ms == top_ms) & (col.seq == top_seq))
+                if len(at):
+                    mine = col.entry(int(at[0]))
+                    top = tops[stream]  # the newest entry; its id is below the top id if that one was deleted
+                    if top is not None and top.id == last[stream] and (top.data, top.key) != (mine.data, mine.key):
+                        raise Foreign(f"stream {stream}'s newest entry is not this run's event")
+                    seen[stream] = True
+                elif first < len(col):
+                    raise Foreign(f"this run never produces stream {stream}'s newest id")
+            for lo in range(first, len(col), CHUNK):
+                held.append(col.part(lo, min(lo + CHUNK, len(col))))
+        if all(seen):
+            # Each stream's pipelines go in id order (batches are consecutive windows).
+            for part in held:
+                if outbox.waker.stopping:
+                    return  # a stop: the model then stops at once, writing nothing more
+                pipe.send(part)
+            held.clear()
+    if not all(seen):
+        raise Foreign("the streams' newest entries are beyond what is due")
