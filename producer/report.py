@@ -31,6 +31,7 @@ from pathlib import Path
 import click
 import matplotlib.dates as mdates
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
@@ -221,11 +222,7 @@ def occupancy_figure(
     limits = [s.capacity for s in stores or () if s.capacity is not None]
     if stores and len(limits) == len(stores):
         ax.axhline(sum(limits), color="#555555", lw=1, ls="--", label=f"capacity {sum(limits)}")
-    tz = zone_named(zone)
-    locator = mdates.AutoDateLocator(tz=tz)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(_SpanOffset(locator, tz=tz))
-    ax.set_xlim(when[0], when[-1])
+    _time_axis(ax, when, zone)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("customers inside")
     ax.set_xlabel(f"time ({zone}), sampled every {step // 60} min")
@@ -240,6 +237,16 @@ def occupancy_figure(
            "Erlang's loss figure below)." if limits else "."),
         series, ax.get_xlabel(),
     )
+
+
+def _time_axis(ax: Axes, when: np.ndarray, zone: str) -> None:
+    """Dates on the x axis in the store's zone, spanning ``when`` (UTC datetime64)."""
+    tz = zone_named(zone)
+    locator = mdates.AutoDateLocator(tz=tz)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(_SpanOffset(locator, tz=tz))
+    if when.size:
+        ax.set_xlim(when[0], when[-1])
 
 
 def sensor_figure(data: Dataset, start: int, end: int, zone: str = "UTC") -> Figure | None:
@@ -265,12 +272,7 @@ def sensor_figure(data: Dataset, start: int, end: int, zone: str = "UTC") -> Fig
     when = times.astype("datetime64[s]")
     ax.plot(when, true, color=SIM_COLOR, lw=0.9, label="true (from the true door events)")
     ax.plot(when, counted, color=EXPECT_COLOR, lw=0.9, label="counted (running sum of the interval counts)")
-    tz = zone_named(zone)
-    locator = mdates.AutoDateLocator(tz=tz)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(_SpanOffset(locator, tz=tz))
-    if times.size:
-        ax.set_xlim(when[0], when[-1])
+    _time_axis(ax, when, zone)
     ax.set_ylabel("customers inside")
     ax.set_xlabel(f"time ({zone}), at the end of each count interval")
     ax.grid(alpha=0.3)

@@ -44,7 +44,7 @@ def has_pyarrow() -> bool:
     return importlib.util.find_spec("pyarrow") is not None
 
 
-class _JsonlWriter:
+class LineWriter:
     """One ``orjson`` line per event: JSONL on the base install."""
 
     def __init__(self, path: Path) -> None:
@@ -81,7 +81,7 @@ class FileSink:
                 from producer.sinks import jsonl
 
                 return jsonl.JsonlWriter(path, jsonl.session_lines if kind == "sessions" else jsonl.door_lines)
-            return _JsonlWriter(path)
+            return LineWriter(path)
         if self.fmt == "csv" and has_pyarrow():
             from producer.sinks import arrow, arrow_csv
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from producer.sinks.files import has_pyarrow
+from producer.sinks.files import LineWriter, has_pyarrow
 from sim.batch import texts
 from sim.events import iso_many
 from sim.extras import need
@@ -47,19 +47,6 @@ def _sensor_rows(cols: SensorColumns) -> list[Sequence[object]]:
 def _count_rows(cols: CountColumns) -> list[Sequence[object]]:
     return list(zip(cols.store_id.tolist(), iso_many(cols.interval_start), iso_many(cols.interval_end),
                     cols.entries.tolist(), cols.exits.tolist(), strict=True))
-
-
-class _Jsonl:
-    def __init__(self, path: Path) -> None:
-        self._file: IO[bytes] = open(path, "wb")
-
-    def write(self, cols: Any) -> None:
-        lines = cols.json_lines()
-        if lines:
-            self._file.write(b"\n".join(lines) + b"\n")
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class _Csv:
@@ -107,36 +94,6 @@ def _count_table(cols: CountColumns) -> Any:
     })
 
 
-class _Parquet:
-    """Batches gathered into row groups of about ``ROW_GROUP`` rows (as ``sinks.arrow.ParquetWriter``)."""
-
-    ROW_GROUP = 128 * 1024
-
-    def __init__(self, path: Path, to_table: Callable[[Any], Any], empty: Any) -> None:
-        pq = need("pyarrow.parquet", "--format parquet")
-        self._to_table, self._rows = to_table, 0
-        self._pending: list[Any] = []
-        self._writer = pq.ParquetWriter(str(path), empty.schema, compression="zstd")
-
-    def write(self, cols: Any) -> None:
-        if len(cols):
-            self._pending.append(self._to_table(cols))
-            self._rows += len(cols)
-        if self._rows >= self.ROW_GROUP:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            import pyarrow as pa
-
-            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=self._rows)
-        self._pending, self._rows = [], 0
-
-    def close(self) -> None:
-        self._flush()
-        self._writer.close()
-
-
 class SensorFileSink:
     """The sensor records' file and the interval counts' file, in one format."""
 
@@ -156,12 +113,15 @@ class SensorFileSink:
 
             return jsonl.JsonlWriter(path, sensor_jsonl.sensor_lines)
         if self.fmt == "jsonl":
-            return _Jsonl(path)
+            return LineWriter(path)
         if self.fmt == "csv":
             return _Csv(path, SENSOR_COLUMNS, _sensor_rows) if kind == "sensor" else _Csv(path, COUNT_COLUMNS, _count_rows)
+        need("pyarrow", "--format parquet")
+        from producer.sinks import arrow
+
         if kind == "sensor":
-            return _Parquet(path, _sensor_table, _sensor_table(SensorColumns.empty()))
-        return _Parquet(path, _count_table, _count_table(_empty_counts()))
+            return arrow.ParquetWriter(path, _sensor_table, _sensor_table(SensorColumns.empty()).schema)
+        return arrow.ParquetWriter(path, _count_table, _count_table(_empty_counts()).schema)
 
     def write(self, records: SensorColumns, counts: CountColumns) -> None:
         self._writers[0].write(records)
