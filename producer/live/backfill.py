@@ -178,7 +178,7 @@ class Pipe:
         self.sink, self.pool = sink, pool
         self.conn: Any = pool.get_connection()
         self.slots = threading.Semaphore(IN_FLIGHT)
-        self.sent: list[Column] = []  # the pipelines sent, in order
+        self.sent: list[list[Column]] = []  # the pipelines sent, in order
         self.confirmed = 0  # how many of them are answered, every entry written
         self.error: BaseException | None = None
         self._replies: list[int] = []
@@ -187,17 +187,18 @@ class Pipe:
         self._reader = threading.Thread(target=self._read, name="backfill-replies", daemon=True)
         self._reader.start()
 
-    def send(self, col: Column) -> None:
+    def send(self, cols: list[Column]) -> None:
+        """Send one pipeline: the columns' entries (of one stream, or of several on this Redis), in order."""
         self.slots.acquire()
         if self.error is not None:
             self.slots.release()
             raise self.error
-        packed = self.sink.pack_columns(col.stream, col.ms, col.seq, col.data, col.key)
+        packed = [self.sink.pack_columns(c.stream, c.ms, c.seq, c.data, c.key) for c in cols]
         with self._more:
-            self.sent.append(col)
-            self._replies.append(len(col))
+            self.sent.append(cols)
+            self._replies.append(sum(len(c) for c in cols))
             self._more.notify()
-        self.conn.send_packed_command([packed], check_health=False)
+        self.conn.send_packed_command(packed, check_health=False)
 
     def finish(self) -> None:
         """Wait until every pipeline sent is answered (or the reading failed)."""
@@ -254,9 +255,17 @@ class Pipe:
 
 
 class Pipes:
-    """A :class:`Pipe` per Redis the streams live on: one on a single Redis, one per primary on a cluster."""
+    """A :class:`Pipe` per Redis the streams live on: one on a single Redis, one per primary on a cluster.
 
-    def __init__(self, sink: RedisSink) -> None:
+    With ``gather`` (a pair of streams per store), columns bound for one
+    Redis are gathered into pipelines of up to :data:`CHUNK` entries,
+    whatever their stream: a store's hour is a few hundred entries, and a
+    pipeline each would cost a round trip per few hundred. Otherwise each
+    column (a whole batch's stream, up to CHUNK entries) is a pipeline.
+    """
+
+    def __init__(self, sink: RedisSink, gather: bool = False) -> None:
+        self.gather = gather
         targets = sink.stream_pools() if isinstance(sink, ClusterSink) else [
             ("", sink.client.connection_pool) for _ in sink.streams]
         self.by_node: dict[str, Pipe] = {}
@@ -269,6 +278,7 @@ class Pipes:
             self.close()
             raise
         self.of_stream = [self.by_node[name] for name, _ in targets]
+        self._gathered: dict[int, tuple[list[Column], int]] = {}  # per pipe (by id): its columns, their entries
 
     @property
     def error(self) -> BaseException | None:
@@ -276,10 +286,29 @@ class Pipes:
         return next((p.error for p in self.by_node.values() if p.error is not None), None)
 
     def send(self, col: Column) -> None:
+        """Add a column (at most CHUNK entries) to its Redis's next pipeline; send that when it is full."""
         error = self.error
         if error is not None:
             raise error
-        self.of_stream[col.stream].send(col)
+        pipe = self.of_stream[col.stream]
+        if not self.gather:
+            pipe.send([col])
+            return
+        cols, n = self._gathered.get(id(pipe), ([], 0))
+        if cols and n + len(col) > CHUNK:
+            pipe.send(cols)
+            cols, n = [], 0
+        self._gathered[id(pipe)] = (cols + [col], n + len(col))
+
+    def flush(self) -> None:
+        """Send what is gathered."""
+        for pipe in self.by_node.values():
+            cols, _ = self._gathered.pop(id(pipe), ([], 0))
+            if cols:
+                error = self.error
+                if error is not None:
+                    raise error
+                pipe.send(cols)
 
     def finish(self) -> None:
         for pipe in self.by_node.values():
@@ -291,11 +320,11 @@ class Pipes:
 
     def confirmed(self) -> list[Column]:
         """The pipelines answered, every entry written."""
-        return [col for p in self.by_node.values() for col in p.sent[:p.confirmed]]
+        return [col for p in self.by_node.values() for cols in p.sent[:p.confirmed] for col in cols]
 
     def unconfirmed(self) -> list[Column]:
         """The pipelines sent and not answered: Redis may hold some of their entries, or none."""
-        return [col for p in self.by_node.values() for col in p.sent[p.confirmed:]]
+        return [col for p in self.by_node.values() for cols in p.sent[p.confirmed:] for col in cols]
 
 
 def backfill(
@@ -327,7 +356,7 @@ def backfill(
     pipes: Pipes | None = None
     written = [0 for _ in sink.streams]
     try:
-        pipes = Pipes(sink)
+        pipes = Pipes(sink, gather=per_store)
         _write_all(seed, stores, begin, until, last, outbox, pipes, split)
         pipes.finish()
         if pipes.error is not None:
@@ -403,3 +432,4 @@ def _write_all(
             held.clear()
     if not all(seen):
         raise Foreign("the streams' newest entries are beyond what is due")
+    pipes.flush()
