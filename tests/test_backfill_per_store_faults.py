@@ -102,15 +102,19 @@ class BreakingClusterSink(ClusterSink):
     kill_at = KILL_AT
     packed = 0
     failover = False
+    #: The servers, to SIGKILL the primary (a crash: its replica is promoted), or ``None``.
+    crash: RedisClusterServers | None = None
 
     def pack_columns(self, *args: Any) -> bytes:
         before, self.packed = self.packed, self.packed + len(args[1])
         if before < self.kill_at <= self.packed:
-            primary = self.client.get_node_from_key(self.streams[0]).redis_connection
-            if self.failover:
-                _fail_over(primary)
+            node = self.client.get_node_from_key(self.streams[0])
+            if self.crash is not None:
+                self.crash.kill(node.port)
+            elif self.failover:
+                _fail_over(node.redis_connection)
             else:
-                primary.client_kill_filter(_type="normal", skipme=True)
+                node.redis_connection.client_kill_filter(_type="normal", skipme=True)
         return super().pack_columns(*args)
 
 
@@ -124,8 +128,11 @@ def _fail_over(primary: redis.Redis) -> None:
         time.sleep(0.02)
 
 
-def cut_off_then_rest(sink: RedisSink, read: Any) -> tuple[int, int]:
-    """A backfill cut off by ``sink``, then a second one; asserts prefix, tops and the rest; (first, total)."""
+def cut_off_then_rest(sink: RedisSink, read: Any, replicated: bool = True) -> tuple[int, int]:
+    """A backfill cut off by ``sink``, then a second one; asserts prefix, tops and the rest; (first, total).
+
+    ``replicated=False``: a primary crashed, and its replica (now primary) may lack writes it acknowledged.
+    """
     waker = Waker()
     outbox = Outbox(sink, waker, buffer_max=100_000)
     pace = WallClock(START, 1.0, time.time() - 2 * DAY)  # two days behind: the whole day is due
@@ -138,7 +145,8 @@ def cut_off_then_rest(sink: RedisSink, read: Any) -> tuple[int, int]:
         assert 0 < first < total, f"the fault cut the backfill short ({first} of {total} written)"
         for name, g, w in zip(sink.streams, got, want, strict=True):
             assert g == w[:len(g)], f"{name} holds a prefix of its store's entries: no gap, no repeat"
-        assert sum(len(g) for g in got) == first + sum(outbox.skipped), "what was confirmed or found is there"
+        if replicated:
+            assert sum(len(g) for g in got) == first + sum(outbox.skipped), "what was confirmed or found is there"
         tops = [tuple(int(x) for x in g[-1][0].split(b"-")) if g else (0, 0) for g in got]
         assert outbox.last_ids == tops
         # The rest, as the restarted model (or a second backfill) writes it.
@@ -185,3 +193,21 @@ def test_a_cluster_backfill_meeting_moved_stops_and_the_rest_is_written_once(
     assert len(stopped) == 1 and "MOVED" in stopped[0], stopped  # the old primary refused: the slots moved
     assert any("re-reading the slot table" in r.getMessage() for r in caplog.records)
     cluster.wait_ok()
+
+
+def test_a_cluster_backfill_whose_primary_crashes_continues_on_the_promoted_replica(
+    monkeypatch: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SIGKILL of the first store's primary mid-backfill: the backfill stops, waits for the replica, the rest once."""
+    monkeypatch.setattr(bf, "CHUNK", CHUNK)
+    servers = RedisClusterServers().start()  # a cluster of its own: it loses a node
+    try:
+        sink = BreakingClusterSink.connect_cluster(servers.url, "", 0, streams("crashed"), MAXLEN)
+        sink.crash = servers
+        with caplog.at_level(logging.INFO):
+            cut_off_then_rest(sink, lambda name: read_stream(servers.client(), name),  # type: ignore[arg-type]
+                              replicated=False)
+        assert len(servers.live()) == 5, "a primary was killed"
+        assert any("backfill stopped" in r.getMessage() for r in caplog.records)
+    finally:
+        servers.close()
