@@ -19,6 +19,14 @@ clock paces the run) this module writes them instead:
   own while a reader thread reads the replies, up to :data:`IN_FLIGHT` of
   them in flight.
 
+With ``STREAM_PER_STORE=1`` each batch is split by store: store ``k``'s
+sessions go to stream ``2k`` and its door events to ``2k + 1``, each stream
+numbering its own ids, as :class:`~producer.live.shards.StoreEmitter` does.
+On a Redis Cluster each stream's pipelines go to the primary holding its
+slot, one connection (and one reader thread) per primary, as
+:class:`~producer.live.cluster_sink.ClusterSink` splits a batch; a ``MOVED``
+or a connection lost in a failover is a failure like any other.
+
 Exactly once, as for the outbox: the streams' newest entries must be ones
 this run produces (the same id and payload), or nothing is written and the
 model's replay reports it; only ids above each stream's top are written. If
@@ -33,7 +41,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +49,7 @@ import numpy as np
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from producer.live.cluster_sink import ClusterSink
 from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
@@ -109,6 +118,48 @@ def columns(batch: Batch) -> tuple[Column, Column]:
             Column(1, t1 * 1000, sequence(t1), door_lines(d), _keys(d.customer_id)))
 
 
+def store_columns(batch: Batch, stores: Sequence[Store]) -> list[Column]:
+    """A batch as each store's two streams' entries: store ``k``'s sessions stream ``2k``, door events ``2k + 1``.
+
+    Each store's events keep their order (a stable sort by store), and each
+    stream counts its own sequence numbers, as the
+    :class:`~producer.live.shards.StoreEmitter` numbers them.
+    """
+    s, d = batch.sessions, batch.doors
+    out: list[Column] = []
+    if len(s):
+        out += _by_store(0, s.entry, s.store_id, session_lines(s), _keys(s.customer_id), stores)
+    if len(d):
+        out += _by_store(1, d.time, d.store_id, door_lines(d), _keys(d.customer_id), stores)
+    return out
+
+
+def _by_store(
+    kind: int, times: np.ndarray, store_id: np.ndarray, data: list[bytes], key: list[bytes], stores: Sequence[Store],
+) -> list[Column]:
+    """One stream's rows of every store (``kind``: 0 sessions, 1 door events) split into the stores' columns."""
+    code = _store_index(store_id, stores)
+    order = np.argsort(code, kind="stable")
+    bounds = np.searchsorted(code[order], np.arange(len(stores) + 1))
+    t = times.astype(np.int64)[order]
+    out = []
+    for k in np.flatnonzero(np.diff(bounds)).tolist():
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        rows = order[lo:hi].tolist()
+        tk = t[lo:hi]
+        out.append(Column(2 * k + kind, tk * 1000, sequence(tk), [data[i] for i in rows], [key[i] for i in rows]))
+    return out
+
+
+def _store_index(store_id: np.ndarray, stores: Sequence[Store]) -> np.ndarray:
+    """Each row's store as its index in ``stores`` (the engine's codes when the column still has them)."""
+    codes = getattr(store_id, "codes", None)
+    if codes is not None:
+        return np.asarray(codes, dtype=np.int64)
+    index = {st.store_id: k for k, st in enumerate(stores)}
+    return np.array([index[v] for v in texts(store_id)], dtype=np.int64)
+
+
 def due_now(pace: Pace) -> int | None:
     """The simulated second now due on a wall clock (``None`` for a followed clock)."""
     if not isinstance(pace, WallClock):
@@ -121,13 +172,13 @@ class Foreign(Exception):
 
 
 class Pipe:
-    """Pre-encoded XADD pipelines on a connection of their own; a thread reads the replies."""
+    """Pre-encoded XADD pipelines on a connection of their own (to one Redis, or one primary); a thread reads the replies."""
 
-    def __init__(self, sink: RedisSink) -> None:
-        self.sink = sink
-        self.conn: Any = sink.client.connection_pool.get_connection()
+    def __init__(self, sink: RedisSink, pool: Any) -> None:
+        self.sink, self.pool = sink, pool
+        self.conn: Any = pool.get_connection()
         self.slots = threading.Semaphore(IN_FLIGHT)
-        self.sent: list[Column] = []  # the pipelines sent, in order
+        self.sent: list[list[Column]] = []  # the pipelines sent, in order
         self.confirmed = 0  # how many of them are answered, every entry written
         self.error: BaseException | None = None
         self._replies: list[int] = []
@@ -136,17 +187,18 @@ class Pipe:
         self._reader = threading.Thread(target=self._read, name="backfill-replies", daemon=True)
         self._reader.start()
 
-    def send(self, col: Column) -> None:
+    def send(self, cols: list[Column]) -> None:
+        """Send one pipeline: the columns' entries (of one stream, or of several on this Redis), in order."""
         self.slots.acquire()
         if self.error is not None:
             self.slots.release()
             raise self.error
-        packed = self.sink.pack_columns(col.stream, col.ms, col.seq, col.data, col.key)
+        packed = [self.sink.pack_columns(c.stream, c.ms, c.seq, c.data, c.key) for c in cols]
         with self._more:
-            self.sent.append(col)
-            self._replies.append(len(col))
+            self.sent.append(cols)
+            self._replies.append(sum(len(c) for c in cols))
             self._more.notify()
-        self.conn.send_packed_command([packed], check_health=False)
+        self.conn.send_packed_command(packed, check_health=False)
 
     def finish(self) -> None:
         """Wait until every pipeline sent is answered (or the reading failed)."""
@@ -158,7 +210,7 @@ class Pipe:
     def close(self) -> None:
         """Its replies were read past redis-py's parser: the connection is closed, not reused."""
         self.conn.disconnect()
-        self.sink.client.connection_pool.release(self.conn)
+        self.pool.release(self.conn)
 
     def _read(self) -> None:
         """Count the replies straight off the socket; stop at the first that is not an entry id.
@@ -202,11 +254,86 @@ class Pipe:
             self.slots.release()
 
 
+class Pipes:
+    """A :class:`Pipe` per Redis the streams live on: one on a single Redis, one per primary on a cluster.
+
+    With ``gather`` (a pair of streams per store), columns bound for one
+    Redis are gathered into pipelines of up to :data:`CHUNK` entries,
+    whatever their stream: a store's hour is a few hundred entries, and a
+    pipeline each would cost a round trip per few hundred. Otherwise each
+    column (a whole batch's stream, up to CHUNK entries) is a pipeline.
+    """
+
+    def __init__(self, sink: RedisSink, gather: bool = False) -> None:
+        self.gather = gather
+        targets = sink.stream_pools() if isinstance(sink, ClusterSink) else [
+            ("", sink.client.connection_pool) for _ in sink.streams]
+        self.by_node: dict[str, Pipe] = {}
+        try:
+            for name, pool in targets:
+                if name not in self.by_node:
+                    self.by_node[name] = Pipe(sink, pool)
+        except BaseException:
+            self.finish()
+            self.close()
+            raise
+        self.of_stream = [self.by_node[name] for name, _ in targets]
+        self._gathered: dict[int, tuple[list[Column], int]] = {}  # per pipe (by id): its columns, their entries
+
+    @property
+    def error(self) -> BaseException | None:
+        """The first failure of any pipe (the backfill then stops everywhere)."""
+        return next((p.error for p in self.by_node.values() if p.error is not None), None)
+
+    def send(self, col: Column) -> None:
+        """Add a column (at most CHUNK entries) to its Redis's next pipeline; send that when it is full."""
+        error = self.error
+        if error is not None:
+            raise error
+        pipe = self.of_stream[col.stream]
+        if not self.gather:
+            pipe.send([col])
+            return
+        cols, n = self._gathered.get(id(pipe), ([], 0))
+        if cols and n + len(col) > CHUNK:
+            pipe.send(cols)
+            cols, n = [], 0
+        self._gathered[id(pipe)] = (cols + [col], n + len(col))
+
+    def flush(self) -> None:
+        """Send what is gathered."""
+        for pipe in self.by_node.values():
+            cols, _ = self._gathered.pop(id(pipe), ([], 0))
+            if cols:
+                error = self.error
+                if error is not None:
+                    raise error
+                pipe.send(cols)
+
+    def finish(self) -> None:
+        for pipe in self.by_node.values():
+            pipe.finish()
+
+    def close(self) -> None:
+        for pipe in self.by_node.values():
+            pipe.close()
+
+    def confirmed(self) -> list[Column]:
+        """The pipelines answered, every entry written."""
+        return [col for p in self.by_node.values() for cols in p.sent[:p.confirmed] for col in cols]
+
+    def unconfirmed(self) -> list[Column]:
+        """The pipelines sent and not answered: Redis may hold some of their entries, or none."""
+        return [col for p in self.by_node.values() for cols in p.sent[p.confirmed:] for col in cols]
+
+
 def backfill(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: RedisSink,
-    outbox: Outbox,
+    outbox: Outbox, per_store: bool = False,
 ) -> int:
     """Write what is due already with the vectorized engine, if far enough behind; returns the entries written.
+
+    ``per_store``: the streams are a pair per store (``STREAM_PER_STORE=1``), numbered as the StoreEmitter does.
 
     Afterwards the outbox has re-read the streams' tops (the model continues from them).
     """
@@ -225,24 +352,31 @@ def backfill(
     log.info("%.0f s behind: backfilling from %s to %s with the vectorized engine",
              (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until))
     began = time.monotonic()
-    pipe = Pipe(sink)
+    split = (lambda batch: store_columns(batch, stores)) if per_store else columns
+    pipes: Pipes | None = None
     written = [0 for _ in sink.streams]
     try:
-        _write_all(seed, stores, begin, until, last, outbox, pipe, written)
-        pipe.finish()
-        if pipe.error is not None:
-            raise pipe.error
+        pipes = Pipes(sink, gather=per_store)
+        _write_all(seed, stores, begin, until, last, outbox, pipes, split)
+        pipes.finish()
+        if pipes.error is not None:
+            raise pipes.error
     except Foreign as exc:
         log.warning("backfill skipped: %s (the model's replay checks it)", exc)
-        pipe.finish()
-    except Exception as exc:  # noqa: BLE001 - any failure (the connection, a refusal): stop, check, continue
-        pipe.finish()
-        log.warning("backfill stopped (%s): the model continues from the streams' tops",
-                    " ".join(str(exc).split())[:160])
+        if pipes is not None:
+            pipes.finish()
+    except Exception as exc:  # noqa: BLE001 - any failure (the connection, a refusal, MOVED): stop, check, continue
+        if pipes is not None:
+            pipes.finish()
+        why = " ".join(str(exc).split())[:160] or type(exc).__name__
+        if isinstance(sink, ClusterSink):
+            sink.slots_may_have_moved(why)
+        log.warning("backfill stopped (%s): the model continues from the streams' tops", why)
     finally:
-        pipe.close()
-    unconfirmed = [e for col in pipe.sent[pipe.confirmed:] for e in col.entries()]
-    for col in pipe.sent[:pipe.confirmed]:
+        if pipes is not None:
+            pipes.close()
+    unconfirmed = [e for col in (pipes.unconfirmed() if pipes else []) for e in col.entries()]
+    for col in pipes.confirmed() if pipes else []:
         written[col.stream] += len(col)
     while True:
         try:
@@ -263,14 +397,14 @@ def backfill(
 
 def _write_all(
     seed: int, stores: Sequence[Store], begin: int, until: int, last: list[StreamId], outbox: Outbox,
-    pipe: Pipe, written: list[int],
+    pipes: Pipes, split: Callable[[Batch], Sequence[Column]],
 ) -> None:
     """Generate, check the tops, and send every entry above them, in pipelines of at most :data:`CHUNK`."""
     tops = outbox.tops
     seen = [top == ZERO_ID for top in last]
     held: list[Column] = []  # what waits until both tops are checked
     for batch in fast_batches(seed, stores, begin, until, WINDOW):
-        for col in columns(batch):
+        for col in split(batch):
             if not len(col):
                 continue
             stream = col.stream
@@ -294,7 +428,8 @@ def _write_all(
             for part in held:
                 if outbox.waker.stopping:
                     return  # a stop: the model then stops at once, writing nothing more
-                pipe.send(part)
+                pipes.send(part)
             held.clear()
     if not all(seen):
         raise Foreign("the streams' newest entries are beyond what is due")
+    pipes.flush()

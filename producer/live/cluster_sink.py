@@ -128,6 +128,14 @@ class ClusterSink(RedisSink):
             self._stale = _short(exc)
             raise Refused(f"the cluster: {_short(exc)}") from None
 
+    def stream_pools(self) -> list[tuple[str, Any]]:
+        """Each stream's primary, as (its name, its connection pool): where a backfill sends that stream's pipelines."""
+        return [(node.name, node.redis_connection.connection_pool) for node in self._nodes()]
+
+    def slots_may_have_moved(self, why: str) -> None:
+        """A write outside this sink failed (a backfill's pipeline): re-read the slot table before the next."""
+        self._stale = why
+
     def ping(self) -> None:
         """Every primary holding one of the streams answers (the slot table re-read if it may be stale)."""
         try:

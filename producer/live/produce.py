@@ -251,11 +251,10 @@ def _produce(
 ) -> int:
     state = run.state
     outbox.check_tops()
-    sessions_before = outbox.written[0]
-    # Per-store streams (and a cluster) are caught up by the model: the backfill writes one stream pair.
-    if not settings.stream_per_store and backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox):
+    sessions_before = sum(outbox.written[0::2])
+    if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, settings.stream_per_store):
         outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
-    backfilled_visits = outbox.written[0] - sessions_before  # no capacity there: a session per visit
+    backfilled_visits = sum(outbox.written[0::2]) - sessions_before  # no capacity there: a session per visit
     begin = model_start(state.sim_start, outbox.last_ids, stores)
     if begin > state.sim_start:
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)

@@ -1,0 +1,133 @@
+"""The backfill with ``STREAM_PER_STORE=1``, on one Redis and on a Redis Cluster: each store equals the offline run.
+
+A restarted shard hours behind its clock, and ``SPEED=max`` with per-store
+streams, are written by the backfill (the vectorized engine, pipelines per
+stream, on a cluster per primary), not caught up by the SimPy model. Each
+store's two streams must hold exactly that store's lines of
+``foot-traffic simulate``'s JSONL files, in order, byte for byte, with the
+ids the model's :class:`~producer.live.shards.StoreEmitter` gives:
+``<event time in ms>-<number within that ms>``, counted per stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.producer_run import offline, run_producer
+from tests.redis_cluster import RedisClusterServers
+from tests.redis_server import RedisServer
+
+STORES = [f"s{i:02d}" for i in range(12)]
+ARGS = ("--seed", "5")
+SHARDS = ("0/2", "1/2")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RedisClusterServers]:
+    """One cluster for this module's tests (each writes streams of its own name)."""
+    servers = RedisClusterServers().start()
+    yield servers
+    servers.close()
+
+
+def write_stores(path: Path, base: int = 300) -> Path:
+    path.write_text("".join(f'[[stores]]\nid = "{s}"\ndaily_customers = {base + 50 * i}\n\n'
+                            for i, s in enumerate(STORES)), encoding="utf-8")
+    return path
+
+
+def by_store(tmp: Path, stores: Path, *span: str) -> dict[str, tuple[list[bytes], list[bytes]]]:
+    """The offline run's lines of each store: (sessions, door events)."""
+    sessions, doors = offline(tmp, *span, "--stores", str(stores), *ARGS)
+    out: dict[str, tuple[list[bytes], list[bytes]]] = {s: ([], []) for s in STORES}
+    for kind, lines in ((0, sessions), (1, doors)):
+        for line in lines:
+            out[json.loads(line)["store_id"]][kind].append(line)
+    return out
+
+
+def assert_each_store_equals(client: Any, base: str, expected: dict[str, tuple[list[bytes], list[bytes]]]) -> None:
+    """Every store's streams hold its offline lines, with the emitter's ids counted per stream."""
+    for store, lines in expected.items():
+        for kind, name in enumerate((f"{base}:{{{store}}}", f"{base}:{{{store}}}:realistic")):
+            entries = client.xrange(name, "-", "+")
+            assert len(lines[kind]) > 50, (store, kind)
+            got = [fields[b"data"] for _, fields in entries]
+            assert len(got) == len(lines[kind]) and got == lines[kind], name
+            assert [eid for eid, _ in entries] == emitter_ids(got, "entry_time" if kind == 0 else "time"), name
+
+
+def emitter_ids(lines: list[bytes], field: str) -> list[bytes]:
+    """The ids the StoreEmitter gives a stream's events: the event's time in ms, then its number within that ms."""
+    out, previous, seq = [], -1, 0
+    for line in lines:
+        ms = int(dt.datetime.fromisoformat(json.loads(line)[field]).timestamp()) * 1000
+        seq = seq + 1 if ms == previous else 0
+        previous = ms
+        out.append(b"%d-%d" % (ms, seq))
+    return out
+
+
+def restarted_shards(url: str, tmp: Path, **settings: Any) -> list[str]:
+    """Two shards produce two hours, stop, and continue hours behind their clock; their logs."""
+    stores = write_stores(tmp / "stores.toml")
+    common = {"stream_per_store": "1", "stores": stores, "speed": "20000", **settings}
+    for shard in SHARDS:
+        first = run_producer(url, "--sim-start", "2025-11-03T08:00:00", "--until", "2025-11-03T10:00:00", *ARGS,
+                             shard=shard, **common)
+        assert first.returncode == 0, first.stderr
+        assert "backfilled" not in first.stderr  # a new run starts on its clock: the model writes it
+    # The runs' clocks go on while no producer runs: 3 wall s are 60,000 simulated seconds at SPEED 20,000.
+    time.sleep(3)
+    logs = []
+    for shard in SHARDS:
+        second = run_producer(url, "--until", "2025-11-04T12:00:00", *ARGS, shard=shard, **common)
+        assert second.returncode == 0, second.stderr
+        assert "continued run" in second.stderr and "s behind: backfilling from" in second.stderr, second.stderr
+        assert "backfilled" in second.stderr and "backfill stopped" not in second.stderr, second.stderr
+        logs.append(second.stderr)
+    return logs
+
+
+def speed_max_shards(url: str, tmp: Path, **settings: Any) -> None:
+    """Two shards at SPEED=max, each writing its stores' whole span at once."""
+    stores = write_stores(tmp / "stores.toml")
+    for shard in SHARDS:
+        done = run_producer(url, "--sim-start", "2025-11-03T20:00:00", "--days", "1.5", "--speed", "max", *ARGS,
+                            stream_per_store="1", shard=shard, stores=stores, **settings)
+        assert done.returncode == 0, done.stderr
+        assert "backfilled" in done.stderr and "backfill stopped" not in done.stderr, done.stderr
+
+
+def test_a_restarted_shard_hours_behind_backfills_each_store(redis_server: RedisServer, tmp_path: Path) -> None:
+    restarted_shards(redis_server.url, tmp_path)
+    expected = by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T08:00:00",
+                        "--until", "2025-11-04T12:00:00")
+    assert_each_store_equals(redis.Redis.from_url(redis_server.url), "foot_traffic", expected)
+
+
+def test_speed_max_with_per_store_streams_backfills_each_store(redis_server: RedisServer, tmp_path: Path) -> None:
+    speed_max_shards(redis_server.url, tmp_path)
+    expected = by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T20:00:00", "--days", "1.5")
+    assert_each_store_equals(redis.Redis.from_url(redis_server.url), "foot_traffic", expected)
+
+
+def test_a_restarted_shard_on_a_cluster_backfills_each_store(cluster: RedisClusterServers, tmp_path: Path) -> None:
+    restarted_shards(cluster.url, tmp_path, redis_cluster="1", redis_stream="restarted")
+    expected = by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T08:00:00",
+                        "--until", "2025-11-04T12:00:00")
+    assert_each_store_equals(cluster.client(), "restarted", expected)
+
+
+def test_speed_max_on_a_cluster_backfills_each_store(cluster: RedisClusterServers, tmp_path: Path) -> None:
+    speed_max_shards(cluster.url, tmp_path, redis_cluster="1", redis_stream="max")
+    expected = by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T20:00:00", "--days", "1.5")
+    assert_each_store_equals(cluster.client(), "max", expected)
