@@ -11,8 +11,6 @@ ids the model's :class:`~producer.live.shards.StoreEmitter` gives:
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +19,11 @@ from typing import Any
 import pytest
 import redis
 
-from tests.producer_run import offline, run_producer
+from tests.per_store import ARGS, assert_each_store_equals, offline_by_store, write_stores
+from tests.producer_run import run_producer
 from tests.redis_cluster import RedisClusterServers
 from tests.redis_server import RedisServer
 
-STORES = [f"s{i:02d}" for i in range(12)]
-ARGS = ("--seed", "5")
 SHARDS = ("0/2", "1/2")
 
 
@@ -36,44 +33,6 @@ def cluster() -> Iterator[RedisClusterServers]:
     servers = RedisClusterServers().start()
     yield servers
     servers.close()
-
-
-def write_stores(path: Path, base: int = 300) -> Path:
-    path.write_text("".join(f'[[stores]]\nid = "{s}"\ndaily_customers = {base + 50 * i}\n\n'
-                            for i, s in enumerate(STORES)), encoding="utf-8")
-    return path
-
-
-def by_store(tmp: Path, stores: Path, *span: str) -> dict[str, tuple[list[bytes], list[bytes]]]:
-    """The offline run's lines of each store: (sessions, door events)."""
-    sessions, doors = offline(tmp, *span, "--stores", str(stores), *ARGS)
-    out: dict[str, tuple[list[bytes], list[bytes]]] = {s: ([], []) for s in STORES}
-    for kind, lines in ((0, sessions), (1, doors)):
-        for line in lines:
-            out[json.loads(line)["store_id"]][kind].append(line)
-    return out
-
-
-def assert_each_store_equals(client: Any, base: str, expected: dict[str, tuple[list[bytes], list[bytes]]]) -> None:
-    """Every store's streams hold its offline lines, with the emitter's ids counted per stream."""
-    for store, lines in expected.items():
-        for kind, name in enumerate((f"{base}:{{{store}}}", f"{base}:{{{store}}}:realistic")):
-            entries = client.xrange(name, "-", "+")
-            assert len(lines[kind]) > 50, (store, kind)
-            got = [fields[b"data"] for _, fields in entries]
-            assert len(got) == len(lines[kind]) and got == lines[kind], name
-            assert [eid for eid, _ in entries] == emitter_ids(got, "entry_time" if kind == 0 else "time"), name
-
-
-def emitter_ids(lines: list[bytes], field: str) -> list[bytes]:
-    """The ids the StoreEmitter gives a stream's events: the event's time in ms, then its number within that ms."""
-    out, previous, seq = [], -1, 0
-    for line in lines:
-        ms = int(dt.datetime.fromisoformat(json.loads(line)[field]).timestamp()) * 1000
-        seq = seq + 1 if ms == previous else 0
-        previous = ms
-        out.append(b"%d-%d" % (ms, seq))
-    return out
 
 
 def restarted_shards(url: str, tmp: Path, **settings: Any) -> list[str]:
@@ -109,25 +68,25 @@ def speed_max_shards(url: str, tmp: Path, **settings: Any) -> None:
 
 def test_a_restarted_shard_hours_behind_backfills_each_store(redis_server: RedisServer, tmp_path: Path) -> None:
     restarted_shards(redis_server.url, tmp_path)
-    expected = by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T08:00:00",
+    expected = offline_by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T08:00:00",
                         "--until", "2025-11-04T12:00:00")
     assert_each_store_equals(redis.Redis.from_url(redis_server.url), "foot_traffic", expected)
 
 
 def test_speed_max_with_per_store_streams_backfills_each_store(redis_server: RedisServer, tmp_path: Path) -> None:
     speed_max_shards(redis_server.url, tmp_path)
-    expected = by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T20:00:00", "--days", "1.5")
+    expected = offline_by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T20:00:00", "--days", "1.5")
     assert_each_store_equals(redis.Redis.from_url(redis_server.url), "foot_traffic", expected)
 
 
 def test_a_restarted_shard_on_a_cluster_backfills_each_store(cluster: RedisClusterServers, tmp_path: Path) -> None:
     restarted_shards(cluster.url, tmp_path, redis_cluster="1", redis_stream="restarted")
-    expected = by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T08:00:00",
+    expected = offline_by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T08:00:00",
                         "--until", "2025-11-04T12:00:00")
     assert_each_store_equals(cluster.client(), "restarted", expected)
 
 
 def test_speed_max_on_a_cluster_backfills_each_store(cluster: RedisClusterServers, tmp_path: Path) -> None:
     speed_max_shards(cluster.url, tmp_path, redis_cluster="1", redis_stream="max")
-    expected = by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T20:00:00", "--days", "1.5")
+    expected = offline_by_store(tmp_path, tmp_path / "stores.toml", "--start", "2025-11-03T20:00:00", "--days", "1.5")
     assert_each_store_equals(cluster.client(), "max", expected)

@@ -13,7 +13,6 @@ writes; the outbox's heal regenerates them).
 
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +21,12 @@ import pytest
 import redis
 
 from producer.live.shards import shard_of
-from tests.producer_run import offline, one_line, run_producer, watch_producer
+from tests.per_store import ARGS, STORES, assert_each_store_equals, offline_by_store, write_stores
+from tests.producer_run import one_line, run_producer, watch_producer
 from tests.redis_cluster import RedisClusterServers
 
-STORES = [f"s{i:02d}" for i in range(12)]
 START, DAYS = "2025-11-03T20:00:00", "1"
-ARGS = ("--seed", "5")
+SPAN = ("--start", START, "--days", DAYS)
 BUSY = 6000  #: customers a day of the first store in the failover test (about 250,000 events in all)
 
 
@@ -47,34 +46,6 @@ def shared_cluster() -> Iterator[RedisClusterServers]:
     servers.close()
 
 
-def write_stores(path: Path, base: int = 300) -> Path:
-    path.write_text("".join(f'[[stores]]\nid = "{s}"\ndaily_customers = {base + 50 * i}\n\n'
-                            for i, s in enumerate(STORES)), encoding="utf-8")
-    return path
-
-
-def offline_by_store(tmp: Path, stores: Path) -> dict[str, tuple[list[bytes], list[bytes]]]:
-    sessions, doors = offline(tmp, "--start", START, "--days", DAYS, "--stores", str(stores), *ARGS)
-    out: dict[str, tuple[list[bytes], list[bytes]]] = {s: ([], []) for s in STORES}
-    for kind, lines in ((0, sessions), (1, doors)):
-        for line in lines:
-            out[json.loads(line)["store_id"]][kind].append(line)
-    return out
-
-
-def stream_payloads(client: redis.RedisCluster, name: str) -> list[bytes]:
-    return [fields[b"data"] for _, fields in client.xrange(name, "-", "+")]
-
-
-def assert_streams_equal_offline(client: redis.RedisCluster, expected: dict[str, tuple[list[bytes], list[bytes]]]) -> None:
-    for store, (sessions, doors) in expected.items():
-        assert len(sessions) > 100, store
-        got_sessions = stream_payloads(client, f"foot_traffic:{{{store}}}")
-        got_doors = stream_payloads(client, f"foot_traffic:{{{store}}}:realistic")
-        assert len(got_sessions) == len(sessions) and got_sessions == sessions, store
-        assert len(got_doors) == len(doors) and got_doors == doors, store
-
-
 def test_the_two_shards_split_the_twelve_stores() -> None:
     split = [sum(1 for s in STORES if shard_of(s, 2) == i) for i in (0, 1)]
     assert sum(split) == 12 and min(split) >= 3  # both shards have work (else the test shows little)
@@ -92,7 +63,7 @@ def test_two_shards_on_a_cluster_write_each_store_exactly_the_offline_events(
         _, err = shard.finish(timeout=60)
         assert shard.proc.returncode == 0, err
     client = cluster.client()
-    assert_streams_equal_offline(client, offline_by_store(tmp_path, stores))
+    assert_each_store_equals(client, "foot_traffic", offline_by_store(tmp_path, stores, *SPAN))
     runs = {client.hget(f"foot_traffic:{{{s}}}:run", "seed") for s in STORES}
     assert runs == {b"5"}  # each store keeps its own run record, on its streams' slot
 
@@ -137,7 +108,7 @@ def test_a_primary_killed_mid_run_loses_and_doubles_nothing(cluster: RedisCluste
     assert "buffering events" in logs  # the failover was met mid-run, not after
     assert "lost entries regenerated" in logs  # the promoted replica lacked acknowledged entries: healed
     client = cluster.client()
-    assert_streams_equal_offline(client, offline_by_store(tmp_path, stores))
+    assert_each_store_equals(client, "foot_traffic", offline_by_store(tmp_path, stores, *SPAN))
 
 
 def test_a_manual_failover_mid_run_moves_the_writes_to_the_new_primary(
@@ -161,7 +132,7 @@ def test_a_manual_failover_mid_run_moves_the_writes_to_the_new_primary(
     logs = "".join(s.stderr for s in shards)
     assert "backfilled" not in logs  # the model met the failover
     assert "re-reading the slot table" in logs and "MOVED" in logs  # the old primary refused a batch mid-run
-    assert_streams_equal_offline(cluster.client(), offline_by_store(tmp_path, stores))
+    assert_each_store_equals(cluster.client(), "foot_traffic", offline_by_store(tmp_path, stores, *SPAN))
 
 
 def _replica_backlog(primary: redis.Redis) -> int:

@@ -9,7 +9,6 @@ again, with the per-store stream mapping).
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path
@@ -19,8 +18,8 @@ import redis
 from click.testing import CliRunner
 
 from producer.cli import main
+from tests.per_store import ARGS, assert_each_store_equals, offline_by_store, write_stores
 from tests.producer_run import (
-    offline,
     one_line,
     produce_env,
     run_producer,
@@ -30,32 +29,8 @@ from tests.producer_run import (
 )
 from tests.redis_server import RedisServer
 
-STORES = [f"s{i:02d}" for i in range(12)]
 START = "2025-11-03T20:00:00"
-ARGS = ("--seed", "5")
-
-
-def write_stores(path: Path, base: int = 300) -> Path:
-    path.write_text("".join(f'[[stores]]\nid = "{s}"\ndaily_customers = {base + 50 * i}\n\n'
-                            for i, s in enumerate(STORES)), encoding="utf-8")
-    return path
-
-
-def offline_by_store(tmp: Path, stores: Path, days: str) -> dict[str, tuple[list[bytes], list[bytes]]]:
-    sessions, doors = offline(tmp, "--start", START, "--days", days, "--stores", str(stores), *ARGS)
-    out: dict[str, tuple[list[bytes], list[bytes]]] = {s: ([], []) for s in STORES}
-    for kind, lines in ((0, sessions), (1, doors)):
-        for line in lines:
-            out[json.loads(line)["store_id"]][kind].append(line)
-    return out
-
-
-def assert_per_store(client: redis.Redis, expected: dict[str, tuple[list[bytes], list[bytes]]]) -> None:
-    for store, (sessions, doors) in expected.items():
-        got = [[f[b"data"] for _, f in client.xrange(name, "-", "+")]
-               for name in (f"foot_traffic:{{{store}}}", f"foot_traffic:{{{store}}}:realistic")]
-        assert len(sessions) > 100 and got[0] == sessions, store
-        assert got[1] == doors, store
+DAY = ("--start", START, "--days", "1")
 
 
 def test_three_shards_on_one_redis_write_each_store_exactly_the_offline_events(
@@ -67,7 +42,7 @@ def test_three_shards_on_one_redis_write_each_store_exactly_the_offline_events(
                             stream_per_store="1", shard=shard, stores=stores, speed="1e6")
         assert done.returncode == 0, done.stderr
     client = redis.Redis.from_url(redis_server.url)
-    assert_per_store(client, offline_by_store(tmp_path, stores, "1"))
+    assert_each_store_equals(client, "foot_traffic", offline_by_store(tmp_path, stores, *DAY))
     assert not client.exists("foot_traffic", "foot_traffic:realistic", "foot_traffic:run")
 
 
@@ -83,7 +58,7 @@ def test_a_restarted_shard_continues_its_stores(redis_server: RedisServer, tmp_p
         assert done.returncode == 0, done.stderr
         assert "continued run" in done.stderr
     client = redis.Redis.from_url(redis_server.url)
-    assert_per_store(client, offline_by_store(tmp_path, stores, "1"))
+    assert_each_store_equals(client, "foot_traffic", offline_by_store(tmp_path, stores, *DAY))
 
 
 def test_redis_restarted_empty_mid_run_gets_every_stores_events_again(tmp_path: Path) -> None:
@@ -100,7 +75,7 @@ def test_redis_restarted_empty_mid_run_gets_every_stores_events_again(tmp_path: 
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert "lost entries regenerated" in err  # the heal ran, for the per-store streams
-        assert_per_store(redis.Redis.from_url(server.url), offline_by_store(tmp_path, stores, "1"))
+        assert_each_store_equals(redis.Redis.from_url(server.url), "foot_traffic", offline_by_store(tmp_path, stores, *DAY))
     finally:
         server.close()
 
