@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -42,6 +43,17 @@ class _Writer(Protocol):
 def has_pyarrow() -> bool:
     """Whether pyarrow can be imported (the ``parquet`` extra), without importing it."""
     return importlib.util.find_spec("pyarrow") is not None
+
+
+def abandon(writers: Iterable[Any], partials: Iterable[Path]) -> None:
+    """Close ``writers`` and remove their ``partials`` (a run failed): errors on the way are not the news."""
+    for w in writers:
+        try:
+            w.close()
+        except Exception:  # noqa: BLE001 - already failing; keep the first error
+            pass
+    for partial in partials:
+        partial.unlink(missing_ok=True)
 
 
 class LineWriter:
@@ -116,10 +128,4 @@ class FileSink:
 
     def abort(self) -> None:
         """Close and remove the partial files (the run failed)."""
-        for w in (self._sessions, self._doors):
-            try:
-                w.close()
-            except Exception:  # noqa: BLE001 - already failing; keep the first error
-                pass
-        for partial in self._partial:
-            partial.unlink(missing_ok=True)
+        abandon((self._sessions, self._doors), self._partial)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from producer.sinks.files import LineWriter, has_pyarrow
+from producer.sinks.files import LineWriter, abandon, has_pyarrow
 from sim.batch import texts
 from sim.events import iso_many
 from sim.extras import need
@@ -137,13 +137,7 @@ class SensorFileSink:
         return self.paths
 
     def abort(self) -> None:
-        for w in self._writers:
-            try:
-                w.close()
-            except Exception:  # noqa: BLE001 - already failing; keep the first error
-                pass
-        for partial in self._partial:
-            partial.unlink(missing_ok=True)
+        abandon(self._writers, self._partial)
 
 
 def _empty_counts() -> CountColumns:
