@@ -10,6 +10,7 @@ the producer writes them to ``foot_traffic``, ``foot_traffic:realistic``,
 from __future__ import annotations
 
 import datetime as dt
+import signal
 from pathlib import Path
 
 import orjson
@@ -17,7 +18,16 @@ import redis
 from click.testing import CliRunner
 
 from producer.cli import main
-from tests.producer_run import DOORS, SESSIONS, one_line, read_stream, run_producer
+from tests.producer_run import (
+    DOORS,
+    SESSIONS,
+    one_line,
+    read_stream,
+    run_producer,
+    stream_len,
+    wait_for,
+    watch_producer,
+)
 from tests.profiles import profile_text, write_profile
 from tests.redis_server import RedisServer
 
@@ -121,3 +131,84 @@ def test_a_sensor_with_streams_per_store_is_refused(redis_server: RedisServer, t
     assert done.returncode == 2
     line = one_line(done.stderr)
     assert "STREAM_PER_STORE" in line and "[sensor]" in line and "SENSOR=off" in line
+
+
+def _tops_past(client: redis.Redis, name: str, t: float) -> bool:
+    last = client.xrevrange(name, count=1)
+    return bool(last) and int(last[0][0].split(b"-")[0]) > t * 1000
+
+
+def test_a_restart_mid_run_continues_all_four_streams(redis_server: RedisServer, tmp_path: Path) -> None:
+    # Five days, stopped on the fifth: the restart replays from a UTC midnight at least the
+    # sensor's horizon (three days) before the streams' tops, not from the run's start, while
+    # records whose delays and held outages straddle the stop are still to be delivered.
+    span = _span(tmp_path, "hold", seed="33")
+    span[span.index("--days") + 1] = "5"
+    start = dt.datetime(2025, 11, 3, tzinfo=dt.UTC).timestamp()
+    client = redis.Redis.from_url(redis_server.url)
+    first = watch_producer(redis_server.url, "--sim-start", "2025-11-03", *span, speed="200000")
+    wait_for(lambda: _tops_past(client, SESSIONS, start + 4.2 * 86_400), timeout=120)
+    first.proc.send_signal(signal.SIGTERM)
+    _, err = first.finish()
+    assert first.proc.returncode == 0, err
+    assert "stopped at" in err, "the run was stopped before its end"
+    before = {name: len(entries) for name, entries in streams(redis_server.url).items()}
+    span = span[2:]  # no seed: the stored run's
+    second = run_producer(redis_server.url, *span, speed="200000", timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "continued run: seed 33" in second.stderr
+    assert "replaying the model from 2025-11-0" in second.stderr and "from 2025-11-03T00" not in second.stderr
+    files = offline_files(tmp_path, "--start", "2025-11-03", "--seed", "33", *span)
+    got = streams(redis_server.url)
+    assert all(0 < before[name] < len(got[name]) for name in STREAMS), before
+    assert_streams_equal_files(got, files)
+
+
+def test_redis_restarted_empty_mid_run_heals_all_four_streams(tmp_path: Path) -> None:
+    server = RedisServer().start()  # no persistence: a restart comes back empty
+    try:
+        client = redis.Redis.from_url(server.url)
+        span = _span(tmp_path, "hold", seed="8")
+        proc = watch_producer(server.url, "--sim-start", "2025-11-03", *span, speed="40000")
+        wait_for(lambda: stream_len(client, COUNTS) > 20 and stream_len(client, DOORS) > 500, timeout=60)
+        server.stop()
+        server.start()
+        _, err = proc.finish(timeout=120)
+        assert proc.proc.returncode == 0, err
+        assert "lost entries regenerated" in err
+        assert_streams_equal_files(streams(server.url), offline_files(tmp_path, "--start", "2025-11-03", *span))
+    finally:
+        server.close()
+
+
+def test_sensor_entries_wait_for_the_clock(redis_server: RedisServer, tmp_path: Path) -> None:
+    # The pipeline's clock (CLOCK=redis) held at two times: the streams then hold exactly what
+    # is due by each: the sensor's records delivered by then (not those of crossings that
+    # happened but are still on their way), the counts of the intervals ended by then.
+    span = _span(tmp_path, "hold", seed="3")
+    start = dt.datetime(2025, 11, 3, 9, tzinfo=dt.UTC)
+    client = redis.Redis.from_url(redis_server.url)
+    client.mset({"sim:now": start.isoformat(), "sim:today": "2025-11-03"})
+    files = offline_files(tmp_path, "--start", start.isoformat(), *span)
+    proc = watch_producer(redis_server.url, *span, clock="redis")
+    try:
+        proc.wait_for_log("on the clock from 2025-11-03T09:00:00")  # the run starts where the clock is
+        for hours in (2, 5):
+            now = start + dt.timedelta(hours=hours)
+            client.mset({"sim:now": now.isoformat(), "sim:today": "2025-11-03"})
+            cut = now.timestamp() * 1000
+            due = {
+                DOORS: [ln for ln in files["foot_traffic_realistic"] if _ms(orjson.loads(ln)["sent_at"]) <= cut],
+                TRUE: [ln for ln in files["foot_traffic_realistic_true"] if _ms(orjson.loads(ln)["time"]) <= cut],
+                COUNTS: [ln for ln in files["foot_traffic_counts"] if _ms(orjson.loads(ln)["interval_end"]) <= cut],
+            }
+            assert len(due[DOORS]) < len([ln for ln in files["foot_traffic_realistic"]
+                                          if _ms(orjson.loads(ln)["time"]) <= cut]), "some are on their way"
+            wait_for(lambda due=due: all(stream_len(client, name) >= len(due[name]) for name in due), timeout=60)
+            got = streams(redis_server.url)
+            for name in due:
+                assert [d for _, d in got[name]] == due[name], name
+    finally:
+        proc.proc.send_signal(signal.SIGTERM)
+        _, err = proc.finish()
+    assert proc.proc.returncode == 0, err

@@ -17,10 +17,10 @@ Each entry's ``data`` is a line of the offline file of the same run
 (``foot_traffic_realistic.jsonl``, ``..._true.jsonl``, ``foot_traffic_counts.jsonl``).
 
 Timing. :class:`SensorEmitter` hands each crossing to the :class:`SensorPump`,
-which buffers it. The pump wakes (a SimPy timeout) just after the first
-buffered crossing's instant (``+ EPSILON``, so after all of that instant's
-events), just after the earliest pending record's ``sent_at``, and just
-after each interval's end. A wake feeds the buffered crossings to the layer
+which buffers it. The pump wakes (a SimPy event of priority :data:`LAST`, so
+after every event of the model at the same instant) at the first buffered
+crossing's instant, at the earliest pending record's ``sent_at`` and at each
+interval's end. A wake feeds the buffered crossings to the layer
 in one call; then every crossing at or before ``floor(now)`` is in, so the
 records with ``sent_at`` before the next second and the intervals ending by
 then are final (:meth:`~sim.sensor_stream.SensorLayer.settle`); they are
@@ -35,6 +35,10 @@ restart feeds the layer from the UTC midnight at least that horizon (and an
 interval) before the streams' tops, with the model started a longest dwell
 before that (:func:`sensor_start`); every entry after the tops is then
 made again with its id.
+
+``sent_at`` has milliseconds: the pump's wakes are the only events at
+fractional simulated times (``sent_at / 1000``), and the clock (``sim:now``,
+a followed clock) that reaches an instant lets its records out.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from functools import partial
 
 import numpy as np
 import simpy
+from simpy.events import EventPriority
 
 from producer.live.emitter import Emitter, Taker
 from producer.live.redis_sink import Entry, StreamId
@@ -58,8 +63,8 @@ from sim.sensor_stream import DAY, HORIZON_MS, CountColumns, SensorColumns, Sens
 from sim.store import Store
 
 SESSIONS, SENSOR, TRUE, COUNTS = 0, 1, 2, 3
-#: Simulated seconds after an instant at which the pump looks at it (all its events are then done).
-EPSILON = 1e-4
+#: The SimPy priority of the pump's wakes: after the model's events of the same instant (URGENT 0, NORMAL 1).
+LAST = EventPriority(2)
 
 
 def sensor_on(settings: Settings, stores: Sequence[Store]) -> bool:
@@ -108,7 +113,7 @@ class SensorPump:
         self._planned: set[float] = set()
         self._ids = {SENSOR: [-1, 0], COUNTS: [-1, 0]}  # stream -> [ms, seq]
         self._closed = False
-        self._plan(self.layer.next_interval_end() + EPSILON)
+        self._plan(self.layer.next_interval_end())
 
     # -- the emitter's side ----------------------------------------------------------------
 
@@ -117,7 +122,7 @@ class SensorPump:
         if event.time < self.feed_from:
             return
         if not self._crossings:
-            self._plan(event.time + EPSILON)
+            self._plan(event.time)
         self._crossings.append(event)
 
     # -- waking ----------------------------------------------------------------------------
@@ -129,7 +134,10 @@ class SensorPump:
         if self._planned and min(self._planned) <= at:
             return
         self._planned.add(at)
-        self.env.timeout(at - self.env.now).callbacks.append(partial(self._wake_event, at))
+        wake = simpy.Event(self.env)
+        wake._ok, wake._value = True, None  # as a Timeout, but scheduled after the instant's other events
+        wake.callbacks.append(partial(self._wake_event, at))  # type: ignore[union-attr]
+        self.env.schedule(wake, LAST, at - self.env.now)
 
     def _wake_event(self, at: float, _event: simpy.Event) -> None:
         self._wake(at)
@@ -142,20 +150,20 @@ class SensorPump:
             self._feed()
         if not self._closed:
             self._take(*self.layer.settle(upto))
-        self._hand_out(math.floor(now * 1000))
+        self._hand_out(round(now * 1000))
         self._plan_next()
 
     def _plan_next(self) -> None:
         times = []
         if self._records:
-            times.append(self._records[0][0] / 1000 + EPSILON)
+            times.append(self._records[0][0] / 1000)
         if self._counts:
-            times.append(self._counts[0][0] + EPSILON)
+            times.append(self._counts[0][0])
         if not self._closed:
             pending = self.layer.next_sent_at()
             if pending is not None:
-                times.append(pending / 1000 + EPSILON)
-            times.append(self.layer.next_interval_end() + EPSILON)
+                times.append(pending / 1000)
+            times.append(self.layer.next_interval_end())
         if times:
             self._plan(min(times))
 
@@ -206,11 +214,11 @@ class SensorPump:
         if not self._closed:
             self._take(*self.layer.close())
             self._closed = True
-        self._hand_out(math.floor(self.env.now * 1000))
+        self._hand_out(round(self.env.now * 1000))
         self._plan_next()
         last = [self._records[-1][0] / 1000] if self._records else []
         last += [self._counts[-1][0]] if self._counts else []
-        return max(last) + EPSILON if last else None
+        return max(last) if last else None
 
     def pending(self) -> int:
         """Records and counts made but not yet due."""
@@ -273,9 +281,9 @@ def replay_sensor_entries(
     if end is not None and model_end >= end:
         last = emitter.pump.close()
         if last is not None:
-            env.run(until=max(last, env.now) + EPSILON)
+            env.run(until=math.floor(max(last, env.now)) + 1)
     else:
-        env.run(until=until + EPSILON)
+        env.run(until=until + 1)
     return collector.entries
 
 
