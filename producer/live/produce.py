@@ -284,7 +284,7 @@ def _produce(
     def emitter_of(taker: Any) -> Emitter:
         if sensor:
             return attach(env, taker, state.seed, stores, state.sim_start, end, interval, feed_from,
-                          settings.write_rejected)
+                          settings.write_rejected, run.pace)
         if settings.stream_per_store:
             return StoreEmitter(taker, stores, rejected=settings.write_rejected)
         return Emitter(taker, rejected=settings.write_rejected)

@@ -26,7 +26,10 @@ records with ``sent_at`` before the next second and the intervals ending by
 then are final (:meth:`~sim.sensor_stream.SensorLayer.settle`); they are
 turned into entries in one batch and queued, and those due (``sent_at <=
 now``) go to the outbox. Per-event work in the loop is a tuple append and a
-deque pop; the numpy work is per wake.
+deque pop; the numpy work is per wake. When the run is behind its clock (a
+restart catching up, ``SPEED=max``) a wake is put off to where the clock
+already is (at most :data:`MOST_PUT_OFF`): the same records, fed in larger
+batches, each as late as the run is anyway.
 
 Restart. A record's ``sent_at`` is at most :data:`~sim.sensor_stream.HORIZON_MS`
 after its crossing (an outage held up to a day, then two delays each cut at
@@ -44,8 +47,9 @@ a followed clock) that reaches an instant lets its records out.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
@@ -53,6 +57,7 @@ import simpy
 from simpy.events import EventPriority
 
 from producer.live.emitter import Emitter, Taker
+from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.redis_sink import Entry, StreamId
 from producer.live.resume import _Collector, model_start
 from producer.settings import Settings, SettingsError
@@ -65,6 +70,10 @@ from sim.store import Store
 SESSIONS, SENSOR, TRUE, COUNTS = 0, 1, 2, 3
 #: The SimPy priority of the pump's wakes: after the model's events of the same instant (URGENT 0, NORMAL 1).
 LAST = EventPriority(2)
+#: More than BEHIND wall seconds behind the clock (the log's "behind schedule"), a wake is put off
+#: to where the clock is, up to MOST_PUT_OFF simulated seconds: catching up, the layer is fed in
+#: batches of that span rather than one instant at a time.
+BEHIND, MOST_PUT_OFF = 1.0, 3600
 
 
 def sensor_on(settings: Settings, stores: Sequence[Store]) -> bool:
@@ -103,8 +112,13 @@ class SensorPump:
     """Feeds crossings to a :class:`SensorLayer` and puts its records and counts on the clock."""
 
     def __init__(self, env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Store], sim_start: int,
-                 end: int | None, interval: int, feed_from: int) -> None:
+                 end: int | None, interval: int, feed_from: int,
+                 pace: Pace | None = None) -> None:
         self.env, self.taker, self.feed_from = env, taker, feed_from
+        #: The run's clock (``None``: none, as fast as possible: a replay).
+        self.pace = pace
+        self._reached = clock_reached(pace) if pace is not None else None
+        self._held_until: float | None = None  # a wake put off to here (behind the clock)
         first = sim_start if feed_from <= sim_start else -(-feed_from // interval) * interval
         self.layer = SensorLayer(seed, stores, first, end if end is not None else 2**62, interval=interval)
         self._crossings: list[DoorEvent] = []
@@ -121,7 +135,7 @@ class SensorPump:
         """A crossing happened now (an entry or an exit)."""
         if event.time < self.feed_from:
             return
-        if not self._crossings:
+        if not self._crossings and self._held_until is None:
             self._plan(event.time)
         self._crossings.append(event)
 
@@ -145,13 +159,36 @@ class SensorPump:
     def _wake(self, at: float) -> None:
         self._planned.discard(at)
         now = self.env.now
-        upto = math.floor(now)
+        held = self._held_until
+        if held is not None and now < held:  # put off: the wake at ``held`` does it
+            self._plan(held)
+            return
+        self._held_until = None
+        if held is None and not self._closed:
+            later = self._later(now)
+            if later is not None:  # behind the clock: do this later, with more at once
+                self._held_until = later
+                self._plan(later)
+                return
+        self.drain(math.floor(now), round(now * 1000))
+        self._plan_next()
+
+    def _later(self, now: float) -> float | None:
+        """Where to put a wake off to when the run is behind its clock (``None``: it is not)."""
+        if self.pace is None:
+            return math.floor(now) + MOST_PUT_OFF
+        due = self.pace.due(now)
+        if due is None or time.monotonic() - due < BEHIND or self._reached is None:
+            return None
+        return math.floor(now) + max(1, min(MOST_PUT_OFF, math.floor(self._reached() - now)))
+
+    def drain(self, upto: int, now_ms: int) -> None:
+        """Every crossing at or before ``upto`` has been handed to the pump: put what is due by ``now_ms`` out."""
         if self._crossings:
             self._feed()
         if not self._closed:
             self._take(*self.layer.settle(upto))
-        self._hand_out(round(now * 1000))
-        self._plan_next()
+        self._hand_out(now_ms)
 
     def _plan_next(self) -> None:
         times = []
@@ -214,6 +251,7 @@ class SensorPump:
         if not self._closed:
             self._take(*self.layer.close())
             self._closed = True
+        self._held_until = None  # nothing is fed any more: every wake now hands out what is due
         self._hand_out(round(self.env.now * 1000))
         self._plan_next()
         last = [self._records[-1][0] / 1000] if self._records else []
@@ -251,11 +289,21 @@ class SensorEmitter(Emitter):
 
 
 def attach(env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Store], sim_start: int,
-           end: int | None, interval: int, feed_from: int, rejected: bool) -> SensorEmitter:
+           end: int | None, interval: int, feed_from: int, rejected: bool,
+           pace: Pace | None = None) -> SensorEmitter:
     """A :class:`SensorEmitter` with its :class:`SensorPump`, ready to observe a model in ``env``."""
     emitter = SensorEmitter(taker, rejected)
-    emitter.pump = SensorPump(env, taker, seed, stores, sim_start, end, interval, feed_from)
+    emitter.pump = SensorPump(env, taker, seed, stores, sim_start, end, interval, feed_from, pace)
     return emitter
+
+
+def clock_reached(pace: Pace) -> Callable[[], float] | None:
+    """The simulated time a pace's clock has reached now: a wall clock's, or a followed clock's latest value."""
+    if isinstance(pace, WallClock):
+        return lambda: pace.sim_start + (time.monotonic() - pace.real_start) * pace.speed
+    if isinstance(pace, FollowedClock):
+        return lambda: pace.high
+    return None
 
 
 def replay_sensor_entries(
@@ -279,11 +327,8 @@ def replay_sensor_entries(
     emitter.ended = True
     assert emitter.pump is not None
     if end is not None and model_end >= end:
-        last = emitter.pump.close()
-        if last is not None:
-            env.run(until=math.floor(max(last, env.now)) + 1)
-    else:
-        env.run(until=until + 1)
+        emitter.pump.close()
+    emitter.pump.drain(model_end - 1, max(ms for ms, _ in upto))
     return collector.entries
 
 
