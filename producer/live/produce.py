@@ -51,7 +51,14 @@ from producer.live.sensor_pump import (
 )
 from producer.live.shards import StoreEmitter, run_keys, shard_stores
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
-from producer.settings import MAX_SPEED, TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
+from producer.settings import (
+    MAX_SPEED,
+    SENSOR_SETTINGS,
+    TRAFFIC_SETTINGS,
+    Settings,
+    SettingsError,
+    given_settings,
+)
 from producer.span import parse_end, parse_start
 from sim.events import iso
 from sim.model import StoreModel
@@ -65,7 +72,7 @@ PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
     "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
     "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
-    "redis_cluster", "stream_per_store", "shard", "sensor", "count_interval",
+    "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS,
 )
 #: Seconds a stop may spend writing what is buffered before giving up (the process ends
 #: within 4.5 s of the signal whatever Redis does: see Waker.install_signal_handlers).
@@ -397,8 +404,11 @@ def setup_logging(level: str) -> None:
 def produce(days: str | None, until: str | None, fresh: bool, **options: Any) -> None:
     """Simulate in real time (SPEED x wall clock) and write events to Redis Streams.
 
-    Sessions go to REDIS_STREAM, door events to REDIS_STREAM:realistic. A
-    restart with the same settings continues the run stored beside them.
+    Sessions go to REDIS_STREAM, door events to REDIS_STREAM:realistic. With
+    a [sensor] table in the profile, REDIS_STREAM:realistic holds what the
+    sensor delivered, REDIS_STREAM:realistic:true the true door events and
+    REDIS_STREAM:counts the interval counts. A restart with the same
+    settings continues the run stored beside them.
     """
     settings = load_settings(options)
     setup_logging(settings.log_level)
