@@ -121,6 +121,10 @@ class SensorPump:
         self._held_until: float | None = None  # a wake put off to here (behind the clock)
         first = sim_start if feed_from <= sim_start else -(-feed_from // interval) * interval
         self.layer = SensorLayer(seed, stores, first, end if end is not None else 2**62, interval=interval)
+        # What the layer holds, as of the last settle (see drain).
+        self._next_pending: int | None = None
+        self._next_interval_end = self.layer.next_interval_end()
+        self._next_release: float = -math.inf
         self._crossings: list[DoorEvent] = []
         self._records: deque[tuple[int, bytes, bytes]] = deque()  # (sent_at ms, data, key), final, not yet due
         self._counts: deque[tuple[int, bytes, bytes]] = deque()  # (interval_end s, data, key)
@@ -183,11 +187,22 @@ class SensorPump:
         return math.floor(now) + max(1, min(MOST_PUT_OFF, math.floor(self._reached() - now)))
 
     def drain(self, upto: int, now_ms: int) -> None:
-        """Every crossing at or before ``upto`` has been handed to the pump: put what is due by ``now_ms`` out."""
-        if self._crossings:
+        """Every crossing at or before ``upto`` has been handed to the pump: put what is due by ``now_ms`` out.
+
+        The layer is asked only when it has something new: crossings fed,
+        or ``upto`` reaching its earliest pending record's second or an
+        interval's last second (most wakes just hand out queued records).
+        """
+        fed = bool(self._crossings)
+        if fed:
             self._feed()
-        if not self._closed:
+        if not self._closed and (fed or upto >= self._next_release):
             self._take(*self.layer.settle(upto))
+            self._next_pending = self.layer.next_sent_at()
+            interval_end = self.layer.next_interval_end()
+            self._next_interval_end = interval_end
+            pending = math.inf if self._next_pending is None else self._next_pending // 1000
+            self._next_release = min(pending, interval_end - 1)
         self._hand_out(now_ms)
 
     def _plan_next(self) -> None:
@@ -197,10 +212,9 @@ class SensorPump:
         if self._counts:
             times.append(self._counts[0][0])
         if not self._closed:
-            pending = self.layer.next_sent_at()
-            if pending is not None:
-                times.append(pending / 1000)
-            times.append(self.layer.next_interval_end())
+            if self._next_pending is not None:
+                times.append(self._next_pending / 1000)
+            times.append(self._next_interval_end)
         if times:
             self._plan(min(times))
 
