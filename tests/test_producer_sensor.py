@@ -41,7 +41,7 @@ miss_in = 0.05
 miss_out = 0.08
 double_in = 0.04
 double_out = 0.03
-delay_median = 20
+delay_median = {median}
 delay_sigma = 1.5
 duplicate = 0.05
 outages_per_day = 6
@@ -80,8 +80,8 @@ def assert_streams_equal_files(got: dict[str, list[tuple[bytes, bytes]]], files:
             previous = ms
 
 
-def _span(tmp: Path, mode: str, seed: str = "21") -> list[str]:
-    profile = write_profile(tmp, profile_text(tables=SENSOR.format(mode=mode)))
+def _span(tmp: Path, mode: str, seed: str = "21", median: int = 20) -> list[str]:
+    profile = write_profile(tmp, profile_text(tables=SENSOR.format(mode=mode, median=median)))
     return ["--seed", seed, "--days", "2", "--profile-file", str(profile), "--default-daily-customers", "1500"]
 
 
@@ -139,20 +139,21 @@ def _tops_past(client: redis.Redis, name: str, t: float) -> bool:
 
 
 def test_a_restart_mid_run_continues_all_four_streams(redis_server: RedisServer, tmp_path: Path) -> None:
-    # Five days, stopped on the fifth: the restart replays from a UTC midnight at least the
-    # sensor's horizon (three days) before the streams' tops, not from the run's start, while
-    # records whose delays and held outages straddle the stop are still to be delivered.
-    span = _span(tmp_path, "hold", seed="33")
+    # Five days, stopped on the fifth, in the afternoon: the restart replays from a UTC midnight at
+    # least the sensor's horizon (three days) before the streams' tops, not from the run's start,
+    # while records of crossings before the stop (delays of minutes, held outages) are still to come.
+    span = _span(tmp_path, "hold", seed="33", median=300)
     span[span.index("--days") + 1] = "5"
     start = dt.datetime(2025, 11, 3, tzinfo=dt.UTC).timestamp()
     client = redis.Redis.from_url(redis_server.url)
     first = watch_producer(redis_server.url, "--sim-start", "2025-11-03", *span, speed="200000")
-    wait_for(lambda: _tops_past(client, SESSIONS, start + 4.2 * 86_400), timeout=120)
+    wait_for(lambda: _tops_past(client, SESSIONS, start + 4.6 * 86_400), timeout=120)
     first.proc.send_signal(signal.SIGTERM)
     _, err = first.finish()
     assert first.proc.returncode == 0, err
     assert "stopped at" in err, "the run was stopped before its end"
     before = {name: len(entries) for name, entries in streams(redis_server.url).items()}
+    stop = int(client.xrevrange(TRUE, count=1)[0][0].split(b"-")[0])
     span = span[2:]  # no seed: the stored run's
     second = run_producer(redis_server.url, *span, speed="200000", timeout=120)
     assert second.returncode == 0, second.stderr
@@ -161,6 +162,8 @@ def test_a_restart_mid_run_continues_all_four_streams(redis_server: RedisServer,
     files = offline_files(tmp_path, "--start", "2025-11-03", "--seed", "33", *span)
     got = streams(redis_server.url)
     assert all(0 < before[name] < len(got[name]) for name in STREAMS), before
+    records = [orjson.loads(line) for line in files["foot_traffic_realistic"]]
+    assert any(_ms(r["time"]) <= stop < _ms(r["sent_at"]) for r in records), "records straddle the stop"
     assert_streams_equal_files(got, files)
 
 
