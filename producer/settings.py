@@ -341,7 +341,7 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
-#: Settings of the door sensor layer (``simulate`` only, see docs/sensors.md).
+#: Settings of the door sensor layer (``simulate`` and ``produce``, see docs/sensors.md).
 SENSOR_SETTINGS = ("sensor", "count_interval")
 
 #: Settings that shape the simulated traffic (shared with ``produce``).

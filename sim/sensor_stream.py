@@ -14,7 +14,8 @@ by batch (in time order, as both engines give them) and hands back
 Per crossing (entries and exits; ``turned_away`` / ``gave_up`` never cross
 the door and the sensor does not see them): with probability ``miss`` it is
 not counted, with ``double`` it is counted twice, else once. Each reading is
-delivered after a lognormal delay (median, sigma), and with probability
+delivered after a lognormal delay (median, sigma; cut at a day,
+:data:`MAX_DELAY_MS`), and with probability
 ``duplicate`` delivered a second time after a further independent delay.
 Outages are a Poisson number a UTC day, starting uniformly in it, lasting
 an exponential time (cut at a day); a crossing during an outage is never
@@ -47,6 +48,14 @@ DAY = 86_400
 SENSOR_COUNT, SENSOR_DELAY, SENSOR_DUPLICATE, SENSOR_OUTAGE = 10, 11, 12, 13
 #: Draws per crossing: a uniform for the count, four normals (two readings, two duplicates), two uniforms.
 _DELAYS, _DUPLICATES = 4, 2
+#: The longest delivery delay, milliseconds: each lognormal draw is cut here (one day). The law's
+#: tail beyond it is negligible for the accepted settings except at extreme medians and sigmas
+#: (median 3,600 s, sigma 3: P(D > 1 day) = 14%); the cap bounds how far a record's ``sent_at`` is
+#: from its crossing, which the live producer needs to restart exactly (docs/sensors.md).
+MAX_DELAY_MS = DAY * 1000
+#: The longest ``sent_at - time * 1000`` of any record, milliseconds: an outage held to its end
+#: (at most a day), then a delay, then a duplicate's further delay.
+HORIZON_MS = DAY * 1000 + 2 * MAX_DELAY_MS
 #: The perfect sensor of a store whose profile has none, in a run where another store has one.
 PERFECT = Sensor(delay_median=0.0, delay_sigma=0.0)
 
@@ -190,6 +199,35 @@ class SensorLayer:
         watermark = int(doors.time[-1])  # every later event happens at or after it
         return self._release(watermark * 1000), self._counts_until(watermark)
 
+    def feed(self, doors: DoorColumns) -> None:
+        """Take door events (in time order, after every event fed before) and release nothing.
+
+        For a caller that knows more than the batch does (the live producer
+        knows when an instant is complete): see :meth:`settle`.
+        """
+        kind = doors.event_type
+        crossing = np.flatnonzero((kind == ENTRY) | (kind == EXIT))
+        if len(crossing):
+            self._cross(doors, crossing)
+
+    def settle(self, upto: int) -> tuple[SensorColumns, CountColumns]:
+        """Every crossing at or before ``upto`` (epoch s) has been fed: what is final now.
+
+        Later crossings happen at ``upto + 1`` or after, and delays are never
+        negative, so the records delivered before ``(upto + 1) * 1000`` ms and
+        the intervals ending at or before ``upto + 1`` can no longer change.
+        """
+        return self._release((upto + 1) * 1000), self._counts_until(upto + 1)
+
+    def next_sent_at(self) -> int | None:
+        """The earliest ``sent_at`` (ms) of the records not yet handed out, or ``None``."""
+        pending = self._pending.sent_at
+        return int(pending.min()) if len(pending) else None
+
+    def next_interval_end(self) -> int:
+        """The end (epoch s) of the first interval not yet handed out."""
+        return (self._next_interval + 1) * self.interval
+
     def close(self) -> tuple[SensorColumns, CountColumns]:
         """Everything left: records delivered after the last event, and the last intervals."""
         return self._release(None), self._counts_until(self._end, final=True)
@@ -265,7 +303,8 @@ class SensorLayer:
 
     def _delay_ms(self, store: np.ndarray, z: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
-            return np.rint(np.exp(self._mu[store] + self._sigma[store] * z) * 1000).astype(np.int64)
+            return np.rint(np.minimum(np.exp(self._mu[store] + self._sigma[store] * z) * 1000, MAX_DELAY_MS)
+                           ).astype(np.int64)
 
     @staticmethod
     def _records(doors: DoorColumns, rows: np.ndarray, mask: np.ndarray, sent: np.ndarray,

@@ -15,6 +15,7 @@ dropped. Lateness (time written minus time due) is measured here, per entry.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import ssl
 import time
@@ -76,7 +77,7 @@ class Outbox:
         self.sink, self.waker, self.buffer_max = sink, waker, buffer_max
         self.publish_clock = publish_clock
         #: When a simulated time fell due (monotonic), for lateness: the run's pace, set once it is known.
-        self.due: Callable[[int], float | None] = lambda t: None
+        self.due: Callable[[float], float | None] = lambda t: None
         #: Entries Redis lost (it restarted empty or from an older snapshot), written again:
         #: called with ``[(stream, its top now, what had been acknowledged)]``, returns those
         #: entries in order. Set by the producer, which can regenerate them.
@@ -487,7 +488,8 @@ class Outbox:
         """Count the entries and measure their lateness, one histogram add per distinct time."""
         counts = self.written
         due = self.due
-        t_prev, run = 0, 0
+        t_prev: float = 0
+        run = 0
         for e in chunk:
             counts[e.stream] += 1
             if e.t != t_prev:
@@ -508,7 +510,10 @@ def _dated_by_its_id(entry: Entry) -> bool:
     """Whether an entry looks like this producer's: JSON whose event time is its id's millisecond."""
     try:
         event = orjson.loads(entry.data)
-        when = event["entry_time"] if event.get("event_type") == "foot_traffic" else event["time"]
+        if "sent_at" in event:  # a sensor record: dated by its delivery, in milliseconds
+            return bool(round(dt.datetime.fromisoformat(event["sent_at"]).timestamp() * 1000) == entry.ms)
+        when = (event["entry_time"] if event.get("event_type") == "foot_traffic"
+                else event["interval_end"] if "interval_end" in event else event["time"])  # interval counts
         return bool(to_epoch(when) * 1000 == entry.ms)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return False

@@ -41,9 +41,24 @@ from producer.live.records import RunRecords
 from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
 from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve
+from producer.live.sensor_pump import (
+    SensorEmitter,
+    attach,
+    replay_sensor_entries,
+    sensor_on,
+    sensor_start,
+    sensor_streams,
+)
 from producer.live.shards import StoreEmitter, run_keys, shard_stores
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
-from producer.settings import MAX_SPEED, TRAFFIC_SETTINGS, Settings, SettingsError, given_settings
+from producer.settings import (
+    MAX_SPEED,
+    SENSOR_SETTINGS,
+    TRAFFIC_SETTINGS,
+    Settings,
+    SettingsError,
+    given_settings,
+)
 from producer.span import parse_end, parse_start
 from sim.events import iso
 from sim.model import StoreModel
@@ -57,7 +72,7 @@ PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
     "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
     "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
-    "redis_cluster", "stream_per_store", "shard",
+    "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS,
 )
 #: Seconds a stop may spend writing what is buffered before giving up (the process ends
 #: within 4.5 s of the signal whatever Redis does: see Waker.install_signal_handlers).
@@ -105,9 +120,6 @@ def run_producer(
     start = parse_start(settings, 0) if settings.sim_start is not None else None
     parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
     stores = shard_stores(settings, settings.stores())
-    if any(s.profile.sensor is not None for s in stores):  # said, not silently ignored (docs/sensors.md)
-        log.warning("the profile's [sensor] table is not used live yet: the streams carry the true door events "
-                    "(the sensor layer runs in 'simulate' only)")
     sink = _sink(settings, stores)
     outbox = Outbox(sink, waker, settings.buffer_max, settings.publish_clock)
     waker.unwritten = outbox.pending
@@ -151,7 +163,10 @@ def run_producer(
 
 def _sink(settings: Settings, stores: Sequence[Store]) -> RedisSink:
     """The sink of the run's streams: on one Redis, or on a Redis Cluster (``REDIS_CLUSTER``)."""
-    streams = [name for pair in settings.stream_pairs(stores) for name in pair]
+    if sensor_on(settings, stores):  # four streams: sessions, the sensor's, the true door events, counts
+        streams = sensor_streams(settings)
+    else:
+        streams = [name for pair in settings.stream_pairs(stores) for name in pair]
     if settings.redis_cluster is not None:
         url = settings.redis_url if settings.redis_cluster == "on" else settings.redis_cluster
         return ClusterSink.connect_cluster(url, settings.redis_host, settings.redis_port, streams,
@@ -251,11 +266,20 @@ def _produce(
 ) -> int:
     state = run.state
     outbox.check_tops()
-    sessions_before = sum(outbox.written[0::2])
-    if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, settings.stream_per_store):
-        outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
-    backfilled_visits = sum(outbox.written[0::2]) - sessions_before  # no capacity there: a session per visit
-    begin = model_start(state.sim_start, outbox.last_ids, stores)
+    sensor = sensor_on(settings, stores)
+    interval = 60 * settings.count_interval
+    backfilled_visits = 0
+    # With a sensor the model catches up: the backfill knows no sensor, true and counts streams.
+    if not sensor:
+        sessions_before = sum(outbox.written[0::2])  # sessions: the even streams (a pair per store)
+        if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, settings.stream_per_store):
+            outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
+        backfilled_visits = sum(outbox.written[0::2]) - sessions_before  # no capacity there: a session per visit
+    if sensor:
+        begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval)
+    else:
+        begin = model_start(state.sim_start, outbox.last_ids, stores)
+        feed_from = begin
     if begin > state.sim_start:
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
                                                                           // 1000), iso(begin))
@@ -265,6 +289,9 @@ def _produce(
     outbox.due = env.due
 
     def emitter_of(taker: Any) -> Emitter:
+        if sensor:
+            return attach(env, taker, state.seed, stores, state.sim_start, end, interval, feed_from,
+                          settings.write_rejected, run.pace)
         if settings.stream_per_store:
             return StoreEmitter(taker, stores, rejected=settings.write_rejected)
         return Emitter(taker, rejected=settings.write_rejected)
@@ -274,6 +301,9 @@ def _produce(
         since, upto = list(outbox.last_ids), [ZERO_ID for _ in sink.streams]
         for i, _, acked in lost:
             upto[i] = acked
+        if sensor:
+            return replay_sensor_entries(state.seed, stores, state.sim_start, end, interval, since, upto,
+                                         settings.write_rejected)
         return replay_entries(state.seed, stores, state.sim_start, since, upto, settings.write_rejected,
                               emitter_of)
 
@@ -303,17 +333,23 @@ def _produce(
     log.info("on the clock from %s", iso(int(env.now)))
     try:
         env.run_to(end)
+        if isinstance(emitter, SensorEmitter):
+            _sensor_tail(env, emitter)
     except Stopped:
         stopped = True
     finally:
         idle_gc.stop()
     done = _finish(outbox, waker, stopped)
     late = outbox.lateness
+    written = outbox.written
+    sensor_part = (f", {plural(written[1], 'sensor record')} and {plural(written[3], 'interval count')}"
+                   if sensor else "")
     log.info(
-        "%s at %s: %s, %s and %s written (%d already there), "
+        "%s at %s: %s, %s and %s%s written (%d already there), "
         "lateness p50 %.1f ms p99 %.1f ms max %.1f ms%s",
         "stopped" if stopped else "finished", iso(int(env.now)), plural(emitter.visits, "visit"),
-        plural(sum(outbox.written[0::2]), "session"), plural(sum(outbox.written[1::2]), "door event"),
+        plural(written[0] if sensor else sum(written[0::2]), "session"),
+        plural(written[2] if sensor else sum(written[1::2]), "door event"), sensor_part,
         sum(outbox.skipped),
         late.quantile(0.5) * 1e3, late.quantile(0.99) * 1e3,
         late.max * 1e3, "" if done else f"; {outbox.pending()} entries NOT written",
@@ -323,6 +359,21 @@ def _produce(
                   outbox.pending())
         return 1
     return 0
+
+
+def _sensor_tail(env: PacedEnvironment, emitter: SensorEmitter) -> None:
+    """The run reached its end: the sensor's records delivered after it, and the last counts, on the clock.
+
+    The offline file holds every counted crossing of the run, some delivered
+    after its end; the streams hold the same, each written at its ``sent_at``.
+    """
+    emitter.ended = True
+    assert emitter.pump is not None
+    last = emitter.pump.close()
+    if last is not None:
+        log.info("the run's end is reached; the sensor's last records and counts follow until %s",
+                 iso(math.ceil(last)))
+        env.run_to(math.floor(last) + 1)
 
 
 def _finish(outbox: Outbox, waker: Waker, stopped: bool) -> bool:
@@ -353,8 +404,11 @@ def setup_logging(level: str) -> None:
 def produce(days: str | None, until: str | None, fresh: bool, **options: Any) -> None:
     """Simulate in real time (SPEED x wall clock) and write events to Redis Streams.
 
-    Sessions go to REDIS_STREAM, door events to REDIS_STREAM:realistic. A
-    restart with the same settings continues the run stored beside them.
+    Sessions go to REDIS_STREAM, door events to REDIS_STREAM:realistic. With
+    a [sensor] table in the profile, REDIS_STREAM:realistic holds what the
+    sensor delivered, REDIS_STREAM:realistic:true the true door events and
+    REDIS_STREAM:counts the interval counts. A restart with the same
+    settings continues the run stored beside them.
     """
     settings = load_settings(options)
     setup_logging(settings.log_level)

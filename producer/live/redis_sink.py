@@ -110,11 +110,12 @@ class Entry:
     """One stream entry waiting to be written.
 
     ``stream`` indexes :attr:`RedisSink.streams`; ``t`` is the event's
-    simulated time (epoch seconds), ``ms``/``seq`` its entry id.
+    simulated time (epoch seconds; a sensor record's ``sent_at``, with its
+    milliseconds), when it falls due; ``ms``/``seq`` its entry id.
     """
 
     stream: int
-    t: int
+    t: float
     ms: int
     seq: int
     data: bytes

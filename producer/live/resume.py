@@ -64,7 +64,7 @@ def model_start(sim_start: int, last_ids: Sequence[tuple[int, int]], stores: Seq
     return max(sim_start, resume - bound - MARGIN)
 
 
-class _Collector:
+class Collector:
     """What the :class:`~producer.live.emitter.Emitter` writes to, keeping entries in ``(since, upto]``."""
 
     def __init__(self, since: Sequence[StreamId], upto: Sequence[StreamId]) -> None:
@@ -80,7 +80,7 @@ class _Collector:
 
 def replay_entries(
     seed: int, stores: Sequence[Store], sim_start: int, since: Sequence[StreamId], upto: Sequence[StreamId],
-    rejected: bool, emitter_of: Callable[[_Collector], Emitter] | None = None,
+    rejected: bool, emitter_of: Callable[[Collector], Emitter] | None = None,
 ) -> list[Entry]:
     """The run's stream entries with ids in ``(since[s], upto[s]]`` for each stream ``s``, in order.
 
@@ -93,7 +93,7 @@ def replay_entries(
     begin = model_start(sim_start, list(since), stores)
     end = max(ms for ms, _ in upto) // 1000 + 1
     env = simpy.Environment(initial_time=begin)
-    collector = _Collector(since, upto)
+    collector = Collector(since, upto)
     emitter = emitter_of(collector) if emitter_of is not None else Emitter(collector, rejected=rejected)
     StoreModel(env, seed, stores, begin, end, emitter)
     env.run()
