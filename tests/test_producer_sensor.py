@@ -126,6 +126,21 @@ def test_a_bad_count_interval_is_one_line(redis_server: RedisServer, tmp_path: P
     assert "COUNT_INTERVAL" in one_line(done.stderr)
 
 
+def test_continuing_a_run_with_the_sensor_switched_is_one_line(redis_server: RedisServer, tmp_path: Path) -> None:
+    """SENSOR and COUNT_INTERVAL are part of the run: a restart that changes them names them, exit 2."""
+    span = ["--sim-start", "2025-11-03", *_span(tmp_path, "hold")]
+    span[span.index("--days") + 1] = "0.25"
+    first = run_producer(redis_server.url, *span, speed="1e6")
+    assert first.returncode == 0, first.stderr
+    for settings, said in (({"sensor": "off"}, "no sensor (SENSOR=off"), ({"count_interval": "5"}, "COUNT_INTERVAL=5")):
+        done = run_producer(redis_server.url, *span, speed="1e6", **settings)
+        assert done.returncode == 2, done.stderr
+        line = one_line(done.stderr)
+        assert said in line and "differs from the stored run's a sensor with COUNT_INTERVAL=15" in line, line
+    again = run_producer(redis_server.url, *span, speed="1e6")
+    assert again.returncode == 0, again.stderr  # the same settings continue the run
+
+
 def test_a_sensor_with_streams_per_store_is_refused(redis_server: RedisServer, tmp_path: Path) -> None:
     done = run_producer(redis_server.url, *_span(tmp_path, "hold"), stream_per_store="1")
     assert done.returncode == 2

@@ -43,6 +43,8 @@ _V1_KEYS = (
     "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
 )
 VERSION = "2"
+#: The sensor's part of a run's identity, and what a record without it means (no sensor).
+SENSOR_DEFAULTS = {"sensor": "false", "count_interval": "null"}
 
 
 class RunRecordError(RedisError):
@@ -74,9 +76,19 @@ def store_fingerprint(stores: Sequence[Store]) -> str:
 
 
 def traffic_of(settings: Settings) -> dict[str, str]:
-    """The run-defining settings as JSON text, plus the fingerprint of the stores they describe."""
+    """The run-defining settings as JSON text, plus the fingerprint of the stores they describe.
+
+    The sensor counts by what it does, not by how it was asked: ``sensor`` is
+    whether the run has one (a ``[sensor]`` table and ``SENSOR`` not off), and
+    ``count_interval`` is kept only then; a record from before the live sensor
+    has neither, which reads as no sensor (:data:`SENSOR_DEFAULTS`).
+    """
+    stores = settings.stores()
     values = {name: json.dumps(getattr(settings, name)) for name in RUN_SETTINGS}
-    values["fingerprint"] = store_fingerprint(settings.stores())
+    on = settings.sensor != "off" and any(s.profile.sensor is not None for s in stores)
+    values["sensor"] = json.dumps(on)
+    values["count_interval"] = json.dumps(settings.count_interval if on else None)
+    values["fingerprint"] = store_fingerprint(stores)
     return values
 
 
@@ -171,6 +183,10 @@ def resolve(
             raise SettingsError(
                 f"{SPECS[name].env}={_show(traffic[name])} differs from the stored run's "
                 f"{SPECS[name].env}={_show(stored.traffic.get(name))}; {hint}")
+    for name, default in SENSOR_DEFAULTS.items():
+        if traffic[name] != stored.traffic.get(name, default):
+            raise SettingsError(
+                f"{_sensor_words(traffic)} differs from the stored run's {_sensor_words(stored.traffic)}; {hint}")
     if traffic["fingerprint"] != stored.traffic.get("fingerprint"):
         raise SettingsError(f"the stores (profile or stores file contents) differ from the stored run's; {hint}")
     if "speed" in given and settings.speed != stored.speed and stored.clock == "wall":
@@ -190,6 +206,13 @@ def _check_v1(stored: RunState, settings: Settings, hint: str) -> None:
             raise SettingsError(f"{SPECS[name].env} differs from the stored run's; {hint}")
     if old["fingerprint"] != stored.traffic.get("fingerprint"):
         raise SettingsError(f"the traffic settings differ from the stored run's; {hint}")
+
+
+def _sensor_words(traffic: dict[str, str]) -> str:
+    """``a sensor with COUNT_INTERVAL=15`` or ``no sensor`` (SENSOR=off, or no [sensor] table)."""
+    if traffic.get("sensor", SENSOR_DEFAULTS["sensor"]) != "true":
+        return "no sensor (SENSOR=off, or no [sensor] table)"
+    return f"a sensor with COUNT_INTERVAL={_show(traffic.get('count_interval'))}"
 
 
 def _show(value: str | None) -> str:
