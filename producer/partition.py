@@ -5,6 +5,10 @@ The layout, for every format (``<ext>`` is ``parquet``, ``jsonl`` or ``csv``)::
     OUT/foot_traffic/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>            sessions
     OUT/foot_traffic_realistic/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>  door events
 
+With a door sensor the door events are ``foot_traffic_realistic_true`` and
+``foot_traffic_realistic`` holds what the sensor delivered, next to
+``foot_traffic_counts`` (:mod:`producer.partition_sensor`).
+
 ``date`` is the UTC date of the row's own time: a session's entry time, a
 door event's time (what Spark users expect, and the same day boundaries for
 every store). Each partition is one file, written by exactly one task under
@@ -42,8 +46,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from producer.partition_sensor import SENSOR_DATASETS, SensorPartitions, extended_end
 from producer.sinks.arrow import door_table, session_table
 from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
+from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from sim.batch import Batch, Coded, DoorColumns, SessionColumns
 from sim.dwell import Dwell, DwellBySlot, HistogramDwell, MixtureDwell
 from sim.fast import DAY
@@ -51,6 +57,8 @@ from sim.run import Engine, Simulation
 from sim.store import Store
 
 DATASETS = (SESSIONS_NAME, DOORS_NAME)
+#: Every data set a run may write (a run without a sensor removes the sensor's, left by an earlier run).
+ALL_DATASETS = (SESSIONS_NAME, DOORS_NAME, TRUE_DOORS_NAME, *SENSOR_DATASETS)
 PART_NAME = "part-0000"
 STAGING = ".staging"
 #: Longest span of days one task covers (a month: a task streams, so memory does not grow with it;
@@ -73,6 +81,13 @@ class Task:
     rejected: bool
     fmt: str
     out: str  #: the run's output folder (absolute: workers may run elsewhere)
+    run_end: int | None = None  #: the run's own end (None: ``end``)
+    sensor_interval: int | None = None  #: with a door sensor: the counts' interval, seconds
+
+    @property
+    def datasets(self) -> tuple[str, str]:
+        """The data sets of the sessions and of the true door events."""
+        return (SESSIONS_NAME, DOORS_NAME if self.sensor_interval is None else TRUE_DOORS_NAME)
 
     @property
     def days(self) -> float:
@@ -88,6 +103,8 @@ class TaskResult:
     turned_away: int
     gave_up: int
     peak_rss_mb: float
+    sensor_records: int = 0
+    counts: int = 0
 
 
 def dwell_upper_minutes(dwell: Dwell) -> int | None:
@@ -117,7 +134,7 @@ def span_days(days: float, n_splittable: int, workers: int) -> int:
 
 def plan_tasks(
     seed: int, stores: tuple[Store, ...], start: int, end: int, *, engine: Engine, rejected: bool,
-    fmt: str, out: str | Path, workers: int = 1, span: int | None = None,
+    fmt: str, out: str | Path, workers: int = 1, span: int | None = None, sensor_interval: int | None = None,
 ) -> list[Task]:
     """The run's tasks, whole-run ones first (the longest, so they start first).
 
@@ -130,7 +147,7 @@ def plan_tasks(
     whole, split = [], []
     for store in stores:
         def task(a: int, b: int, store: Store = store) -> Task:
-            return Task(seed, store, a, b, start, engine, rejected, fmt, folder)
+            return Task(seed, store, a, b, start, engine, rejected, fmt, folder, end, sensor_interval)
         if not splittable(store):
             whole.append(task(start, end))
             continue
@@ -189,7 +206,7 @@ class _DayFiles:
 
     def finish(self) -> list[int]:
         paths = self.sink.close()
-        for path, dataset, rows in zip(paths, DATASETS, self.sink.rows):
+        for path, dataset, rows in zip(paths, self.task.datasets, self.sink.rows):
             if rows == 0:
                 path.unlink()
                 continue
@@ -230,7 +247,7 @@ class _DayParquet:
 
     def finish(self) -> list[int]:
         rows = []
-        for dataset, tables in zip(DATASETS, self.tables):
+        for dataset, tables in zip(self.task.datasets, self.tables):
             rows.append(sum(t.num_rows for t in tables))
             if not tables:
                 continue
@@ -309,8 +326,13 @@ def run_task(task: Task) -> TaskResult:
         upper = dwell_upper_minutes(task.store.dwell)
         assert upper is not None, "a store with an unbounded dwell is one task over the whole run"
         lead = 60 * upper
-    run = Simulation(seed=task.seed, stores=(task.store,), start=max(task.run_start, task.start - lead),
-                     end=task.end)
+    end = task.end
+    sensed = None
+    if task.sensor_interval is not None:
+        end = extended_end(task.end, task.run_end or task.end, task.sensor_interval)
+        sensed = SensorPartitions(task.seed, task.store, task.start, task.end, task.run_start, task.run_end or task.end,
+                                  task.sensor_interval, task.fmt, task.out, Path(task.out) / STAGING)
+    run = Simulation(seed=task.seed, stores=(task.store,), start=max(task.run_start, task.start - lead), end=end)
     out = _Partitions(task)
     turned_away = gave_up = 0
     try:
@@ -320,12 +342,22 @@ def run_task(task: Task) -> TaskResult:
             if lead:
                 batch = Batch(_take(batch.sessions, batch.sessions.entry >= task.start),
                               _take(batch.doors, batch.doors.time >= task.start))
+            if sensed is not None:
+                sensed.write(batch.doors)  # from the span's start on, past its end to its last interval's end
+            if end > task.end:
+                batch = Batch(_take(batch.sessions, batch.sessions.entry < task.end),
+                              _take(batch.doors, batch.doors.time < task.end))
             out.write(batch)
         out.close()
+        if sensed is not None:
+            sensed.close()
     except BaseException:
         out.abort()
+        if sensed is not None:
+            sensed.abort()
         raise
-    return TaskResult(out.rows[0], out.rows[1], turned_away, gave_up, _peak_rss_mb())
+    more = sensed.rows if sensed is not None else [0, 0]
+    return TaskResult(out.rows[0], out.rows[1], turned_away, gave_up, _peak_rss_mb(), more[0], more[1])
 
 
 def _peak_rss_mb() -> float:
@@ -341,15 +373,27 @@ def partial_name(dataset: str) -> str:
 
 def prepare(out: str | Path) -> None:
     """Clear what an interrupted run may have left (``.partial`` data sets, staging)."""
-    for name in (*map(partial_name, DATASETS), STAGING):
+    for name in (*map(partial_name, ALL_DATASETS), STAGING):
         shutil.rmtree(Path(out) / name, ignore_errors=True)
 
 
-def publish(out: str | Path) -> tuple[Path, Path]:
-    """Give the finished data sets their names, replacing a previous run's whole."""
+def run_datasets(sensor: bool) -> tuple[str, ...]:
+    """The data sets a run writes: sessions, door events; with a sensor, true door events, records, counts."""
+    return (SESSIONS_NAME, TRUE_DOORS_NAME, *SENSOR_DATASETS) if sensor else DATASETS
+
+
+def publish(out: str | Path, sensor: bool = False) -> list[Path]:
+    """Give the finished data sets their names, replacing a previous run's whole.
+
+    A run without a sensor removes the sensor-only data sets an earlier run
+    left (the folder never mixes two runs).
+    """
     folder = Path(out)
     paths = []
-    for dataset in DATASETS:
+    if not sensor:
+        for stale in (TRUE_DOORS_NAME, *SENSOR_DATASETS[1:]):
+            shutil.rmtree(folder / stale, ignore_errors=True)
+    for dataset in run_datasets(sensor):
         final, partial, old = folder / dataset, folder / partial_name(dataset), folder / f"{dataset}.old"
         partial.mkdir(exist_ok=True)  # a run with no rows still has its (empty) data set
         shutil.rmtree(old, ignore_errors=True)
@@ -359,7 +403,7 @@ def publish(out: str | Path) -> tuple[Path, Path]:
         shutil.rmtree(old, ignore_errors=True)
         paths.append(final)
     shutil.rmtree(folder / STAGING, ignore_errors=True)
-    return paths[0], paths[1]
+    return paths
 
 
 def abort(out: str | Path) -> None:

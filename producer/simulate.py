@@ -76,15 +76,12 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
     sensor = sensor_wanted(settings, run)
     if partition or n_workers is not None or address is not None:
-        if sensor:
-            fail("--partition, --workers and --scheduler: the door sensor layer is not available for "
-                 "partitioned data sets yet; set SENSOR=off (or drop the profile's [sensor] table) to run without")
         need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
         from producer.simulate_partitioned import simulate_partitioned
 
         simulate_partitioned(
             run, settings, out=out, fmt=fmt, engine=engine, workers=n_workers, scheduler=address,
-            console=console, quiet=quiet,
+            console=console, quiet=quiet, sensor=sensor,
         )
         return
     try:

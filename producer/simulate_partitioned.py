@@ -27,6 +27,9 @@ from sim.run import Simulation
 
 #: Recorded in run.json: how the data sets are partitioned.
 LAYOUT = "hive: store_id=<id>/date=<UTC date of the row's time>/part-0000.<ext>"
+#: The same with a door sensor: its records by their crossing's time, counts by their interval's start.
+SENSOR_LAYOUT = ("hive: store_id=<id>/date=<UTC date of the row's time (sensor records: the crossing's time; "
+                 "counts: interval_start)>/part-0000.<ext>")
 
 
 def _progress(console: Console) -> Progress:
@@ -38,9 +41,9 @@ def _progress(console: Console) -> Progress:
 
 def simulate_partitioned(
     run: Simulation, settings: Settings, *, out: str, fmt: str, engine: str, workers: int | None,
-    scheduler: str | None, console: Console, quiet: bool,
+    scheduler: str | None, console: Console, quiet: bool, sensor: bool = False,
 ) -> None:
-    """Run ``run`` as tasks, write both data sets and run.json, print the summary line."""
+    """Run ``run`` as tasks, write the data sets and run.json, print the summary line."""
     from producer.cluster import ClusterError, DaskMissing, connect, require_dask, run_tasks
 
     on_dask = workers is not None or scheduler is not None
@@ -52,6 +55,7 @@ def simulate_partitioned(
     tasks = plan_tasks(
         run.seed, run.stores, run.start, run.end, engine=engine,  # type: ignore[arg-type]
         rejected=settings.write_rejected, fmt=fmt, out=out, workers=workers or 1,
+        sensor_interval=60 * settings.count_interval if sensor else None,
     )
     try:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -75,10 +79,11 @@ def simulate_partitioned(
             else:
                 for task in tasks:
                     done(task, run_task(task))
-        paths = publish(out)
+        paths = publish(out, sensor)
+        more = {"sensor": True, "count_interval": settings.count_interval} if sensor else {}
         write_manifest(out, run.seed, run.start, run.end, run.stores, manifest_settings(
-            settings, run.seed, engine, fmt, layout=LAYOUT, tasks=len(tasks),
-            workers=workers, scheduler=scheduler,
+            settings, run.seed, engine, fmt, layout=SENSOR_LAYOUT if sensor else LAYOUT, tasks=len(tasks),
+            workers=workers, scheduler=scheduler, **more,
         ))
     except DaskMissing as exc:
         abort(out)
@@ -104,6 +109,9 @@ def simulate_partitioned(
             f"{events:,} events in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s), "
             f"{len(tasks):,} tasks {where} -> {paths[0]}/, {paths[1]}/"
         )
+        if sensor:
+            records = sum(r.sensor_records for r in results)
+            click.echo(f"sensor: {records:,} records -> {paths[2]}/ (what the sensor delivered), {paths[3]}/")
         if any(s.capacity is not None for s in run.stores):
             turned_away, gave_up = sum(r.turned_away for r in results), sum(r.gave_up for r in results)
             click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")

@@ -224,6 +224,16 @@ class SensorLayer:
         pending = self._pending.sent_at
         return int(pending.min()) if len(pending) else None
 
+    def pending_since(self) -> int | None:
+        """The earliest crossing ``time`` (epoch s) among the records not yet handed out, or ``None``.
+
+        A caller writing records by their crossing's date knows a date is
+        complete once every later crossing has been fed and no pending record
+        is of that date or before.
+        """
+        pending = self._pending.time
+        return int(pending.min()) if len(pending) else None
+
     def next_interval_end(self) -> int:
         """The end (epoch s) of the first interval not yet handed out."""
         return (self._next_interval + 1) * self.interval

@@ -108,11 +108,6 @@ def test_the_same_records_in_every_format(tmp_path: Path) -> None:
         assert got[fmt][1] == got["jsonl"][1], fmt
 
 
-def test_partitioned_runs_say_the_sensor_is_not_available(tmp_path: Path) -> None:
-    out = _run(*ARGS, "--profile-file", str(_profile(tmp_path)), "--out", str(tmp_path / "o"), "--partition", code=2)
-    assert "SENSOR=off" in out and len(out.strip().splitlines()) == 1
-
-
 @pytest.mark.parametrize("value", ["0", "1441", "2.5", "x"])
 def test_a_bad_count_interval_is_a_one_line_error(tmp_path: Path, value: str) -> None:
     out = _run(*ARGS, "--count-interval", value, "--out", str(tmp_path), code=2)

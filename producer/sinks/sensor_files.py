@@ -63,7 +63,7 @@ class _Csv:
         self._file.close()
 
 
-def _sensor_table(cols: SensorColumns) -> Any:
+def sensor_table(cols: SensorColumns) -> Any:
     import pyarrow as pa
 
     from producer.sinks.arrow import arrow_strings
@@ -81,7 +81,7 @@ def _sensor_table(cols: SensorColumns) -> Any:
     })
 
 
-def _count_table(cols: CountColumns) -> Any:
+def count_table(cols: CountColumns) -> Any:
     import pyarrow as pa
 
     ts = pa.timestamp("ms", tz="UTC")
@@ -120,8 +120,8 @@ class SensorFileSink:
         from producer.sinks import arrow
 
         if kind == "sensor":
-            return arrow.ParquetWriter(path, _sensor_table, _sensor_table(SensorColumns.empty()).schema)
-        return arrow.ParquetWriter(path, _count_table, _count_table(_empty_counts()).schema)
+            return arrow.ParquetWriter(path, sensor_table, sensor_table(SensorColumns.empty()).schema)
+        return arrow.ParquetWriter(path, count_table, count_table(empty_counts()).schema)
 
     def write(self, records: SensorColumns, counts: CountColumns) -> None:
         self._writers[0].write(records)
@@ -140,7 +140,7 @@ class SensorFileSink:
         abandon(self._writers, self._partial)
 
 
-def _empty_counts() -> CountColumns:
+def empty_counts() -> CountColumns:
     import numpy as np
 
     none = np.zeros(0, dtype=np.int64)

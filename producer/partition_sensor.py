@@ -1,0 +1,190 @@
+"""A task's sensor partitions: the door sensor's records and interval counts, by store and UTC date.
+
+A partitioned run with a sensor (docs/sensors.md) writes, besides the sessions
+and the true door events (``foot_traffic_realistic_true``), two more data sets
+laid out as the others (:mod:`producer.partition`)::
+
+    OUT/foot_traffic_realistic/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>  what the sensor delivered
+    OUT/foot_traffic_counts/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>     interval counts
+
+Why a task writes the plain run's rows: the sensor's draws are keyed by
+(store, UTC day, purpose) and drawn in event order, so a layer fed every
+crossing of a UTC day from that day's start draws exactly what the whole
+run's layer draws for it. Tasks start at the run's start or at a UTC
+midnight, so a task for ``[a, b)`` feeds its own layer the crossings from
+``a`` on and writes
+
+- the records of the crossings in ``[a, b)`` (all of a crossing's records,
+  however late they are delivered: up to three days), under the UTC date of
+  their ``time`` (the crossing), so that a partition has one writer; within
+  it they keep the plain run's order (``sent_at``, then the order they were
+  made);
+- the counts of the intervals that start in ``[a, b)`` (the first task: also
+  the interval the run's start falls in), under the UTC date of their
+  ``interval_start``. An interval that straddles ``b`` (an interval that
+  does not divide a day) needs the crossings after ``b``: the task simulates
+  on to that interval's end (never past the run's end), feeding them to the
+  layer but writing none of their rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, SensorFileSink, count_table, sensor_table
+from sim.batch import DoorColumns
+from sim.fast import DAY
+from sim.sensor_stream import CountColumns, SensorColumns, SensorLayer
+from sim.store import Store
+
+SENSOR_DATASETS = (SENSOR_NAME, COUNTS_NAME)
+
+
+def extended_end(end: int, run_end: int, interval: int) -> int:
+    """How far a task ending at ``end`` simulates: to the end of the interval ``end`` falls in, at most the run's."""
+    if end >= run_end:
+        return end
+    return min(run_end, -(-end // interval) * interval)
+
+
+class _DayFiles:
+    """One store's sensor rows of one UTC date (JSONL, CSV), through a :class:`SensorFileSink` in staging."""
+
+    def __init__(self, out: Path, staging: Path, store_id: str, day: int, fmt: str) -> None:
+        self.out, self.store_id, self.fmt = out, store_id, fmt
+        self.date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+        folder = staging / f"{quote(store_id, safe='')}-{day}-sensor"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.sink = SensorFileSink(folder, fmt)
+
+    def write(self, records: SensorColumns, counts: CountColumns) -> None:
+        self.sink.write(records, counts)
+
+    def finish(self) -> list[int]:
+        from producer.partition import partial_name, partition_path
+
+        paths = self.sink.close()
+        for path, dataset, rows in zip(paths, SENSOR_DATASETS, self.sink.rows, strict=True):
+            if rows == 0:
+                path.unlink()
+                continue
+            target = partition_path(self.out, partial_name(dataset), self.store_id, self.date, self.fmt)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        self.sink.folder.rmdir()
+        return list(self.sink.rows)
+
+    def abort(self) -> None:
+        self.sink.abort()
+        shutil.rmtree(self.sink.folder, ignore_errors=True)
+
+
+class _DayParquet:
+    """One store's sensor rows of one UTC date as Parquet, without ``store_id`` (it is in the path)."""
+
+    def __init__(self, out: Path, store_id: str, day: int) -> None:
+        self.out, self.store_id = out, store_id
+        self.date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+        self.tables: tuple[list[Any], list[Any]] = ([], [])
+
+    def write(self, records: SensorColumns, counts: CountColumns) -> None:
+        if len(records):
+            self.tables[0].append(sensor_table(records))
+        if len(counts):
+            self.tables[1].append(count_table(counts))
+
+    def finish(self) -> list[int]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from producer.partition import partial_name, partition_path
+
+        rows = []
+        for dataset, tables in zip(SENSOR_DATASETS, self.tables, strict=True):
+            rows.append(sum(t.num_rows for t in tables))
+            if not tables:
+                continue
+            table = pa.concat_tables(tables).drop_columns(["store_id"])
+            target = partition_path(self.out, partial_name(dataset), self.store_id, self.date, "parquet")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            pq.write_table(table, partial, compression="zstd")
+            os.replace(partial, target)
+        return rows
+
+    def abort(self) -> None:
+        self.tables = ([], [])
+
+
+def _dates(times: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Rows by UTC day (epoch days), each day's rows in their order."""
+    days = times // DAY
+    return [(int(d), days == d) for d in np.unique(days).tolist()]
+
+
+class SensorPartitions:
+    """One task's sensor layer and its partitions (see the module's doc)."""
+
+    def __init__(self, seed: int, store: Store, start: int, end: int, run_start: int, run_end: int,
+                 interval: int, fmt: str, out: str | Path, staging: Path) -> None:
+        self.start, self.end, self.run_start = start, end, run_start
+        self.fmt, self.out, self.staging, self.store_id = fmt, Path(out), staging, store.store_id
+        self.layer = SensorLayer(seed, (store,), start, extended_end(end, run_end, interval), interval=interval)
+        self.open: dict[int, _DayFiles | _DayParquet] = {}
+        self.rows = [0, 0]
+        self._fed = -1  # the latest UTC day fed
+
+    def write(self, doors: DoorColumns) -> None:
+        """Feed the layer door events (time order, from the task's start on) and write what is final."""
+        self._put(*self.layer.process(doors))
+        if len(doors):
+            self._fed = max(self._fed, int(doors.time[-1]) // DAY)
+        since = self.layer.pending_since()
+        oldest = since // DAY if since is not None else self._fed
+        # A date is done once the days after it (an interval ends at most a day later) are being fed
+        # and none of its records is still to be delivered.
+        for day in [d for d in self.open if d < min(self._fed - 1, oldest)]:
+            self._finish(day)
+
+    def close(self) -> None:
+        self._put(*self.layer.close())
+        for day in sorted(self.open):
+            self._finish(day)
+
+    def abort(self) -> None:
+        for part in self.open.values():
+            part.abort()
+        self.open.clear()
+
+    def _put(self, records: SensorColumns, counts: CountColumns) -> None:
+        records = records.take(records.time < self.end)  # crossings past the span only feed the counts
+        owner = np.maximum(counts.interval_start, self.run_start)
+        counts = _take_counts(counts, (owner >= self.start) & (owner < self.end))
+        none_r, none_c = records.take(slice(0, 0)), _take_counts(counts, slice(0, 0))
+        for day, mine in _dates(records.time):
+            self._day(day).write(records.take(mine), none_c)
+        for day, mine in _dates(counts.interval_start):
+            self._day(day).write(none_r, _take_counts(counts, mine))
+
+    def _day(self, day: int) -> _DayFiles | _DayParquet:
+        part = self.open.get(day)
+        if part is None:
+            part = self.open[day] = (_DayParquet(self.out, self.store_id, day) if self.fmt == "parquet"
+                                     else _DayFiles(self.out, self.staging, self.store_id, day, self.fmt))
+        return part
+
+    def _finish(self, day: int) -> None:
+        rows = self.open.pop(day).finish()
+        self.rows = [a + b for a, b in zip(self.rows, rows, strict=True)]
+
+
+def _take_counts(cols: CountColumns, index: Any) -> CountColumns:
+    return CountColumns(cols.store_id[index], cols.interval_start[index], cols.interval_end[index],
+                        cols.entries[index], cols.exits[index])
