@@ -121,12 +121,14 @@ def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
     counts_path = path / f"{COUNTS_NAME}.{fmt}"
     if (path / f"{TRUE_DOORS_NAME}.{fmt}").is_file():  # a run with a sensor: the truth has its own file
         doors_path = path / f"{TRUE_DOORS_NAME}.{fmt}"
+    elif sessions_path.is_dir() and (path / TRUE_DOORS_NAME).is_dir():  # the same, partitioned
+        doors_path, counts_path = path / TRUE_DOORS_NAME, path / COUNTS_NAME
     try:
         sessions = _read(sessions_path, fmt, _SESSION_COLUMNS)
         doors = _read(doors_path, fmt, _DOOR_COLUMNS)
         entry = _epochs(sessions.column("entry_time"))
         door_time = _epochs(doors.column("time"))
-        counts = _read_counts(counts_path, fmt) if counts_path.is_file() else None
+        counts = _read_counts(counts_path, fmt) if counts_path.exists() else None
     except FileNotFoundError as exc:
         raise DatasetError(f"{exc.filename}: not found") from None
     except (pa.ArrowException, KeyError) as exc:

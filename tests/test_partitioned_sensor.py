@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from producer.cli import main
+from producer.dataset import read_dataset
 from producer.partition_sensor import extended_end
 from producer.sinks.files import SESSIONS_NAME
 from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, TRUE_DOORS_NAME
@@ -162,6 +163,19 @@ def test_one_process_writes_the_plain_runs_rows_in_every_format(tmp_path: Path) 
         assert doc["settings"]["sensor"] is True and doc["settings"]["count_interval"] == 7
         assert doc["settings"]["tasks"] > 8  # tasks of a day: many task boundaries
         assert sorted(p.name for p in out.iterdir()) == sorted([*DATASETS, "run.json"])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_report_reads_the_true_door_events_and_the_counts_of_a_partitioned_run(tmp_path: Path, fmt: str) -> None:
+    """Not the sensor's records (doubles, duplicates): the same figures as from the plain run's files."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", *WINDOW, "--seed", "5", "--stores", str(_stores(tmp_path)),
+                                       "--format", fmt, "--out", str(out), "--partition"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    got, want = read_dataset(out), read_dataset(_plain(tmp_path, fmt))
+    assert got.counts is not None and want.counts is not None
+    for a, b in [(got.door_time, want.door_time), (got.door_kind, want.door_kind), *zip(got.counts, want.counts)]:
+        assert len(a) == len(b) > 100 and sorted(a.tolist()) == sorted(b.tolist())
 
 
 def test_a_run_without_the_sensor_removes_the_sensor_data_sets(tmp_path: Path) -> None:
