@@ -2,6 +2,7 @@
 
     python bench/bench_dask.py                          # 500 stores x 30 days, Parquet
     python bench/bench_dask.py --stores 100 --days 7 --format jsonl
+    python bench/bench_dask.py --stores 100 --days 14 --sensor   # every store with a door sensor
 
 Runs the real command line in child processes, on the same stores and seed:
 the plain run (two files), ``--partition`` (the partitioned layout, one
@@ -10,7 +11,9 @@ each against one worker, and peak memory: of the child for the one-process
 runs, of the busiest worker for Dask runs (each worker's own peak, as the
 command reports it). Targets: 2 workers >= 1.7x 1 worker; < 300 MB per
 worker. The machines these run on are shared and have 2 cores: compare
-ratios, and expect them to suffer when others are busy.
+ratios, and expect them to suffer when others are busy. With ``--sensor``
+"events" still counts sessions and true door events (the sensor's records
+and counts are written on top), so compare its events/s with a run without.
 """
 
 from __future__ import annotations
@@ -28,11 +31,40 @@ _SUMMARY = re.compile(r"([\d,]+) events in ([\d.]+) s")
 _WORKER_PEAK = re.compile(r"peak memory per worker ([\d,]+) MB")
 
 
-def stores_file(folder: Path, n: int) -> Path:
-    """``n`` stores on the default profile, in four time zones."""
+#: With --sensor: the example sensor of docs/sensors.md (outages held), on the default weekly table.
+SENSOR = """
+[sensor]
+miss_in = 0.02
+miss_out = 0.04
+double_in = 0.01
+double_out = 0.01
+delay_median = 2
+delay_sigma = 1.2
+duplicate = 0.005
+outages_per_day = 0.5
+outage_minutes = 30
+outage_mode = "hold"
+"""
+
+
+def sensor_profile(folder: Path) -> Path:
+    """The default profile with :data:`SENSOR`."""
+    from sim.profile import DEFAULT_SLOTS, DEFAULT_WEIGHTS, WEEKDAYS
+
+    slots = ", ".join(f'"{s}"' for s in DEFAULT_SLOTS)
+    rows = "\n".join(f"{d} = {list(DEFAULT_WEIGHTS[d])}" for d in WEEKDAYS)
+    path = folder / "sensor.toml"
+    path.write_text(f"slots = [{slots}]\n\n[weights]\n{rows}\n{SENSOR}", encoding="utf-8")
+    return path
+
+
+def stores_file(folder: Path, n: int, sensor: bool = False) -> Path:
+    """``n`` stores on the default profile (with ``sensor``: and :data:`SENSOR`), in four time zones."""
     zones = ("UTC", "Europe/Rome", "America/New_York", "Asia/Tokyo")
+    profile = f'profile = "{sensor_profile(folder).name}"\n' if sensor else ""
     path = folder / "stores.toml"
-    path.write_text("".join(f'[[stores]]\nid = "store-{i:04d}"\ntimezone = "{zones[i % 4]}"\n\n' for i in range(n)))
+    path.write_text("".join(f'[[stores]]\nid = "store-{i:04d}"\ntimezone = "{zones[i % 4]}"\n{profile}\n'
+                            for i in range(n)))
     return path
 
 
@@ -62,11 +94,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--format", default="parquet", choices=("parquet", "jsonl", "csv"))
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--sensor", action="store_true", help="every store with a door sensor (four outputs)")
     opts = parser.parse_args()
-    print(f"{opts.stores} stores, {opts.days} days, {opts.format}; python {sys.version.split()[0]}")
+    print(f"{opts.stores} stores, {opts.days} days, {opts.format}{', door sensor' if opts.sensor else ''}; "
+          f"python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
         folder = Path(tmp)
-        common = ["--stores", str(stores_file(folder, opts.stores)), "--start", "2025-11-03",
+        common = ["--stores", str(stores_file(folder, opts.stores, opts.sensor)), "--start", "2025-11-03",
                   "--days", str(opts.days), "--seed", "42", "--format", opts.format]
         rows: list[tuple[str, int, float, float, float]] = []
         for label, extra in [("one process, two files", []), ("one process, --partition", ["--partition"])]:
