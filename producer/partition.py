@@ -316,7 +316,11 @@ def run_task(task: Task) -> TaskResult:
 
     The simulation starts one longest visit before the task's span (never
     before the run's start), so the exits inside the span of customers who
-    entered before it are there; rows before the span are dropped.
+    entered before it are there; rows before the span are dropped. With a
+    door sensor the task's layer is fed the crossings from the span's start
+    on, and the simulation runs on to the end of the counts' interval the
+    span's end falls in (rows past the span feed the layer only):
+    :mod:`producer.partition_sensor`.
     """
     from producer.tuning import tune_for_batches
 
