@@ -82,7 +82,7 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
     assert workers is not None
     cluster = distributed.LocalCluster(
         n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1",
-        dashboard_address=None, silence_logs=50,
+        dashboard_address="127.0.0.1:0", silence_logs=50,  # None would take 127.0.0.1:8787: another run may hold it
     )
     with cluster, distributed.Client(cluster) as client:
         yield client

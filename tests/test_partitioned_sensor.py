@@ -200,7 +200,7 @@ def cluster() -> Iterator[str]:
     """A LocalCluster of two worker processes on 127.0.0.1; its scheduler's address."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=50) as local:
+                                  dashboard_address="127.0.0.1:0", silence_logs=50) as local:
         with distributed.Client(local) as client:
             client.wait_for_workers(2, timeout=60)
         yield local.scheduler_address
