@@ -19,11 +19,23 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.crc import key_slot
 
 from producer.live.shards import shard_of
-from tests.per_store import ARGS, STORES, assert_each_store_equals, offline_by_store, write_stores
+from tests.per_store import (
+    ARGS,
+    STORES,
+    assert_each_store_equals,
+    assert_each_store_equals_sensor,
+    offline_by_store,
+    offline_sensor_by_store,
+    write_sensor_stores,
+    write_stores,
+)
 from tests.producer_run import one_line, run_producer, watch_producer
+from tests.profiles import profile_text
 from tests.redis_cluster import RedisClusterServers
+from tests.test_producer_sensor import SENSOR
 
 START, DAYS = "2025-11-03T20:00:00", "1"
 SPAN = ("--start", START, "--days", DAYS)
@@ -66,6 +78,29 @@ def test_two_shards_on_a_cluster_write_each_store_exactly_the_offline_events(
     assert_each_store_equals(client, "foot_traffic", offline_by_store(tmp_path, stores, *SPAN))
     runs = {client.hget(f"foot_traffic:{{{s}}}:run", "seed") for s in STORES}
     assert runs == {b"5"}  # each store keeps its own run record, on its streams' slot
+
+
+def test_two_shards_with_a_sensor_on_a_cluster_write_each_store_exactly_the_offline_files(
+    shared_cluster: RedisClusterServers, tmp_path: Path,
+) -> None:
+    """With a [sensor], each store's four streams (one hash tag, one slot) equal its lines of the offline files."""
+    cluster = shared_cluster
+    sensor = profile_text(tables=SENSOR.format(mode="hold", median=20))
+    stores = write_sensor_stores(tmp_path / "stores.toml", sensor)
+    settings = {"redis_cluster": "1", "stream_per_store": "1", "stores": stores, "speed": "1e6",
+                "redis_stream": "sensed"}
+    shards = [watch_producer(cluster.url, "--sim-start", START, "--days", DAYS, *ARGS, shard=s, **settings)
+              for s in ("0/2", "1/2")]
+    for shard in shards:
+        _, err = shard.finish(timeout=60)
+        assert shard.proc.returncode == 0, err
+    client = cluster.client()
+    assert_each_store_equals_sensor(client, "sensed", offline_sensor_by_store(tmp_path, stores, *SPAN))
+    for store in STORES:
+        names = [f"sensed:{{{store}}}{suffix}" for suffix in ("", ":realistic", ":realistic:true", ":counts", ":run")]
+        assert len({key_slot(name.encode()) for name in names}) == 1, store
+    homes = {cluster.primary_of(f"sensed:{{{s}}}") for s in STORES}
+    assert len(homes) > 1  # the stores spread over the primaries
 
 
 def test_a_cluster_without_redis_cluster_is_one_line(shared_cluster: RedisClusterServers, tmp_path: Path) -> None:
