@@ -8,7 +8,10 @@ With a primary killed mid-run (SIGKILL) and its replica promoted, still
 nothing is lost or doubled: the producers buffer through the failover,
 re-read the streams' tops on the new primary, skip what it holds and write
 again what it never got (asynchronous replication may lose acknowledged
-writes; the outbox's heal regenerates them).
+writes; the outbox's heal regenerates them). With a ``[sensor]``, each
+store's four streams (sessions, the sensor's records, the true door events,
+the interval counts) share its hash tag and equal its lines of the offline
+files.
 """
 
 from __future__ import annotations
