@@ -141,13 +141,6 @@ def test_continuing_a_run_with_the_sensor_switched_is_one_line(redis_server: Red
     assert again.returncode == 0, again.stderr  # the same settings continue the run
 
 
-def test_a_sensor_with_streams_per_store_is_refused(redis_server: RedisServer, tmp_path: Path) -> None:
-    done = run_producer(redis_server.url, *_span(tmp_path, "hold"), stream_per_store="1")
-    assert done.returncode == 2
-    line = one_line(done.stderr)
-    assert "STREAM_PER_STORE" in line and "[sensor]" in line and "SENSOR=off" in line
-
-
 def _tops_past(client: redis.Redis, name: str, t: float) -> bool:
     last = client.xrevrange(name, count=1)
     return bool(last) and int(last[0][0].split(b"-")[0]) > t * 1000

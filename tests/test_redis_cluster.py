@@ -8,7 +8,10 @@ With a primary killed mid-run (SIGKILL) and its replica promoted, still
 nothing is lost or doubled: the producers buffer through the failover,
 re-read the streams' tops on the new primary, skip what it holds and write
 again what it never got (asynchronous replication may lose acknowledged
-writes; the outbox's heal regenerates them).
+writes; the outbox's heal regenerates them). With a ``[sensor]``, each
+store's four streams (sessions, the sensor's records, the true door events,
+the interval counts) share its hash tag and equal its lines of the offline
+files.
 """
 
 from __future__ import annotations
@@ -19,11 +22,23 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.crc import key_slot
 
 from producer.live.shards import shard_of
-from tests.per_store import ARGS, STORES, assert_each_store_equals, offline_by_store, write_stores
+from tests.per_store import (
+    ARGS,
+    STORES,
+    assert_each_store_equals,
+    assert_each_store_equals_sensor,
+    offline_by_store,
+    offline_sensor_by_store,
+    write_sensor_stores,
+    write_stores,
+)
 from tests.producer_run import one_line, run_producer, watch_producer
+from tests.profiles import profile_text
 from tests.redis_cluster import RedisClusterServers
+from tests.test_producer_sensor import SENSOR
 
 START, DAYS = "2025-11-03T20:00:00", "1"
 SPAN = ("--start", START, "--days", DAYS)
@@ -68,6 +83,29 @@ def test_two_shards_on_a_cluster_write_each_store_exactly_the_offline_events(
     assert runs == {b"5"}  # each store keeps its own run record, on its streams' slot
 
 
+def test_two_shards_with_a_sensor_on_a_cluster_write_each_store_exactly_the_offline_files(
+    shared_cluster: RedisClusterServers, tmp_path: Path,
+) -> None:
+    """With a [sensor], each store's four streams (one hash tag, one slot) equal its lines of the offline files."""
+    cluster = shared_cluster
+    sensor = profile_text(tables=SENSOR.format(mode="hold", median=20))
+    stores = write_sensor_stores(tmp_path / "stores.toml", sensor)
+    settings = {"redis_cluster": "1", "stream_per_store": "1", "stores": stores, "speed": "1e6",
+                "redis_stream": "sensed"}
+    shards = [watch_producer(cluster.url, "--sim-start", START, "--days", DAYS, *ARGS, shard=s, **settings)
+              for s in ("0/2", "1/2")]
+    for shard in shards:
+        _, err = shard.finish(timeout=60)
+        assert shard.proc.returncode == 0, err
+    client = cluster.client()
+    assert_each_store_equals_sensor(client, "sensed", offline_sensor_by_store(tmp_path, stores, *SPAN))
+    for store in STORES:
+        names = [f"sensed:{{{store}}}{suffix}" for suffix in ("", ":realistic", ":realistic:true", ":counts", ":run")]
+        assert len({key_slot(name.encode()) for name in names}) == 1, store
+    homes = {cluster.primary_of(f"sensed:{{{s}}}") for s in STORES}
+    assert len(homes) > 1  # the stores spread over the primaries
+
+
 def test_a_cluster_without_redis_cluster_is_one_line(shared_cluster: RedisClusterServers, tmp_path: Path) -> None:
     stores = write_stores(tmp_path / "stores.toml")
     done = run_producer(shared_cluster.url, "--days", "0.1", *ARGS, redis_stream="plain", stream_per_store="1",
@@ -109,6 +147,38 @@ def test_a_primary_killed_mid_run_loses_and_doubles_nothing(cluster: RedisCluste
     assert "lost entries regenerated" in logs  # the promoted replica lacked acknowledged entries: healed
     client = cluster.client()
     assert_each_store_equals(client, "foot_traffic", offline_by_store(tmp_path, stores, *SPAN))
+
+
+def test_a_primary_killed_mid_run_with_a_sensor_loses_and_doubles_nothing(
+    cluster: RedisClusterServers, tmp_path: Path,
+) -> None:
+    """As above, with a [sensor]: the heal makes every lost entry of the four streams of each store again."""
+    sensor = profile_text(tables=SENSOR.format(mode="hold", median=20))
+    stores = write_sensor_stores(tmp_path / "stores.toml", sensor, base=BUSY)
+    settings = {"redis_cluster": "1", "stream_per_store": "1", "stores": stores, "speed": "1e6"}
+    shards = [watch_producer(cluster.url, "--sim-start", START, "--days", DAYS, *ARGS, shard=s, **settings)
+              for s in ("0/2", "1/2")]
+    client = cluster.client()
+    victim = cluster.primary_of("foot_traffic:{s00}")
+    primary = redis.Redis(port=victim)
+    replica_port = int(primary.info("replication")["slave0"]["port"])
+    assert _wait_until(lambda: (client.xlen("foot_traffic:{s00}:realistic") or 0) > 2000)
+    replica = cluster.procs[replica_port]
+    replica.send_signal(signal.SIGSTOP)
+    try:
+        assert _wait_until(lambda: _replica_backlog(primary) > 1_000_000, timeout=20), \
+            "acknowledged writes not yet replicated when the primary dies"
+        cluster.kill(victim)
+    finally:
+        replica.send_signal(signal.SIGCONT)
+    cluster.wait_ok()
+    for shard in shards:
+        _, err = shard.finish(timeout=90)
+        assert shard.proc.returncode == 0, err
+    logs = "".join(s.stderr for s in shards)
+    assert "buffering events" in logs  # the failover was met mid-run, not after
+    assert "lost entries regenerated" in logs  # the promoted replica lacked acknowledged entries: healed
+    assert_each_store_equals_sensor(cluster.client(), "foot_traffic", offline_sensor_by_store(tmp_path, stores, *SPAN))
 
 
 def test_a_manual_failover_mid_run_moves_the_writes_to_the_new_primary(

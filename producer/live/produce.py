@@ -163,8 +163,8 @@ def run_producer(
 
 def _sink(settings: Settings, stores: Sequence[Store]) -> RedisSink:
     """The sink of the run's streams: on one Redis, or on a Redis Cluster (``REDIS_CLUSTER``)."""
-    if sensor_on(settings, stores):  # four streams: sessions, the sensor's, the true door events, counts
-        streams = sensor_streams(settings)
+    if sensor_on(settings, stores):  # four streams (per store): sessions, the sensor's, true door events, counts
+        streams = sensor_streams(settings, stores)
     else:
         streams = [name for pair in settings.stream_pairs(stores) for name in pair]
     if settings.redis_cluster is not None:
@@ -291,7 +291,7 @@ def _produce(
     def emitter_of(taker: Any) -> Emitter:
         if sensor:
             return attach(env, taker, state.seed, stores, state.sim_start, end, interval, feed_from,
-                          settings.write_rejected, run.pace)
+                          settings.write_rejected, run.pace, settings.stream_per_store)
         if settings.stream_per_store:
             return StoreEmitter(taker, stores, rejected=settings.write_rejected)
         return Emitter(taker, rejected=settings.write_rejected)
@@ -303,7 +303,7 @@ def _produce(
             upto[i] = acked
         if sensor:
             return replay_sensor_entries(state.seed, stores, state.sim_start, end, interval, since, upto,
-                                         settings.write_rejected)
+                                         settings.write_rejected, settings.stream_per_store)
         return replay_entries(state.seed, stores, state.sim_start, since, upto, settings.write_rejected,
                               emitter_of)
 
@@ -342,14 +342,15 @@ def _produce(
     done = _finish(outbox, waker, stopped)
     late = outbox.lateness
     written = outbox.written
-    sensor_part = (f", {plural(written[1], 'sensor record')} and {plural(written[3], 'interval count')}"
-                   if sensor else "")
+    # With a sensor, four streams (per store): sessions, the sensor's records, true door events, counts.
+    sensor_part = (f", {plural(sum(written[1::4]), 'sensor record')} and "
+                   f"{plural(sum(written[3::4]), 'interval count')}" if sensor else "")
     log.info(
         "%s at %s: %s, %s and %s%s written (%d already there), "
         "lateness p50 %.1f ms p99 %.1f ms max %.1f ms%s",
         "stopped" if stopped else "finished", iso(int(env.now)), plural(emitter.visits, "visit"),
-        plural(written[0] if sensor else sum(written[0::2]), "session"),
-        plural(written[2] if sensor else sum(written[1::2]), "door event"), sensor_part,
+        plural(sum(written[0::4]) if sensor else sum(written[0::2]), "session"),
+        plural(sum(written[2::4]) if sensor else sum(written[1::2]), "door event"), sensor_part,
         sum(outbox.skipped),
         late.quantile(0.5) * 1e3, late.quantile(0.99) * 1e3,
         late.max * 1e3, "" if done else f"; {outbox.pending()} entries NOT written",

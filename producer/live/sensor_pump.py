@@ -16,6 +16,13 @@ four streams (docs/sensors.md, "Live"):
 Each entry's ``data`` is a line of the offline file of the same run
 (``foot_traffic_realistic.jsonl``, ``..._true.jsonl``, ``foot_traffic_counts.jsonl``).
 
+With ``STREAM_PER_STORE=1`` each store has the four, ``<REDIS_STREAM>:{<id>}``,
+``...:realistic``, ``...:realistic:true`` and ``...:counts`` (one hash tag:
+one slot of a cluster); store ``k`` of the shard writes to streams ``4k`` to
+``4k + 3`` (:func:`lanes`). The layer draws per store, so a store's entries
+are its lines of the offline files whichever stores share its producer, and
+each stream counts its own ids.
+
 Timing. :class:`SensorEmitter` hands each crossing to the :class:`SensorPump`,
 which buffers it. The pump wakes (a SimPy event of priority :data:`LAST`, so
 after every event of the model at the same instant) at the first buffered
@@ -60,7 +67,7 @@ from producer.live.emitter import Emitter, Taker
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.redis_sink import Entry, StreamId
 from producer.live.resume import Collector, model_start
-from producer.settings import Settings, SettingsError
+from producer.settings import Settings
 from sim.batch import DoorColumns
 from sim.events import ENTRY, EXIT, DoorEvent, Session
 from sim.model import StoreModel
@@ -81,14 +88,20 @@ def sensor_on(settings: Settings, stores: Sequence[Store]) -> bool:
     return settings.sensor != "off" and any(s.profile.sensor is not None for s in stores)
 
 
-def sensor_streams(settings: Settings) -> list[str]:
-    """The four streams of a run with a sensor, in the order of the stream indexes above."""
-    if settings.stream_per_store:
-        raise SettingsError(
-            "STREAM_PER_STORE=1 with a [sensor] table in the profile: the live sensor writes one set of streams "
-            "(<REDIS_STREAM>, :realistic, :realistic:true, :counts); unset STREAM_PER_STORE or set SENSOR=off")
-    doors = settings.door_stream
-    return [settings.redis_stream, doors, f"{doors}:true", f"{settings.redis_stream}:counts"]
+def sensor_streams(settings: Settings, stores: Sequence[Store]) -> list[str]:
+    """The four streams of a run with a sensor, in the order of the stream indexes above.
+
+    With ``STREAM_PER_STORE=1``, four per store (store ``k`` of the shard at
+    ``4k`` .. ``4k + 3``): ``<REDIS_STREAM>:{<id>}``, ``...:realistic``,
+    ``...:realistic:true`` and ``...:counts``, one hash tag, one slot.
+    """
+    return [f"{sessions}{suffix}" for sessions, doors in settings.stream_pairs(stores)
+            for suffix in ("", doors[len(sessions):], f"{doors[len(sessions):]}:true", ":counts")]
+
+
+def lanes(stores: Sequence[Store], per_store: bool) -> dict[str, int]:
+    """Each store's first stream index: ``0`` for every store (one set of four), or ``4k`` per store."""
+    return {s.store_id: 4 * k if per_store else 0 for k, s in enumerate(stores)}
 
 
 def sensor_start(sim_start: int, last_ids: Sequence[StreamId], stores: Sequence[Store], interval: int) -> tuple[int, int]:
@@ -113,8 +126,10 @@ class SensorPump:
 
     def __init__(self, env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Store], sim_start: int,
                  end: int | None, interval: int, feed_from: int,
-                 pace: Pace | None = None) -> None:
+                 pace: Pace | None = None, per_store: bool = False) -> None:
         self.env, self.taker, self.feed_from = env, taker, feed_from
+        #: Each store's first stream (:func:`lanes`): its records go to ``+ SENSOR``, its counts to ``+ COUNTS``.
+        self.base = lanes(stores, per_store)
         #: The run's clock (``None``: none, as fast as possible: a replay).
         self.pace = pace
         self._reached = clock_reached(pace) if pace is not None else None
@@ -126,10 +141,11 @@ class SensorPump:
         self._next_interval_end = self.layer.next_interval_end()
         self._next_release: float = -math.inf
         self._crossings: list[DoorEvent] = []
-        self._records: deque[tuple[int, bytes, bytes]] = deque()  # (sent_at ms, data, key), final, not yet due
-        self._counts: deque[tuple[int, bytes, bytes]] = deque()  # (interval_end s, data, key)
+        # (sent_at ms, data, key, stream), final, not yet due; (interval_end s, data, key, stream)
+        self._records: deque[tuple[int, bytes, bytes, int]] = deque()
+        self._counts: deque[tuple[int, bytes, bytes, int]] = deque()
         self._planned: set[float] = set()
-        self._ids = {SENSOR: [-1, 0], COUNTS: [-1, 0]}  # stream -> [ms, seq]
+        self._ids = {base + stream: [-1, 0] for base in set(self.base.values()) for stream in (SENSOR, COUNTS)}
         self._closed = False
         self._plan(self.layer.next_interval_end())
 
@@ -227,26 +243,30 @@ class SensorPump:
         ))
 
     def _take(self, records: SensorColumns, counts: CountColumns) -> None:
+        base = self.base
         if len(records):
             keys = [c.encode() for c in records.customer_id.tolist()]
-            self._records.extend(zip(records.sent_at.tolist(), records.json_lines(), keys, strict=True))
+            streams = [base[s] + SENSOR for s in records.store_id.tolist()]
+            self._records.extend(zip(records.sent_at.tolist(), records.json_lines(), keys, streams, strict=True))
         if len(counts):
-            keys = [s.encode() for s in counts.store_id.tolist()]
-            self._counts.extend(zip(counts.interval_end.tolist(), counts.json_lines(), keys, strict=True))
+            ids = counts.store_id.tolist()
+            keys = [s.encode() for s in ids]
+            streams = [base[s] + COUNTS for s in ids]
+            self._counts.extend(zip(counts.interval_end.tolist(), counts.json_lines(), keys, streams, strict=True))
 
     def _hand_out(self, now_ms: int) -> None:
         """Put the records and counts due by ``now_ms`` in the outbox, with their ids."""
         records, counts, taker = self._records, self._counts, self.taker
         while records and records[0][0] <= now_ms:
-            sent, data, key = records.popleft()
-            ms, seq = self._next_id(SENSOR, sent)
-            if not taker.written_already(SENSOR, ms, seq):
-                taker.put(Entry(SENSOR, sent / 1000, ms, seq, data, key))
+            sent, data, key, stream = records.popleft()
+            ms, seq = self._next_id(stream, sent)
+            if not taker.written_already(stream, ms, seq):
+                taker.put(Entry(stream, sent / 1000, ms, seq, data, key))
         while counts and counts[0][0] * 1000 <= now_ms:
-            end, data, key = counts.popleft()
-            ms, seq = self._next_id(COUNTS, end * 1000)
-            if not taker.written_already(COUNTS, ms, seq):
-                taker.put(Entry(COUNTS, end, ms, seq, data, key))
+            end, data, key, stream = counts.popleft()
+            ms, seq = self._next_id(stream, end * 1000)
+            if not taker.written_already(stream, ms, seq):
+                taker.put(Entry(stream, end, ms, seq, data, key))
 
     def _next_id(self, stream: int, ms: int) -> tuple[int, int]:
         last = self._ids[stream]
@@ -278,36 +298,51 @@ class SensorPump:
 
 
 class SensorEmitter(Emitter):
-    """Sessions to stream 0, door events to the true stream (2), crossings to the :class:`SensorPump`."""
+    """Sessions to stream 0, door events to the true stream (2), crossings to the :class:`SensorPump`.
 
-    def __init__(self, outbox: Taker, rejected: bool = False) -> None:
+    With streams per store, store ``k``'s go to ``4k`` and ``4k + 2`` (:func:`lanes`).
+    """
+
+    def __init__(self, outbox: Taker, rejected: bool = False, base: dict[str, int] | None = None) -> None:
         super().__init__(outbox, rejected)
-        self._ms = [-1, -1, -1, -1]
-        self._seq = [0, 0, 0, 0]
+        #: Each store's first stream; a store not named writes to the one set (0).
+        self.base = base or {}
+        count = 4 + max(self.base.values(), default=0)
+        self._ms = [-1] * count
+        self._seq = [0] * count
         self.pump: SensorPump | None = None
         #: Set when the run's end is reached: what the model does after it is not written.
         self.ended = False
 
     def on_session(self, session: Session) -> None:
-        if not self.ended:
-            super().on_session(session)
+        if self.ended:
+            return
+        self.visits += 1
+        stream = self.base.get(session.store_id, 0) + SESSIONS
+        ms, seq = self._next_id(stream, session.entry)
+        if not self.outbox.written_already(stream, ms, seq):
+            self.outbox.put(Entry(stream, session.entry, ms, seq, session.to_json(), session.customer_id.encode()))
 
     def _door(self, event: DoorEvent) -> None:
         if self.ended:
             return
-        ms, seq = self._next_id(TRUE, event.time)
-        if not self.outbox.written_already(TRUE, ms, seq):
-            self.outbox.put(Entry(TRUE, event.time, ms, seq, event.to_json(), event.customer_id.encode()))
+        stream = self.base.get(event.store_id, 0) + TRUE
+        ms, seq = self._next_id(stream, event.time)
+        if not self.outbox.written_already(stream, ms, seq):
+            self.outbox.put(Entry(stream, event.time, ms, seq, event.to_json(), event.customer_id.encode()))
         if self.pump is not None and (event.kind == ENTRY or event.kind == EXIT):
             self.pump.cross(event)
 
 
 def attach(env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Store], sim_start: int,
            end: int | None, interval: int, feed_from: int, rejected: bool,
-           pace: Pace | None = None) -> SensorEmitter:
-    """A :class:`SensorEmitter` with its :class:`SensorPump`, ready to observe a model in ``env``."""
-    emitter = SensorEmitter(taker, rejected)
-    emitter.pump = SensorPump(env, taker, seed, stores, sim_start, end, interval, feed_from, pace)
+           pace: Pace | None = None, per_store: bool = False) -> SensorEmitter:
+    """A :class:`SensorEmitter` with its :class:`SensorPump`, ready to observe a model in ``env``.
+
+    ``per_store``: four streams per store (``STREAM_PER_STORE=1``), else one set of four.
+    """
+    emitter = SensorEmitter(taker, rejected, lanes(stores, per_store))
+    emitter.pump = SensorPump(env, taker, seed, stores, sim_start, end, interval, feed_from, pace, per_store)
     return emitter
 
 
@@ -322,7 +357,7 @@ def clock_reached(pace: Pace) -> Callable[[], float] | None:
 
 def replay_sensor_entries(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, interval: int,
-    since: Sequence[StreamId], upto: Sequence[StreamId], rejected: bool,
+    since: Sequence[StreamId], upto: Sequence[StreamId], rejected: bool, per_store: bool = False,
 ) -> list[Entry]:
     """The four streams' entries with ids in ``(since[s], upto[s]]``, made again (Redis lost them).
 
@@ -335,7 +370,8 @@ def replay_sensor_entries(
     model_end = until if end is None else min(until, end)
     env = simpy.Environment(initial_time=begin)
     collector = Collector(since, upto)
-    emitter = attach(env, collector, seed, stores, sim_start, end, interval, feed_from, rejected)
+    emitter = attach(env, collector, seed, stores, sim_start, end, interval, feed_from, rejected,
+                     per_store=per_store)
     StoreModel(env, seed, stores, begin, model_end, emitter)
     env.run(until=model_end)
     emitter.ended = True
