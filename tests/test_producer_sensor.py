@@ -126,6 +126,25 @@ def test_a_bad_count_interval_is_one_line(redis_server: RedisServer, tmp_path: P
     assert "COUNT_INTERVAL" in one_line(done.stderr)
 
 
+def test_a_finished_sensor_run_cannot_be_extended(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Its last records, delivered after its end, are written: a longer run would lose records below them."""
+    half = ["--sim-start", "2025-11-03", *_span(tmp_path, "hold")]
+    half[half.index("--days") + 1] = "0.5"
+    first = run_producer(redis_server.url, *half, speed="1e6")
+    assert first.returncode == 0, first.stderr
+    assert redis.Redis.from_url(redis_server.url).hget("foot_traffic:run", "closed") is not None
+    longer = [*half]
+    longer[longer.index("--days") + 1] = "2"
+    done = run_producer(redis_server.url, *longer, speed="1e6")
+    assert done.returncode == 2, done.stderr
+    line = one_line(done.stderr)
+    assert "ended at 2025-11-03T12:00:00" in line and "--fresh" in line, line
+    again = run_producer(redis_server.url, *half, speed="1e6")  # the same end: nothing is lost
+    assert again.returncode == 0, again.stderr
+    files = offline_files(tmp_path, "--start", "2025-11-03", *half[2:])
+    assert_streams_equal_files(streams(redis_server.url), files)
+
+
 def test_continuing_a_run_with_the_sensor_switched_is_one_line(redis_server: RedisServer, tmp_path: Path) -> None:
     """SENSOR and COUNT_INTERVAL are part of the run: a restart that changes them names them, exit 2."""
     span = ["--sim-start", "2025-11-03", *_span(tmp_path, "hold")]

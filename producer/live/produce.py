@@ -142,6 +142,7 @@ def run_producer(
             records = RunRecords(sink, run_keys(settings, stores))
             run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker, records)
             end = parse_end(run.state.sim_start, days, until, None)
+            run.state.check_end(end, records.name)
             code = _produce(settings, stores, run, end, sink, outbox, waker, registry, records)
         except LeaseTaken as exc:
             raise RedisError(str(exc)) from None
@@ -334,6 +335,8 @@ def _produce(
     try:
         env.run_to(end)
         if isinstance(emitter, SensorEmitter):
+            if end is not None:
+                records.write(dataclasses.replace(state, closed=end))  # no longer run can follow the tail
             _sensor_tail(env, emitter)
     except Stopped:
         stopped = True

@@ -109,14 +109,29 @@ class RunState:
     traffic: dict[str, str]
     clock: str = "wall"  #: ``wall`` (wall clock x speed) or ``redis`` (a followed clock)
     version: str = VERSION  #: the record's format (1: before the run-defining settings were one list)
+    #: With a sensor: the end the run reached, after which the sensor's last records were written
+    #: (delivered after it). Records of a longer run would fall below them: it cannot continue.
+    closed: int | None = None
 
     def to_hash(self) -> dict[str, str]:
-        return {
+        values = {
             "version": self.version, "seed": str(self.seed), "sim_start": str(self.sim_start),
             "sim_start_iso": iso(self.sim_start), "wall_start": repr(self.wall_start),
             "speed": repr(self.speed), "traffic": json.dumps(self.traffic, sort_keys=True),
             "clock": self.clock,
         }
+        if self.closed is not None:
+            values["closed"] = str(self.closed)
+        return values
+
+    def check_end(self, end: int | None, key: str) -> None:
+        """A run whose sensor was closed at its end continues to that end at most (one line otherwise)."""
+        if self.closed is not None and (end is None or end > self.closed):
+            raise SettingsError(
+                f"the run stored in {key} ended at {iso(self.closed)} and its sensor's last records, delivered "
+                f"after that end, are written; a run to {'no end' if end is None else iso(end)} would put "
+                "records below them, which a stream cannot take: pass --fresh to start a new run, or end at "
+                f"{iso(self.closed)} at most")
 
     @classmethod
     def from_hash(cls, values: dict[str, str], key: str) -> RunState:
@@ -127,6 +142,7 @@ class RunState:
                 wall_start=float(values["wall_start"]), speed=float(values["speed"]),
                 traffic=dict(json.loads(values["traffic"])), clock=values.get("clock", "wall"),
                 version=values.get("version", "1"),
+                closed=int(values["closed"]) if "closed" in values else None,
             )
         except (KeyError, ValueError, TypeError):
             raise RunRecordError(
@@ -193,8 +209,7 @@ def resolve(
         # Keep simulated time continuous: the sim time due now stays due now.
         t_now = stored.sim_time_at(now)
         wall_start = now - (t_now - stored.sim_start) / settings.speed
-        return RunState(stored.seed, stored.sim_start, wall_start, settings.speed, stored.traffic,
-                        stored.clock), "re-anchored"
+        return dataclasses.replace(stored, wall_start=wall_start, speed=settings.speed), "re-anchored"
     return stored, "continued"
 
 
