@@ -36,7 +36,7 @@ import datetime as dt
 import math
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -206,20 +206,26 @@ class _DayFiles:
 
     def finish(self) -> list[int]:
         paths = self.sink.close()
-        for path, dataset, rows in zip(paths, self.task.datasets, self.sink.rows):
-            if rows == 0:
-                path.unlink()
-                continue
-            target = partition_path(self.task.out, partial_name(dataset), self.task.store.store_id, self.date,
-                                    self.task.fmt)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
+        move_to_partitions(paths, self.task.datasets, self.sink.rows, self.task.out, self.task.store.store_id,
+                           self.date, self.task.fmt)
         self.sink.folder.rmdir()
         return list(self.sink.rows)
 
     def abort(self) -> None:
         self.sink.abort()
         shutil.rmtree(self.sink.folder, ignore_errors=True)
+
+
+def move_to_partitions(paths: Sequence[Path], datasets: Sequence[str], rows: Sequence[int], out: str | Path,
+                       store_id: str, date: dt.date, fmt: str) -> None:
+    """Move a store's files of one date to their partitions (``.partial`` data sets); drop those with no rows."""
+    for path, dataset, count in zip(paths, datasets, rows, strict=True):
+        if count == 0:
+            path.unlink()
+            continue
+        target = partition_path(out, partial_name(dataset), store_id, date, fmt)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
 
 
 class _DayParquet:

@@ -68,16 +68,10 @@ class _DayFiles:
         self.sink.write(records, counts)
 
     def finish(self) -> list[int]:
-        from producer.partition import partial_name, partition_path
+        from producer.partition import move_to_partitions
 
         paths = self.sink.close()
-        for path, dataset, rows in zip(paths, SENSOR_DATASETS, self.sink.rows, strict=True):
-            if rows == 0:
-                path.unlink()
-                continue
-            target = partition_path(self.out, partial_name(dataset), self.store_id, self.date, self.fmt)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
+        move_to_partitions(paths, SENSOR_DATASETS, self.sink.rows, self.out, self.store_id, self.date, self.fmt)
         self.sink.folder.rmdir()
         return list(self.sink.rows)
 
