@@ -34,7 +34,7 @@ from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.live.lease import Lease, LeaseGroup, LeaseTaken, lease_key
 from producer.live.metrics import MetricsPortError, ProducerCollector, serve
-from producer.live.outbox import Outbox
+from producer.live.outbox import Backoff, Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
 from producer.live.records import RunRecords
@@ -335,8 +335,8 @@ def _produce(
     try:
         env.run_to(end)
         if isinstance(emitter, SensorEmitter):
-            if end is not None:
-                records.write(dataclasses.replace(state, closed=end))  # no longer run can follow the tail
+            if end is not None:  # no longer run can follow the tail: say so before its first entry
+                _write_record(records, dataclasses.replace(state, closed=end), outbox, waker)
             _sensor_tail(env, emitter)
     except Stopped:
         stopped = True
@@ -363,6 +363,21 @@ def _produce(
                   outbox.pending())
         return 1
     return 0
+
+
+def _write_record(records: RunRecords, state: RunState, outbox: Outbox, waker: Waker) -> None:
+    """Store the run record mid-run: after what is buffered, retrying (with backoff) while Redis is away."""
+    backoff = Backoff()
+    while True:
+        outbox.wait_empty()  # waits for Redis itself, writing what is buffered first
+        try:
+            records.write(state)
+            return
+        except TRANSIENT as exc:
+            delay = backoff.take()
+            log.info("the run record could not be written (%s); retrying in %.1f s",
+                     " ".join(str(exc).split())[:120], delay)
+            waker.wait(delay)
 
 
 def _sensor_tail(env: PacedEnvironment, emitter: SensorEmitter) -> None:
