@@ -60,6 +60,26 @@ class Pace(Protocol):
         ...
 
 
+def wall_to_monotonic(wall: float) -> float:
+    """The monotonic time of wall time ``wall``, from a pair of readings taken together.
+
+    The two clocks are read one after the other; if this thread stalls in
+    between (another thread holding the GIL in a long numpy call, a busy
+    machine), the pair is off by the stall, and so would be every event's
+    due time after it (it happened: 0.9 s early, under load). A reading is
+    kept only when a wall reading before and after it are within 1 ms.
+    """
+    best = (time.time(), time.monotonic(), time.time())
+    for _ in range(100):
+        if best[2] - best[0] < 0.001:
+            break
+        again = (time.time(), time.monotonic(), time.time())
+        if again[2] - again[0] < best[2] - best[0]:
+            best = again
+    before, mono, after = best
+    return mono - ((before + after) / 2 - wall)
+
+
 class WallClock:
     """Simulated time = ``sim_start + (wall - wall_start) * speed``."""
 
@@ -72,7 +92,7 @@ class WallClock:
         """Make ``sim_start`` due at ``wall_start`` (epoch seconds)."""
         self.wall_start = wall_start
         # The same instant on the monotonic clock the environment sleeps on.
-        self.real_start = time.monotonic() - (time.time() - wall_start)
+        self.real_start = wall_to_monotonic(wall_start)
 
     def due(self, t: float) -> float:
         return self.real_start + (t - self.sim_start) * self.factor
