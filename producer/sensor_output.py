@@ -16,11 +16,6 @@ from sim.run import Simulation
 from sim.sensor_stream import SensorLayer
 
 
-def sensor_wanted(settings: Settings, run: Simulation) -> bool:
-    """Whether the run has a sensor: a store's profile has a ``[sensor]`` table and SENSOR is not off."""
-    return settings.sensor != "off" and any(s.profile.sensor is not None for s in run.stores)
-
-
 class SensorOutput:
     """A run's sensor layer and its two files."""
 

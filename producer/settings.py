@@ -526,6 +526,10 @@ class Settings:
                 f"PROFILE_FILE together: {exc}"
             ) from None
 
+    def has_sensor(self, stores: Sequence[Store]) -> bool:
+        """Whether a run of ``stores`` has a door sensor: a store's profile has ``[sensor]`` and SENSOR is not off."""
+        return self.sensor != "off" and any(s.profile.sensor is not None for s in stores)
+
     def stores(self) -> tuple[Store, ...]:
         """The run's stores: the stores file's (``STORES``), or the one store of the settings."""
         if self.stores_file is None:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
-from producer.sensor_output import SensorOutput, remove_stale, sensor_wanted
+from producer.sensor_output import SensorOutput, remove_stale
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS, Settings
 from producer.sinks.files import DOORS_NAME, FORMATS, FileSink, has_pyarrow
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
@@ -74,7 +74,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         fail(str(exc))
     if Path(out).exists() and not Path(out).is_dir():
         fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
-    sensor = sensor_wanted(settings, run)
+    sensor = settings.has_sensor(run.stores)
     if partition or n_workers is not None or address is not None:
         need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
         from producer.simulate_partitioned import simulate_partitioned

@@ -164,7 +164,7 @@ def due_now(pace: Pace) -> int | None:
     """The simulated second now due on a wall clock (``None`` for a followed clock)."""
     if not isinstance(pace, WallClock):
         return None
-    return int(pace.sim_start + (time.time() - pace.wall_start) * pace.speed)
+    return int(pace.reached())
 
 
 class Foreign(Exception):

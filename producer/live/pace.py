@@ -97,6 +97,10 @@ class WallClock:
     def due(self, t: float) -> float:
         return self.real_start + (t - self.sim_start) * self.factor
 
+    def reached(self) -> float:
+        """The simulated time due now (the inverse of :meth:`due` at this monotonic instant)."""
+        return self.sim_start + (time.monotonic() - self.real_start) * self.speed
+
     def wake_at(self, t: float) -> float:
         return self.due(t)
 

@@ -45,7 +45,6 @@ from producer.live.sensor_pump import (
     SensorEmitter,
     attach,
     replay_sensor_entries,
-    sensor_on,
     sensor_start,
     sensor_streams,
 )
@@ -164,7 +163,7 @@ def run_producer(
 
 def _sink(settings: Settings, stores: Sequence[Store]) -> RedisSink:
     """The sink of the run's streams: on one Redis, or on a Redis Cluster (``REDIS_CLUSTER``)."""
-    if sensor_on(settings, stores):  # four streams (per store): sessions, the sensor's, true door events, counts
+    if settings.has_sensor(stores):  # four streams (per store): sessions, the sensor's, true door events, counts
         streams = sensor_streams(settings, stores)
     else:
         streams = [name for pair in settings.stream_pairs(stores) for name in pair]
@@ -267,7 +266,7 @@ def _produce(
 ) -> int:
     state = run.state
     outbox.check_tops()
-    sensor = sensor_on(settings, stores)
+    sensor = settings.has_sensor(stores)
     interval = 60 * settings.count_interval
     backfilled_visits = 0
     # With a sensor the model catches up: the backfill knows no sensor, true and counts streams.

@@ -85,7 +85,7 @@ def traffic_of(settings: Settings) -> dict[str, str]:
     """
     stores = settings.stores()
     values = {name: json.dumps(getattr(settings, name)) for name in RUN_SETTINGS}
-    on = settings.sensor != "off" and any(s.profile.sensor is not None for s in stores)
+    on = settings.has_sensor(stores)
     values["sensor"] = json.dumps(on)
     values["count_interval"] = json.dumps(settings.count_interval if on else None)
     values["fingerprint"] = store_fingerprint(stores)

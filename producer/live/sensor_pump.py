@@ -83,11 +83,6 @@ LAST = EventPriority(2)
 BEHIND, MOST_PUT_OFF = 1.0, 3600
 
 
-def sensor_on(settings: Settings, stores: Sequence[Store]) -> bool:
-    """Whether the run has a sensor: a store's profile has ``[sensor]`` and SENSOR is not ``off``."""
-    return settings.sensor != "off" and any(s.profile.sensor is not None for s in stores)
-
-
 def sensor_streams(settings: Settings, stores: Sequence[Store]) -> list[str]:
     """The four streams of a run with a sensor, in the order of the stream indexes above.
 
@@ -349,7 +344,7 @@ def attach(env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Sto
 def clock_reached(pace: Pace) -> Callable[[], float] | None:
     """The simulated time a pace's clock has reached now: a wall clock's, or a followed clock's latest value."""
     if isinstance(pace, WallClock):
-        return lambda: pace.sim_start + (time.monotonic() - pace.real_start) * pace.speed
+        return pace.reached
     if isinstance(pace, FollowedClock):
         return lambda: pace.high
     return None
