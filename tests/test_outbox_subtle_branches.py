@@ -4,7 +4,7 @@
   is dropped on reconnect (``Outbox._sync``), counted skipped, not written again.
 - An entry Redis answers ``ID_TOO_SMALL`` to (a repeated write) is counted
   skipped, not written (``RedisSink.receive`` -> ``Outbox._receive``).
-- An entry another program wrote at a buffered id is detected (``_check_held``),
+- An entry another program wrote at a buffered id is detected (``check_held``),
   on reconnect and in a repeated reply: the run stops rather than lose events.
 
 The last three tests are bugs found here (by the state machine), now fixed:

@@ -227,26 +227,24 @@ class Outbox:
 
     def streams_replaced(self) -> None:
         """The streams were deleted on purpose (``--fresh``): read them anew, as at start."""
-        self._synced = False
-        self._skipping = [True for _ in self.sink.streams]
-        self._top_seen = [False for _ in self.sink.streams]
+        self._unsynced()
         self._sync()
 
     def reread(self) -> None:
         """Read the streams anew, as at start, waiting for Redis (after a backfill wrote past the tops)."""
+        self._unsynced()
+        self.connect(None)
+
+    def _unsynced(self) -> None:
+        """Forget what the streams held: the next sync reads their tops as at start."""
         self._synced = False
         self._skipping = [True for _ in self.sink.streams]
         self._top_seen = [False for _ in self.sink.streams]
-        self.connect(None)
 
     @property
     def tops(self) -> list[Entry | None]:
         """Each stream's newest entry as of the start (``None``: empty, or deleted)."""
         return list(self._top)
-
-    def check_held(self, held: list[Entry]) -> None:
-        """Entries at or below a stream's top must be in it, as they are (or trimmed away); see _check_held."""
-        self._check_held(held)
 
     def flush(self, clock: int | None = None, wait: bool = True) -> bool:
         """Write everything buffered (and the clock keys); ``False`` if Redis is down.
@@ -383,7 +381,7 @@ class Outbox:
         if self._buffer:
             held = [e for e in self._buffer if e.id <= last[e.stream]]
             if held:
-                self._check_held(held)
+                self.check_held(held)
                 self._buffer = deque(e for e in self._buffer if e.id > last[e.stream])
                 for e in held:
                     self.skipped[e.stream] += 1
@@ -408,7 +406,7 @@ class Outbox:
             self._acked[i] = now
         log.warning("%d lost entries regenerated; they are written before anything new", len(again))
 
-    def _check_held(self, held: list[Entry]) -> None:
+    def check_held(self, held: list[Entry]) -> None:
         """Buffered entries at or below a stream's top must be in it, as they are (or trimmed away).
 
         An entry missing from the stream counts as trimmed only where trimming
@@ -461,7 +459,7 @@ class Outbox:
             # Checked before the batch leaves the buffer: a check that fails keeps it there.
             log.debug("%d entries were already in Redis", len(repeated))
             front = list(islice(buf, n))
-            self._check_held([front[i] for i in repeated])
+            self.check_held([front[i] for i in repeated])
         chunk = [buf.popleft() for _ in range(n)]
         self._inflight = 0
         self._since = written
