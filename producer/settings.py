@@ -21,6 +21,8 @@ from sim.limits import (
     CAPACITY,
     COUNT_INTERVAL_MINUTES,
     CUSTOMERS_PER_DAY,
+    FIRST_INSTANT,
+    LAST_INSTANT,
     MULTIPLIER,
     PATIENCE_MINUTES,
     WHOLE_CUSTOMERS_PER_DAY,
@@ -315,6 +317,12 @@ SPECS: dict[str, Spec] = {
         "CLOCK_DB", _int(0, 2**31 - 1), "a whole number from 0 to 2,147,483,647", 0,
         "with CLOCK=redis: the Redis database of CLOCK_KEY (the streams stay in REDIS_DB)",
     ),
+    "clock_max_jump": Spec(
+        "CLOCK_MAX_JUMP", _int(0, LAST_INSTANT - FIRST_INSTANT),
+        "a whole number of simulated seconds from 0 to 34,712,668,800 (0: no bound)", 86_400,
+        "with CLOCK=redis: a jump forward of CLOCK_KEY by more than this is held (with one warning) "
+        "until the clock comes back within it; 0 follows any jump",
+    ),
     "standby": Spec(
         "STANDBY", _bool, "1/0, true/false, yes/no or on/off", False,
         "when another producer writes these streams: wait and take over its run when it stops (else exit 1)",
@@ -389,6 +397,7 @@ class Settings:
     clock: str = "wall"
     clock_key: str = "sim:now"
     clock_db: int = 0
+    clock_max_jump: int = 86_400
     standby: bool = False
     lease_seconds: float = 5.0
     metrics_host: str = "127.0.0.1"

@@ -40,6 +40,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from producer.live.clock_push import ClockPush
 from producer.live.writer import Batch, Writer
 
 
@@ -149,6 +150,7 @@ class RedisSink:
         self._conn: Any = None
         self._inflight: Batch | None = None
         self._clock_client: redis.Redis | None = None
+        self._clock_push: ClockPush | None = None
         self._writer = Writer(self._replied)
         #: Called (from the writer thread) when a batch's replies are in: the outbox wakes the paced loop.
         self.on_reply: Callable[[], None] | None = None
@@ -274,6 +276,18 @@ class RedisSink:
         client = redis.Redis(connection_pool=pool)
         self._clock_client = client
         return lambda: client.get(key)
+
+    def clock_push(self, key: str, on_change: Callable[[], None], what: str) -> ClockPush | None:
+        """Changes of ``key`` pushed by this Redis (started here, stopped by :meth:`close`); ``None``: poll."""
+        pool = self.client.connection_pool
+        options = {**pool.connection_kwargs, "protocol": 2}  # invalidations as messages of a subscription
+
+        def connect() -> Any:
+            conn = pool.connection_class(**options)
+            conn.connect()
+            return conn
+        self._clock_push = ClockPush(connect, key, on_change, what).start()
+        return self._clock_push
 
     def read_hash(self, key: str) -> dict[str, str]:
         raw = self._call(self.client.hgetall, key)
@@ -428,6 +442,8 @@ class RedisSink:
 
     def close(self) -> None:
         self._writer.close()
+        if self._clock_push is not None:
+            self._clock_push.close()
         if self._clock_client is not None:
             self._clock_client.close()
         if self._conn is not None:
