@@ -61,6 +61,7 @@ def tracking_clients(client: redis.Redis) -> list[dict[str, object]]:
 
 def test_values_no_run_can_reach_are_held_with_one_warning_each(tmp_path: Path) -> None:
     server = RedisServer().start()
+    proc: Watched | None = None
     try:
         clock = redis.Redis.from_url(server.url)
         end = START + dt.timedelta(hours=3)
@@ -99,11 +100,15 @@ def test_values_no_run_can_reach_are_held_with_one_warning_each(tmp_path: Path) 
         assert payloads(clock, SESSIONS) == sessions
         assert payloads(clock, DOORS) == doors
     finally:
+        if proc is not None and proc.proc.poll() is None:
+            proc.proc.kill()  # a failed assertion leaves no producer behind
+            proc.proc.wait(timeout=10)
         server.close()
 
 
 def test_a_far_jump_is_held_and_the_run_goes_on_exact(tmp_path: Path) -> None:
     server = RedisServer().start()
+    proc: Watched | None = None
     try:
         clock = redis.Redis.from_url(server.url)
         clock.set("sim:now", iso(START))
@@ -134,11 +139,15 @@ def test_a_far_jump_is_held_and_the_run_goes_on_exact(tmp_path: Path) -> None:
         assert len(got_doors) > 100 and got_doors == doors[:len(got_doors)]
         assert got_sessions == sessions[:len(got_sessions)]
     finally:
+        if proc is not None and proc.proc.poll() is None:
+            proc.proc.kill()  # a failed assertion leaves no producer behind
+            proc.proc.wait(timeout=10)
         server.close()
 
 
 def test_the_pushed_clock_comes_back_after_redis_restarts(tmp_path: Path) -> None:
     server = RedisServer(extra=["--appendonly", "yes", "--appendfsync", "always"]).start()
+    proc: Watched | None = None
     try:
         clock = redis.Redis.from_url(server.url)
         end = START + dt.timedelta(hours=2)
@@ -161,4 +170,7 @@ def test_the_pushed_clock_comes_back_after_redis_restarts(tmp_path: Path) -> Non
         assert payloads(clock, SESSIONS) == sessions
         assert payloads(clock, DOORS) == doors
     finally:
+        if proc is not None and proc.proc.poll() is None:
+            proc.proc.kill()  # a failed assertion leaves no producer behind
+            proc.proc.wait(timeout=10)
         server.close()

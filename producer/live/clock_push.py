@@ -13,10 +13,11 @@ the key in broadcasting mode (``CLIENT TRACKING ON REDIRECT <itself> BCAST
 PREFIX <key>``) and is subscribed to ``__redis__:invalidate``: every write
 of the key (a SET, an MSET, a DEL, an expiry, a FLUSHALL) arrives there as
 a message. A thread waits on that connection; on a message it notes the
-instant (monotonic) and calls ``on_change`` (the paced loop's waker), and
-the clock reads the key at once. The thread does nothing else, so it
-spends its life blocked in ``select`` and costs nothing while the clock is
-still.
+instant (monotonic), sends a ``GET`` of the key on a second connection,
+calls ``on_change`` (the paced loop's waker) and reads the reply: the
+paced loop wakes while the value is on its way, and takes it from here
+(:meth:`ClockPush.take`) instead of asking Redis itself. Between changes
+the thread is blocked in ``select`` and costs nothing.
 
 Faults:
 
@@ -46,12 +47,16 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from producer.live.pace import Pushed
+
 log = logging.getLogger("producer.live.clock_push")
 
 #: The channel Redis publishes invalidation messages on (RESP2 clients).
 CHANNEL = "__redis__:invalidate"
 #: Seconds without a message before the connection is probed, and the probe's deadline.
 PROBE = 1.0
+#: Seconds :meth:`ClockPush.take` waits for a value on its way before letting the clock read it itself.
+TAKE_WAIT = 0.05
 
 
 class ClockPush:
@@ -68,9 +73,13 @@ class ClockPush:
         #: True while tracking is on and the connection is up: changes are pushed.
         self.live = False
         self._changed_at: float | None = None  # monotonic instant of the first change not yet taken
-        self._lock = threading.Lock()
+        self._raw: bytes | None = None  # the key's value read after the latest change ...
+        self._known = False  # ... if that read succeeded
+        self._reading = False  # a read of the key is on its way
+        self._cond = threading.Condition()
         self._closed = threading.Event()
-        self._conn: Any = None
+        self._conn: Any = None  # the push connection ...
+        self._reader: Any = None  # ... and the one reading the key after each change
         self._failures = 0  # connections lost in a row
         self._thread = threading.Thread(target=self._run, name="clock-push", daemon=True)
 
@@ -82,22 +91,30 @@ class ClockPush:
         """Whether a change was pushed that :meth:`take` has not returned yet."""
         return self._changed_at is not None
 
-    def take(self) -> float | None:
-        """The instant of the first change pushed since the last call (``None``: none)."""
-        with self._lock:
+    def take(self) -> Pushed | None:
+        """The change pushed since the last call (``None``: none), with the value read after it.
+
+        A read on its way is waited for (up to :data:`TAKE_WAIT` seconds);
+        a value that could not be read comes back not ``known``.
+        """
+        with self._cond:
+            if self._changed_at is None:
+                return None
+            if self._reading:
+                self._cond.wait_for(lambda: not self._reading, timeout=TAKE_WAIT)
             at, self._changed_at = self._changed_at, None
-        return at
+            return Pushed(at, self._raw, self._known and not self._reading)
 
     def close(self) -> None:
         """Stop the thread: its connection is shut down, which ends its wait at once."""
         self._closed.set()
         self.live = False
-        conn = self._conn
-        if conn is not None:
-            try:
-                conn.disconnect()
-            except Exception:  # noqa: BLE001, S110 - closing a connection that is already gone
-                pass
+        for conn in (self._conn, self._reader):
+            if conn is not None:
+                try:
+                    conn.disconnect()
+                except Exception:  # noqa: BLE001, S110 - closing a connection that is already gone
+                    pass
         self._thread.join(timeout=2.0)
 
     # -- the thread ------------------------------------------------------------------------
@@ -125,8 +142,9 @@ class ClockPush:
                 self._closed.wait(backoff.compute(self._failures))
 
     def _listen(self) -> None:
-        """Track the key and wait for its messages until closed (raises when the connection fails)."""
+        """Track the key and wait for its messages until closed (raises when a connection fails)."""
         conn = self._conn = self.connect()
+        reader = self._reader = self.connect()
         try:
             conn.send_command("CLIENT", "ID")
             own = conn.read_response()
@@ -134,18 +152,19 @@ class ClockPush:
             conn.read_response()
             conn.send_command("SUBSCRIBE", CHANNEL)
             conn.read_response()
-            # Anything written before tracking was on is unknown: read the key once.
             self.live = True
-            self._note(time.monotonic())
+            # Anything written before tracking was on is unknown: read the key once.
+            self._changed(reader, time.monotonic())
             if self._failures:
                 self._failures = 0
                 log.info("%s: the push connection is back: following changes as they happen", self.what)
-            self._wait(conn)
+            self._wait(conn, reader)
         finally:
-            self._conn = None
+            self._conn = self._reader = None
             conn.disconnect()
+            reader.disconnect()
 
-    def _wait(self, conn: Any) -> None:
+    def _wait(self, conn: Any, reader: Any) -> None:
         key = self.key.encode()
         probing = False
         while not self._closed.is_set():
@@ -161,16 +180,34 @@ class ClockPush:
             if isinstance(message, list) and len(message) == 3 and message[0] == b"message":
                 keys = message[2]
                 if keys is None or key in keys:  # None: a FLUSHALL / FLUSHDB, every key invalidated
-                    self._note(at)
+                    self._changed(reader, at)
 
-    def _note(self, at: float) -> None:
-        with self._lock:
+    def _changed(self, reader: Any, at: float) -> None:
+        """A change at ``at``: the key read (the paced loop woken while the reply is on its way)."""
+        with self._cond:
             if self._changed_at is None:
                 self._changed_at = at
-        self.on_change()
+            self._reading = True
+        try:
+            reader.send_command("GET", self.key)
+            self.on_change()
+            try:
+                raw, known = reader.read_response(), True
+            except ResponseError:  # a key of the wrong type: the clock reads it itself and says so
+                raw, known = None, False
+        except BaseException:
+            self._settle(None, False)
+            raise
+        self._settle(raw, known)
+
+    def _settle(self, raw: bytes | None, known: bool) -> None:
+        with self._cond:
+            self._raw, self._known, self._reading = raw, known, False
+            self._cond.notify_all()
 
     def _lost(self) -> None:
         was = self.live
         self.live = False
+        self._settle(None, False)
         if was:
             self.on_change()  # the clock starts polling now, not at its next safety read

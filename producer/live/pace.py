@@ -44,6 +44,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from sim.limits import FIRST_DATE, FIRST_INSTANT, LAST_DATE, LAST_INSTANT
@@ -124,6 +125,15 @@ class WallClock:
         return self.due(t)
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """A change of the followed clock, as pushed: when, and the key's value read just after it."""
+
+    at: float  #: monotonic instant the first change since the last :meth:`Push.take` was pushed
+    raw: bytes | None  #: the key's value read after it (``None``: missing) ...
+    known: bool  #: ... if it could be read (else the clock reads the key itself: a wrong type, a lost reply)
+
+
 class Push(Protocol):
     """Changes of the followed clock told as they happen (see :class:`producer.live.clock_push.ClockPush`)."""
 
@@ -133,8 +143,8 @@ class Push(Protocol):
         """Whether a change was pushed that :meth:`take` has not returned yet."""
         ...
 
-    def take(self) -> float | None:
-        """The monotonic instant of the first change pushed since the last call, or ``None``."""
+    def take(self) -> Pushed | None:
+        """The change pushed since the last call (``None``: none), its value once read."""
         ...
 
 
@@ -182,7 +192,7 @@ class FollowedClock:
         pushed = self.push.take() if self.push is not None else None
         now = time.monotonic()
         self._last_read = now
-        value = self._value()
+        value = self._value(pushed)
         if value is None:
             return self._reached()
         if self._trouble is not None:
@@ -193,22 +203,28 @@ class FollowedClock:
             # It changed after the previous read: the first change pushed since, or else that
             # read, is the earliest it may have changed.
             self._values.append(value)
-            self._times.append(pushed if pushed is not None else before if before > -math.inf else now)
+            self._times.append(pushed.at if pushed is not None else before if before > -math.inf else now)
             if len(self._values) > 2 * HISTORY:
                 del self._values[:HISTORY], self._times[:HISTORY]
             self._observe_rate(now, value)
             self.high = value
         return self._reached()
 
-    def _value(self) -> float | None:
-        """The clock's value if it is one to follow now; else ``None``, holding (said once per episode)."""
+    def _value(self, pushed: Pushed | None) -> float | None:
+        """The clock's value (as pushed, else read now) if it is one to follow; else ``None``, holding.
+
+        Each kind of trouble is said once per episode.
+        """
         held = f"holding at {self._show(self.high)}"
-        try:
-            raw = self.read()
-        except Exception as exc:  # noqa: BLE001 - a clock we cannot read holds; the write path reports Redis
-            self._hold("unreadable", f"{self.what} cannot be read ({' '.join(str(exc).split())[:120]}): "
-                       f"{held} until it can")
-            return None
+        if pushed is not None and pushed.known:
+            raw: bytes | str | None = pushed.raw
+        else:
+            try:
+                raw = self.read()
+            except Exception as exc:  # noqa: BLE001 - a clock we cannot read holds; the write path reports Redis
+                self._hold("unreadable", f"{self.what} cannot be read ({' '.join(str(exc).split())[:120]}): "
+                           f"{held} until it can")
+                return None
         if raw is None:
             self._hold("missing", f"{self.what} is missing: {held} until it is set")
             return None

@@ -198,7 +198,7 @@ def _open_run(
                 f"{settings.clock_key} sets the pace; unset SPEED")
         what = f"{settings.clock_key} (db {settings.clock_db})"
         clock = FollowedClock(sink.clock_reader(settings.clock_key, settings.clock_db), what,
-                              push=sink.clock_push(settings.clock_key, waker.nudge, what),
+                              push=sink.clock_push(settings.clock_key, settings.clock_db, waker.nudge, what),
                               max_jump=settings.clock_max_jump)
         now = clock.wait_first(waker.wait)
     drawn: dict[tuple[int, dt.date], Arrivals] = {}

@@ -277,10 +277,10 @@ class RedisSink:
         self._clock_client = client
         return lambda: client.get(key)
 
-    def clock_push(self, key: str, on_change: Callable[[], None], what: str) -> ClockPush | None:
-        """Changes of ``key`` pushed by this Redis (started here, stopped by :meth:`close`); ``None``: poll."""
+    def clock_push(self, key: str, db: int, on_change: Callable[[], None], what: str) -> ClockPush | None:
+        """Changes of ``key`` in database ``db`` pushed by this Redis (stopped by :meth:`close`); ``None``: poll."""
         pool = self.client.connection_pool
-        options = {**pool.connection_kwargs, "protocol": 2}  # invalidations as messages of a subscription
+        options = {**pool.connection_kwargs, "db": db, "protocol": 2}  # invalidations as subscription messages
 
         def connect() -> Any:
             conn = pool.connection_class(**options)
