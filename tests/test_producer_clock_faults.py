@@ -1,4 +1,4 @@
-"""``CLOCK=redis`` meets a clock that is garbage, far ahead, or whose Redis restarts.
+"""``CLOCK=redis`` meets a clock that is garbage or far ahead, a Redis that restarts or refuses the push.
 
 Each test runs the real producer (``python -m producer``) following a
 ``sim:now`` the test sets itself, on a redis-server of its own:
@@ -13,7 +13,9 @@ Each test runs the real producer (``python -m producer``) following a
   day by default) writes nothing beyond the intended window; when the clock
   comes back the run goes on, an exact prefix of the offline run;
 - redis-server restarted mid-run: the pushed clock is back (the server lists
-  a tracking connection again) and the run ends exact.
+  a tracking connection again) and the run ends exact;
+- an ACL user that may not SUBSCRIBE: one warning, the clock is polled, and
+  the run ends exact.
 """
 
 from __future__ import annotations
@@ -174,3 +176,42 @@ def test_the_pushed_clock_comes_back_after_redis_restarts(tmp_path: Path) -> Non
             proc.proc.kill()  # a failed assertion leaves no producer behind
             proc.proc.wait(timeout=10)
         server.close()
+
+
+def test_a_server_that_refuses_the_push_is_polled(tmp_path: Path, redis_server: RedisServer) -> None:
+    """An ACL user without SUBSCRIBE (the README's minimal ACL): one warning, the clock polled, the run exact."""
+    from tests.test_redis_auth import ACL_COMMANDS
+
+    admin = redis.Redis.from_url(redis_server.url)
+    admin.execute_command("ACL", "SETUSER", "producer", "on", ">pw-123", "resetkeys", "~foot_traffic*", "~sim:*",
+                          *ACL_COMMANDS.split())
+    url = f"redis://producer:pw-123@127.0.0.1:{redis_server.port}/0"
+    end = START + dt.timedelta(hours=1)
+    admin.set("sim:now", iso(START))
+    proc = watch_producer(url, "--until", iso(end), *TRAFFIC, clock="redis")
+    try:
+        proc.wait_for_log("refuses client tracking")
+        assert not tracking_clients(admin)
+        half = START + dt.timedelta(minutes=30)
+        admin.set("sim:now", iso(half))
+        wait_for(lambda: latest_event(admin) >= half.timestamp() - 600)  # followed by polling
+        admin.set("sim:now", iso(end))
+        _, err = proc.finish(timeout=120)
+    finally:
+        if proc.proc.poll() is None:
+            proc.proc.kill()
+            proc.proc.wait(timeout=10)
+    assert proc.proc.returncode == 0, err
+    assert err.count("refuses client tracking") == 1 and "Traceback" not in err, err
+    sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
+    assert payloads(admin, SESSIONS) == sessions
+    assert payloads(admin, DOORS) == doors
+
+
+def test_a_malformed_clock_max_jump_is_one_line(redis_server: RedisServer) -> None:
+    from tests.producer_run import one_line, run_producer
+
+    done = run_producer(redis_server.url, "--days", "1", clock="redis", clock_max_jump="-5")
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert "CLOCK_MAX_JUMP" in line and "0 to 34,712,668,800" in line, line
