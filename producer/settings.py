@@ -320,8 +320,8 @@ SPECS: dict[str, Spec] = {
     "clock_max_jump": Spec(
         "CLOCK_MAX_JUMP", _int(0, LAST_INSTANT - FIRST_INSTANT),
         "a whole number of simulated seconds from 0 to 34,712,668,800 (0: no bound)", 86_400,
-        "with CLOCK=redis: a jump forward of CLOCK_KEY by more than this is held (with one warning) "
-        "until the clock comes back within it; 0 follows any jump",
+        "with CLOCK=redis: a jump forward of CLOCK_KEY by more than this many simulated seconds (a day) "
+        "is held, with one warning, until the clock comes back within it; 0 follows any jump",
     ),
     "standby": Spec(
         "STANDBY", _bool, "1/0, true/false, yes/no or on/off", False,
