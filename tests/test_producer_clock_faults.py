@@ -190,11 +190,15 @@ def test_a_server_that_refuses_the_push_is_polled(tmp_path: Path, redis_server: 
     admin.set("sim:now", iso(START))
     proc = watch_producer(url, "--until", iso(end), *TRAFFIC, clock="redis")
     try:
+        proc.wait_for_log("on the clock")  # started at START
         proc.wait_for_log("refuses client tracking")
         assert not tracking_clients(admin)
         half = START + dt.timedelta(minutes=30)
         admin.set("sim:now", iso(half))
-        wait_for(lambda: latest_event(admin) >= half.timestamp() - 600)  # followed by polling
+        try:
+            wait_for(lambda: latest_event(admin) >= half.timestamp() - 600)  # followed by polling
+        except AssertionError:
+            raise AssertionError(f"the clock was not followed:\n{proc.stderr}") from None
         admin.set("sim:now", iso(end))
         _, err = proc.finish(timeout=120)
     finally:
