@@ -168,7 +168,10 @@ class Written:
             befores.append(float(before))
         true, own = Lateness(), Lateness()
         for t, reply, due, count in self.rows:
-            true.add(reply - befores[bisect.bisect_left(values, t)], count)
+            i = bisect.bisect_left(values, t)
+            if i == len(values):  # the driver's last set, killed before it said so: not timed
+                continue
+            true.add(reply - befores[i], count)
             own.add(reply - due, count)
         return true, own
 
