@@ -258,6 +258,9 @@ def followed_table(url: str, quick: bool) -> None:
           " 5 s steps),\n    the clock polled every 5 ms beside the clock pushed by Redis (client tracking); own p50: "
           "what the producer's\n    lateness metric says (from the read before the change when polled, from the push"
           " when pushed)")
+    ref = wakeup_reference()
+    print(f"reference, a bare loop waking every 1 ms: p50 {ref.quantile(0.5) * 1e3:.2f} ms, "
+          f"p99 {ref.quantile(0.99) * 1e3:.2f} ms, max {ref.max * 1e3:.2f} ms (how busy the machine is now)")
     print(f"{'clock':>7} {'x wall':>8} {'target ev/s':>12} {'measured ev/s':>14} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'max ms':>8} {'CPU us/ev':>10} {'own p50 ms':>11}")
     plans = [(300.0, [30, 300, 3_000] if not quick else [300]), (3_000.0, [3_000, 10_000] if not quick else [])]
