@@ -15,7 +15,8 @@ Each test runs the real producer (``python -m producer``) following a
 - redis-server restarted mid-run: the pushed clock is back (the server lists
   a tracking connection again) and the run ends exact;
 - an ACL user that may not SUBSCRIBE: one warning, the clock is polled, and
-  the run ends exact.
+  the run ends exact; given ``+subscribe &__redis__:invalidate`` (what
+  docs/clock.md says), the clock is pushed.
 """
 
 from __future__ import annotations
@@ -219,3 +220,30 @@ def test_a_malformed_clock_max_jump_is_one_line(redis_server: RedisServer) -> No
     assert done.returncode == 2
     line = one_line(done.stderr)
     assert "CLOCK_MAX_JUMP" in line and "0 to 34,712,668,800" in line, line
+
+
+def test_the_acl_docs_clock_md_gives_is_enough_for_the_push(tmp_path: Path, redis_server: RedisServer) -> None:
+    """The README's ACL plus ``+subscribe &__redis__:invalidate`` (docs/clock.md): the clock is pushed."""
+    from tests.test_redis_auth import ACL_COMMANDS
+
+    admin = redis.Redis.from_url(redis_server.url)
+    admin.execute_command("ACL", "SETUSER", "producer", "on", ">pw-123", "resetkeys", "~foot_traffic*", "~sim:*",
+                          *ACL_COMMANDS.split(), "+subscribe", "resetchannels", "&__redis__:invalidate")
+    url = f"redis://producer:pw-123@127.0.0.1:{redis_server.port}/0"
+    end = START + dt.timedelta(hours=1)
+    admin.set("sim:now", iso(START))
+    proc = watch_producer(url, "--until", iso(end), *TRAFFIC, clock="redis")
+    try:
+        proc.wait_for_log("on the clock")
+        wait_for(lambda: len(tracking_clients(admin)) == 1)
+        admin.set("sim:now", iso(end))
+        _, err = proc.finish(timeout=120)
+    finally:
+        if proc.proc.poll() is None:
+            proc.proc.kill()
+            proc.proc.wait(timeout=10)
+    assert proc.proc.returncode == 0, err
+    assert "refuses" not in err and "Traceback" not in err, err
+    sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
+    assert payloads(admin, SESSIONS) == sessions
+    assert payloads(admin, DOORS) == doors
