@@ -16,13 +16,16 @@ Each test runs the real producer (``python -m producer``) following a
   a tracking connection again) and the run ends exact;
 - an ACL user that may not SUBSCRIBE: one warning, the clock is polled, and
   the run ends exact; given ``+subscribe &__redis__:invalidate`` (what
-  docs/clock.md says), the clock is pushed.
+  docs/clock.md says), the clock is pushed;
+- Redis frozen (SIGSTOP): the push finds it silent, and a stop is not held up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import time
 from pathlib import Path
 
 import redis
@@ -247,3 +250,28 @@ def test_the_acl_docs_clock_md_gives_is_enough_for_the_push(tmp_path: Path, redi
     sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
     assert payloads(admin, SESSIONS) == sessions
     assert payloads(admin, DOORS) == doors
+
+
+def test_a_frozen_redis_ends_the_push_and_does_not_hold_up_a_stop(redis_server: RedisServer) -> None:
+    """Redis SIGSTOPped: the push's probe finds it silent (said once); SIGTERM still ends the producer in 5 s."""
+    client = redis.Redis.from_url(redis_server.url)
+    client.set("sim:now", iso(START))
+    proc = watch_producer(redis_server.url, *TRAFFIC, clock="redis")
+    assert redis_server.proc is not None
+    try:
+        proc.wait_for_log("on the clock")
+        wait_for(lambda: len(tracking_clients(client)) == 1)
+        redis_server.proc.send_signal(signal.SIGSTOP)
+        proc.wait_for_log("the push connection is lost")  # no reply to its probe
+        began = time.monotonic()
+        proc.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: proc.proc.poll() is not None, timeout=5)
+        took = time.monotonic() - began
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+        if proc.proc.poll() is None:
+            proc.proc.kill()
+            proc.proc.wait(timeout=10)
+    _, err = proc.finish(timeout=10)
+    assert proc.proc.returncode in (0, 1) and took < 5, err
+    assert err.count("the push connection is lost") == 1 and "Traceback" not in err, err

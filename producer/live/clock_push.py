@@ -62,14 +62,14 @@ TAKE_WAIT = 0.05
 class ClockPush:
     """Says when ``key`` was written, by Redis's invalidation messages, from a thread of its own.
 
-    ``connect()`` returns a new, connected redis-py ``Connection`` speaking
-    RESP2 (the push connection); ``on_change()`` is called from the thread
+    ``connection()`` returns a new redis-py ``Connection`` (not connected
+    yet) speaking RESP2; ``on_change()`` is called from the thread
     on every change (and when the push is lost or back) and must be safe
     from any thread. ``what`` names the key in log lines.
     """
 
-    def __init__(self, connect: Callable[[], Any], key: str, on_change: Callable[[], None], what: str) -> None:
-        self.connect, self.key, self.on_change, self.what = connect, key, on_change, what
+    def __init__(self, connection: Callable[[], Any], key: str, on_change: Callable[[], None], what: str) -> None:
+        self.connection, self.key, self.on_change, self.what = connection, key, on_change, what
         #: True while tracking is on and the connection is up: changes are pushed.
         self.live = False
         self._changed_at: float | None = None  # monotonic instant of the first change not yet taken
@@ -115,7 +115,7 @@ class ClockPush:
                     conn.disconnect()
                 except Exception:  # noqa: BLE001, S110 - closing a connection that is already gone
                     pass
-        self._thread.join(timeout=2.0)
+        self._thread.join(timeout=0.5)  # at once, but for a thread stalled elsewhere (a daemon: it goes at exit)
 
     # -- the thread ------------------------------------------------------------------------
 
@@ -143,9 +143,11 @@ class ClockPush:
 
     def _listen(self) -> None:
         """Track the key and wait for its messages until closed (raises when a connection fails)."""
-        conn = self._conn = self.connect()
-        reader = self._reader = self.connect()
+        # Kept before connecting, so that close() can end a connect hanging on a frozen server.
+        conn, reader = self._conn, self._reader = self.connection(), self.connection()
         try:
+            conn.connect()
+            reader.connect()
             conn.send_command("CLIENT", "ID")
             own = conn.read_response()
             conn.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", own, "BCAST", "PREFIX", self.key)

@@ -282,11 +282,7 @@ class RedisSink:
         pool = self.client.connection_pool
         options = {**pool.connection_kwargs, "db": db, "protocol": 2}  # invalidations as subscription messages
 
-        def connect() -> Any:
-            conn = pool.connection_class(**options)
-            conn.connect()
-            return conn
-        self._clock_push = ClockPush(connect, key, on_change, what).start()
+        self._clock_push = ClockPush(lambda: pool.connection_class(**options), key, on_change, what).start()
         return self._clock_push
 
     def read_hash(self, key: str) -> dict[str, str]:
