@@ -39,6 +39,8 @@ from producer.dataset import Dataset, DatasetError, read_dataset
 from producer.manifest import MANIFEST_NAME, ManifestError, RunInfo, read_manifest
 from producer.options import fail
 from producer.report_capacity import ErlangTable, admission_png, admission_series, erlang_html, erlang_table
+from producer.report_chain import build_chain_report
+from producer.report_page import render_page
 from producer.sinks.files import FORMATS
 from sim.dwell import Dwell
 from sim.events import iso
@@ -501,25 +503,35 @@ img {{ max-width: 100%; }} .note {{ background: #fff4d6; padding: 6px 10px; }}
               help="where to write the page [default DIR/report.html]")
 @click.option("--format", "fmt", default=None, type=click.Choice(FORMATS),
               help="which files to read when DIR holds several formats")
+@click.option("--static", "static", is_flag=True,
+              help="write the one-page report of PNG figures (a few stores; the docs' figures) instead of "
+                   "the interactive chain report")
 @click.option("--figures", "figures_dir", default=None, metavar="FOLDER", type=click.Path(file_okay=False),
-              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily, sensor with a sensor; "
-                   "arrivals-<id> and daily-<id> per store when there are several)")
+              help="also write each static figure there as <name>.png (arrivals, occupancy, dwell, daily, sensor "
+                   "with a sensor; arrivals-<id> and daily-<id> per store when there are several)")
 @click.option("--open", "open_page", is_flag=True, help="open the page in a web browser")
-def report(folder: str, out: str | None, fmt: str | None, figures_dir: str | None, open_page: bool) -> None:
-    """Draw a data set written by 'simulate' as an HTML page with PNG figures."""
+def report(folder: str, out: str | None, fmt: str | None, static: bool, figures_dir: str | None,
+           open_page: bool) -> None:
+    """Draw a data set written by 'simulate' as an HTML page: an overview of every store, then each store's
+    figures to explore (self-contained, works offline); --static for the page of PNG figures."""
     try:
-        result = build_report(folder, fmt)
+        result = build_report(folder, fmt) if static or figures_dir else None
+        if static and result is not None:
+            text, notes = render_html(result), result.notes
+        else:
+            chain = build_chain_report(folder, fmt)
+            text, notes = render_page(chain), chain.notes
     except (DatasetError, ManifestError) as exc:
         fail(str(exc))
     page = Path(out) if out else Path(folder) / "report.html"
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(render_html(result), encoding="utf-8")
-    if figures_dir:
+    page.write_text(text, encoding="utf-8")
+    if figures_dir and result is not None:
         target = Path(figures_dir)
         target.mkdir(parents=True, exist_ok=True)
         for fig in result.figures:
             (target / f"{fig.name}.png").write_bytes(fig.png)
-    for note in result.notes:
+    for note in notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"report -> {page}")
     if open_page:

@@ -1,0 +1,194 @@
+"""The report's counts, aggregated where the data are (DuckDB over the files), never event by event in Python.
+
+A chain's run has tens or hundreds of millions of events; the report needs
+only counts per store and short stretch of time. DuckDB scans the files that
+:func:`producer.dataset.data_files` locates (one file or a partitioned data
+set, in any format) and returns, per store:
+
+- entries (sessions), door entries and exits, turned away and gave up, per
+  **bin** of ``bin_seconds`` on a UTC grid anchored at the run's start
+  (15 minutes, or less when a profile's slots start off the quarter hour):
+  every local hour, day and slot of every store is a whole number of bins
+  (time zones are whole quarter hours away from UTC), so the local views are
+  sums of bins, exact;
+- visits per whole minute of dwell;
+- with a sensor, its interval counts' ins and outs per interval end.
+
+Memory grows with stores x bins, not with events: DuckDB streams the files
+and keeps one counter per group.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from producer.dataset import DataFiles, DatasetError
+
+#: The widest bin: a quarter hour.
+MAX_BIN = 900
+
+
+@dataclass
+class Counts:
+    """Per store (rows, in ``stores`` order) and bin (columns): the events that fell in each bin."""
+
+    stores: tuple[str, ...]
+    anchor: int  #: epoch seconds of bin 0's start
+    bin_seconds: int
+    n_bins: int
+    entries: np.ndarray  #: sessions by entry time, int64 [store, bin]
+    door_in: np.ndarray  #: door events "entry"
+    door_out: np.ndarray  #: door events "exit" (an exit after the span's end is not counted)
+    turned_away: np.ndarray
+    gave_up: np.ndarray
+    dwell: np.ndarray  #: visits per whole minute of dwell, int64 [store, minute]
+    #: With a sensor: per store, (interval end epoch seconds, ins, outs), ordered by interval end.
+    sensor: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+    def bin_starts(self) -> np.ndarray:
+        return self.anchor + self.bin_seconds * np.arange(self.n_bins, dtype=np.int64)
+
+
+def bin_width(slot_starts_minutes: list[int]) -> int:
+    """The widest bin (at most 15 minutes) that every slot start is a multiple of."""
+    width = MAX_BIN
+    for minute in slot_starts_minutes:
+        width = math.gcd(width, minute * 60)
+    return width
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _source(path: Path, fmt: str, columns: dict[str, str]) -> str | None:
+    """A DuckDB table expression reading ``columns`` of one file or a partitioned folder (None: empty file)."""
+    if path.is_dir():
+        where = _quote(path / "*" / "*" / f"*.{fmt}")
+    elif path.stat().st_size == 0:
+        return None
+    else:
+        where = _quote(path)
+    names = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
+    if fmt == "parquet":
+        return f"(SELECT {names} FROM read_parquet({where}, union_by_name = true))"
+    types = "{" + ", ".join(f"'{c}': '{t}'" for c, t in columns.items()) + "}"
+    if fmt == "csv":
+        return f"(SELECT {names} FROM read_csv({where}, header = true, all_varchar = true, union_by_name = true))"
+    return f"(SELECT {names} FROM read_json({where}, format = 'newline_delimited', columns = {types}))"
+
+
+def _epoch(column: str) -> str:
+    return f"(epoch_ms(CAST({column} AS TIMESTAMPTZ)) // 1000)"
+
+
+class _Grid:
+    """Store ids to rows, and times to bins."""
+
+    def __init__(self, stores: tuple[str, ...], anchor: int, width: int, n_bins: int) -> None:
+        self.stores, self.anchor, self.width, self.n_bins = stores, anchor, width, n_bins
+        self.row = {s: i for i, s in enumerate(stores)}
+
+    def dense(self, store: np.ndarray, bins: np.ndarray, n: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(self.stores), self.n_bins), np.int64)
+        rows = np.array([self.row.get(s, -1) for s in store], np.int64)
+        keep = (rows >= 0) & (bins >= 0) & (bins < self.n_bins)
+        np.add.at(out, (rows[keep], bins[keep].astype(np.int64)), n[keep])
+        return out
+
+
+def _fetch(con, sql: str) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    return {k: np.asarray(v) for k, v in con.execute(sql).fetchnumpy().items()}
+
+
+def aggregate(files: DataFiles, stores: tuple[str, ...] | None, start: int | None, end: int | None,
+              width: int = MAX_BIN) -> Counts:
+    """Count the data set's events per store and bin of ``[start, end)`` (span and stores from the data when None)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    sessions = _source(files.sessions, files.fmt, {"entry_time": "VARCHAR", "trip_duration_minutes": "BIGINT",
+                                                    "store_id": "VARCHAR"})
+    doors = _source(files.doors, files.fmt, {"event_type": "VARCHAR", "time": "VARCHAR", "store_id": "VARCHAR"})
+    try:
+        if start is None or end is None or stores is None:
+            stores, start, end = _from_data(con, sessions, doors, stores, start, end)
+        anchor = start // width * width
+        grid = _Grid(stores, anchor, width, -(-(end - anchor) // width))
+        counts = _count(con, grid, sessions, doors)
+        if files.counts is not None:
+            counts.sensor = _sensor(con, files.counts, files.fmt)
+    except duckdb.Error as exc:
+        raise DatasetError(f"{files.sessions.parent}: cannot read the {files.fmt} files "
+                           f"({' '.join(str(exc).split())[:300]})") from None
+    finally:
+        con.close()
+    return counts
+
+
+def _from_data(con, sessions: str | None, doors: str | None, stores: tuple[str, ...] | None,  # type: ignore[no-untyped-def]
+               start: int | None, end: int | None) -> tuple[tuple[str, ...], int, int]:
+    """Stores and whole hours around the data, for a data set without run.json."""
+    parts = [f"SELECT store_id, {_epoch('entry_time')} AS t FROM {sessions}" if sessions else None,
+             f"SELECT store_id, {_epoch('time')} AS t FROM {doors}" if doors else None]
+    union = " UNION ALL ".join(p for p in parts if p)
+    if not union:
+        raise DatasetError("the data set has no events and no run.json: nothing to report")
+    found = _fetch(con, f"SELECT store_id, min(t) AS lo, max(t) AS hi FROM ({union}) GROUP BY store_id "
+                        "ORDER BY store_id")
+    if found["store_id"].size == 0:
+        raise DatasetError("the data set has no events and no run.json: nothing to report")
+    lo, hi = int(found["lo"].min()), int(found["hi"].max())
+    return (stores or tuple(str(s) for s in found["store_id"]),
+            lo // 3600 * 3600 if start is None else start,
+            (hi // 3600 + 1) * 3600 if end is None else end)
+
+
+def _count(con, grid: _Grid, sessions: str | None, doors: str | None) -> Counts:  # type: ignore[no-untyped-def]
+    shape = (len(grid.stores), grid.n_bins)
+    entries, door_in, door_out, away, gave_up = (np.zeros(shape, np.int64) for _ in range(5))
+    dwell = np.zeros((len(grid.stores), 2), np.int64)
+    bin_of = f"(({{t}} - {grid.anchor}) // {grid.width})"
+    if sessions:
+        rows = _fetch(con, f"""
+            SELECT store_id, b, m, count(*) AS n, GROUPING(m) AS by_bin FROM (
+                SELECT store_id, {bin_of.format(t=_epoch('entry_time'))} AS b, trip_duration_minutes AS m
+                FROM {sessions})
+            GROUP BY GROUPING SETS ((store_id, b), (store_id, m))""")
+        by_bin = _ints(rows["by_bin"]) == 1
+        entries = grid.dense(rows["store_id"][by_bin], _ints(rows["b"][by_bin]), _ints(rows["n"][by_bin]))
+        m, n, sid = _ints(rows["m"][~by_bin]), _ints(rows["n"][~by_bin]), rows["store_id"][~by_bin]
+        dwell = np.zeros((len(grid.stores), int(m.max(initial=1)) + 1), np.int64)
+        where = np.array([grid.row.get(s, -1) for s in sid], np.int64)
+        np.add.at(dwell, (where[where >= 0], m[where >= 0]), n[where >= 0])
+    if doors:
+        rows = _fetch(con, f"""
+            SELECT store_id, event_type, {bin_of.format(t=_epoch('time'))} AS b, count(*) AS n
+            FROM {doors} GROUP BY ALL""")
+        kind = rows["event_type"]
+        for name, target in (("entry", door_in), ("exit", door_out), ("turned_away", away), ("gave_up", gave_up)):
+            pick = kind == name
+            target += grid.dense(rows["store_id"][pick], _ints(rows["b"][pick]), _ints(rows["n"][pick]))
+    return Counts(grid.stores, grid.anchor, grid.width, grid.n_bins, entries, door_in, door_out, away,
+                  gave_up, dwell)
+
+
+def _ints(values: np.ndarray) -> np.ndarray:
+    return np.asarray(np.ma.filled(values, 0) if np.ma.isMaskedArray(values) else values).astype(np.int64)
+
+
+def _sensor(con, path: Path, fmt: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
+    source = _source(path, fmt, {"store_id": "VARCHAR", "interval_end": "VARCHAR", "in": "BIGINT", "out": "BIGINT"})
+    if source is None:
+        return {}
+    rows = _fetch(con, f"""SELECT store_id, {_epoch('interval_end')} AS t, sum("in") AS i, sum("out") AS o
+                           FROM {source} GROUP BY ALL ORDER BY store_id, t""")
+    out = {}
+    for store in np.unique(rows["store_id"]):
+        pick = rows["store_id"] == store
+        out[str(store)] = (_ints(rows["t"][pick]), _ints(rows["i"][pick]), _ints(rows["o"][pick]))
+    return out
