@@ -14,6 +14,7 @@
     ["store", "store", (r) => r.store],
     ["zone", "time zone", (r) => r.zone],
     ["visits", "visits", (r) => fmt(r.visits, 0)],
+    ["arrivals", "arrivals", (r) => fmt(r.arrivals, 0)],
     ["expected", "expected", (r) => fmt(r.expected, 0)],
     ["z", "z", (r) => fmt(r.z, 2)],
     ["busiest", "busiest hour", (r) => r.busiest],
@@ -73,7 +74,7 @@
     const list = document.getElementById("furthest");
     if (!scored.length) { list.innerHTML = "<li>No expectation (no run.json).</li>"; return; }
     list.innerHTML = scored.slice(0, 5).map((r) => '<li><a href="#store-heading" data-store="' + r.store + '">' + r.store +
-      '</a>: <span class="' + (Math.abs(r.z) > 3 ? "far" : "") + '">' + fmt(r.visits, 0) + " visits against " + fmt(r.expected, 0) +
+      '</a>: <span class="' + (Math.abs(r.z) > 3 ? "far" : "") + '">' + fmt(r.arrivals, 0) + " arrivals against " + fmt(r.expected, 0) +
       " expected, z = " + fmt(r.z, 2) + "</span></li>").join("");
     list.querySelectorAll("a").forEach((a) => a.addEventListener("click", () => pick(a.dataset.store)));
   }
@@ -103,7 +104,9 @@
     const traces = [{ x: x, y: o.simulated, name: "simulated (door events)", line: { color: SIM, width: 1 } }];
     if (o.expected) traces.push({ x: x, y: o.expected, name: "expected E[N(t)]" + (o.capacity ? ", without the capacity limit" : ""), line: { color: EXP, width: 1.5 } });
     if (o.capacity) traces.push({ x: [x[0], x[x.length - 1]], y: [o.capacity, o.capacity], name: "capacity " + o.capacity, mode: "lines", line: { color: CAP, dash: "dash", width: 1 } });
-    const week = x.length > 1 ? [x[0], new Date(Date.parse(x[0] + "Z") + 7 * 86400e3).toISOString().slice(0, 19)] : undefined;
+    // The first week (or the whole run when shorter) is shown; the slider reaches the rest.
+    const weekEnd = x.length > 1 ? new Date(Math.min(Date.parse(x[0] + "Z") + 7 * 86400e3, Date.parse(x[x.length - 1] + "Z"))).toISOString().slice(0, 19) : undefined;
+    const week = x.length > 1 ? [x[0], weekEnd] : undefined;
     Plotly.newPlot(section(parent, "occupancy", "Customers inside (" + fig.zone + ")",
       "Customers inside store " + store + " at the end of each " + (o.x.dx / 60) + "-minute step, on its local clock (" + fig.zone +
       "): entries minus exits so far. Expected: the arrival rate integrated against the dwell survival" +

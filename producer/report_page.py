@@ -103,7 +103,7 @@ def render_page(report: ChainReport) -> str:
 body {{ font-family: system-ui, sans-serif; max-width: 1280px; margin: 1.5em auto; color: #222; padding: 0 1em; }}
 table {{ border-collapse: collapse; }} th, td {{ text-align: left; padding: 2px 10px 2px 0; }}
 #overview th {{ cursor: pointer; border-bottom: 1px solid #999; white-space: nowrap; }}
-#overview td.num {{ text-align: right; }} #overview tbody tr:hover {{ background: #eef3fa; cursor: pointer; }}
+#overview td {{ white-space: nowrap; }} #overview td.num {{ text-align: right; }} #overview tbody tr:hover {{ background: #eef3fa; cursor: pointer; }}
 #overview tbody tr.picked {{ background: #dde8f6; }}
 .note {{ background: #fff4d6; padding: 6px 10px; }} .caption {{ color: #444; margin-top: 0; }}
 .far {{ color: #b3261e; }} .fig {{ width: 100%; height: 380px; }} .erlang td {{ font-size: 0.85em; }}
@@ -117,7 +117,9 @@ table {{ border-collapse: collapse; }} th, td {{ text-align: left; padding: 2px 
 <h2>Every store</h2>
 <p class="caption">Click a column's name to sort by it, a row to show that store below. Weekly shape: the
 store's mean arrivals per local hour from Monday 00:00 to Sunday 24:00 (blue), and the profile's expectation
-(red), each scaled to the store's own peak. z: (visits - expected) / its standard deviation.</p>
+(red), each scaled to the store's own peak. Arrivals: the visits, and at a store with a capacity the
+customers turned away or giving up too (when the run wrote them). z: (arrivals - expected) / its standard
+deviation.</p>
 <div class="wrap"><table id="overview"><thead></thead><tbody></tbody></table></div>
 <h2 id="store-heading">Store</h2>
 <p><label for="store-picker">Store: </label><select id="store-picker"></select></p>

@@ -9,7 +9,9 @@ and, for a store with a capacity, who was admitted, turned away or gave up
 per local day and Erlang's loss figure. The views are plain numbers and
 strings, ready to be written as JSON into the page.
 
-The overview row of a store: visits against the profile's expectation with
+The overview row of a store: its visits, and its arrivals (visits, and for a
+store with a capacity those turned away or giving up, when written) against
+the profile's expectation with
 the z-score of the difference (the variance of a day's total is Poisson's
 plus that of the day-to-day factor, uniform on ``1 ± variation``: ``μ +
 variation² μ² / 3``; a fixed daily total varies only on partial days), its
@@ -216,13 +218,17 @@ def store_view(counts: Counts, r: int, store: Store | None, start: int, end: int
         "dwell": dwell(counts, r, store),
     }
     visits = float(counts.entries[r].sum())
-    expected, z = _z_score(visits, store, zone, start, end)
+    # A capped store's expectation counts every arrival: those turned away or giving up too, when written.
+    arrivals = visits
+    if store is not None and store.capacity is not None and rejected_written:
+        arrivals += float(counts.turned_away[r].sum() + counts.gave_up[r].sum())
+    expected, z = _z_score(arrivals, store, zone, start, end)
     week = figures["weekly"]["simulated"]
     busiest = np.unravel_index(np.nanargmax(np.nan_to_num(week, nan=-1.0)), week.shape)
     occ = figures["occupancy"]
     peak = int(np.argmax(occ["simulated"])) if occ["simulated"].size else 0
     row: dict[str, Any] = {
-        "store": store_id, "zone": zone, "visits": visits, "expected": expected, "z": z,
+        "store": store_id, "zone": zone, "visits": visits, "arrivals": arrivals, "expected": expected, "z": z,
         "busiest": f"{WEEKDAYS[int(busiest[0])][:3]} {int(busiest[1]):02d}:00",
         "peak": float(occ["simulated"][peak]) if occ["simulated"].size else 0.0,
         "peak_at": _local_text(int(occ["local"][peak])) if occ["simulated"].size else "",
