@@ -9,10 +9,12 @@ screenshot of the page is not blank.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -34,7 +36,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
         + ('capacity = 8\ncapacity_mode = "loss"\n' if i % 10 == 3 else "") + "\n"
         for i, s in enumerate(STORES)), encoding="utf-8")
     result = CliRunner().invoke(main, [
-        "simulate", "--stores", str(folder / "stores.toml"), "--start", "2025-11-03", "--days", "4",
+        "simulate", "--stores", str(folder / "stores.toml"), "--start", "2025-10-31", "--days", "4",
         "--seed", "11", "--out", str(folder / "run"), "--format", "parquet", "--write-rejected", "--quiet"])
     assert result.exit_code == 0, result.output
     done = subprocess.run([sys.executable, "-m", "producer.cli", "report", str(folder / "run")],
@@ -82,6 +84,12 @@ def test_the_chain_report_works_in_a_browser(page: Path, browser: Browser, tmp_p
     # A click on a row of the table picks that store.
     browser.evaluate("document.querySelector(\"#overview tr[data-store='store-042']\").click()")
     assert figures_of(browser, "store-042") == ["occupancy", "weekly", "daily", "dwell"]
+    # Its occupancy is drawn on New York's wall clock, across the fall-back night of 2 November.
+    drawn = browser.evaluate("document.getElementById('occupancy-plot').data[0].x")
+    start = dt.datetime(2025, 10, 31, tzinfo=dt.UTC)
+    local = [(start + dt.timedelta(minutes=15 * (k + 1))).astimezone(ZoneInfo("America/New_York"))
+             .strftime("%Y-%m-%dT%H:%M:%S") for k in range(4 * 96)]
+    assert drawn == local and local.count("2025-11-02T01:15:00") == 2
     # Sorting by z puts the rows in order of their z-scores.
     browser.evaluate("document.querySelector(\"#overview th[data-key='z']\").click()")
     z = browser.evaluate("Array.from(document.querySelectorAll('#overview tbody tr'))"
