@@ -157,16 +157,18 @@
   }
 
   function admission(parent, store, fig) {
-    const a = fig.admission;
+    const a = fig.admission, d = fig.daily;  // the same local days: the cut ones are named (partial)
+    const x = a.day.map((v, i) => d.weekday[i] + " " + v + (d.partial[i] ? " (partial)" : ""));
     const traces = [
-      { x: a.day, y: a.admitted, type: "bar", name: "admitted", marker: { color: SIM } },
-      { x: a.day, y: a.turned_away, type: "bar", name: "turned away", marker: { color: AWAY } },
-      { x: a.day, y: a.gave_up, type: "bar", name: "gave up waiting", marker: { color: GAVE } },
-      { x: a.day, y: a.expected, name: "expected arrivals (any capacity)", mode: "lines+markers", line: { color: EXP } },
+      { x: x, y: a.admitted, type: "bar", name: "admitted", marker: { color: SIM } },
+      { x: x, y: a.turned_away, type: "bar", name: "turned away", marker: { color: AWAY } },
+      { x: x, y: a.gave_up, type: "bar", name: "gave up waiting", marker: { color: GAVE } },
+      { x: x, y: a.expected, name: "expected arrivals (any capacity)", mode: "lines+markers", line: { color: EXP } },
     ];
     Plotly.newPlot(section(parent, "admission", "Admitted and turned away (" + fig.zone + ")",
-      "Customers of store " + store + " admitted, turned away and given up on each local day (" + fig.zone + "); the line is the profile's expected arrivals, which ignore the capacity of " + fig.erlang.capacity + "."),
-    traces, { margin: MARGIN, legend: LEGEND, barmode: "stack", yaxis: { title: { text: "customers per day" } },
+      "Customers of store " + store + " admitted, turned away and given up on each local day (" + fig.zone + "); the line is the profile's expected arrivals, which ignore the capacity of " + fig.erlang.capacity + "." +
+      (d.partial.some((p) => p) ? " Days named (partial) are cut by the run's span." : "")),
+    traces, { margin: MARGIN, legend: Object.assign({ traceorder: "normal" }, LEGEND), barmode: "stack", yaxis: { title: { text: "customers per day" } },
       xaxis: { title: { text: "local day (" + fig.zone + "); capacity " + fig.erlang.capacity + ", " + fig.erlang.mode + " mode" }, type: "category" } }, CONFIG);
   }
 
