@@ -9,10 +9,11 @@
   const MARGIN = { t: 60, r: 20, b: 60, l: 60 };
   const CONFIG = { responsive: true, displaylogo: false };
 
+  const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   const fmt = (v, d) => (v === null || v === undefined) ? "" : (typeof v === "number" ? v.toFixed(d) : String(v));
   const COLUMNS = [
-    ["store", "store", (r) => r.store],
-    ["zone", "time zone", (r) => r.zone],
+    ["store", "store", (r) => esc(r.store)],
+    ["zone", "time zone", (r) => esc(r.zone)],
     ["visits", "visits", (r) => fmt(r.visits, 0)],
     ["arrivals", "arrivals", (r) => fmt(r.arrivals, 0)],
     ["expected", "expected", (r) => fmt(r.expected, 0)],
@@ -37,7 +38,7 @@
       const pts = values.map((v, i) => (i * (w - 1) / (values.length - 1)).toFixed(1) + "," + (h - 1 - (h - 2) * v / top).toFixed(1));
       return '<polyline fill="none" stroke="' + color + '" stroke-width="1" points="' + pts.join(" ") + '"/>';
     };
-    return '<svg class="shape" width="' + w + '" height="' + h + '" role="img" aria-label="weekly shape of ' + store + '">' +
+    return '<svg class="shape" width="' + w + '" height="' + h + '" role="img" aria-label="weekly shape of ' + esc(store) + '">' +
       line(sim, SIM) + (exp ? line(exp.flat ? exp.flat() : exp, EXP) : "") + "</svg>";
   }
 
@@ -45,7 +46,7 @@
     const head = document.querySelector("#overview thead");
     head.innerHTML = "<tr>" + shown.map((c) => '<th data-key="' + c[0] + '">' + c[1] + "</th>").join("") + "</tr>";
     const body = document.querySelector("#overview tbody");
-    body.innerHTML = rows.map((r) => '<tr data-store="' + r.store + '">' + shown.map((c) =>
+    body.innerHTML = rows.map((r) => '<tr data-store="' + esc(r.store) + '">' + shown.map((c) =>
       c[0] === "shape" ? "<td>" + sparkline(r.store) + "</td>" :
         '<td class="' + (c[0] === "store" || c[0] === "zone" || c[0] === "busiest" ? "" : "num") + '">' + c[2](r) + "</td>").join("") + "</tr>").join("");
     body.querySelectorAll("tr").forEach((tr) => tr.addEventListener("click", () => pick(tr.dataset.store)));
@@ -73,7 +74,7 @@
     scored.sort((a, b) => Math.abs(b.z) - Math.abs(a.z));
     const list = document.getElementById("furthest");
     if (!scored.length) { list.innerHTML = "<li>No expectation (no run.json).</li>"; return; }
-    list.innerHTML = scored.slice(0, 5).map((r) => '<li><a href="#store-heading" data-store="' + r.store + '">' + r.store +
+    list.innerHTML = scored.slice(0, 5).map((r) => '<li><a href="#store-heading" data-store="' + esc(r.store) + '">' + esc(r.store) +
       '</a>: <span class="' + (Math.abs(r.z) > 3 ? "far" : "") + '">' + fmt(r.arrivals, 0) + " arrivals against " + fmt(r.expected, 0) +
       " expected, z = " + fmt(r.z, 2) + "</span></li>").join("");
     list.querySelectorAll("a").forEach((a) => a.addEventListener("click", () => pick(a.dataset.store)));
@@ -221,7 +222,7 @@
   }
 
   const picker = document.getElementById("store-picker");
-  picker.innerHTML = DATA.stores.map((r) => '<option value="' + r.store + '">' + r.store + "</option>").join("");
+  picker.innerHTML = DATA.stores.map((r) => '<option value="' + esc(r.store) + '">' + esc(r.store) + "</option>").join("");
   picker.addEventListener("change", () => pick(picker.value));
   sortBy("store");
   furthest();
