@@ -88,18 +88,22 @@ def _epoch(column: str) -> str:
 
 
 class _Grid:
-    """Store ids to rows, and times to bins."""
+    """Store ids to rows (a DuckDB table ``report_stores``, joined in the queries), and times to bins."""
 
-    def __init__(self, stores: tuple[str, ...], anchor: int, width: int, n_bins: int) -> None:
+    def __init__(self, con, stores: tuple[str, ...], anchor: int, width: int, n_bins: int) -> None:  # type: ignore[no-untyped-def]
         self.stores, self.anchor, self.width, self.n_bins = stores, anchor, width, n_bins
-        self.row = {s: i for i, s in enumerate(stores)}
+        con.execute("CREATE OR REPLACE TEMP TABLE report_stores (store_id VARCHAR, r INTEGER)")
+        con.executemany("INSERT INTO report_stores VALUES (?, ?)", [(s, i) for i, s in enumerate(stores)])
 
-    def dense(self, store: np.ndarray, bins: np.ndarray, n: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(self.stores), self.n_bins), np.int64)
-        rows = np.array([self.row.get(s, -1) for s in store], np.int64)
-        keep = (rows >= 0) & (bins >= 0) & (bins < self.n_bins)
-        np.add.at(out, (rows[keep], bins[keep].astype(np.int64)), n[keep])
-        return out
+    def bin_of(self, epoch: str) -> str:
+        return f"(({epoch} - {self.anchor}) // {self.width})"
+
+    def dense(self, rows: np.ndarray, bins: np.ndarray, n: np.ndarray, width: int | None = None) -> np.ndarray:
+        """Counts per (row, bin) as a dense array; bins outside ``[0, width)`` are dropped."""
+        width = self.n_bins if width is None else width
+        keep = (bins >= 0) & (bins < width)
+        flat = np.bincount(rows[keep] * width + bins[keep], weights=n[keep], minlength=len(self.stores) * width)
+        return flat.astype(np.int64).reshape(len(self.stores), width)
 
 
 def _fetch(con, sql: str) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
@@ -118,7 +122,7 @@ def aggregate(files: DataFiles, stores: tuple[str, ...] | None, start: int | Non
         if start is None or end is None or stores is None:
             stores, start, end = _from_data(con, sessions, doors, stores, start, end)
         anchor = start // width * width
-        grid = _Grid(stores, anchor, width, -(-(end - anchor) // width))
+        grid = _Grid(con, stores, anchor, width, -(-(end - anchor) // width))
         counts = _count(con, grid, sessions, doors)
         if files.counts is not None:
             counts.sensor = _sensor(con, files.counts, files.fmt)
@@ -150,31 +154,33 @@ def _from_data(con, sessions: str | None, doors: str | None, stores: tuple[str, 
 
 def _count(con, grid: _Grid, sessions: str | None, doors: str | None) -> Counts:  # type: ignore[no-untyped-def]
     shape = (len(grid.stores), grid.n_bins)
-    entries, door_in, door_out, away, gave_up = (np.zeros(shape, np.int64) for _ in range(5))
+    entries = np.zeros(shape, np.int64)
     dwell = np.zeros((len(grid.stores), 2), np.int64)
-    bin_of = f"(({{t}} - {grid.anchor}) // {grid.width})"
     if sessions:
         rows = _fetch(con, f"""
-            SELECT store_id, b, m, count(*) AS n, GROUPING(m) AS by_bin FROM (
-                SELECT store_id, {bin_of.format(t=_epoch('entry_time'))} AS b, trip_duration_minutes AS m
-                FROM {sessions})
-            GROUP BY GROUPING SETS ((store_id, b), (store_id, m))""")
+            SELECT r, b, m, count(*) AS n, GROUPING(m) AS by_bin FROM (
+                SELECT r, {grid.bin_of(_epoch('entry_time'))} AS b, trip_duration_minutes AS m
+                FROM {sessions} JOIN report_stores USING (store_id))
+            GROUP BY GROUPING SETS ((r, b), (r, m))""")
         by_bin = _ints(rows["by_bin"]) == 1
-        entries = grid.dense(rows["store_id"][by_bin], _ints(rows["b"][by_bin]), _ints(rows["n"][by_bin]))
-        m, n, sid = _ints(rows["m"][~by_bin]), _ints(rows["n"][~by_bin]), rows["store_id"][~by_bin]
-        dwell = np.zeros((len(grid.stores), int(m.max(initial=1)) + 1), np.int64)
-        where = np.array([grid.row.get(s, -1) for s in sid], np.int64)
-        np.add.at(dwell, (where[where >= 0], m[where >= 0]), n[where >= 0])
+        r, n = _ints(rows["r"]), _ints(rows["n"])
+        entries = grid.dense(r[by_bin], _ints(rows["b"])[by_bin], n[by_bin])
+        m = _ints(rows["m"])[~by_bin]
+        dwell = grid.dense(r[~by_bin], m, n[~by_bin], int(m.max(initial=1)) + 1)
+    kinds = ("entry", "exit", "turned_away", "gave_up")
+    doors_by_kind = [np.zeros(shape, np.int64) for _ in kinds]
     if doors:
+        names = ", ".join(f"('{k}', {i})" for i, k in enumerate(kinds))
         rows = _fetch(con, f"""
-            SELECT store_id, event_type, {bin_of.format(t=_epoch('time'))} AS b, count(*) AS n
-            FROM {doors} GROUP BY ALL""")
-        kind = rows["event_type"]
-        for name, target in (("entry", door_in), ("exit", door_out), ("turned_away", away), ("gave_up", gave_up)):
-            pick = kind == name
-            target += grid.dense(rows["store_id"][pick], _ints(rows["b"][pick]), _ints(rows["n"][pick]))
-    return Counts(grid.stores, grid.anchor, grid.width, grid.n_bins, entries, door_in, door_out, away,
-                  gave_up, dwell)
+            SELECT r, k, {grid.bin_of(_epoch('time'))} AS b, count(*) AS n
+            FROM {doors} JOIN report_stores USING (store_id)
+                 JOIN (VALUES {names}) AS kinds(event_type, k) USING (event_type)
+            GROUP BY ALL""")
+        k, r, b, n = (_ints(rows[c]) for c in ("k", "r", "b", "n"))
+        doors_by_kind = [grid.dense(r[k == i], b[k == i], n[k == i]) for i in range(len(kinds))]
+    door_in, door_out, away, gave_up = doors_by_kind
+    return Counts(grid.stores, grid.anchor, grid.width, grid.n_bins, entries, door_in, door_out, away, gave_up,
+                  dwell)
 
 
 def _ints(values: np.ndarray) -> np.ndarray:
