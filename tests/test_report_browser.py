@@ -81,6 +81,11 @@ def test_the_chain_report_works_in_a_browser(page: Path, browser: Browser, tmp_p
     assert "store-013" in browser.evaluate("document.getElementById('store-heading').textContent")
     assert browser.evaluate("document.querySelector('#erlang table').rows.length") == 8  # a head and 7 weekdays
     assert all(browser.evaluate(LEGENDS_ABOVE))
+    # The capped store's occupancy: its capacity drawn and named, its expectation captioned as without the limit.
+    names = browser.evaluate("document.getElementById('occupancy-plot').data.map(t => t.name)")
+    assert names == ["simulated (door events)", "expected E[N(t)], without the capacity limit", "capacity 8"]
+    caption = browser.evaluate("document.querySelector('#occupancy .caption').textContent")
+    assert "(Europe/Rome)" in caption and "this store's capacity" in caption  # store-013 is in Rome
     # A click on a row of the table picks that store.
     browser.evaluate("document.querySelector(\"#overview tr[data-store='store-042']\").click()")
     assert figures_of(browser, "store-042") == ["occupancy", "weekly", "daily", "dwell"]
