@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -31,15 +32,33 @@ from producer.report_agg import Counts
 from producer.report_capacity import erlang_rows
 from sim.dwell import Dwell
 from sim.expect import (
+    LocalHours,
+    RateCurve,
     dwell_groups,
     dwell_survival_steps,
     expected_occupancy,
-    local_day_bounds,
-    local_hours,
-    rate_curve,
 )
+from sim.expect import local_day_bounds as _local_day_bounds
+from sim.expect import local_hours as _local_hours
+from sim.expect import rate_curve as _rate_curve
 from sim.profile import WEEKDAYS
 from sim.store import Store, _utc_offsets, zone_named
+
+
+# A chain's stores share a few zones, and each store's curve serves several views: computed once each.
+@lru_cache(maxsize=64)
+def local_hours(zone: str, start: int, end: int) -> LocalHours:
+    return _local_hours(zone, start, end)
+
+
+@lru_cache(maxsize=64)
+def local_day_bounds(zone: str, start: int, end: int) -> tuple[list[dt.date], np.ndarray]:
+    return _local_day_bounds(zone, start, end)
+
+
+@lru_cache(maxsize=8)
+def rate_curve(store: Store, start: int, end: int) -> RateCurve:
+    return _rate_curve(store, start, end)
 
 
 @dataclass
