@@ -1,6 +1,12 @@
-"""``foot-traffic report DIR``: a simulated data set as one self-contained HTML page.
+"""``foot-traffic report``: the command, and the static page of PNG figures (``--static``, ``--figures``).
 
-Four figures (five with a sensor), each drawing the data beside what the profile expects
+By default the command writes the chain report (:mod:`producer.report_chain`:
+counted by DuckDB per store and bin, an overview of every store, one store's
+interactive figures at a time; ``--redis-url`` reads a live run's streams,
+:mod:`producer.report_redis`). This module keeps the static page, for a few
+stores and for the docs' figures, drawn from the events read into arrays.
+
+The static page: four figures (five with a sensor), each drawing the data beside what the profile expects
 (:mod:`sim.expect`): arrivals per hour by weekday, the number of customers
 inside over time, the dwell histogram and the daily totals. Time is read on
 each store's own clock: arrivals are binned by the store's local weekday and
