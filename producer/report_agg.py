@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import numpy as np
@@ -66,42 +67,61 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _source(path: Path, fmt: str, columns: dict[str, str]) -> str | None:
-    """A DuckDB table expression reading ``columns`` of one file or a partitioned folder (None: empty file)."""
+def _source(path: Path, fmt: str, columns: dict[str, str], stores: tuple[str, ...] | None = None) -> str | None:
+    """A DuckDB table expression reading ``columns`` of one file or a partitioned folder (None: nothing to read).
+
+    In a partitioned folder, ``stores`` limits the read to those stores' partitions.
+    """
     if path.is_dir():
-        where = _quote(path / "*" / "*" / f"*.{fmt}")
+        if stores is None:
+            globs = [path / "*" / "*" / f"*.{fmt}"]
+        else:
+            folders = (path / f"store_id={quote(s, safe='')}" for s in stores)
+            globs = [f / "*" / f"*.{fmt}" for f in folders if f.is_dir()]
+        if not globs:
+            return None
+        where = "[" + ", ".join(_quote(g) for g in globs) + "]"
+        hive = ", hive_partitioning = true"
     elif path.stat().st_size == 0:
         return None
     else:
-        where = _quote(path)
+        where, hive = _quote(path), ""
     names = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
     if fmt == "parquet":
-        return f"(SELECT {names} FROM read_parquet({where}, union_by_name = true))"
-    types = "{" + ", ".join(f"'{c}': '{t}'" for c, t in columns.items()) + "}"
+        return f"(SELECT {names} FROM read_parquet({where}{hive}))"
+    # JSON times are read as text and parsed by the cast above (with their UTC offset).
+    types = "{" + ", ".join(f"'{c}': '{'VARCHAR' if t == 'TIMESTAMPTZ' else t}'" for c, t in columns.items()) + "}"
     if fmt == "csv":
-        return f"(SELECT {names} FROM read_csv({where}, header = true, all_varchar = true, union_by_name = true))"
-    return f"(SELECT {names} FROM read_json({where}, format = 'newline_delimited', columns = {types}))"
+        return f"(SELECT {names} FROM read_csv({where}, header = true, all_varchar = true, union_by_name = true{hive}))"
+    return f"(SELECT {names} FROM read_json({where}, format = 'newline_delimited', columns = {types}{hive}))"
 
 
 def _epoch(column: str) -> str:
-    return f"(epoch_ms(CAST({column} AS TIMESTAMPTZ)) // 1000)"
+    """Epoch seconds of a TIMESTAMPTZ column (Parquet's own timestamps are never turned into text)."""
+    return f"(epoch_ms({column}) // 1000)"
 
 
 class _Grid:
-    """Store ids to rows (a DuckDB table ``report_stores``, joined in the queries), and times to bins."""
+    """Store ids to rows, and times to bins."""
 
-    def __init__(self, con, stores: tuple[str, ...], anchor: int, width: int, n_bins: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stores: tuple[str, ...], anchor: int, width: int, n_bins: int) -> None:
         self.stores, self.anchor, self.width, self.n_bins = stores, anchor, width, n_bins
-        con.execute("CREATE OR REPLACE TEMP TABLE report_stores (store_id VARCHAR, r INTEGER)")
-        con.executemany("INSERT INTO report_stores VALUES (?, ?)", [(s, i) for i, s in enumerate(stores)])
+        self.row = {s: i for i, s in enumerate(stores)}
+
+    def rows(self, store_ids: np.ndarray) -> np.ndarray:
+        """Each id's row (-1 for a store the run does not have), looked up once per distinct id."""
+        if store_ids.size == 0:
+            return np.zeros(0, np.int64)
+        names, inverse = np.unique(store_ids.astype(str), return_inverse=True)
+        return np.array([self.row.get(str(n), -1) for n in names], np.int64)[inverse.ravel()]
 
     def bin_of(self, epoch: str) -> str:
         return f"(({epoch} - {self.anchor}) // {self.width})"
 
     def dense(self, rows: np.ndarray, bins: np.ndarray, n: np.ndarray, width: int | None = None) -> np.ndarray:
-        """Counts per (row, bin) as a dense array; bins outside ``[0, width)`` are dropped."""
+        """Counts per (row, bin) as a dense array; unknown rows and bins outside ``[0, width)`` are dropped."""
         width = self.n_bins if width is None else width
-        keep = (bins >= 0) & (bins < width)
+        keep = (rows >= 0) & (bins >= 0) & (bins < width)
         flat = np.bincount(rows[keep] * width + bins[keep], weights=n[keep], minlength=len(self.stores) * width)
         return flat.astype(np.int64).reshape(len(self.stores), width)
 
@@ -115,15 +135,14 @@ def aggregate(files: DataFiles, stores: tuple[str, ...] | None, start: int | Non
     """Count the data set's events per store and bin of ``[start, end)`` (span and stores from the data when None)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    sessions = _source(files.sessions, files.fmt, {"entry_time": "VARCHAR", "trip_duration_minutes": "BIGINT",
-                                                    "store_id": "VARCHAR"})
-    doors = _source(files.doors, files.fmt, {"event_type": "VARCHAR", "time": "VARCHAR", "store_id": "VARCHAR"})
     try:
         if start is None or end is None or stores is None:
+            sessions = _source(files.sessions, files.fmt, {"entry_time": "TIMESTAMPTZ", "store_id": "VARCHAR"})
+            doors = _source(files.doors, files.fmt, {"time": "TIMESTAMPTZ", "store_id": "VARCHAR"})
             stores, start, end = _from_data(con, sessions, doors, stores, start, end)
         anchor = start // width * width
-        grid = _Grid(con, stores, anchor, width, -(-(end - anchor) // width))
-        counts = _count(con, grid, sessions, doors)
+        grid = _Grid(stores, anchor, width, -(-(end - anchor) // width))
+        counts = _count(con, grid, files)
         if files.counts is not None:
             counts.sensor = _sensor(con, files.counts, files.fmt)
     except duckdb.Error as exc:
@@ -152,35 +171,58 @@ def _from_data(con, sessions: str | None, doors: str | None, stores: tuple[str, 
             (hi // 3600 + 1) * 3600 if end is None else end)
 
 
-def _count(con, grid: _Grid, sessions: str | None, doors: str | None) -> Counts:  # type: ignore[no-untyped-def]
+#: A partitioned data set is counted this many stores at a time: DuckDB's hash tables stay small.
+STORES_PER_QUERY = 100
+KINDS = ("entry", "exit", "turned_away", "gave_up")
+
+
+def _count(con, grid: _Grid, files: DataFiles) -> Counts:  # type: ignore[no-untyped-def]
+    """Every store's counts, in batches of stores when the data set is partitioned (one query otherwise)."""
     shape = (len(grid.stores), grid.n_bins)
     entries = np.zeros(shape, np.int64)
-    dwell = np.zeros((len(grid.stores), 2), np.int64)
-    if sessions:
-        rows = _fetch(con, f"""
-            SELECT r, b, m, count(*) AS n, GROUPING(m) AS by_bin FROM (
-                SELECT r, {grid.bin_of(_epoch('entry_time'))} AS b, trip_duration_minutes AS m
-                FROM {sessions} JOIN report_stores USING (store_id))
-            GROUP BY GROUPING SETS ((r, b), (r, m))""")
-        by_bin = _ints(rows["by_bin"]) == 1
-        r, n = _ints(rows["r"]), _ints(rows["n"])
-        entries = grid.dense(r[by_bin], _ints(rows["b"])[by_bin], n[by_bin])
-        m = _ints(rows["m"])[~by_bin]
-        dwell = grid.dense(r[~by_bin], m, n[~by_bin], int(m.max(initial=1)) + 1)
-    kinds = ("entry", "exit", "turned_away", "gave_up")
-    doors_by_kind = [np.zeros(shape, np.int64) for _ in kinds]
-    if doors:
-        names = ", ".join(f"('{k}', {i})" for i, k in enumerate(kinds))
-        rows = _fetch(con, f"""
-            SELECT r, k, {grid.bin_of(_epoch('time'))} AS b, count(*) AS n
-            FROM {doors} JOIN report_stores USING (store_id)
-                 JOIN (VALUES {names}) AS kinds(event_type, k) USING (event_type)
-            GROUP BY ALL""")
-        k, r, b, n = (_ints(rows[c]) for c in ("k", "r", "b", "n"))
-        doors_by_kind = [grid.dense(r[k == i], b[k == i], n[k == i]) for i in range(len(kinds))]
-    door_in, door_out, away, gave_up = doors_by_kind
+    doors = [np.zeros(shape, np.int64) for _ in KINDS]
+    dwell_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    partitioned = files.sessions.is_dir()
+    step = STORES_PER_QUERY if partitioned else max(1, len(grid.stores))
+    for lo in range(0, len(grid.stores), step):
+        batch = grid.stores[lo: lo + step] if partitioned else None
+        sessions = _source(files.sessions, files.fmt, {"entry_time": "TIMESTAMPTZ", "trip_duration_minutes": "BIGINT",
+                                                        "store_id": "VARCHAR"}, batch)
+        if sessions:
+            entries += _sessions(con, grid, sessions, dwell_parts)
+        door_source = _source(files.doors, files.fmt, {"event_type": "VARCHAR", "time": "TIMESTAMPTZ",
+                                                        "store_id": "VARCHAR"}, batch)
+        if door_source:
+            for target, counted in zip(doors, _doors(con, grid, door_source), strict=True):
+                target += counted
+    r = m = n = np.zeros(0, np.int64)
+    if dwell_parts:
+        r, m, n = (np.concatenate([part[i] for part in dwell_parts]) for i in range(3))
+    dwell = grid.dense(r, m, n, int(m.max(initial=1)) + 1)
+    door_in, door_out, away, gave_up = doors
     return Counts(grid.stores, grid.anchor, grid.width, grid.n_bins, entries, door_in, door_out, away, gave_up,
                   dwell)
+
+
+def _sessions(con, grid: _Grid, source: str, dwell_parts: list) -> np.ndarray:  # type: ignore[no-untyped-def,type-arg]
+    """Sessions per (store, bin); appends the visits per (store, minute of dwell) to ``dwell_parts``."""
+    rows = _fetch(con, f"""
+        SELECT store_id, b, m, count(*) AS n, GROUPING(m) AS by_bin FROM (
+            SELECT store_id, {grid.bin_of(_epoch('entry_time'))} AS b, trip_duration_minutes AS m FROM {source})
+        GROUP BY GROUPING SETS ((store_id, b), (store_id, m))""")
+    by_bin = _ints(rows["by_bin"]) == 1
+    r, n = grid.rows(rows["store_id"]), _ints(rows["n"])
+    dwell_parts.append((r[~by_bin], _ints(rows["m"])[~by_bin], n[~by_bin]))
+    return grid.dense(r[by_bin], _ints(rows["b"])[by_bin], n[by_bin])
+
+
+def _doors(con, grid: _Grid, source: str) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    """Door events per (store, bin), one array per kind of :data:`KINDS`."""
+    rows = _fetch(con, f"""
+        SELECT store_id, event_type, {grid.bin_of(_epoch('time'))} AS b, count(*) AS n
+        FROM {source} GROUP BY ALL""")
+    r, b, n, kind = grid.rows(rows["store_id"]), _ints(rows["b"]), _ints(rows["n"]), rows["event_type"].astype(str)
+    return [grid.dense(r[kind == k], b[kind == k], n[kind == k]) for k in KINDS]
 
 
 def _ints(values: np.ndarray) -> np.ndarray:
@@ -188,7 +230,7 @@ def _ints(values: np.ndarray) -> np.ndarray:
 
 
 def _sensor(con, path: Path, fmt: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
-    source = _source(path, fmt, {"store_id": "VARCHAR", "interval_end": "VARCHAR", "in": "BIGINT", "out": "BIGINT"})
+    source = _source(path, fmt, {"store_id": "VARCHAR", "interval_end": "TIMESTAMPTZ", "in": "BIGINT", "out": "BIGINT"})
     if source is None:
         return {}
     rows = _fetch(con, f"""SELECT store_id, {_epoch('interval_end')} AS t, sum("in") AS i, sum("out") AS o
