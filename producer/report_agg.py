@@ -67,33 +67,39 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _source(path: Path, fmt: str, columns: dict[str, str], stores: tuple[str, ...] | None = None) -> str | None:
+def _reader(where: str, fmt: str, columns: dict[str, str], hive: bool) -> str:
+    """``SELECT`` of ``columns`` (cast to their types) from the files ``where`` names."""
+    names = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
+    flag = f", hive_partitioning = {'true' if hive else 'false'}"
+    if fmt == "parquet":
+        return f"SELECT {names} FROM read_parquet({where}{flag})"
+    if fmt == "csv":
+        return f"SELECT {names} FROM read_csv({where}, header = true, all_varchar = true, union_by_name = true{flag})"
+    # JSON times are read as text and parsed by the cast (with their UTC offset).
+    types = "{" + ", ".join(f"'{c}': '{'VARCHAR' if t == 'TIMESTAMPTZ' else t}'" for c, t in columns.items()) + "}"
+    return f"SELECT {names} FROM read_json({where}, format = 'newline_delimited', columns = {types}{flag})"
+
+
+def _source(path: Path, fmt: str, columns: dict[str, str], rows: dict[str, int] | None = None) -> str | None:
     """A DuckDB table expression reading ``columns`` of one file or a partitioned folder (None: nothing to read).
 
-    In a partitioned folder, ``stores`` limits the read to those stores' partitions.
+    With ``rows`` (store id -> row), a partitioned folder is read for those stores only, each store's
+    partitions tagged with its row as a column ``r`` in place of ``store_id``: grouping by a number
+    costs less than by the text of the store's folder name.
     """
+    if rows is not None:
+        columns = {c: t for c, t in columns.items() if c != "store_id"}
+        parts = []
+        for store, r in rows.items():
+            folder = path / f"store_id={quote(store, safe='')}"
+            if folder.is_dir():
+                parts.append(f"SELECT {r} AS r, * FROM ({_reader(_quote(folder / '*' / f'*.{fmt}'), fmt, columns, False)})")
+        return f"({' UNION ALL '.join(parts)})" if parts else None
     if path.is_dir():
-        if stores is None:
-            globs = [path / "*" / "*" / f"*.{fmt}"]
-        else:
-            folders = (path / f"store_id={quote(s, safe='')}" for s in stores)
-            globs = [f / "*" / f"*.{fmt}" for f in folders if f.is_dir()]
-        if not globs:
-            return None
-        where = "[" + ", ".join(_quote(g) for g in globs) + "]"
-        hive = ", hive_partitioning = true"
-    elif path.stat().st_size == 0:
+        return f"({_reader(_quote(path / '*' / '*' / f'*.{fmt}'), fmt, columns, True)})"
+    if path.stat().st_size == 0:
         return None
-    else:
-        where, hive = _quote(path), ""
-    names = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
-    if fmt == "parquet":
-        return f"(SELECT {names} FROM read_parquet({where}{hive}))"
-    # JSON times are read as text and parsed by the cast above (with their UTC offset).
-    types = "{" + ", ".join(f"'{c}': '{'VARCHAR' if t == 'TIMESTAMPTZ' else t}'" for c, t in columns.items()) + "}"
-    if fmt == "csv":
-        return f"(SELECT {names} FROM read_csv({where}, header = true, all_varchar = true, union_by_name = true{hive}))"
-    return f"(SELECT {names} FROM read_json({where}, format = 'newline_delimited', columns = {types}{hive}))"
+    return f"({_reader(_quote(path), fmt, columns, False)})"
 
 
 def _epoch(column: str) -> str:
@@ -114,6 +120,10 @@ class _Grid:
             return np.zeros(0, np.int64)
         names, inverse = np.unique(store_ids.astype(str), return_inverse=True)
         return np.array([self.row.get(str(n), -1) for n in names], np.int64)[inverse.ravel()]
+
+    def rows_of(self, result: dict[str, np.ndarray]) -> np.ndarray:
+        """The rows of a query's groups: its ``r`` column, or its store ids looked up."""
+        return _ints(result["r"]) if "r" in result else self.rows(result["store_id"])
 
     def bin_of(self, epoch: str) -> str:
         return f"(({epoch} - {self.anchor}) // {self.width})"
@@ -184,16 +194,17 @@ def _count(con, grid: _Grid, files: DataFiles) -> Counts:  # type: ignore[no-unt
     dwell_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     partitioned = files.sessions.is_dir()
     step = STORES_PER_QUERY if partitioned else max(1, len(grid.stores))
+    key = "r" if partitioned else "store_id"
     for lo in range(0, len(grid.stores), step):
-        batch = grid.stores[lo: lo + step] if partitioned else None
+        batch = {s: lo + i for i, s in enumerate(grid.stores[lo: lo + step])} if partitioned else None
         sessions = _source(files.sessions, files.fmt, {"entry_time": "TIMESTAMPTZ", "trip_duration_minutes": "BIGINT",
                                                         "store_id": "VARCHAR"}, batch)
         if sessions:
-            entries += _sessions(con, grid, sessions, dwell_parts)
+            entries += _sessions(con, grid, sessions, key, dwell_parts)
         door_source = _source(files.doors, files.fmt, {"event_type": "VARCHAR", "time": "TIMESTAMPTZ",
                                                         "store_id": "VARCHAR"}, batch)
         if door_source:
-            for target, counted in zip(doors, _doors(con, grid, door_source), strict=True):
+            for target, counted in zip(doors, _doors(con, grid, door_source, key), strict=True):
                 target += counted
     r = m = n = np.zeros(0, np.int64)
     if dwell_parts:
@@ -204,24 +215,27 @@ def _count(con, grid: _Grid, files: DataFiles) -> Counts:  # type: ignore[no-unt
                   dwell)
 
 
-def _sessions(con, grid: _Grid, source: str, dwell_parts: list) -> np.ndarray:  # type: ignore[no-untyped-def,type-arg]
-    """Sessions per (store, bin); appends the visits per (store, minute of dwell) to ``dwell_parts``."""
+def _sessions(con, grid: _Grid, source: str, key: str, dwell_parts: list) -> np.ndarray:  # type: ignore[no-untyped-def,type-arg]
+    """Sessions per (store, bin); appends the visits per (store, minute of dwell) to ``dwell_parts``.
+
+    ``key`` is the column naming the store: ``r`` (its row) or ``store_id``.
+    """
     rows = _fetch(con, f"""
-        SELECT store_id, b, m, count(*) AS n, GROUPING(m) AS by_bin FROM (
-            SELECT store_id, {grid.bin_of(_epoch('entry_time'))} AS b, trip_duration_minutes AS m FROM {source})
-        GROUP BY GROUPING SETS ((store_id, b), (store_id, m))""")
+        SELECT {key}, b, m, count(*) AS n, GROUPING(m) AS by_bin FROM (
+            SELECT {key}, {grid.bin_of(_epoch('entry_time'))} AS b, trip_duration_minutes AS m FROM {source})
+        GROUP BY GROUPING SETS (({key}, b), ({key}, m))""")
     by_bin = _ints(rows["by_bin"]) == 1
-    r, n = grid.rows(rows["store_id"]), _ints(rows["n"])
+    r, n = grid.rows_of(rows), _ints(rows["n"])
     dwell_parts.append((r[~by_bin], _ints(rows["m"])[~by_bin], n[~by_bin]))
     return grid.dense(r[by_bin], _ints(rows["b"])[by_bin], n[by_bin])
 
 
-def _doors(con, grid: _Grid, source: str) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+def _doors(con, grid: _Grid, source: str, key: str) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
     """Door events per (store, bin), one array per kind of :data:`KINDS`."""
     rows = _fetch(con, f"""
-        SELECT store_id, event_type, {grid.bin_of(_epoch('time'))} AS b, count(*) AS n
+        SELECT {key}, event_type, {grid.bin_of(_epoch('time'))} AS b, count(*) AS n
         FROM {source} GROUP BY ALL""")
-    r, b, n, kind = grid.rows(rows["store_id"]), _ints(rows["b"]), _ints(rows["n"]), rows["event_type"].astype(str)
+    r, b, n, kind = grid.rows_of(rows), _ints(rows["b"]), _ints(rows["n"]), rows["event_type"].astype(str)
     return [grid.dense(r[kind == k], b[kind == k], n[kind == k]) for k in KINDS]
 
 
