@@ -208,14 +208,20 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     if cal is not None:
         _echo_calendar(cal, fitted.slot_names)
     if plot is not None:
-        need("matplotlib", "foot-traffic profile fit --plot", "report")
-        from producer.fit_plot import fit_png
+        _write_plot(plot, counts, first, whole, fitted, minutes, dwell)
 
-        try:
-            Path(plot).write_bytes(fit_png(counts, first, whole, fitted, minutes, dwell))
-        except OSError as exc:
-            fail(f"--plot {plot!r}: cannot write the figure there: {exc.strerror or type(exc).__name__}", 1)
-        click.echo(f"plot -> {plot}")
+
+def _write_plot(plot: str, counts: np.ndarray, first: int, whole: np.ndarray, fitted: Profile,
+                minutes: np.ndarray | None, dwell: Dwell | None) -> None:
+    """``--plot``: the observed data beside the fitted profile, as a PNG (one line, exit 1, if it cannot be written)."""
+    need("matplotlib", "foot-traffic profile fit --plot", "report")
+    from producer.fit_plot import fit_png
+
+    try:
+        Path(plot).write_bytes(fit_png(counts, first, whole, fitted, minutes, dwell))
+    except OSError as exc:
+        fail(f"--plot {plot!r}: cannot write the figure there: {exc.strerror or type(exc).__name__}", 1)
+    click.echo(f"plot -> {plot}")
 
 
 def _whole(obs: Observed, days: LocalDays, first: int, last: int) -> np.ndarray:
