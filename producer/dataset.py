@@ -109,8 +109,18 @@ def _epochs(column: pa.ChunkedArray) -> np.ndarray:
     return column.cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
 
 
-def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
-    """Read ``folder``'s sessions and door events (``fmt`` found when not given)."""
+@dataclass(frozen=True)
+class DataFiles:
+    """Where a data set's sessions, (true) door events and interval counts are: files or partitioned folders."""
+
+    fmt: str
+    sessions: Path
+    doors: Path
+    counts: Path | None  #: None without a sensor
+
+
+def data_files(folder: str | Path, fmt: str | None = None) -> DataFiles:
+    """Locate ``folder``'s files (``fmt`` found when not given); a run with a sensor reads its true doors."""
     path = Path(folder)
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder")
@@ -123,12 +133,20 @@ def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
         doors_path = path / f"{TRUE_DOORS_NAME}.{fmt}"
     elif sessions_path.is_dir() and (path / TRUE_DOORS_NAME).is_dir():  # the same, partitioned
         doors_path, counts_path = path / TRUE_DOORS_NAME, path / COUNTS_NAME
+    return DataFiles(fmt, sessions_path, doors_path, counts_path if counts_path.exists() else None)
+
+
+def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
+    """Read ``folder``'s sessions and door events (``fmt`` found when not given)."""
+    path = Path(folder)
+    files = data_files(path, fmt)
+    fmt, sessions_path, doors_path, counts_path = files.fmt, files.sessions, files.doors, files.counts
     try:
         sessions = _read(sessions_path, fmt, _SESSION_COLUMNS)
         doors = _read(doors_path, fmt, _DOOR_COLUMNS)
         entry = _epochs(sessions.column("entry_time"))
         door_time = _epochs(doors.column("time"))
-        counts = _read_counts(counts_path, fmt) if counts_path.exists() else None
+        counts = _read_counts(counts_path, fmt) if counts_path is not None else None
     except FileNotFoundError as exc:
         raise DatasetError(f"{exc.filename}: not found") from None
     except (pa.ArrowException, KeyError) as exc:

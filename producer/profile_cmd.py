@@ -112,11 +112,14 @@ def _level(text: str) -> float:
               help="--calendar: family-wise significance level (0 < P < 1) of the special-day tests, "
               "Bonferroni-corrected over the days (and of the seasonality test)")
 @click.option("--name", default="fitted", show_default=True, help="the profile's name")
+@click.option("--plot", default=None, type=click.Path(dir_okay=False), metavar="FILE.png",
+              help="also draw the observed data beside the fitted profile there (needs the report extra)")
 @friendly_errors
 def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | None, count_column: str | None,
         slot_text: str,
         durations: str | None, duration_column: str, dwell_kind: str, bin_text: str,
-        first_day: str | None, last_day: str | None, with_calendar: bool, level_text: str, name: str) -> None:
+        first_day: str | None, last_day: str | None, with_calendar: bool, level_text: str, name: str,
+        plot: str | None) -> None:
     """Fit a profile to OBSERVED entries (CSV, Parquet or JSONL) and write it to --out.
 
     OBSERVED holds one row per entry (a sessions or door-events file of a
@@ -204,6 +207,21 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
         click.echo(f"dropped {len(dropped)} partial local day{'s' if len(dropped) > 1 else ''} ({why}): {shown}")
     if cal is not None:
         _echo_calendar(cal, fitted.slot_names)
+    if plot is not None:
+        _write_plot(plot, counts, first, whole, fitted, minutes, dwell)
+
+
+def _write_plot(plot: str, counts: np.ndarray, first: int, whole: np.ndarray, fitted: Profile,
+                minutes: np.ndarray | None, dwell: Dwell | None) -> None:
+    """``--plot``: the observed data beside the fitted profile, as a PNG (one line, exit 1, if it cannot be written)."""
+    need("matplotlib", "foot-traffic profile fit --plot", "report")
+    from producer.fit_plot import fit_png
+
+    try:
+        Path(plot).write_bytes(fit_png(counts, first, whole, fitted, minutes, dwell))
+    except OSError as exc:
+        fail(f"--plot {plot!r}: cannot write the figure there: {exc.strerror or type(exc).__name__}", 1)
+    click.echo(f"plot -> {plot}")
 
 
 def _whole(obs: Observed, days: LocalDays, first: int, last: int) -> np.ndarray:

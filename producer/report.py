@@ -1,6 +1,12 @@
-"""``foot-traffic report DIR``: a simulated data set as one self-contained HTML page.
+"""``foot-traffic report``: the command, and the static page of PNG figures (``--static``, ``--figures``).
 
-Four figures (five with a sensor), each drawing the data beside what the profile expects
+By default the command writes the chain report (:mod:`producer.report_chain`:
+counted by DuckDB per store and bin, an overview of every store, one store's
+interactive figures at a time; ``--redis-url`` reads a live run's streams,
+:mod:`producer.report_redis`). This module keeps the static page, for a few
+stores and for the docs' figures, drawn from the events read into arrays.
+
+The static page: four figures (five with a sensor), each drawing the data beside what the profile expects
 (:mod:`sim.expect`): arrivals per hour by weekday, the number of customers
 inside over time, the dwell histogram and the daily totals. Time is read on
 each store's own clock: arrivals are binned by the store's local weekday and
@@ -39,6 +45,9 @@ from producer.dataset import Dataset, DatasetError, read_dataset
 from producer.manifest import MANIFEST_NAME, ManifestError, RunInfo, read_manifest
 from producer.options import fail
 from producer.report_capacity import ErlangTable, admission_png, admission_series, erlang_html, erlang_table
+from producer.report_chain import build_chain_report, chain_report
+from producer.report_page import render_page
+from producer.report_redis import StreamsError, read_streams, source_name
 from producer.sinks.files import FORMATS
 from sim.dwell import Dwell
 from sim.events import iso
@@ -495,31 +504,60 @@ img {{ max-width: 100%; }} .note {{ background: #fff4d6; padding: 6px 10px; }}
 """
 
 
+def _page(folder: str | None, fmt: str | None, redis_url: str | None, redis_stream: str, static: bool,
+          figures: bool) -> tuple[str, list[str], Report | None]:
+    """The page's text, its notes, and the static report when the page or its PNG figures need it."""
+    if redis_url is not None:
+        counts, info, notes = read_streams(redis_url, redis_stream)
+        chain = chain_report(counts, info, redis_stream, source_name(redis_url, redis_stream), notes)
+        return render_page(chain), chain.notes, None
+    assert folder is not None
+    result = build_report(folder, fmt) if static or figures else None
+    if static and result is not None:
+        return render_html(result), result.notes, result
+    chain = build_chain_report(folder, fmt)
+    return render_page(chain), chain.notes, result
+
+
 @click.command()
-@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@click.argument("folder", metavar="[DIR]", required=False, type=click.Path(file_okay=False))
 @click.option("--out", default=None, metavar="FILE.html", type=click.Path(dir_okay=False),
-              help="where to write the page [default DIR/report.html]")
+              help="where to write the page [default DIR/report.html; report.html with --redis-url]")
 @click.option("--format", "fmt", default=None, type=click.Choice(FORMATS),
               help="which files to read when DIR holds several formats")
+@click.option("--redis-url", default=None, metavar="URL",
+              help="report a live run from its streams and run record instead of DIR (read-only)")
+@click.option("--redis-stream", default="foot_traffic", show_default=True, metavar="NAME",
+              help="with --redis-url: the run's base stream name (REDIS_STREAM)")
+@click.option("--static", "static", is_flag=True,
+              help="write the one-page report of PNG figures (a few stores; the docs' figures) instead of "
+                   "the interactive chain report")
 @click.option("--figures", "figures_dir", default=None, metavar="FOLDER", type=click.Path(file_okay=False),
-              help="also write each figure there as <name>.png (arrivals, occupancy, dwell, daily, sensor with a sensor; "
-                   "arrivals-<id> and daily-<id> per store when there are several)")
+              help="also write each static figure there as <name>.png (arrivals, occupancy, dwell, daily, sensor "
+                   "with a sensor; arrivals-<id> and daily-<id> per store when there are several)")
 @click.option("--open", "open_page", is_flag=True, help="open the page in a web browser")
-def report(folder: str, out: str | None, fmt: str | None, figures_dir: str | None, open_page: bool) -> None:
-    """Draw a data set written by 'simulate' as an HTML page with PNG figures."""
+def report(folder: str | None, out: str | None, fmt: str | None, redis_url: str | None, redis_stream: str,
+           static: bool, figures_dir: str | None, open_page: bool) -> None:
+    """Draw a data set written by 'simulate' (DIR), or a live run's streams (--redis-url), as an HTML page:
+    an overview of every store, then each store's figures to explore (self-contained, works offline);
+    --static for the page of PNG figures."""
+    if (folder is None) == (redis_url is None):
+        fail("pass a data set folder DIR or --redis-url URL (one of the two)")
+    if redis_url is not None and (static or figures_dir or fmt):
+        fail("--static, --figures and --format read a data set folder, not --redis-url")
     try:
-        result = build_report(folder, fmt)
-    except (DatasetError, ManifestError) as exc:
+        text, notes, result = _page(folder, fmt, redis_url, redis_stream, static, bool(figures_dir))
+    except (DatasetError, ManifestError, StreamsError) as exc:
         fail(str(exc))
-    page = Path(out) if out else Path(folder) / "report.html"
+    page = Path(out) if out else Path(folder or ".") / "report.html"
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(render_html(result), encoding="utf-8")
-    if figures_dir:
+    page.write_text(text, encoding="utf-8")
+    if figures_dir and result is not None:
         target = Path(figures_dir)
         target.mkdir(parents=True, exist_ok=True)
         for fig in result.figures:
             (target / f"{fig.name}.png").write_bytes(fig.png)
-    for note in result.notes:
+    for note in notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"report -> {page}")
     if open_page:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
@@ -28,6 +29,9 @@ from producer.dataset import Dataset
 from sim.expect import erlang_b, local_day_bounds, offered_load_table, rate_curve
 from sim.profile import WEEKDAYS
 from sim.store import Store
+
+if TYPE_CHECKING:
+    from producer.report_agg import Counts
 
 TURNED_AWAY, GAVE_UP = "turned_away", "gave_up"
 ADMIT_COLOR, AWAY_COLOR, GAVE_UP_COLOR, EXPECT_COLOR = "#4C78A8", "#F58518", "#B279A2", "#E45756"
@@ -135,3 +139,40 @@ def erlang_html(table: ErlangTable) -> str:
             cells.append(f"<td>{text}</td>")
         rows.append(f"<tr><th>{day}</th>{''.join(cells)}</tr>")
     return f'<table class="erlang"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+
+
+def erlang_caption(has_observed: bool) -> str:
+    """The Erlang table's caption, naming only the columns the table shows."""
+    text = ("A: offered load in Erlangs (arrivals per minute x mean dwell in minutes) where the profile's rate "
+            "is constant, each slot of an ordinary day. B: Erlang's loss formula, the share of arrivals a loss "
+            "store of this capacity turns away in the steady state.")
+    if has_observed:
+        text += " Data: the share this run turned away in those slots, all days included."
+    return text
+
+
+def erlang_rows(store: Store, counts: Counts, r: int, rejected_written: bool) -> dict[str, object]:
+    """:func:`erlang_table` from the binned counts of the store in row ``r`` (the chain report's form)."""
+    assert store.capacity is not None
+    load = offered_load_table(store)
+    loss = np.vectorize(lambda a: erlang_b(int(store.capacity or 0), float(a)))(load)
+    out: dict[str, object] = {"slots": list(store.profile.labels), "weekdays": list(WEEKDAYS),
+                              "load": load, "loss": loss, "mode": store.capacity_mode,
+                              "capacity": store.capacity}
+    notes: list[str] = []
+    if store.capacity_mode != "loss":
+        notes.append("This store queues at the door: Erlang B is what a loss store of the same capacity "
+                     "would turn away, an upper bound on how often an arrival finds it full.")
+    elif not rejected_written:
+        notes.append("Turned-away customers were not written (WRITE_REJECTED=0): no observed share.")
+    else:
+        weekday, slot = store.locate(counts.bin_starts())
+        n_away, n_in = np.zeros(load.shape), np.zeros(load.shape)
+        np.add.at(n_away, (weekday.astype(int), slot.astype(int)), counts.turned_away[r])
+        np.add.at(n_in, (weekday.astype(int), slot.astype(int)), counts.entries[r])
+        arrivals = n_away + n_in
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["observed"] = np.where(arrivals > 0, n_away / arrivals, np.nan)
+    out["notes"] = notes
+    out["caption"] = erlang_caption("observed" in out)
+    return out

@@ -17,6 +17,7 @@ need() {
 }
 need redis-server redis-server "the tests start their own servers"
 need java default-jre-headless "Spark, in the test that reads the partitioned data sets"
+need chromium chromium "headless browser for the report test"
 
 PYTHON="${PYTHON:-python3}"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "test.sh: Python 3.11 or newer is needed")'

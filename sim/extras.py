@@ -20,6 +20,8 @@ from types import ModuleType
 EXTRAS: dict[str, tuple[str, str]] = {
     "pyarrow": ("pyarrow", "parquet"),
     "matplotlib": ("matplotlib", "report"),
+    "duckdb": ("duckdb", "report"),
+    "plotly": ("plotly", "report"),
     "scipy": ("scipy", "fit"),
     "pandas": ("pandas", "pandas"),
 }

@@ -162,7 +162,7 @@ def test_report_command_writes_the_page_and_figures_without_run_json(tmp_path: P
     # --open goes through webbrowser, which runs the command in BROWSER (%s is the URL).
     browser = f"{sys.executable} -c \"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])\" %s"
     result = subprocess.run(
-        [sys.executable, "-m", "producer.cli", "report", str(data), "--figures", str(figs), "--open"],
+        [sys.executable, "-m", "producer.cli", "report", str(data), "--static", "--figures", str(figs), "--open"],
         capture_output=True, text=True, env={**os.environ, "BROWSER": browser},
     )
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,61 @@
+"""Build the chain report of a data set folder: count where the data are, then one view per store.
+
+The counts come from :func:`producer.report_agg.aggregate` (DuckDB over the
+files, per store and bin), the views from :mod:`producer.report_views`; the
+page from :mod:`producer.report_page`. Without ``run.json`` the page shows
+the data alone (stores and span from the data) and says why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from producer.dataset import data_files
+from producer.manifest import MANIFEST_NAME, RunInfo, read_manifest
+from producer.report_agg import Counts, aggregate, bin_width
+from producer.report_page import ChainReport
+from producer.report_views import store_view
+from sim.events import iso
+from sim.store import Store
+
+
+def _stores_and_width(info: RunInfo | None) -> tuple[tuple[str, ...] | None, int]:
+    if info is None:
+        return None, bin_width([])
+    return tuple(s.store_id for s in info.stores), bin_width([m for s in info.stores for m in s.profile.starts])
+
+
+def chain_report(counts: Counts, info: RunInfo | None, title: str, source: str, notes: list[str]) -> ChainReport:
+    """The page's contents from the binned counts and the run's record (None: the data alone)."""
+    start = info.start if info else counts.anchor
+    end = info.end if info else counts.anchor + counts.n_bins * counts.bin_seconds
+    by_id: dict[str, Store] = {s.store_id: s for s in info.stores} if info else {}
+    rejected_written = bool(info and info.settings.get("write_rejected"))
+    views = [store_view(counts, r, by_id.get(sid), start, end, rejected_written) for r, sid in enumerate(counts.stores)]
+    if any(s.capacity is not None for s in by_id.values()) and not rejected_written:
+        notes.append("Customers turned away or giving up were not written (WRITE_REJECTED=0): "
+                     "the admission figures show admitted customers only.")
+    summary = [("data set", source), ("span", f"{iso(start)} to {iso(end)}"), ("stores", f"{len(counts.stores):,}"),
+               ("visits", f"{int(counts.entries.sum()):,}"),
+               ("door events", f"{int(counts.door_in.sum() + counts.door_out.sum()):,} entries and exits")]
+    if info is not None:
+        summary.append(("seed", str(info.seed)))
+    return ChainReport(title, summary, notes, views)
+
+
+def build_chain_report(folder: str | Path, fmt: str | None = None) -> ChainReport:
+    """Read a data set folder (and its run.json) into the chain report."""
+    path = Path(folder)
+    files = data_files(path, fmt)
+    notes: list[str] = []
+    info: RunInfo | None = None
+    if (path / MANIFEST_NAME).exists():
+        info, dwell_known = read_manifest(path)
+        if not dwell_known:
+            notes.append("run.json does not describe a store's dwell model: the default one is drawn.")
+    else:
+        notes.append(f"No {MANIFEST_NAME} in {path} (a data set written by an older 'simulate'?): "
+                     "the figures show the data without the profile's expectation.")
+    stores, width = _stores_and_width(info)
+    counts = aggregate(files, stores, info.start if info else None, info.end if info else None, width)
+    return chain_report(counts, info, path.name, f"{path} ({files.fmt})", notes)
