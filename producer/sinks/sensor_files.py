@@ -30,7 +30,8 @@ from producer.formats import Kind
 from producer.sinks.files import abandon
 from sim.batch import texts
 from sim.events import iso_many
-from sim.sensor_stream import CountColumns, SensorColumns, iso_ms
+from sim.sensor_stream import CountColumns, SensorColumns
+from sim.wire import iso_ms
 
 SENSOR_NAME = "foot_traffic_realistic"
 TRUE_DOORS_NAME = "foot_traffic_realistic_true"

@@ -22,7 +22,8 @@ from producer.sinks.jsonl import (
     line_parts,
     number_texts,
 )
-from sim.sensor_stream import SensorColumns, sensor_payload
+from sim.sensor_stream import SensorColumns
+from sim.wire import sensor_payload
 
 
 @cache
