@@ -36,7 +36,9 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from producer.sinks.files import FileSink, LineWriter  # noqa: E402
+from producer.formats.jsonl import encoder  # noqa: E402
+from producer.sinks.files import FileSink  # noqa: E402
+from producer.sinks.gather import TextWriter  # noqa: E402
 from producer.tuning import tune_for_batches  # noqa: E402
 from sim import Simulation, Store  # noqa: E402
 from sim.dwell import DEFAULT_DWELL  # noqa: E402
@@ -77,7 +79,8 @@ def simulate_to_wire_jsonl(run: Simulation, folder: Path) -> int:
     """JSONL through the one numpy wire encoder (sim.wire), the path of an install without pyarrow:
     the Arrow path of ``--format jsonl`` stays only while it is the faster one in this comparison."""
     folder.mkdir(parents=True, exist_ok=True)
-    sessions, doors = LineWriter(folder / "s.jsonl"), LineWriter(folder / "d.jsonl")
+    sessions = TextWriter(folder / "s.jsonl", encoder("sessions", arrow=False))
+    doors = TextWriter(folder / "d.jsonl", encoder("doors", arrow=False))
     n = 0
     for batch in run.batches():
         sessions.write(batch.sessions)

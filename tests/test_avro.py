@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,19 @@ def test_the_schema_command_prints_the_shipped_schemas() -> None:
     fastavro.parse_schema(json.loads(union.output))
     refused = CliRunner().invoke(main, ["schema", "jsonl"])
     assert refused.exit_code == 2 and "format 'jsonl' has no schema files; formats with one: avro" in refused.output
+
+
+def test_the_base_install_names_the_avro_extra_and_still_prints_the_schemas(tmp_path: Path) -> None:
+    from tests.base_install import ROOT, base_env, base_python
+
+    python = base_python()
+    args = [str(python), "-m", "producer.cli", "simulate", *NO_SENSOR, "--format", "avro", "--out", str(tmp_path)]
+    result = subprocess.run(args, capture_output=True, text=True, env=base_env(), cwd=ROOT, timeout=300)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--format avro needs fastavro" in lines[0], result.stderr
+    assert lines[0].endswith(f"pip install '{ROOT}[avro]'"), lines[0]
+    assert list(tmp_path.iterdir()) == []
+    shown = subprocess.run([str(python), "-m", "producer.cli", "schema", "avro", "doors"], capture_output=True,
+                           text=True, env=base_env(), cwd=ROOT, timeout=300)
+    assert shown.returncode == 0 and shown.stdout == schema_text("doors"), shown.stderr

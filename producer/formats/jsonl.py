@@ -1,21 +1,56 @@
 """JSONL: one line per event, the stream's JSON payload byte for byte (the base install).
 
-Where pyarrow is installed, lines are built a column at a time
-(:mod:`producer.sinks.jsonl`, :mod:`producer.sinks.sensor_jsonl`); without
-it, by the columns' own ``json_lines``: the same bytes either way. Partitions
-are the same files as a plain run's (the store id stays in each line).
+A batch's lines come from one of two encoders behind one interface
+(:func:`encoder`: columns in, the lines' text out), the same bytes either way:
+the wire encoder of :mod:`sim.wire` (numpy, what the live producer sends), or,
+where pyarrow is installed, the Arrow one (:mod:`producer.sinks.jsonl`,
+:mod:`producer.sinks.sensor_jsonl`), kept because ``python bench/bench_engine.py``
+shows it faster in the same run ("jsonl numpy wire / jsonl Arrow" below 1).
+Partitions are the same files as a plain run's (the store id stays in each line).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from producer.formats import Kind, Writer
-from producer.sinks.files import LineWriter, has_pyarrow
+from producer.sinks.files import has_pyarrow
+from producer.sinks.gather import TextWriter
+from sim import wire
+
+#: The wire encoder's lines of each data set.
+_WIRE: dict[str, Callable[[Any], list[bytes]]] = {
+    "sessions": wire.session_lines, "doors": wire.door_lines, "sensor": wire.sensor_lines, "counts": wire.count_lines,
+}
+
+
+def _wire_text(lines: Callable[[Any], list[bytes]]) -> Callable[[Any], bytes]:
+    def text(cols: Any) -> bytes:
+        made = lines(cols)
+        return b"\n".join(made) + b"\n" if made else b""
+
+    return text
+
+
+def encoder(kind: Kind, arrow: bool | None = None) -> Callable[[Any], bytes | memoryview]:
+    """The text (``\\n``-terminated lines) of a batch of ``kind``'s columns.
+
+    ``arrow``: through Arrow (default: where pyarrow is installed; the
+    interval counts, a few rows, always through the wire encoder).
+    """
+    if arrow is None:
+        arrow = has_pyarrow()
+    if not arrow or kind == "counts":
+        return _wire_text(_WIRE[kind])
+    from producer.sinks import jsonl, sensor_jsonl
+
+    arrow_text: dict[str, Callable[[Any], memoryview]] = {
+        "sessions": jsonl.session_text, "doors": jsonl.door_text, "sensor": sensor_jsonl.sensor_text}
+    return arrow_text[kind]
 
 
 class Jsonl:
@@ -26,15 +61,7 @@ class Jsonl:
         return None
 
     def writer(self, path: Path, kind: Kind, partition: bool = False) -> Writer:
-        if kind == "counts" or not has_pyarrow():
-            return LineWriter(path)
-        from producer.sinks import jsonl
-
-        if kind == "sensor":
-            from producer.sinks import sensor_jsonl
-
-            return jsonl.JsonlWriter(path, sensor_jsonl.sensor_lines)
-        return jsonl.JsonlWriter(path, jsonl.session_lines if kind == "sessions" else jsonl.door_lines)
+        return TextWriter(path, encoder(kind))
 
     def read(self, path: Path, columns: Mapping[str, Any] | None = None, text: tuple[str, ...] = ()) -> Any:
         import pyarrow as pa

@@ -20,7 +20,7 @@ import importlib.util
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from producer import formats
 from producer.formats import Kind, Writer
@@ -45,21 +45,6 @@ def abandon(writers: Iterable[Any], partials: Iterable[Path]) -> None:
             pass
     for partial in partials:
         partial.unlink(missing_ok=True)
-
-
-class LineWriter:
-    """One ``orjson`` line per event: JSONL on the base install."""
-
-    def __init__(self, path: Path) -> None:
-        self._file: IO[bytes] = open(path, "wb")
-
-    def write(self, cols: Any) -> None:
-        lines = cols.json_lines()
-        if lines:
-            self._file.write(b"\n".join(lines) + b"\n")
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class FileSink:
