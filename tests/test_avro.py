@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -211,17 +212,53 @@ def test_the_schema_command_prints_the_shipped_schemas() -> None:
     assert refused.exit_code == 2 and "format 'jsonl' has no schema files; formats with one: avro" in refused.output
 
 
-def test_the_base_install_names_the_avro_extra_and_still_prints_the_schemas(tmp_path: Path) -> None:
+def test_the_base_install_writes_the_same_files_and_prints_the_schemas(tmp_path: Path) -> None:
+    """Avro files are written with numpy and zlib (fastavro, the avro extra, reads them): the base install
+    writes them, byte for byte the full install's; reading them back names the extra."""
     from tests.base_install import ROOT, base_env, base_python
 
     python = base_python()
-    args = [str(python), "-m", "producer.cli", "simulate", *NO_SENSOR, "--format", "avro", "--out", str(tmp_path)]
-    result = subprocess.run(args, capture_output=True, text=True, env=base_env(), cwd=ROOT, timeout=300)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--format avro needs fastavro" in lines[0], result.stderr
-    assert lines[0].endswith(f"pip install '{ROOT}[avro]'"), lines[0]
-    assert list(tmp_path.iterdir()) == []
+    for where, exe, env in (("base", str(python), base_env()), ("full", sys.executable, None)):
+        args = [exe, "-m", "producer.cli", "simulate", *NO_SENSOR, "--format", "avro", "--out", str(tmp_path / where)]
+        result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        assert result.returncode == 0, result.stderr
+    for name in (f"{SESSIONS_NAME}.avro", "foot_traffic_realistic.avro"):
+        assert (tmp_path / "base" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+        assert len(_fastavro_rows(tmp_path / "base" / name)) > 1000
     shown = subprocess.run([str(python), "-m", "producer.cli", "schema", "avro", "doors"], capture_output=True,
                            text=True, env=base_env(), cwd=ROOT, timeout=300)
     assert shown.returncode == 0 and shown.stdout == schema_text("doors"), shown.stderr
+    code = f"from producer.observed import read_table; read_table({str(tmp_path / 'base' / 'foot_traffic.avro')!r})"
+    missing = subprocess.run([str(python), "-c", "from producer.cli import missing_extras_explained\n"
+                              f"with missing_extras_explained('profile fit'):\n    {code}"],
+                             capture_output=True, text=True, env=base_env(), cwd=ROOT, timeout=300)
+    assert missing.returncode == 2 and "pyarrow" in missing.stderr, missing.stderr
+
+
+def test_the_column_encoders_write_what_fastavro_writes(tmp_path: Path) -> None:
+    import io
+
+    from producer.formats.avro import AvroWriter, longs, strings
+    from sim.batch import Coded
+
+    edge = np.array([0, 1, -1, 63, 64, -64, -65, 8191, 8192, 2**31 - 1, -(2**31), 1_762_156_799_123,
+                     2**62, 2**63 - 1, -(2**63)], dtype=np.int64)
+
+    def one(value: Any, kind: str) -> bytes:
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, fastavro.parse_schema(kind), value)
+        return buf.getvalue()
+
+    assert longs(edge) == [one(int(v), "long") for v in edge.tolist()]
+    assert longs(np.zeros(3, dtype=np.int64)) == [b"\x00"] * 3 and longs(np.zeros(0, dtype=np.int64)) == []
+    text = ["", "x", 'q"', "en–dash", "é" * 40, "long " * 30, "tab\there"]
+    assert strings(np.array(text, dtype=object)) == [one(t, "string") for t in text]
+    coded = Coded.of(np.array(text, dtype=object), np.array([6, 0, 3, 3, 5], dtype=np.int64))
+    assert strings(coded) == [one(text[i], "string") for i in (6, 0, 3, 3, 5)]
+    fixed = np.array([b"0123456789abcdef0123456789abcdef0123", b"ffffffffffffffffffffffffffffffffffff"], dtype="S36")
+    assert strings(fixed) == [one(v.decode(), "string") for v in fixed.tolist()]
+    short = np.array([b"ab", b"abc"], dtype="S3")  # padded: not one width
+    assert strings(short) == [one("ab", "string"), one("abc", "string")]
+    empty = tmp_path / "empty.avro"
+    AvroWriter(empty, "doors").close()
+    assert _fastavro_rows(empty) == [] and _apache_rows(empty) == []
