@@ -51,7 +51,8 @@ class Format(Protocol):
     suffixes: tuple[str, ...]
 
     def require(self, what: str) -> None:
-        """Raise :class:`~sim.extras.MissingExtra` (one line naming the extra) if a library is missing."""
+        """Raise :class:`~sim.extras.MissingExtra` (one line naming the extra) if writing needs a missing
+        library; ``what`` names the feature (``--format parquet``). Reading says so itself."""
 
     def writer(self, path: Path, kind: Kind, partition: bool = False) -> Writer:
         """A writer of ``kind``'s columns to ``path``; ``partition``: a file of a hive-partitioned data set."""
