@@ -12,11 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer import formats
+from producer.formats import has_pyarrow
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
 from producer.sensor_output import SensorOutput, remove_stale
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS, Settings
-from producer.sinks.files import DOORS_NAME, FORMATS, FileSink, has_pyarrow
+from producer.sinks.files import DOORS_NAME, FORMATS, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from producer.span import parse_end, parse_start
 from producer.tuning import tune_for_batches

@@ -17,6 +17,7 @@ needs a library, an extra in ``pyproject.toml``).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -70,6 +71,12 @@ class Format(Protocol):
 
     def schemas(self) -> dict[str, str]:
         """Schema files shipped with the format (file name -> text); empty for formats without one."""
+
+
+def has_pyarrow() -> bool:
+    """Whether pyarrow can be imported (the ``parquet`` extra), without importing it: where it is,
+    JSONL and CSV are built through Arrow, faster, the same bytes."""
+    return importlib.util.find_spec("pyarrow") is not None
 
 
 def get(name: str) -> Format:

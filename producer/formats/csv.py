@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from producer.formats import Kind, Writer
-from producer.sinks.files import has_pyarrow
+from producer.formats import Kind, Writer, has_pyarrow
 
 
 class Csv:

@@ -17,8 +17,7 @@ from typing import Any
 
 import orjson
 
-from producer.formats import Kind, Writer
-from producer.sinks.files import has_pyarrow
+from producer.formats import Kind, Writer, has_pyarrow
 from producer.sinks.gather import TextWriter
 from sim import wire
 

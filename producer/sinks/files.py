@@ -16,7 +16,6 @@ imported only when a run writes them.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,11 +28,6 @@ from sim.batch import Batch
 FORMATS = formats.NAMES
 SESSIONS_NAME = "foot_traffic"
 DOORS_NAME = "foot_traffic_realistic"
-
-
-def has_pyarrow() -> bool:
-    """Whether pyarrow can be imported (the ``parquet`` extra), without importing it."""
-    return importlib.util.find_spec("pyarrow") is not None
 
 
 def abandon(writers: Iterable[Any], partials: Iterable[Path]) -> None:
