@@ -36,9 +36,8 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from producer.formats.jsonl import encoder  # noqa: E402
+from producer.formats.jsonl import text_writer  # noqa: E402
 from producer.sinks.files import FileSink  # noqa: E402
-from producer.sinks.gather import TextWriter  # noqa: E402
 from producer.tuning import tune_for_batches  # noqa: E402
 from sim import Simulation, Store  # noqa: E402
 from sim.dwell import DEFAULT_DWELL  # noqa: E402
@@ -79,8 +78,8 @@ def simulate_to_wire_jsonl(run: Simulation, folder: Path) -> int:
     """JSONL through the one numpy wire encoder (sim.wire), the path of an install without pyarrow:
     the Arrow path of ``--format jsonl`` stays only while it is the faster one in this comparison."""
     folder.mkdir(parents=True, exist_ok=True)
-    sessions = TextWriter(folder / "s.jsonl", encoder("sessions", arrow=False))
-    doors = TextWriter(folder / "d.jsonl", encoder("doors", arrow=False))
+    sessions = text_writer(folder / "s.jsonl", "sessions", arrow=False)
+    doors = text_writer(folder / "d.jsonl", "doors", arrow=False)
     n = 0
     for batch in run.batches():
         sessions.write(batch.sessions)

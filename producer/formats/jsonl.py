@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from producer.formats import Kind, Writer, has_pyarrow
-from producer.sinks.gather import TextWriter
+from producer.sinks.gather import Gathering, TextWriter
 from sim import wire
 
 #: The wire encoder's lines of each data set.
@@ -52,6 +52,13 @@ def encoder(kind: Kind, arrow: bool | None = None) -> Callable[[Any], bytes | me
     return arrow_text[kind]
 
 
+def text_writer(path: Path, kind: Kind, arrow: bool | None = None) -> TextWriter:
+    """A JSONL file of ``kind`` through :func:`encoder`: Arrow's text made of gathered batches (its cost
+    per call is high), the wire encoder's batch by batch (twice as fast on day-sized batches as gathered)."""
+    arrow = has_pyarrow() if arrow is None else arrow
+    return TextWriter(path, encoder(kind, arrow), rows=Gathering.ROWS if arrow and kind != "counts" else 0)
+
+
 class Jsonl:
     name = "jsonl"
     suffixes = (".jsonl", ".ndjson", ".json")
@@ -60,7 +67,7 @@ class Jsonl:
         return None
 
     def writer(self, path: Path, kind: Kind, partition: bool = False) -> Writer:
-        return TextWriter(path, encoder(kind))
+        return text_writer(path, kind)
 
     def read(self, path: Path, columns: Mapping[str, Any] | None = None, text: tuple[str, ...] = ()) -> Any:
         import pyarrow as pa

@@ -30,18 +30,23 @@ class Gathering:
 
     ROWS = 64 * 1024
 
-    def __init__(self) -> None:
+    def __init__(self, rows: int = ROWS) -> None:
+        """``rows``: how many rows to gather at most (0: none, each batch is written as it comes)."""
         self._pending: list[Any] = []
         self._rows = 0
+        self._limit = rows
 
     def write(self, cols: Any) -> None:
         if not len(cols):
+            return
+        if not self._limit:
+            self._write_now(cols)
             return
         if self._pending and _dtypes(cols) != _dtypes(self._pending[0]):
             self._flush()
         self._pending.append(cols)
         self._rows += len(cols)
-        if self._rows >= self.ROWS:
+        if self._rows >= self._limit:
             self._flush()
 
     def _flush(self) -> None:
@@ -65,8 +70,8 @@ class Gathering:
 class TextWriter(Gathering):
     """Writes the text ``to_text`` makes of each gathered batch (JSON lines, ``\\n``-terminated)."""
 
-    def __init__(self, path: Path, to_text: Callable[[Any], bytes | memoryview]) -> None:
-        super().__init__()
+    def __init__(self, path: Path, to_text: Callable[[Any], bytes | memoryview], rows: int = Gathering.ROWS) -> None:
+        super().__init__(rows)
         self._file: IO[bytes] = open(path, "wb")
         self._to_text = to_text
 
