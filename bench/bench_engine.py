@@ -90,6 +90,47 @@ def simulate_to_wire_jsonl(run: Simulation, folder: Path) -> int:
     return n
 
 
+def _encode(sessions: list, doors: list, arrow: bool) -> int:  # type: ignore[type-arg]
+    from producer.formats.jsonl import encoder
+
+    to_s, to_d = encoder("sessions", arrow), encoder("doors", arrow)
+    for cols in sessions:
+        to_s(cols)
+    for cols in doors:
+        to_d(cols)
+    return len(sessions) + len(doors)
+
+
+def jsonl_encoders(run: Simulation, repeat: int) -> tuple[float, float]:
+    """Lines/s of the two JSONL encoders alone, on the run's batches as their writers get them: the
+    wire encoder (sim.wire) batch by batch, the Arrow one gathered to 64K rows. Nothing else timed,
+    so the comparison that decides whether the Arrow path stays is not lost in the simulation's noise."""
+    from producer.sinks.gather import Gathering
+    from sim.batch import concat_columns
+
+    batches = list(run.batches())
+    n = sum(len(b) for b in batches)
+
+    def gathered(parts: list) -> list:  # type: ignore[type-arg]
+        out, pending, rows = [], [], 0
+        for cols in parts:
+            pending.append(cols)
+            rows += len(cols)
+            if rows >= Gathering.ROWS:
+                out.append(concat_columns(pending))
+                pending, rows = [], 0
+        return out + ([concat_columns(pending)] if pending else [])
+
+    rates = []
+    for arrow in (False, True):
+        sessions, doors = [b.sessions for b in batches], [b.doors for b in batches]
+        if arrow:
+            sessions, doors = gathered(sessions), gathered(doors)
+        seconds, _ = best(partial(_encode, sessions, doors, arrow), repeat)
+        rates.append(n / seconds)
+    return rates[0], rates[1]
+
+
 class _Count:
     def __init__(self) -> None:
         self.n = 0
@@ -222,6 +263,7 @@ def main() -> None:
         seconds, n = best(partial(simulate_to_wire_jsonl, run, out), args.repeat,
                           partial(shutil.rmtree, out, ignore_errors=True))
         rows.append(("simulate -> jsonl, numpy wire encoder", seconds, n))
+        wire_lines, arrow_lines = jsonl_encoders(run, args.repeat)
         if importlib.util.find_spec("fastavro") is not None:  # the avro extra
             out = folder / "avro"
             seconds, n = best(partial(simulate_to, run, "avro", out), args.repeat,
@@ -247,8 +289,9 @@ def main() -> None:
     for fmt, (name, _, _) in zip(("jsonl", "csv"), rows[1:3]):
         print(f"  {fmt + ' / parquet':<32}= {rate[name] / parquet:.2f}  (target >= 0.8)")
     wire = rate["simulate -> jsonl, numpy wire encoder"]
-    print(f"  {'jsonl numpy wire / jsonl Arrow':<32}= {wire / rate[rows[1][0]]:.2f}  "
-          "(below 1: the Arrow path of --format jsonl still wins)")
+    print(f"  {'jsonl numpy wire / jsonl Arrow':<32}= {wire / rate[rows[1][0]]:.2f}  (whole runs)")
+    print(f"  JSONL encoders alone: wire {wire_lines:,.0f} lines/s, Arrow {arrow_lines:,.0f} lines/s; "
+          f"wire / Arrow = {wire_lines / arrow_lines:.2f}  (below 1: the Arrow path of --format jsonl still wins)")
     avro = next((r for n, r in rate.items() if n.startswith("simulate -> avro")), None)
     if avro is not None:
         print(f"  {'avro / parquet':<32}= {avro / parquet:.2f}")
