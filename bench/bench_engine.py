@@ -4,7 +4,8 @@
     python bench/bench_engine.py --stores 50 --days 30
     python bench/bench_engine.py --capacity 25    # capacity limit: the SimPy model
 
-Prints events/s of ``simulate`` to Parquet, JSONL and CSV, of the SimPy
+Prints events/s of ``simulate`` to Parquet, JSONL and CSV (and Avro, with the
+``avro`` extra), of JSONL through the numpy wire encoder alone, of the SimPy
 model, and of two references: a bare numpy generation of the same counts
 written to Parquet with pyarrow, and a bare SimPy loop with one process per
 customer. The text formats are compared with Parquet in the same run (JSONL
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -34,6 +36,7 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from producer.formats.jsonl import text_writer  # noqa: E402
 from producer.sinks.files import FileSink  # noqa: E402
 from producer.tuning import tune_for_batches  # noqa: E402
 from sim import Simulation, Store  # noqa: E402
@@ -69,6 +72,63 @@ def simulate_to(run: Simulation, fmt: str, folder: Path, engine: str = "auto") -
         sink.write(batch)
     sink.close()
     return sink.rows[0] + sink.rows[1]
+
+
+def simulate_to_wire_jsonl(run: Simulation, folder: Path) -> int:
+    """JSONL through the one numpy wire encoder (sim.wire), the path of an install without pyarrow:
+    the Arrow path of ``--format jsonl`` stays only while it is the faster one in this comparison."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sessions = text_writer(folder / "s.jsonl", "sessions", arrow=False)
+    doors = text_writer(folder / "d.jsonl", "doors", arrow=False)
+    n = 0
+    for batch in run.batches():
+        sessions.write(batch.sessions)
+        doors.write(batch.doors)
+        n += len(batch.sessions) + len(batch.doors)
+    sessions.close()
+    doors.close()
+    return n
+
+
+def _encode(sessions: list, doors: list, arrow: bool) -> int:  # type: ignore[type-arg]
+    from producer.formats.jsonl import encoder
+
+    to_s, to_d = encoder("sessions", arrow), encoder("doors", arrow)
+    for cols in sessions:
+        to_s(cols)
+    for cols in doors:
+        to_d(cols)
+    return len(sessions) + len(doors)
+
+
+def jsonl_encoders(run: Simulation, repeat: int) -> tuple[float, float]:
+    """Lines/s of the two JSONL encoders alone, on the run's batches as their writers get them: the
+    wire encoder (sim.wire) batch by batch, the Arrow one gathered to 64K rows. Nothing else timed,
+    so the comparison that decides whether the Arrow path stays is not lost in the simulation's noise."""
+    from producer.sinks.gather import Gathering
+    from sim.batch import concat_columns
+
+    batches = list(run.batches())
+    n = sum(len(b) for b in batches)
+
+    def gathered(parts: list) -> list:  # type: ignore[type-arg]
+        out, pending, rows = [], [], 0
+        for cols in parts:
+            pending.append(cols)
+            rows += len(cols)
+            if rows >= Gathering.ROWS:
+                out.append(concat_columns(pending))
+                pending, rows = [], 0
+        return out + ([concat_columns(pending)] if pending else [])
+
+    rates = []
+    for arrow in (False, True):
+        sessions, doors = [b.sessions for b in batches], [b.doors for b in batches]
+        if arrow:
+            sessions, doors = gathered(sessions), gathered(doors)
+        seconds, _ = best(partial(_encode, sessions, doors, arrow), repeat)
+        rates.append(n / seconds)
+    return rates[0], rates[1]
 
 
 class _Count:
@@ -199,6 +259,16 @@ def main() -> None:
             seconds, n = best(partial(simulate_to, run, fmt, out), args.repeat,
                               partial(shutil.rmtree, out, ignore_errors=True))
             rows.append((f"simulate -> {fmt} ({run.pick_engine()} engine)", seconds, n))
+        out = folder / "wire"
+        seconds, n = best(partial(simulate_to_wire_jsonl, run, out), args.repeat,
+                          partial(shutil.rmtree, out, ignore_errors=True))
+        rows.append(("simulate -> jsonl, numpy wire encoder", seconds, n))
+        wire_lines, arrow_lines = jsonl_encoders(run, args.repeat)
+        if importlib.util.find_spec("fastavro") is not None:  # the avro extra
+            out = folder / "avro"
+            seconds, n = best(partial(simulate_to, run, "avro", out), args.repeat,
+                              partial(shutil.rmtree, out, ignore_errors=True))
+            rows.append((f"simulate -> avro ({run.pick_engine()} engine)", seconds, n))
         if args.capacity is None:
             seconds, n = best(lambda: bare_numpy_parquet(args.days, args.stores, folder), args.repeat)
             rows.append(("reference: bare numpy -> Parquet", seconds, n))
@@ -218,6 +288,13 @@ def main() -> None:
     parquet = rate[rows[0][0]]
     for fmt, (name, _, _) in zip(("jsonl", "csv"), rows[1:3]):
         print(f"  {fmt + ' / parquet':<32}= {rate[name] / parquet:.2f}  (target >= 0.8)")
+    wire = rate["simulate -> jsonl, numpy wire encoder"]
+    print(f"  {'jsonl numpy wire / jsonl Arrow':<32}= {wire / rate[rows[1][0]]:.2f}  (whole runs)")
+    print(f"  JSONL encoders alone: wire {wire_lines:,.0f} lines/s, Arrow {arrow_lines:,.0f} lines/s; "
+          f"wire / Arrow = {wire_lines / arrow_lines:.2f}  (below 1: the Arrow path of --format jsonl still wins)")
+    avro = next((r for n, r in rate.items() if n.startswith("simulate -> avro")), None)
+    if avro is not None:
+        print(f"  {'avro / parquet':<32}= {avro / parquet:.2f}")
     ref = rate.get("reference: bare numpy -> Parquet")
     if ref:
         print(f"  parquet / bare numpy reference  = {rate[rows[0][0]] / ref:.2f}  (target >= 0.5)")

@@ -8,7 +8,9 @@ load is the same for all:
 - sensor: the same with a ``[sensor]`` table (misses, double counts, delays,
   duplicates, outages): the true door file plus the sensor's records and
   interval counts;
-- layer only: the sensor layer fed the run's door events, nothing written.
+- layer only: the sensor layer fed the run's door events, nothing written;
+- records wire / records arrow: the sensor records' JSONL text made by the
+  numpy wire encoder (sim.wire) and by the Arrow one, nothing else timed.
 
 Reports events/s and the ratio of each to the reference (best of
 ``--repeat``). Run from the repository root::
@@ -78,6 +80,30 @@ def layer_only(run: Simulation, _: Path) -> int:
     return n
 
 
+def _records_text(run: Simulation, arrow: bool) -> tuple[int, float]:
+    """The sensor records' JSONL text through one encoder (``arrow``: the Arrow one, else sim.wire's),
+    the layer's work untimed: whether the Arrow path of the sensor file still wins."""
+    from producer.formats.jsonl import encoder
+
+    layer = SensorLayer(run.seed, run.stores, run.start, run.end)
+    records = [layer.process(batch.doors)[0] for batch in run.batches()]
+    to_text = encoder("sensor", arrow=arrow)
+    began = time.perf_counter()
+    for r in records:
+        to_text(r)
+    return sum(len(r) for r in records), time.perf_counter() - began
+
+
+def records_wire(run: Simulation, _: Path) -> int:
+    n, records_wire.seconds = _records_text(run, arrow=False)  # type: ignore[attr-defined]
+    return n
+
+
+def records_arrow(run: Simulation, _: Path) -> int:
+    n, records_arrow.seconds = _records_text(run, arrow=True)  # type: ignore[attr-defined]
+    return n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -97,9 +123,17 @@ def main() -> None:
                 if name == "layer only":
                     took = layer_only.seconds  # type: ignore[attr-defined]
                 best[name] = min(best.get(name, took), took)
+            for name, fn in (("records wire", records_wire), ("records arrow", records_arrow)):
+                records = fn(sensed, Path(tmp))
+                best[name] = min(best.get(name, fn.seconds), fn.seconds)  # type: ignore[attr-defined]
     print(f"{stores} stores x {days} days, {events:,} door events, best of {args.repeat}")
     for name, took in best.items():
-        print(f"{name:12s} {took:7.2f} s  {events / took:12,.0f} events/s  {took / best['reference']:5.2f} x reference")
+        if name.startswith("records"):
+            print(f"{name:13s} {took:7.2f} s  {records / took:12,.0f} records/s  (sensor file's JSONL encoder only)")
+            continue
+        print(f"{name:13s} {took:7.2f} s  {events / took:12,.0f} events/s  {took / best['reference']:5.2f} x reference")
+    print(f"records wire / records arrow = {best['records arrow'] / best['records wire']:.2f} "
+          "(below 1: the Arrow path of the sensor file still wins)")
 
 
 if __name__ == "__main__":

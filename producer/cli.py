@@ -23,10 +23,11 @@ from sim.extras import EXTRAS, MissingExtra, missing_message
 
 #: Command name -> ("module:attribute" of its click command, short help, the extra it needs).
 COMMANDS: dict[str, tuple[str, str, str | None]] = {
-    "simulate": ("producer.simulate:simulate", "Simulate a window offline to JSONL, CSV or Parquet files.", None),
+    "simulate": ("producer.simulate:simulate", "Simulate a window offline to JSONL, CSV, Parquet or Avro files.", None),
     "produce": ("producer.live.produce:produce", "Simulate in real time and write events to Redis Streams.", None),
     "profile": ("producer.profile_cmd:profile", "Fit a traffic profile to observed data, or show one.", None),
     "report": ("producer.report:report", "Draw a data set written by 'simulate' as an HTML page.", "report"),
+    "schema": ("producer.schema_cmd:schema", "Print a format's schema files (Avro's, for a Schema Registry).", None),
 }
 
 

@@ -2,8 +2,9 @@
 
 Only the columns the report needs are kept, as numpy arrays of epoch seconds
 and whole minutes: the sessions' entry times, dwell minutes and store ids, and
-the door events' kinds and times. Times in JSONL and CSV are the wire format's
-ISO strings with an explicit offset, parsed by Arrow.
+the door events' kinds and times. Each format reads its own files
+(:mod:`producer.formats`); times in JSONL and CSV are the wire format's ISO
+strings with an explicit offset, parsed by Arrow.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
+from producer import formats
+from producer.formats.read import read_path
 from producer.sinks.files import DOORS_NAME, FORMATS, SESSIONS_NAME
 from producer.sinks.sensor_files import COUNTS_NAME, TRUE_DOORS_NAME
 
@@ -68,39 +67,9 @@ def find_format(folder: Path) -> str:
     return found[0]
 
 
-def _read_partitioned(path: Path, fmt: str, columns: dict[str, pa.DataType]) -> pa.Table:
-    """A hive-partitioned data set (``store_id=.../date=...``) as one table of ``columns``."""
-    names = list(columns)
-    schema = pa.schema(list(columns.items()))
-    file_format: pads.FileFormat
-    if fmt == "parquet":
-        file_format = pads.ParquetFileFormat()
-    elif fmt == "csv":
-        file_format = pads.CsvFileFormat(convert_options=pacsv.ConvertOptions(column_types=columns))
-    else:
-        file_format = pads.JsonFileFormat(parse_options=pajson.ParseOptions(explicit_schema=schema))
-    partitioning = pads.partitioning(pa.schema([("store_id", pa.string()), ("date", pa.string())]), flavor="hive")
-    data = pads.dataset(path, format=file_format, partitioning=partitioning, exclude_invalid_files=False)
-    return data.to_table(columns=names)
-
-
 def _read(path: Path, fmt: str, columns: dict[str, pa.DataType]) -> pa.Table:
-    names = list(columns)
-    if path.is_dir():
-        return _read_partitioned(path, fmt, columns)
-    if path.stat().st_size == 0:
-        return pa.table({n: pa.array([], t) for n, t in columns.items()})
-    if fmt == "parquet":
-        table = pq.read_table(path, columns=names)
-    elif fmt == "csv":
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            include_columns=names, column_types=columns))
-    else:
-        # Times as strings: Arrow's own inference would drop the UTC offset.
-        schema = pa.schema(list(columns.items()))
-        table = pajson.read_json(path, parse_options=pajson.ParseOptions(explicit_schema=schema))
-        table = table.select(names)
-    return table
+    """A file or a partitioned data set in format ``fmt``, as a table of ``columns`` (:mod:`producer.formats`)."""
+    return read_path(formats.get(fmt), path, columns)
 
 
 def _epochs(column: pa.ChunkedArray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Reading observed traffic for ``foot-traffic profile fit``.
 
-Accepted files (by extension): ``.csv``, ``.parquet``/``.pq`` and
-``.jsonl``/``.ndjson``. Two shapes:
+Accepted files (by extension): those of every format of the registry
+(:mod:`producer.formats`): ``.jsonl``/``.ndjson``, ``.csv``,
+``.parquet``/``.pq``, ``.avro``. Two shapes:
 
 - **entries**: one row per customer entry, with a time column: a sessions
   file (``entry_time``), a door-events file (``time``; only rows whose
@@ -30,9 +31,8 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
+
+from producer import formats
 
 ENTRY_COLUMNS = ("entry_time", "time", "timestamp")
 HOUR_COLUMNS = ("hour", "time", "timestamp")
@@ -44,28 +44,20 @@ class ObservedError(ValueError):
 
 
 def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pa.Table:
-    """A CSV, Parquet or JSONL file as an Arrow table (``text_columns`` kept as strings)."""
+    """A file in any format of the registry (by its suffix) as an Arrow table (``text_columns`` kept as strings)."""
     p = Path(path)
-    suffix = p.suffix.lower()
     if not p.is_file():
         raise ObservedError(f"{p}: no such file")
+    fmt = formats.for_suffix(p)
+    if fmt is None:
+        accepted = formats.suffixes()
+        raise ObservedError(f"{p}: unknown file type {p.suffix.lower()!r}; expected "
+                            f"{', '.join(accepted[:-1])} or {accepted[-1]}")
+    fmt.require(f"reading {p.suffix.lower()} files")
     try:
-        if suffix in (".parquet", ".pq"):
-            return pq.read_table(p)
-        if suffix == ".csv":
-            header = p.open(encoding="utf-8").readline().strip().split(",")
-            types = {c: pa.string() for c in text_columns if c in header}
-            return pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(column_types=types))
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            with p.open("rb") as f:
-                head = orjson.loads(f.readline() or b"{}")
-            names = head if isinstance(head, dict) else {}
-            forced = [pa.field(c, pa.string()) for c in text_columns if c in names]
-            options = pajson.ParseOptions(explicit_schema=pa.schema(forced), unexpected_field_behavior="infer")
-            return pajson.read_json(p, parse_options=options)
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+        return fmt.read(p, None, text_columns)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, orjson.JSONDecodeError, ValueError) as exc:
         raise ObservedError(f"{p}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
-    raise ObservedError(f"{p}: unknown file type {suffix!r}; expected .csv, .parquet or .jsonl")
 
 
 def _pick(table: pa.Table, given: str | None, candidates: tuple[str, ...], what: str, source: str) -> str:

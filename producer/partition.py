@@ -1,6 +1,6 @@
 """A run cut into tasks (a store, a span of days), each written to a hive-partitioned data set.
 
-The layout, for every format (``<ext>`` is ``parquet``, ``jsonl`` or ``csv``)::
+The layout, for every format (``<ext>`` is the format's name, :mod:`producer.formats`)::
 
     OUT/foot_traffic/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>            sessions
     OUT/foot_traffic_realistic/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>  door events
@@ -43,11 +43,8 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from producer.partition_sensor import SENSOR_DATASETS, SensorPartitions, extended_end
-from producer.sinks.arrow import door_table, session_table
 from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from sim.batch import Batch, Coded, DoorColumns, SessionColumns
@@ -193,13 +190,16 @@ def partition_path(out: str | Path, dataset: str, store_id: str, day: dt.date, f
 class _DayFiles:
     """One store's rows of one UTC date, through a :class:`FileSink` in a staging folder.
 
-    When the date is done its two files are moved to their partitions (a
-    file with no rows is dropped).
+    The files are the format's partition files (:mod:`producer.formats`; a
+    Parquet partition has no ``store_id`` column, the path holds it). When
+    the date is done its two files are moved to their partitions (a file
+    with no rows is dropped).
     """
 
     def __init__(self, task: Task, day: int) -> None:
         self.task, self.date = task, dt.date(1970, 1, 1) + dt.timedelta(days=day)
-        self.sink = FileSink(Path(task.out) / STAGING / f"{quote(task.store.store_id, safe='')}-{day}", task.fmt)
+        self.sink = FileSink(Path(task.out) / STAGING / f"{quote(task.store.store_id, safe='')}-{day}", task.fmt,
+                             partition=True)
 
     def write(self, batch: Batch) -> None:
         self.sink.write(batch)
@@ -228,48 +228,6 @@ def move_to_partitions(paths: Sequence[Path], datasets: Sequence[str], rows: Seq
         os.replace(path, target)
 
 
-class _DayParquet:
-    """One store's rows of one UTC date as Parquet files without the ``store_id`` column.
-
-    The Hive convention: a partition column lives in the path only. pandas
-    and ``pyarrow.parquet`` refuse a data set whose files also hold it
-    (string in the file, dictionary from the path); Spark, DuckDB and
-    ``pyarrow.dataset`` read the column from the path. The tables are the
-    file sink's own (:func:`~producer.sinks.files.session_table`), so every
-    other column is typed as in a plain run's Parquet file. A date's rows
-    are held until the date is done (a store's day: small), then written
-    under a ``.partial`` name and renamed.
-    """
-
-    def __init__(self, task: Task, day: int) -> None:
-        self.task, self.date = task, dt.date(1970, 1, 1) + dt.timedelta(days=day)
-        self.tables: tuple[list[pa.Table], list[pa.Table]] = ([], [])
-
-    def write(self, batch: Batch) -> None:
-        if len(batch.sessions):
-            self.tables[0].append(session_table(batch.sessions))
-        if len(batch.doors):
-            self.tables[1].append(door_table(batch.doors))
-
-    def finish(self) -> list[int]:
-        rows = []
-        for dataset, tables in zip(self.task.datasets, self.tables):
-            rows.append(sum(t.num_rows for t in tables))
-            if not tables:
-                continue
-            table = pa.concat_tables(tables).drop_columns(["store_id"])
-            target = partition_path(self.task.out, partial_name(dataset), self.task.store.store_id, self.date,
-                                    "parquet")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            pq.write_table(table, partial, compression="zstd")
-            os.replace(partial, target)
-        return rows
-
-    def abort(self) -> None:
-        self.tables = ([], [])
-
-
 class _Partitions:
     """One store's rows cut by UTC date, each date written to its partitions when done.
 
@@ -279,7 +237,7 @@ class _Partitions:
 
     def __init__(self, task: Task) -> None:
         self.task = task
-        self.open: dict[int, _DayFiles | _DayParquet] = {}
+        self.open: dict[int, _DayFiles] = {}
         self.rows = [0, 0]
         self._seen = [-1, -1]  # latest day number seen in sessions, in door events
 
@@ -296,11 +254,10 @@ class _Partitions:
         for day in [d for d in self.open if d < min(self._seen)]:
             self._finish(day)
 
-    def _day(self, day: int) -> _DayFiles | _DayParquet:
+    def _day(self, day: int) -> _DayFiles:
         part = self.open.get(day)
         if part is None:
-            kind = _DayParquet if self.task.fmt == "parquet" else _DayFiles
-            part = self.open[day] = kind(self.task, day)
+            part = self.open[day] = _DayFiles(self.task, day)
         return part
 
     def _finish(self, day: int) -> None:

@@ -30,7 +30,6 @@ midnight, so a task for ``[a, b)`` feeds its own layer the crossings from
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, SensorFileSink, count_table, sensor_table
+from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, SensorFileSink
 from sim.batch import DoorColumns
 from sim.fast import DAY
 from sim.sensor_stream import CountColumns, SensorColumns, SensorLayer
@@ -55,14 +54,14 @@ def extended_end(end: int, run_end: int, interval: int) -> int:
 
 
 class _DayFiles:
-    """One store's sensor rows of one UTC date (JSONL, CSV), through a :class:`SensorFileSink` in staging."""
+    """One store's sensor rows of one UTC date, through a :class:`SensorFileSink` (its partition files) in staging."""
 
     def __init__(self, out: Path, staging: Path, store_id: str, day: int, fmt: str) -> None:
         self.out, self.store_id, self.fmt = out, store_id, fmt
         self.date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
         folder = staging / f"{quote(store_id, safe='')}-{day}-sensor"
         folder.mkdir(parents=True, exist_ok=True)
-        self.sink = SensorFileSink(folder, fmt)
+        self.sink = SensorFileSink(folder, fmt, partition=True)
 
     def write(self, records: SensorColumns, counts: CountColumns) -> None:
         self.sink.write(records, counts)
@@ -80,43 +79,6 @@ class _DayFiles:
         shutil.rmtree(self.sink.folder, ignore_errors=True)
 
 
-class _DayParquet:
-    """One store's sensor rows of one UTC date as Parquet, without ``store_id`` (it is in the path)."""
-
-    def __init__(self, out: Path, store_id: str, day: int) -> None:
-        self.out, self.store_id = out, store_id
-        self.date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
-        self.tables: tuple[list[Any], list[Any]] = ([], [])
-
-    def write(self, records: SensorColumns, counts: CountColumns) -> None:
-        if len(records):
-            self.tables[0].append(sensor_table(records))
-        if len(counts):
-            self.tables[1].append(count_table(counts))
-
-    def finish(self) -> list[int]:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from producer.partition import partial_name, partition_path
-
-        rows = []
-        for dataset, tables in zip(SENSOR_DATASETS, self.tables, strict=True):
-            rows.append(sum(t.num_rows for t in tables))
-            if not tables:
-                continue
-            table = pa.concat_tables(tables).drop_columns(["store_id"])
-            target = partition_path(self.out, partial_name(dataset), self.store_id, self.date, "parquet")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            pq.write_table(table, partial, compression="zstd")
-            os.replace(partial, target)
-        return rows
-
-    def abort(self) -> None:
-        self.tables = ([], [])
-
-
 def _dates(times: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """Rows by UTC day (epoch days), each day's rows in their order."""
     days = times // DAY
@@ -131,7 +93,7 @@ class SensorPartitions:
         self.start, self.end, self.run_start = start, end, run_start
         self.fmt, self.out, self.staging, self.store_id = fmt, Path(out), staging, store.store_id
         self.layer = SensorLayer(seed, (store,), start, extended_end(end, run_end, interval), interval=interval)
-        self.open: dict[int, _DayFiles | _DayParquet] = {}
+        self.open: dict[int, _DayFiles] = {}
         self.rows = [0, 0]
         self._fed = -1  # the latest UTC day fed
 
@@ -167,11 +129,10 @@ class SensorPartitions:
         for day, mine in _dates(counts.interval_start):
             self._day(day).write(none_r, _take_counts(counts, mine))
 
-    def _day(self, day: int) -> _DayFiles | _DayParquet:
+    def _day(self, day: int) -> _DayFiles:
         part = self.open.get(day)
         if part is None:
-            part = self.open[day] = (_DayParquet(self.out, self.store_id, day) if self.fmt == "parquet"
-                                     else _DayFiles(self.out, self.staging, self.store_id, day, self.fmt))
+            part = self.open[day] = _DayFiles(self.out, self.staging, self.store_id, day, self.fmt)
         return part
 
     def _finish(self, day: int) -> None:

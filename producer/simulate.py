@@ -11,11 +11,13 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from producer import formats
+from producer.formats import has_pyarrow
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
 from producer.sensor_output import SensorOutput, remove_stale
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS, Settings
-from producer.sinks.files import DOORS_NAME, FORMATS, FileSink, has_pyarrow
+from producer.sinks.files import DOORS_NAME, FORMATS, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from producer.span import parse_end, parse_start
 from producer.tuning import tune_for_batches
@@ -63,8 +65,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     end = parse_end(start, days, until, default_days=7)
     assert end is not None
     stores = settings.stores()  # a broken stores or profile file fails before anything is printed
-    if fmt == "parquet":
-        need("pyarrow", "--format parquet")  # an extra: said before anything is printed
+    formats.get(fmt).require(f"--format {fmt}")  # an extra: said before anything is printed
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     seed = fresh_seed() if settings.seed is None else settings.seed
     try:
@@ -90,7 +91,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     except OSError as exc:
         fail(cannot_write(out, exc), 1)
     print_seed(console, settings.seed, seed)
-    tune_for_batches(arrow=fmt == "parquet" or has_pyarrow())
+    tune_for_batches(arrow=has_pyarrow())  # every format that needs pyarrow has it
     began = time.perf_counter()
     turned_away = gave_up = 0
     try:

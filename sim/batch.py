@@ -14,17 +14,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
-import orjson
 
-from sim.events import (
-    ENTRY,
-    EXIT,
-    DoorEvent,
-    Session,
-    door_payload,
-    iso_many,
-    session_payload,
-)
+from sim import wire
+from sim.events import ENTRY, EXIT, DoorEvent, Session
 from sim.profile import WEEKDAYS
 from sim.sampling import Arrivals
 from sim.store import Store
@@ -67,16 +59,8 @@ class SessionColumns:
         return (self.exit - self.entry) // 60
 
     def json_lines(self) -> list[bytes]:
-        """Each session's JSON, exactly as written to Redis."""
-        dumps = orjson.dumps
-        return [
-            dumps(session_payload(c, e, x, m, w, s, st, q))
-            for c, e, x, m, w, s, st, q in zip(
-                texts(self.customer_id), iso_many(self.entry), iso_many(self.exit),
-                self.trip_duration_minutes.tolist(), self.weekday.tolist(),
-                self.time_slot.tolist(), self.store_id.tolist(), self.queue_seconds.tolist(), strict=True,
-            )
-        ]
+        """Each session's JSON, exactly as written to Redis (:mod:`sim.wire`)."""
+        return wire.session_lines(self)
 
     def __iter__(self) -> Iterator[Session]:
         for c, st, e, x, w, s, q in zip(
@@ -102,14 +86,8 @@ class DoorColumns:
         return int(self.time.shape[0])
 
     def json_lines(self) -> list[bytes]:
-        dumps = orjson.dumps
-        return [
-            dumps(door_payload(k, t, w, s, c, st))
-            for k, t, w, s, c, st in zip(
-                self.event_type.tolist(), iso_many(self.time), self.weekday.tolist(),
-                self.time_slot.tolist(), texts(self.customer_id), self.store_id.tolist(),
-            )
-        ]
+        """Each door event's JSON, exactly as written to Redis (:mod:`sim.wire`)."""
+        return wire.door_lines(self)
 
     def __iter__(self) -> Iterator[DoorEvent]:
         for k, t, w, s, c, st in zip(

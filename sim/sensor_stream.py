@@ -36,10 +36,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-import orjson
 
+from sim import wire
 from sim.batch import DoorColumns, concat_strings, texts
-from sim.events import ENTRY, EXIT, door_payload, iso_many
+from sim.events import ENTRY, EXIT
 from sim.sensor import Sensor
 from sim.store import Store
 
@@ -58,19 +58,6 @@ MAX_DELAY_MS = DAY * 1000
 HORIZON_MS = DAY * 1000 + 2 * MAX_DELAY_MS
 #: The perfect sensor of a store whose profile has none, in a run where another store has one.
 PERFECT = Sensor(delay_median=0.0, delay_sigma=0.0)
-
-
-def iso_ms(ms: np.ndarray) -> list[str]:
-    """Epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS.mmm+00:00``."""
-    text = np.datetime_as_string(np.asarray(ms, dtype="datetime64[ms]"), unit="ms")
-    return [t + "+00:00" for t in text.tolist()]
-
-
-def sensor_payload(kind: str, time: str, weekday: str, time_slot: str, customer_id: str, store_id: str,
-                   sent_at: str, reading: int) -> dict[str, Any]:
-    """A sensor record: the door event's fields, then ``sent_at`` and ``reading``."""
-    return {**door_payload(kind, time, weekday, time_slot, customer_id, store_id),
-            "sent_at": sent_at, "reading": reading}
 
 
 @dataclass
@@ -103,15 +90,8 @@ class SensorColumns:
         return SensorColumns(obj, i64, obj, obj, obj, obj, i64, i64, i64)
 
     def json_lines(self) -> list[bytes]:
-        dumps = orjson.dumps
-        return [
-            dumps(sensor_payload(k, t, w, s, c, st, sent, r))
-            for k, t, w, s, c, st, sent, r in zip(
-                self.event_type.tolist(), iso_many(self.time), self.weekday.tolist(), self.time_slot.tolist(),
-                texts(self.customer_id), self.store_id.tolist(), iso_ms(self.sent_at), self.reading.tolist(),
-                strict=True,
-            )
-        ]
+        """Each record's JSON (:mod:`sim.wire`)."""
+        return wire.sensor_lines(self)
 
 
 @dataclass
@@ -128,14 +108,8 @@ class CountColumns:
         return int(self.interval_start.shape[0])
 
     def json_lines(self) -> list[bytes]:
-        dumps = orjson.dumps
-        return [
-            dumps({"store_id": st, "interval_start": a, "interval_end": b, "in": i, "out": o})
-            for st, a, b, i, o in zip(
-                self.store_id.tolist(), iso_many(self.interval_start), iso_many(self.interval_end),
-                self.entries.tolist(), self.exits.tolist(), strict=True,
-            )
-        ]
+        """Each interval's counts as JSON (:mod:`sim.wire`)."""
+        return wire.count_lines(self)
 
 
 def _objects(values: list[str]) -> np.ndarray:

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from producer.sinks.arrow import door_table, session_table
-from producer.sinks.jsonl import _Gathering, iso_times
+from producer.sinks.gather import Gathering
+from producer.sinks.jsonl import iso_times
 from sim.batch import DoorColumns, SessionColumns
 
 
@@ -36,7 +37,7 @@ def door_csv_table(cols: DoorColumns) -> pa.Table:
     return _iso_columns(door_table(cols), ("time",), [cols.time])
 
 
-class CsvWriter(_Gathering):
+class CsvWriter(Gathering):
     """Writes Arrow tables (``to_table``: times as the JSON's ISO strings) with Arrow's CSV writer."""
 
     def __init__(self, path: Path, to_table: Callable[[Any], pa.Table], schema: pa.Schema,

@@ -1,4 +1,4 @@
-"""File sinks: sessions and door events to JSONL, CSV or Parquet.
+"""File sinks: sessions and door events to files, in any format of the registry (:mod:`producer.formats`).
 
 A run writes two files in its output folder, named for the Kafka topics the
 old pipeline lands: ``foot_traffic.<ext>`` (sessions) and
@@ -9,40 +9,25 @@ batch, not by the run. Files are written under a ``.partial`` name and
 renamed when the run completes, so a crashed run never leaves a file that
 looks whole.
 
-JSONL and CSV need nothing beyond the base install (CSV is the standard
-library's :mod:`csv`, see :mod:`producer.sinks.csv_text`); Parquet needs
-pyarrow (the ``parquet`` extra), imported only when a run writes Parquet
-(:mod:`producer.sinks.arrow`). Where pyarrow is installed, JSONL lines are
-built a column at a time (:mod:`producer.sinks.jsonl`, about twice as fast)
-and CSV goes through Arrow (:mod:`producer.sinks.arrow_csv`); without it, one
-``orjson`` call per line and the standard library's CSV: the same bytes either way.
+How each file is written is its format's business (``formats.get(fmt).writer``):
+JSONL and CSV need nothing beyond the base install, Parquet and Avro an extra,
+imported only when a run writes them.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any
 
+from producer import formats
+from producer.formats import Kind, Writer
 from sim.batch import Batch
-from sim.extras import need
 
-FORMATS = ("jsonl", "csv", "parquet")
+FORMATS = formats.NAMES
 SESSIONS_NAME = "foot_traffic"
 DOORS_NAME = "foot_traffic_realistic"
-
-
-class _Writer(Protocol):
-    def write(self, cols: Any) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def has_pyarrow() -> bool:
-    """Whether pyarrow can be imported (the ``parquet`` extra), without importing it."""
-    return importlib.util.find_spec("pyarrow") is not None
 
 
 def abandon(writers: Iterable[Any], partials: Iterable[Path]) -> None:
@@ -56,29 +41,15 @@ def abandon(writers: Iterable[Any], partials: Iterable[Path]) -> None:
         partial.unlink(missing_ok=True)
 
 
-class LineWriter:
-    """One ``orjson`` line per event: JSONL on the base install."""
-
-    def __init__(self, path: Path) -> None:
-        self._file: IO[bytes] = open(path, "wb")
-
-    def write(self, cols: Any) -> None:
-        lines = cols.json_lines()
-        if lines:
-            self._file.write(b"\n".join(lines) + b"\n")
-
-    def close(self) -> None:
-        self._file.close()
-
-
 class FileSink:
     """Writes a run's batches to two files in ``folder``, in one format."""
 
-    def __init__(self, folder: str | Path, fmt: str = "jsonl", doors_name: str = DOORS_NAME) -> None:
-        """``doors_name``: the door events' file (with a sensor, the true events' own file)."""
-        if fmt not in FORMATS:
-            raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
-        self.folder, self.fmt = Path(folder), fmt
+    def __init__(self, folder: str | Path, fmt: str = "jsonl", doors_name: str = DOORS_NAME,
+                 partition: bool = False) -> None:
+        """``doors_name``: the door events' file (with a sensor, the true events' own file);
+        ``partition``: the files are partitions of a hive-partitioned data set."""
+        formats.get(fmt)  # an unknown format is an error before anything is made
+        self.folder, self.fmt, self.partition = Path(folder), fmt, partition
         self.folder.mkdir(parents=True, exist_ok=True)
         self.paths = (self.folder / f"{SESSIONS_NAME}.{fmt}", self.folder / f"{doors_name}.{fmt}")
         self._partial = tuple(p.with_name(p.name + ".partial") for p in self.paths)
@@ -86,31 +57,8 @@ class FileSink:
         self._doors = self._open(self._partial[1], "doors")
         self.rows = [0, 0]
 
-    def _open(self, path: Path, kind: str) -> _Writer:
-        if self.fmt == "jsonl":
-            if has_pyarrow():
-                # Column-wise (no Python call per line), with the parquet extra's pyarrow.
-                from producer.sinks import jsonl
-
-                return jsonl.JsonlWriter(path, jsonl.session_lines if kind == "sessions" else jsonl.door_lines)
-            return LineWriter(path)
-        if self.fmt == "csv" and has_pyarrow():
-            from producer.sinks import arrow, arrow_csv
-
-            if kind == "sessions":
-                return arrow_csv.CsvWriter(path, arrow_csv.session_csv_table, arrow.SESSION_SCHEMA,
-                                           ("entry_time", "exit_time"))
-            return arrow_csv.CsvWriter(path, arrow_csv.door_csv_table, arrow.DOOR_SCHEMA, ("time",))
-        if self.fmt == "csv":
-            from producer.sinks import csv_text
-
-            return csv_text.SessionCsvWriter(path) if kind == "sessions" else csv_text.DoorCsvWriter(path)
-        need("pyarrow", "--format parquet")
-        from producer.sinks import arrow
-
-        if kind == "sessions":
-            return arrow.ParquetWriter(path, arrow.session_table, arrow.SESSION_SCHEMA)
-        return arrow.ParquetWriter(path, arrow.door_table, arrow.DOOR_SCHEMA)
+    def _open(self, path: Path, kind: Kind) -> Writer:
+        return formats.get(self.fmt).writer(path, kind, self.partition)
 
     def write(self, batch: Batch) -> None:
         self._sessions.write(batch.sessions)

@@ -30,17 +30,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import IO, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sim.batch import Coded, DoorColumns, SessionColumns, concat_columns, texts
+from sim.batch import Coded, DoorColumns, SessionColumns, texts
 from sim.events import door_payload, session_payload
 
 #: The payload builders, called here with columns where an event holds values.
@@ -300,65 +299,11 @@ def text_bytes(lines: pa.Array) -> memoryview:
     return memoryview(lines.buffers()[2])[int(start):int(end)]
 
 
-def _dtypes(cols: Any) -> tuple[np.dtype, ...]:
-    return tuple(getattr(cols, f.name).dtype for f in fields(cols))
+def session_text(cols: SessionColumns) -> memoryview:
+    """The sessions' lines end to end (what a file gets)."""
+    return text_bytes(session_lines(cols))
 
 
-class _Gathering:
-    """Gathers batches' columns up to about ``ROWS`` rows, then writes them at once.
-
-    Turning columns into text costs a few dozen numpy and Arrow calls
-    whatever the number of rows, which day-sized batches (a few thousand
-    rows) would pay over and over. The buffer bounds memory at ``ROWS`` rows.
-    Only columns of the same dtypes are gathered (concatenating fixed-width
-    bytes of two widths, or bytes with str, would change the values).
-    """
-
-    ROWS = 64 * 1024
-
-    def __init__(self) -> None:
-        self._pending: list[Any] = []
-        self._rows = 0
-
-    def write(self, cols: Any) -> None:
-        if not len(cols):
-            return
-        if self._pending and _dtypes(cols) != _dtypes(self._pending[0]):
-            self._flush()
-        self._pending.append(cols)
-        self._rows += len(cols)
-        if self._rows >= self.ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            self._write_now(concat_columns(self._pending))
-        self._pending, self._rows = [], 0
-
-    def _write_now(self, cols: Any) -> None:
-        raise NotImplementedError
-
-    def _close_file(self) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        try:
-            self._flush()
-        finally:
-            self._close_file()
-
-
-class JsonlWriter(_Gathering):
-    """Writes lines built a column at a time by ``to_lines`` (:mod:`producer.sinks.jsonl`):
-    no Python call per line."""
-
-    def __init__(self, path: Path, to_lines: Callable[[Any], pa.Array]) -> None:
-        super().__init__()
-        self._file: IO[bytes] = open(path, "wb")
-        self._to_lines = to_lines
-
-    def _write_now(self, cols: Any) -> None:
-        self._file.write(text_bytes(self._to_lines(cols)))
-
-    def _close_file(self) -> None:
-        self._file.close()
+def door_text(cols: DoorColumns) -> memoryview:
+    """The door events' lines end to end (what a file gets)."""
+    return text_bytes(door_lines(cols))

@@ -10,9 +10,10 @@ sessions file,
 - ``foot_traffic_counts.<ext>``: ``store_id``, ``interval_start``,
   ``interval_end``, ``in``, ``out`` per store and interval.
 
-As for the other files: a JSONL line is the record's JSON payload, CSV has a
-quoted header, quoted text and bare numbers, times as the payload's ISO
-strings; Parquet has UTC timestamps in milliseconds. Files are written under
+As for the other files, the format writes them (:mod:`producer.formats`): a
+JSONL line is the record's JSON payload, CSV has a quoted header, quoted text
+and bare numbers, times as the payload's ISO strings; Parquet has UTC
+timestamps in milliseconds. Files are written under
 a ``.partial`` name and renamed when the run completes.
 """
 
@@ -24,11 +25,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from producer.sinks.files import LineWriter, abandon, has_pyarrow
+from producer import formats
+from producer.formats import Kind
+from producer.sinks.files import abandon
 from sim.batch import texts
 from sim.events import iso_many
-from sim.extras import need
-from sim.sensor_stream import CountColumns, SensorColumns, iso_ms
+from sim.sensor_stream import CountColumns, SensorColumns
+from sim.wire import iso_ms
 
 SENSOR_NAME = "foot_traffic_realistic"
 TRUE_DOORS_NAME = "foot_traffic_realistic_true"
@@ -61,6 +64,13 @@ class _Csv:
 
     def close(self) -> None:
         self._file.close()
+
+
+def sensor_csv(path: Path, kind: Kind) -> _Csv:
+    """The CSV writer of the sensor's records (``kind`` ``sensor``) or of its interval counts."""
+    if kind == "sensor":
+        return _Csv(path, SENSOR_COLUMNS, _sensor_rows)
+    return _Csv(path, COUNT_COLUMNS, _count_rows)
 
 
 def sensor_table(cols: SensorColumns) -> Any:
@@ -97,8 +107,9 @@ def count_table(cols: CountColumns) -> Any:
 class SensorFileSink:
     """The sensor records' file and the interval counts' file, in one format."""
 
-    def __init__(self, folder: str | Path, fmt: str = "jsonl") -> None:
-        self.folder, self.fmt = Path(folder), fmt
+    def __init__(self, folder: str | Path, fmt: str = "jsonl", partition: bool = False) -> None:
+        """``partition``: the files are partitions of a hive-partitioned data set."""
+        self.folder, self.fmt, self.partition = Path(folder), fmt, partition
         self.paths = (self.folder / f"{SENSOR_NAME}.{fmt}", self.folder / f"{COUNTS_NAME}.{fmt}")
         self._partial = tuple(p.with_name(p.name + ".partial") for p in self.paths)
         self.rows = [0, 0]
@@ -106,22 +117,8 @@ class SensorFileSink:
         self._writers.append(self._open(self._partial[0], "sensor"))
         self._writers.append(self._open(self._partial[1], "counts"))
 
-    def _open(self, path: Path, kind: str) -> Any:
-        if self.fmt == "jsonl" and kind == "sensor" and has_pyarrow():
-            # Column-wise (no Python call per line), as the door file is written with pyarrow.
-            from producer.sinks import jsonl, sensor_jsonl
-
-            return jsonl.JsonlWriter(path, sensor_jsonl.sensor_lines)
-        if self.fmt == "jsonl":
-            return LineWriter(path)
-        if self.fmt == "csv":
-            return _Csv(path, SENSOR_COLUMNS, _sensor_rows) if kind == "sensor" else _Csv(path, COUNT_COLUMNS, _count_rows)
-        need("pyarrow", "--format parquet")
-        from producer.sinks import arrow
-
-        if kind == "sensor":
-            return arrow.ParquetWriter(path, sensor_table, sensor_table(SensorColumns.empty()).schema)
-        return arrow.ParquetWriter(path, count_table, count_table(empty_counts()).schema)
+    def _open(self, path: Path, kind: Kind) -> Any:
+        return formats.get(self.fmt).writer(path, kind, self.partition)
 
     def write(self, records: SensorColumns, counts: CountColumns) -> None:
         self._writers[0].write(records)

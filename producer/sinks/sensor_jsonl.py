@@ -21,8 +21,10 @@ from producer.sinks.jsonl import (
     json_strings,
     line_parts,
     number_texts,
+    text_bytes,
 )
-from sim.sensor_stream import SensorColumns, sensor_payload
+from sim.sensor_stream import SensorColumns
+from sim.wire import sensor_payload
 
 
 @cache
@@ -47,3 +49,8 @@ def sensor_lines(cols: SensorColumns) -> pa.Array:
         StringField(*_iso_ms(cols.sent_at)), number_texts(cols.reading),  # type: ignore[arg-type]
     )
     return join_parts(line_parts(payload), len(cols))
+
+
+def sensor_text(cols: SensorColumns) -> memoryview:
+    """The sensor records' lines end to end (what a file gets)."""
+    return text_bytes(sensor_lines(cols))

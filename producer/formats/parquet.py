@@ -1,0 +1,67 @@
+"""Parquet: typed columns, UTC timestamps in milliseconds, zstd (the ``parquet`` extra's pyarrow).
+
+A partition's file has no ``store_id`` column: the Hive convention keeps a
+partition column in the path only (pandas and ``pyarrow.parquet`` refuse a
+data set whose files also hold it; Spark, DuckDB and ``pyarrow.dataset``
+read it from the path). Every other column is typed as in a plain run's file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from producer.formats import Kind, Writer
+from sim.extras import need
+
+
+def _tables(kind: Kind) -> tuple[Callable[[Any], Any], Any]:
+    """The function making ``kind``'s Arrow table from its columns, and the table's schema."""
+    from producer.sinks import arrow, sensor_files
+
+    if kind == "sessions":
+        return arrow.session_table, arrow.SESSION_SCHEMA
+    if kind == "doors":
+        return arrow.door_table, arrow.DOOR_SCHEMA
+    if kind == "sensor":
+        return sensor_files.sensor_table, sensor_files.sensor_table(sensor_files.SensorColumns.empty()).schema
+    return sensor_files.count_table, sensor_files.count_table(sensor_files.empty_counts()).schema
+
+
+class Parquet:
+    name = "parquet"
+    suffixes = (".parquet", ".pq")
+
+    def require(self, what: str) -> None:
+        need("pyarrow", what)
+
+    def writer(self, path: Path, kind: Kind, partition: bool = False) -> Writer:
+        self.require("--format parquet")
+        from producer.sinks import arrow
+
+        to_table, schema = _tables(kind)
+        if partition:
+            whole = to_table
+
+            def to_table(cols: Any) -> Any:
+                return whole(cols).drop_columns(["store_id"])
+
+            schema = schema.remove(schema.get_field_index("store_id"))
+        return arrow.ParquetWriter(path, to_table, schema)
+
+    def read(self, path: Path, columns: Mapping[str, Any] | None = None, text: tuple[str, ...] = ()) -> Any:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path, columns=None if columns is None else list(columns))
+
+    def dataset_format(self, columns: Mapping[str, Any]) -> Any:
+        import pyarrow.dataset as pads
+
+        return pads.ParquetFileFormat()
+
+    def schemas(self) -> dict[str, str]:
+        return {}
+
+
+FORMAT = Parquet()
