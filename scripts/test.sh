@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine and run them all:
 # redis-server (the tests start their own on free ports), a Java runtime
-# (for Spark), a venv with the project and its test extra, then ruff, mypy and pytest. Fails loudly.
+# (for Spark), a venv with the project and its test extra, then ruff, mypy, the docs' build and pytest. Fails loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,4 +26,6 @@ PYTHON="${PYTHON:-python3}"
 
 .venv/bin/ruff check sim producer tests bench
 .venv/bin/mypy sim producer
+# The documentation site: a broken link, a missing anchor or a page left out of the nav fails here.
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"
 .venv/bin/python -m pytest -n 2 -q "$@"
