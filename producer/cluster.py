@@ -1,6 +1,6 @@
 """Running a run's tasks on Dask: a local cluster of worker processes, or one already running.
 
-Dask is an optional extra (``pip install 'foot-traffic-sim[dask]'``) and is
+Dask is an optional extra (``pip install '.[dask]'``, which brings pyarrow too) and is
 imported only here, only when ``--workers`` or ``--scheduler`` asks for it:
 the plain ``simulate`` and the live producer never load it.
 
@@ -15,11 +15,13 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from producer.partition import Task, TaskResult, run_task
+from sim.extras import install_hint
 
-INSTALL_HINT = "pip install 'foot-traffic-sim[dask]'"
+if TYPE_CHECKING:  # the tasks need pyarrow: imported when run, so a missing Dask is said first
+    from producer.partition import Task, TaskResult
+
 #: tcp://HOST:PORT (or tls://), the form a dask scheduler prints.
 _ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):([0-9]{1,5})$")
 MAX_WORKERS = 256
@@ -57,7 +59,7 @@ def require_dask() -> Any:
     try:
         import distributed
     except ImportError:
-        raise DaskMissing(f"--workers and --scheduler need Dask, which is not installed: {INSTALL_HINT}") from None
+        raise DaskMissing(f"--workers and --scheduler need Dask, which is not installed: {install_hint('dask')}") from None
     return distributed
 
 
@@ -100,6 +102,8 @@ def run_tasks(client: Any, tasks: Sequence[Task], done: Callable[[Task, TaskResu
     """
     distributed = require_dask()
     run_id = uuid.uuid4().hex[:12]  # keys unique to this run: a shared scheduler may hold others
+    from producer.partition import run_task
+
     futures = client.map(run_task, tasks, pure=False, key=[f"foot-traffic-{run_id}-{i}" for i in range(len(tasks))])
     which = {f.key: t for f, t in zip(futures, tasks)}
     try:

@@ -16,7 +16,16 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from producer.settings import SPECS, Settings, SettingsError, choices, is_flag, near_misses
+from producer.settings import (
+    SPECS,
+    Settings,
+    SettingsError,
+    choices,
+    given_value,
+    is_flag,
+    near_misses,
+    seed_taken_as_text,
+)
 from sim.limits import TrafficError
 from sim.profile import ProfileError
 
@@ -60,6 +69,12 @@ def load_settings(options: dict[str, Any]) -> Settings:
     """
     for var, name in near_misses(os.environ):
         click.echo(f"foot-traffic: warning: {var} is not a setting and is ignored; did you mean {name}?", err=True)
+    seed, source = given_value(options.get("seed")), "--seed"
+    if seed is None:
+        seed, source = given_value(os.environ.get("SEED")), "SEED"
+    if seed is not None and seed_taken_as_text(seed):
+        click.echo(f"foot-traffic: warning: {source} {seed.strip()!r} is not a whole number from 0 to 2^63 - 1: "
+                   "it is taken as text and hashed to a seed (the same text repeats the run)", err=True)
     return Settings.load(os.environ, {k: v for k, v in options.items() if k in SPECS})
 
 

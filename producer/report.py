@@ -512,8 +512,11 @@ def report(folder: str, out: str | None, fmt: str | None, figures_dir: str | Non
     except (DatasetError, ManifestError) as exc:
         fail(str(exc))
     page = Path(out) if out else Path(folder) / "report.html"
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(render_html(result), encoding="utf-8")
+    try:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(render_html(result), encoding="utf-8")
+    except OSError as exc:  # an unwritable --out: one line, exit 1 (an environment problem)
+        fail(f"--out {page}: cannot write the page: {exc.strerror or exc}", code=1)
     if figures_dir:
         target = Path(figures_dir)
         target.mkdir(parents=True, exist_ok=True)

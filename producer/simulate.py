@@ -140,15 +140,17 @@ def _cluster_options(workers: str | None, scheduler: str | None) -> tuple[int | 
     """--workers and --scheduler, checked (one of them at most)."""
     if workers is None and scheduler is None:
         return None, None  # a plain run imports nothing of the cluster side (nor its pyarrow)
-    from producer.cluster import check_address, check_workers
+    from producer.cluster import DaskMissing, check_address, check_workers, require_dask
 
     if workers is not None and scheduler is not None:
         fail("--workers and --scheduler: give one of them, not both (--workers starts a local cluster)")
     try:
-        return (None if workers is None else check_workers(workers),
-                None if scheduler is None else check_address(scheduler))
-    except ValueError as exc:
+        checked = (None if workers is None else check_workers(workers),
+                   None if scheduler is None else check_address(scheduler))
+        require_dask()  # the dask extra (it brings pyarrow too) is what to install, said first
+    except (ValueError, DaskMissing) as exc:
         fail(str(exc))
+    return checked
 
 
 def print_seed(console: Console, given: int | None, seed: int) -> None:

@@ -1,0 +1,135 @@
+"""The rough edges of a newcomer's first hour (issue 21), each fixed and kept fixed.
+
+Messages a new user met that were a traceback, a wrong exit code, silence, or an
+install hint that could not be followed from a clone.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from producer.cli import main
+from tests.base_install import ROOT, base_env, base_python
+from tests.producer_run import wait_for, watch_producer
+from tests.redis_server import RedisServer
+
+SIM = ["simulate", "--start", "2025-11-03", "--days", "1", "--seed", "42"]
+
+
+def _base(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(base_python()), "-m", "producer.cli", *args], capture_output=True, text=True,
+                          env=base_env(), cwd=ROOT, timeout=300)
+
+
+def test_report_to_an_unwritable_out_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    data = tmp_path / "run"
+    assert CliRunner().invoke(main, [*SIM, "--out", str(data), "--quiet"]).exit_code == 0
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = subprocess.run([sys.executable, "-m", "producer.cli", "report", str(data), "--out",
+                             str(blocker / "report.html")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"foot-traffic: error: --out {blocker / 'report.html'}: "
+                                                   "cannot write the page"), result.stderr
+
+
+def test_report_help_on_the_base_install_shows_help_and_the_extra() -> None:
+    result = _base("report", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Draw a data set written by 'simulate'" in result.stdout
+    assert f"pip install '{ROOT}[report]'" in " ".join(result.stdout.split()), result.stdout
+    # Run rather than asked for help, it is still the one line naming the extra, exit 2.
+    ran = _base("report", "some-folder", "--out", "x.html")
+    assert ran.returncode == 2 and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+    assert ran.stderr.strip().endswith(f"pip install '{ROOT}[report]'"), ran.stderr
+
+
+def test_workers_on_the_base_install_names_the_dask_extra_from_the_clone(tmp_path: Path) -> None:
+    result = _base(*SIM, "--workers", "2", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Dask" in lines[0], result.stderr
+    assert lines[0].endswith(f"pip install '{ROOT}[dask]'"), lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_dask_extra_brings_what_workers_need() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "foot-traffic-sim[parquet]" in extras["dask"] and any(d.startswith("dask[distributed]")
+                                                                 for d in extras["dask"])
+
+
+def test_the_notebooks_extra_brings_jupyterlab_and_the_docs_say_how_to_open_them() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(d.startswith("jupyterlab") for d in extras["notebooks"]), extras["notebooks"]
+    lab = subprocess.run([str(Path(sys.executable).parent / "jupyter-lab"), "--version"], capture_output=True,
+                         text=True, timeout=120)
+    assert lab.returncode == 0 and lab.stdout.strip()[0].isdigit(), lab.stderr
+    api = (ROOT / "docs" / "api.md").read_text()
+    assert "pip install '.[notebooks]'" in api and "jupyter lab notebooks/" in api
+
+
+def test_ctrl_c_in_simulate_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # SIGINT as a terminal's Ctrl-C finds it (a test runner started in the background may ignore it).
+    proc = subprocess.Popen([sys.executable, "-m", "producer.cli", "simulate", "--days", "3650", "--seed", "1",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        # Mid-run: the sessions file has taken its first megabyte.
+        wait_for(lambda: out.is_dir() and sum(p.stat().st_size for p in out.iterdir()) > 1_000_000, timeout=120)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["foot-traffic: interrupted"], err
+    assert sorted(p.name for p in out.iterdir()) == []  # the .partial files are gone, nothing looks complete
+
+
+def test_produce_without_a_redis_says_once_how_to_name_one_and_keeps_waiting() -> None:
+    server = RedisServer()  # its port is chosen, nothing listens there yet
+    producer = watch_producer(f"redis://127.0.0.1:{server.port}/0", "--sim-start", "2025-11-03", "--days", "1",
+                              "--daily-customers", "200", "--seed", "3", speed="max")
+    try:
+        producer.wait_for_log("to use another Redis, name it")
+        wait_for(lambda: producer.stderr.count("is unreachable") >= 3, timeout=60)
+        server.start()  # Redis comes up late, as compose may start it
+        out, err = producer.finish(timeout=120)
+    finally:
+        producer.proc.kill()
+        server.close()
+    assert producer.proc.returncode == 0, err
+    assert err.count("to use another Redis, name it") == 1, err
+    assert "REDIS_URL=redis://HOST:PORT/DB or --redis-url" in err
+    assert "finished at" in err
+
+
+@pytest.mark.parametrize("given", [["--seed", "1.5"], ["--seed", "-1"]])
+def test_a_seed_that_is_not_a_whole_number_warns_it_is_taken_as_text(given: list[str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [*SIM[:5], *given, "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert f"--seed {given[1]!r} is not a whole number from 0 to 2^63 - 1: it is taken as text" in result.stderr
+
+
+def test_a_whole_seed_does_not_warn(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [*SIM, "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0 and "taken as text" not in result.stderr
+
+
+def test_the_environments_seed_is_named_as_typed(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [*SIM[:5], "--out", str(tmp_path), "--quiet"], env={"SEED": "-1"})
+    assert result.exit_code == 0, result.output
+    assert "SEED '-1' is not a whole number" in result.stderr
+
