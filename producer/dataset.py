@@ -18,6 +18,7 @@ import pyarrow.dataset as pads
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from producer.run_folder import NotThisRun, check_belongs, recorded_format
 from producer.sinks.files import DOORS_NAME, FORMATS, SESSIONS_NAME
 from producer.sinks.sensor_files import COUNTS_NAME, TRUE_DOORS_NAME
 
@@ -114,7 +115,11 @@ def read_dataset(folder: str | Path, fmt: str | None = None) -> Dataset:
     path = Path(folder)
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder")
-    fmt = fmt or find_format(path)
+    fmt = fmt or recorded_format(path) or find_format(path)
+    try:
+        check_belongs(path, fmt)  # a folder holds one run: never another run's files under this run.json
+    except NotThisRun as exc:
+        raise DatasetError(str(exc)) from None
     sessions_path, doors_path = path / f"{SESSIONS_NAME}.{fmt}", path / f"{DOORS_NAME}.{fmt}"
     if not sessions_path.is_file() and fmt in _partitioned_formats(path):
         sessions_path, doors_path = path / SESSIONS_NAME, path / DOORS_NAME

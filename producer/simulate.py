@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
+from producer.run_folder import replace_earlier_runs
 from producer.sensor_output import SensorOutput, remove_stale
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS, Settings
 from producer.sinks.files import DOORS_NAME, FORMATS, FileSink, has_pyarrow
@@ -108,6 +109,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         sensor_paths = sensed.close() if sensed is not None else None
         if sensed is None:
             remove_stale(out, fmt)
+        replace_earlier_runs(out, [*paths, *(sensor_paths or ())])  # a folder holds one run
         more = {"sensor": True, "count_interval": settings.count_interval} if sensed is not None else {}
         write_manifest(out, seed, start, end, run.stores, manifest_settings(settings, seed, engine, fmt, **more))
     except OSError as exc:  # the disk filled up, the folder went away ...
