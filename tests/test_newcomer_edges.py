@@ -133,3 +133,15 @@ def test_the_environments_seed_is_named_as_typed(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "SEED '-1' is not a whole number" in result.stderr
 
+
+
+def test_speed_max_on_a_new_run_logs_no_lag_and_no_puzzle(redis_server: RedisServer) -> None:
+    """``--speed max`` is not "0 s behind", and the replay's skipped entries say what they are."""
+    producer = watch_producer(redis_server.url, "--sim-start", "2025-11-03", "--days", "1", "--seed", "42",
+                              speed="max")
+    _, err = producer.finish(timeout=120)
+    assert producer.proc.returncode == 0, err
+    assert "s behind" not in err and "speed 1e+09" not in err, err
+    assert "--speed max: writing 2025-11-03T00:00:00+00:00 to 2025-11-04T00:00:00+00:00 at once" in err, err
+    assert "new run: seed 42, start 2025-11-03T00:00:00+00:00, speed max," in err, err
+    assert "already there" not in err and "were in Redis already: not written twice" in err, err

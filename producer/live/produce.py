@@ -228,7 +228,8 @@ def _open_run(
         log.info("the run record %s is upgraded to version %s", key, state.version)
         records.write(state)
     pace: Pace = clock if clock is not None else WallClock(state.sim_start, state.speed, state.wall_start)
-    pacing = f"following {clock.what}" if clock is not None else f"speed {state.speed:g}"
+    pacing = (f"following {clock.what}" if clock is not None
+              else "speed max" if state.speed >= MAX_SPEED else f"speed {state.speed:g}")
     shown = sink.streams if len(sink.streams) <= 4 else (*sink.streams[:2], f"... ({len(sink.streams)} streams)")
     log.info("%s run: seed %d, start %s, %s, streams %s -> Redis at %s", how, state.seed,
              iso(state.sim_start), pacing, ", ".join(shown), sink.where)
@@ -348,7 +349,8 @@ def _produce(
     sensor_part = (f", {plural(sum(written[1::4]), 'sensor record')} and "
                    f"{plural(sum(written[3::4]), 'interval count')}" if sensor else "")
     log.info(
-        "%s at %s: %s, %s and %s%s written (%d already there), "
+        "%s at %s: %s, %s and %s%s written (%d made again by the model's replay were in Redis already: "
+        "not written twice), "
         "lateness p50 %.1f ms p99 %.1f ms max %.1f ms%s",
         "stopped" if stopped else "finished", iso(int(env.now)), plural(emitter.visits, "visit"),
         plural(sum(written[0::4]) if sensor else sum(written[0::2]), "session"),
