@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
@@ -192,8 +193,7 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     click.echo(
         f"fitted {out} from {used:,.0f} entries on {int(whole.sum())} whole local days "
         f"({dt.date.fromordinal(first + int(kept[0]))} to {dt.date.fromordinal(first + int(kept[-1]))}, "
-        f"{weekly.closed_days} without any entry left out; weekdays seen "
-        f"{min(weekly.days_per_weekday)}-{max(weekly.days_per_weekday)} times): "
+        f"{weekly.closed_days} without any entry left out; {_weekdays_seen(weekly.days_per_weekday)}): "
         f"baseline {fitted.baseline:,.1f}/day, dwell "
         + ("default (no durations)" if fitted.dwell is None else _dwell_text(fitted))
     )
@@ -204,6 +204,14 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
         click.echo(f"dropped {len(dropped)} partial local day{'s' if len(dropped) > 1 else ''} ({why}): {shown}")
     if cal is not None:
         _echo_calendar(cal, fitted.slot_names)
+
+
+def _weekdays_seen(per_weekday: Sequence[int]) -> str:
+    """``each weekday seen once``, ``... 4 times``, ``... 4 or 5 times``, ``... 1 to 3 times``."""
+    low, high = min(per_weekday), max(per_weekday)
+    if low == high:
+        return f"each weekday seen {'once' if low == 1 else f'{low} times'}"
+    return f"each weekday seen {low} {'or' if high == low + 1 else 'to'} {high} times"
 
 
 def _whole(obs: Observed, days: LocalDays, first: int, last: int) -> np.ndarray:

@@ -145,3 +145,30 @@ def test_speed_max_on_a_new_run_logs_no_lag_and_no_puzzle(redis_server: RedisSer
     assert "--speed max: writing 2025-11-03T00:00:00+00:00 to 2025-11-04T00:00:00+00:00 at once" in err, err
     assert "new run: seed 42, start 2025-11-03T00:00:00+00:00, speed max," in err, err
     assert "already there" not in err and "were in Redis already: not written twice" in err, err
+
+
+def test_profile_fit_says_how_often_each_weekday_was_seen_and_writes_a_row_per_weekday(tmp_path: Path) -> None:
+    data = tmp_path / "run"
+    assert CliRunner().invoke(main, [*SIM[:3], "--days", "7", "--seed", "5", "--out", str(data), "--quiet"]).exit_code == 0
+    fitted = subprocess.run([sys.executable, "-m", "producer.cli", "profile", "fit", str(data / "foot_traffic.jsonl"),
+                             "--out", str(tmp_path / "shop.toml")], capture_output=True, text=True, timeout=300)
+    assert fitted.returncode == 0, fitted.stderr
+    assert "each weekday seen once" in fitted.stdout and "1-1 times" not in fitted.stdout, fitted.stdout
+    text = (tmp_path / "shop.toml").read_text()
+    rows = [line for line in text.splitlines() if line.startswith(("Monday = [", "Sunday = ["))]
+    assert len(rows) == 2 and all(line.endswith("]") and line.count(",") == 5 for line in rows), text
+    assert 'slots = ["00:00", "07:00", "10:00", "14:00", "17:00", "20:00"]' in text
+
+
+def test_one_line_arrays_read_back_the_same_whatever_their_text() -> None:
+    import tomllib
+
+    import tomli_w
+
+    from sim.profile import DEFAULT_PROFILE, _inline_arrays
+
+    mapping = {**DEFAULT_PROFILE.to_mapping(), "name": 'a, "b"], {c}\n'}
+    mapping["extra"] = {"texts": ["x, y", "[z]", "{w}", 'q"uote,', "plain"], "numbers": [1.5, -2, 3e-9]}
+    text = _inline_arrays(tomli_w.dumps(mapping))
+    assert tomllib.loads(text) == mapping
+    assert "numbers = [1.5, -2, 3e-09]" in text
