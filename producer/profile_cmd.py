@@ -24,7 +24,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from producer.options import fail, friendly_errors, load_settings, settings_options
+from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
 from sim.calendar import Calendar
 from sim.dwell import DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDwell, LognormalDwell
 from sim.extras import need
@@ -86,7 +86,7 @@ def _level(text: str) -> float:
     return value
 
 
-@profile.command()
+@profile.command(cls=GroupedCommand)
 @click.argument("observed", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="profile file to write (TOML)")
 @click.option("--force", is_flag=True, help="overwrite --out if it exists")
@@ -269,7 +269,7 @@ def _week(profile_: Profile, week: str | None) -> tuple[Profile, list[dt.date]]:
     return profile_, [start + dt.timedelta(days=i) for i in range(7)]
 
 
-@profile.command()
+@profile.command(cls=GroupedCommand)
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--week", default=None, metavar="DATE",
               help="show the 7 days from DATE with the profile's calendar [default: a typical week, no calendar]")

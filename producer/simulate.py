@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
-from producer.options import fail, friendly_errors, load_settings, plural, settings_options
+from producer.options import GroupedCommand, fail, friendly_errors, load_settings, plural, settings_options
 from producer.run_folder import replace_earlier_runs
 from producer.sensor_output import SensorOutput, remove_stale
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS, Settings
@@ -33,7 +33,7 @@ def _progress(console: Console) -> Progress:
     )
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.option("--start", "sim_start", default=None, metavar="DATE|TIME",
               help="first simulated instant (UTC): a date or an ISO time [env SIM_START; default today]")
 @click.option("--days", default=None, metavar="N",

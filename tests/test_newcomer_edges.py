@@ -172,3 +172,36 @@ def test_one_line_arrays_read_back_the_same_whatever_their_text() -> None:
     text = _inline_arrays(tomli_w.dumps(mapping))
     assert tomllib.loads(text) == mapping
     assert "numbers = [1.5, -2, 3e-09]" in text
+
+
+@pytest.mark.parametrize("command", [["simulate"], ["produce"], ["profile", "fit"], ["profile", "show"]])
+def test_help_names_each_value_groups_the_options_and_shows_an_example(command: list[str]) -> None:
+    shown = CliRunner().invoke(main, [*command, "--help"], terminal_width=100)
+    assert shown.exit_code == 0, shown.output
+    text = shown.output
+    assert " VALUE" not in text and "default None" not in text, text
+    assert "\nExamples:\n" in text
+    examples = text.split("\nExamples:\n")[1].strip().splitlines()
+    assert examples and all(line.strip().startswith(f"foot-traffic {' '.join(command)} ") for line in examples)
+    if command[0] in ("simulate", "produce"):
+        assert "--seed INTEGER|TEXT" in text and "--days N" in text
+        assert "\nSpan:\n" in text and "\nTraffic:\n" in text and "\nOutput:\n" in text
+    if command == ["produce"]:
+        for section in ("Redis", "Redis Cluster", "Clock", "Lease", "Metrics and logs"):
+            assert f"\n{section}:\n" in text, section
+        assert "--sim-start DATE|TIME" in text and "--speed NUMBER|max" in text and "--redis-url URL" in text
+        # 40-odd options, no section holds more than the traffic settings' 14.
+        sections = [block for block in text.split("\n\n") if block.split(":\n")[0] in (
+            "Span", "Traffic", "Door sensor", "Output", "Redis", "Redis Cluster", "Clock", "Lease")]
+        assert all(block.count("\n  --") <= 14 for block in sections), sections
+
+
+def test_every_example_in_help_runs_its_command() -> None:
+    """The help's examples name real options: each parses (run with --help appended, which parses first)."""
+    from producer.options import EXAMPLES
+
+    for name, lines in EXAMPLES.items():
+        for line in lines:
+            args = line.split()[1:]
+            parsed = CliRunner().invoke(main, [*args, "--help"])
+            assert parsed.exit_code == 0, (name, line, parsed.output)

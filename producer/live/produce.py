@@ -49,7 +49,7 @@ from producer.live.sensor_pump import (
     sensor_streams,
 )
 from producer.live.shards import StoreEmitter, run_keys, shard_stores
-from producer.options import fail, friendly_errors, load_settings, plural, settings_options
+from producer.options import GroupedCommand, fail, friendly_errors, load_settings, plural, settings_options
 from producer.settings import (
     MAX_SPEED,
     SENSOR_SETTINGS,
@@ -414,7 +414,7 @@ def setup_logging(level: str) -> None:
     )
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.option("--days", default=None, metavar="N", help="simulated days to produce [default: until stopped]")
 @click.option("--until", default=None, metavar="DATE|TIME", help="simulated end (exclusive), instead of --days")
 @click.option("--fresh", is_flag=True,
