@@ -45,9 +45,19 @@ def simulate_partitioned(
     scheduler: str | None, console: Console, quiet: bool, sensor: bool = False,
 ) -> None:
     """Run ``run`` as tasks, write the data sets and run.json, print the summary line."""
-    from producer.cluster import ClusterError, DaskMissing, connect, require_dask, run_tasks
+    from producer.cluster import (
+        ClusterError,
+        DaskMissing,
+        connect,
+        require_dask,
+        run_tasks,
+        too_small_for_workers,
+    )
 
     on_dask = workers is not None or scheduler is not None
+    small = None if workers is None else too_small_for_workers(len(run.stores), (run.end - run.start) / 86_400, workers)
+    if small is not None and not quiet:
+        click.echo(f"foot-traffic: warning: {small}", err=True)
     if on_dask:
         try:
             require_dask()

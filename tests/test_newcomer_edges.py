@@ -205,3 +205,16 @@ def test_every_example_in_help_runs_its_command() -> None:
             args = line.split()[1:]
             parsed = CliRunner().invoke(main, [*args, "--help"])
             assert parsed.exit_code == 0, (name, line, parsed.output)
+
+
+def test_workers_warn_when_a_run_is_too_small_to_gain(tmp_path: Path) -> None:
+    from producer.cluster import BREAK_EVEN_STORE_DAYS, too_small_for_workers
+
+    assert too_small_for_workers(100, 15, 2) is None and BREAK_EVEN_STORE_DAYS == 1_500
+    assert too_small_for_workers(3, 7, 2) is not None
+    small = subprocess.run([sys.executable, "-m", "producer.cli", *SIM, "--workers", "2", "--out", str(tmp_path / "o")],
+                           capture_output=True, text=True, timeout=300)
+    assert small.returncode == 0, small.stderr
+    warned = [line for line in small.stderr.splitlines() if line.startswith("foot-traffic: warning: --workers 2:")]
+    assert len(warned) == 1 and "1 store x 1 day is too small to gain" in warned[0], small.stderr
+    assert (tmp_path / "o" / "run.json").is_file()  # it runs all the same
