@@ -27,19 +27,20 @@ _ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):([0-9]
 MAX_WORKERS = 256
 
 
-#: Store-days below which a local cluster costs more than it gains: starting the workers takes seconds
-#: (3 stores x 7 days: 3.3 s on 2 workers against 1.3 s in one process; even near 100 stores x 15 days).
-BREAK_EVEN_STORE_DAYS = 1_500
+#: Visits below which a local cluster costs more than it gains: starting the workers takes seconds
+#: (3 stores x 7 days of 1,000 a day: 3.3 s on 2 workers against 1.3 s in one process; even near
+#: 100 stores x 15 days, 1.5 million visits).
+BREAK_EVEN_VISITS = 1_500_000
 
 
-def too_small_for_workers(stores: int, days: float, workers: int) -> str | None:
-    """A warning for a run too small to gain from ``--workers`` (None when it may gain)."""
-    if stores * days >= BREAK_EVEN_STORE_DAYS:
+def too_small_for_workers(visits: float, stores: int, days: float, workers: int) -> str | None:
+    """A warning for a run of about ``visits`` expected visits too small to gain from ``--workers`` (else None)."""
+    if visits >= BREAK_EVEN_VISITS:
         return None
     span = f"{stores:,} store{'s' if stores != 1 else ''} x {days:g} day{'s' if days != 1 else ''}"
-    return (f"--workers {workers}: {span} is too small to gain "
-            f"from a cluster (starting it takes seconds; it pays from about {BREAK_EVEN_STORE_DAYS:,} store-days, "
-            "e.g. 100 stores x 15 days): without --workers this run is likely faster")
+    return (f"--workers {workers}: {span} (about {visits:,.0f} visits) is too small to gain from a cluster "
+            f"(starting it takes seconds; it pays from about {BREAK_EVEN_VISITS:,} visits, e.g. 100 stores x 15 days "
+            "of 1,000 a day): without --workers this run is likely faster")
 
 
 class ClusterError(RuntimeError):

@@ -55,7 +55,9 @@ def simulate_partitioned(
     )
 
     on_dask = workers is not None or scheduler is not None
-    small = None if workers is None else too_small_for_workers(len(run.stores), (run.end - run.start) / 86_400, workers)
+    days = (run.end - run.start) / 86_400
+    visits = sum(s.daily_customers if s.daily_customers is not None else s.baseline for s in run.stores) * days
+    small = None if workers is None else too_small_for_workers(visits, len(run.stores), days, workers)
     if small is not None and not quiet:
         click.echo(f"foot-traffic: warning: {small}", err=True)
     if on_dask:

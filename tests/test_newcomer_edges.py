@@ -6,6 +6,7 @@ install hint that could not be followed from a clone.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -208,13 +209,36 @@ def test_every_example_in_help_runs_its_command() -> None:
 
 
 def test_workers_warn_when_a_run_is_too_small_to_gain(tmp_path: Path) -> None:
-    from producer.cluster import BREAK_EVEN_STORE_DAYS, too_small_for_workers
+    from producer.cluster import BREAK_EVEN_VISITS, too_small_for_workers
 
-    assert too_small_for_workers(100, 15, 2) is None and BREAK_EVEN_STORE_DAYS == 1_500
-    assert too_small_for_workers(3, 7, 2) is not None
+    assert too_small_for_workers(100 * 15 * 1000, 100, 15, 2) is None and BREAK_EVEN_VISITS == 1_500_000
+    assert too_small_for_workers(3 * 7 * 1000, 3, 7, 2) is not None
+    assert too_small_for_workers(400 * 20_000, 1, 400, 2) is None  # one big store is not small
     small = subprocess.run([sys.executable, "-m", "producer.cli", *SIM, "--workers", "2", "--out", str(tmp_path / "o")],
                            capture_output=True, text=True, timeout=300)
     assert small.returncode == 0, small.stderr
     warned = [line for line in small.stderr.splitlines() if line.startswith("foot-traffic: warning: --workers 2:")]
-    assert len(warned) == 1 and "1 store x 1 day is too small to gain" in warned[0], small.stderr
+    assert len(warned) == 1 and "1 store x 1 day (about 1,000 visits) is too small to gain" in warned[0], small.stderr
     assert (tmp_path / "o" / "run.json").is_file()  # it runs all the same
+
+
+def test_ctrl_c_with_workers_exits_130_without_tracebacks(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the whole foreground process group: the command and Dask's processes."""
+    import os
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "producer.cli", "simulate", "--days", "400", "--seed", "1",
+                             "--default-daily-customers", "20000", "--workers", "2", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        # The workers are writing partitions.
+        wait_for(lambda: out.is_dir() and any(p.is_file() for p in out.rglob("*.jsonl")), timeout=300)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "foot-traffic: interrupted", err
+    assert len(err.strip().splitlines()) == 1, err
