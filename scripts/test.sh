@@ -24,7 +24,7 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
 
-.venv/bin/ruff check sim producer tests bench
+.venv/bin/ruff check sim producer tests bench examples
 .venv/bin/mypy sim producer
 # The documentation site: a broken link, a missing anchor or a page left out of the nav fails here.
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"

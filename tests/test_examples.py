@@ -198,3 +198,18 @@ def test_the_readmes_first_command_works_in_a_fresh_copy(tmp_path: Path) -> None
     assert "seed 42" in done.stdout and " visits, " in done.stdout, done.stdout
     assert {p.name for p in (clone / "out").iterdir()} == {
         "foot_traffic.jsonl", "foot_traffic_realistic.jsonl", "run.json"}
+
+
+def test_the_spark_watermark_demo_equals_the_counters_counts(tmp_path: Path) -> None:
+    """docs/sensors.md's Spark job: every window it closes holds exactly the counter's own counts
+    (duplicate deliveries removed, nothing dropped that its window still counts)."""
+    done = run_example(_example("docs/sensors.md", "foot-traffic simulate --stores examples/sensor-stores.toml"),
+                       tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = re.search(r"(\d+) windows closed; (\d+) readings counted by the counter in them, (\d+) by Spark: "
+                      r"(-?\d+) dropped as late \(watermark 90 s\), in (\d+) windows; (\d+) readings were delivered "
+                      r"more than 90 s", done.stdout)
+    assert found is not None, done.stdout
+    windows, counter, spark, dropped, differ, late = (int(g) for g in found.groups())
+    assert windows >= 40 and counter > 1000 and late > 100, done.stdout  # a real run, late readings in it
+    assert spark == counter and dropped == 0 and differ == 0, done.stdout
