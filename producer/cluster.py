@@ -12,6 +12,7 @@ Workers write their partitions straight into the output folder, so with
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from sim.extras import install_hint
 
 if TYPE_CHECKING:  # the tasks need pyarrow: imported when run, so a missing Dask is said first
     from producer.partition import Task, TaskResult
+    from sim.run import Simulation
 
 #: tcp://HOST:PORT (or tls://), the form a dask scheduler prints.
 _ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):([0-9]{1,5})$")
@@ -41,6 +43,17 @@ def too_small_for_workers(visits: float, stores: int, days: float, workers: int)
     return (f"--workers {workers}: {span} (about {visits:,.0f} visits) is too small to gain from a cluster "
             f"(starting it takes seconds; it pays from about {BREAK_EVEN_VISITS:,} visits, e.g. 100 stores x 15 days "
             "of 1,000 a day): without --workers this run is likely faster")
+
+
+def warn_if_too_small(run: Simulation, workers: int | None, quiet: bool) -> None:
+    """Say on stderr, once, when ``--workers`` will likely slow ``run`` down (see :func:`too_small_for_workers`)."""
+    if workers is None or quiet:
+        return
+    days = (run.end - run.start) / 86_400
+    visits = sum(s.daily_customers if s.daily_customers is not None else s.baseline for s in run.stores) * days
+    small = too_small_for_workers(visits, len(run.stores), days, workers)
+    if small is not None:
+        print(f"foot-traffic: warning: {small}", file=sys.stderr)
 
 
 class ClusterError(RuntimeError):

@@ -41,14 +41,15 @@ def run_outputs(folder: str | Path) -> list[Path]:
     return [p for p in found if p.exists()]
 
 
-def replace_earlier_runs(folder: str | Path, keep: Iterable[str | Path]) -> list[Path]:
-    """Remove the outputs of earlier runs from ``folder``: all of a run's files but those in ``keep``.
+def replace_earlier_runs(folder: str | Path, keep: Iterable[str | Path],
+                         also: Iterable[str | Path] | None = None) -> list[Path]:
+    """Remove the outputs of earlier runs from ``folder``: all of a run's files but those in ``keep`` (and ``also``).
 
     Called once the new run's files have their final names, so that an
     interrupted run never leaves a folder without any complete run.
     Returns what was removed.
     """
-    kept = {Path(p).resolve() for p in keep}
+    kept = {Path(p).resolve() for p in (*keep, *(also or ()))}
     removed = []
     for output in run_outputs(folder):
         if output.resolve() in kept:

@@ -109,7 +109,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         sensor_paths = sensed.close() if sensed is not None else None
         if sensed is None:
             remove_stale(out, fmt)
-        replace_earlier_runs(out, [*paths, *(sensor_paths or ())])  # a folder holds one run
+        replace_earlier_runs(out, paths, sensor_paths)  # a folder holds one run
         more = {"sensor": True, "count_interval": settings.count_interval} if sensed is not None else {}
         write_manifest(out, seed, start, end, run.stores, manifest_settings(settings, seed, engine, fmt, **more))
     except OSError as exc:  # the disk filled up, the folder went away ...

@@ -51,15 +51,11 @@ def simulate_partitioned(
         connect,
         require_dask,
         run_tasks,
-        too_small_for_workers,
+        warn_if_too_small,
     )
 
     on_dask = workers is not None or scheduler is not None
-    days = (run.end - run.start) / 86_400
-    visits = sum(s.daily_customers if s.daily_customers is not None else s.baseline for s in run.stores) * days
-    small = None if workers is None else too_small_for_workers(visits, len(run.stores), days, workers)
-    if small is not None and not quiet:
-        click.echo(f"foot-traffic: warning: {small}", err=True)
+    warn_if_too_small(run, workers, quiet)
     if on_dask:
         try:
             require_dask()
