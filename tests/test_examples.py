@@ -5,6 +5,8 @@ A page marks a runnable block with a comment just above it:
 - ``<!-- example: base -->``: shell lines run with the base install's venv first on
   ``PATH`` (``tests/base_install.py``); ``test`` runs them with this venv (every extra);
 - ``python`` after the install: the block is Python, run by that venv's interpreter;
+- ``continues``: the block runs in the folder of the page's runnable block before it, after that one
+  (a Python block reading what a shell block wrote);
 - ``redis on port N``: the block starts and stops its own scratch ``redis-server`` on
   port N; the test gives it a free port instead of N (the one thing it changes, so that
   parallel tests never share a server) and stops that server if the block failed;
@@ -76,9 +78,19 @@ def _env(install: str) -> tuple[dict[str, str], str]:
     return env, sys.executable
 
 
+def _before(example: Example) -> Example:
+    """The page's runnable block just before ``example`` (which continues it)."""
+    same = [e for e in RUNNABLE if e.page == example.page]
+    return same[same.index(example) - 1]
+
+
 def run_example(example: Example, folder: Path) -> subprocess.CompletedProcess[str]:
     """Run one marked block in ``folder`` (which holds a copy of ``examples/``), as the page shows it."""
-    shutil.copytree(ROOT / "examples", folder / "examples")
+    if "continues" in example.tags:
+        first = run_example(_before(example), folder)
+        assert first.returncode == 0, (first.stdout[-2000:], first.stderr[-3000:])
+    else:
+        shutil.copytree(ROOT / "examples", folder / "examples")
     env, python = _env(example.install)
     code, port = example.code, example.port
     if port is not None:
