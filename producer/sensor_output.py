@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from producer.settings import Settings
+from producer.settings import SensorSettings
 from producer.sinks.sensor_files import COUNTS_NAME, TRUE_DOORS_NAME, SensorFileSink
 from sim.batch import DoorColumns
 from sim.run import Simulation
@@ -19,7 +19,7 @@ from sim.sensor_stream import SensorLayer
 class SensorOutput:
     """A run's sensor layer and its two files."""
 
-    def __init__(self, run: Simulation, settings: Settings, out: str | Path, fmt: str) -> None:
+    def __init__(self, run: Simulation, settings: SensorSettings, out: str | Path, fmt: str) -> None:
         self.layer = SensorLayer(run.seed, run.stores, run.start, run.end, interval=60 * settings.count_interval)
         self.sink = SensorFileSink(out, fmt)
 

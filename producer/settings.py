@@ -21,6 +21,8 @@ from sim.limits import (
     CAPACITY,
     COUNT_INTERVAL_MINUTES,
     CUSTOMERS_PER_DAY,
+    FIRST_INSTANT,
+    LAST_INSTANT,
     MULTIPLIER,
     PATIENCE_MINUTES,
     WHOLE_CUSTOMERS_PER_DAY,
@@ -323,6 +325,12 @@ SPECS: dict[str, Spec] = {
         "CLOCK_DB", _int(0, 2**31 - 1), "a whole number from 0 to 2,147,483,647", 0,
         "with CLOCK=redis: the Redis database of CLOCK_KEY (the streams stay in REDIS_DB)",
     ),
+    "clock_max_jump": Spec(
+        "CLOCK_MAX_JUMP", _int(0, LAST_INSTANT - FIRST_INSTANT),
+        "a whole number of simulated seconds from 0 to 34,712,668,800 (0: no bound)", 86_400,
+        "with CLOCK=redis: a jump forward of CLOCK_KEY by more than this many simulated seconds (a day) "
+        "is held, with one warning, until the clock comes back within it; 0 follows any jump",
+    ),
     "standby": Spec(
         "STANDBY", _bool, "1/0, true/false, yes/no or on/off", False,
         "when another producer writes these streams: wait and take over its run when it stops (else exit 1)",
@@ -349,68 +357,89 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
-#: Settings of the door sensor layer (``simulate`` and ``produce``, see docs/sensors.md).
-SENSOR_SETTINGS = ("sensor", "count_interval")
+@dataclass(frozen=True, kw_only=True)
+class TrafficSettings:
+    """What shapes the simulated traffic, for ``simulate`` and ``produce`` alike: with the seed, a run's identity."""
 
-#: Settings that shape the simulated traffic (shared with ``produce``).
-TRAFFIC_SETTINGS = (
-    "seed", "profile_file", "default_daily_customers", "base_daily_customers",
-    "daily_customers", "daily_variation_pct", "disable_daily_variation", "traffic_multiplier",
-    "timezone", "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file",
-)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """All settings, validated. Build with :meth:`load`."""
-
-    redis_host: str
-    redis_port: int
-    redis_db: int
-    redis_url: str | None
-    redis_stream: str
+    seed: int | None
+    profile_file: str | None
     default_daily_customers: float
     base_daily_customers: float | None
     daily_customers: int | None
     daily_variation_pct: float
     disable_daily_variation: bool
-    seed: int | None
     traffic_multiplier: float
-    profile_file: str | None
-    sim_start: str | None
-    speed: float
-    stream_maxlen: int
-    log_level: str
-    publish_clock: bool
-    metrics_port: int
-    timezone: str = "UTC"
-    store_capacity: int | None = None
-    capacity_mode: str = "queue"
-    patience_minutes: float | None = None
-    write_rejected: bool = False
-    stores_file: str | None = None
-    sensor: str = "auto"
-    count_interval: int = 15
+    timezone: str
+    store_capacity: int | None
+    capacity_mode: str
+    patience_minutes: float | None
+    write_rejected: bool
+    stores_file: str | None
 
-    buffer_max: int = 100_000
-    redis_connect_timeout: float = 0.0
-    clock: str = "wall"
-    clock_key: str = "sim:now"
-    clock_db: int = 0
-    standby: bool = False
-    lease_seconds: float = 5.0
-    metrics_host: str = "127.0.0.1"
-    redis_cluster: str | None = None
-    stream_per_store: bool = False
-    shard: tuple[int, int] | None = None
+    @property
+    def baseline(self) -> float:
+        if self.base_daily_customers is not None:
+            return self.base_daily_customers
+        return self.default_daily_customers
 
-    def __post_init__(self) -> None:
-        self._check_scale_out()
-        if self.clock == "redis" and self.publish_clock:
-            raise SettingsError(
-                "PUBLISH_CLOCK=1 with CLOCK=redis: one clock only; a producer that follows the "
-                "pipeline's clock must not write it (unset PUBLISH_CLOCK, or use CLOCK=wall)"
+    def baseline_for(self, profile: Profile) -> float:
+        """The baseline for a store with this profile.
+
+        ``BASE_DAILY_CUSTOMERS`` wins; else the profile file's ``baseline``;
+        else ``DEFAULT_DAILY_CUSTOMERS``.
+        """
+        if self.base_daily_customers is None and profile.baseline is not None:
+            return profile.baseline
+        return self.baseline
+
+    @property
+    def variation(self) -> float:
+        return 0.0 if self.disable_daily_variation else self.daily_variation_pct
+
+    def profile(self) -> Profile:
+        if self.profile_file is None:
+            return DEFAULT_PROFILE
+        try:
+            return load_profile(self.profile_file)
+        except ProfileError as exc:
+            raise SettingsError(f"PROFILE_FILE: {exc}") from None
+
+    @property
+    def patience_seconds(self) -> int | None:
+        if self.patience_minutes is None:
+            return None
+        return max(1, round(self.patience_minutes * 60))
+
+    def default_store(self) -> Store:
+        """The store these settings describe (with a stores file: each store's defaults)."""
+        profile = self.profile()
+        try:
+            return Store(
+                profile=profile,
+                baseline=self.baseline_for(profile),
+                daily_customers=self.daily_customers,
+                variation=self.variation,
+                multiplier=self.traffic_multiplier,
+                timezone=self.timezone,
+                capacity=self.store_capacity,
+                capacity_mode=self.capacity_mode,
+                patience=self.patience_seconds if self.stores_file is None else None,
             )
+        except TrafficError as exc:
+            raise SettingsError(
+                "DAILY_CUSTOMERS or BASE_/DEFAULT_DAILY_CUSTOMERS, TRAFFIC_MULTIPLIER, DAILY_VARIATION_PCT and "
+                f"PROFILE_FILE together: {exc}"
+            ) from None
+
+    def stores(self) -> tuple[Store, ...]:
+        """The run's stores: the stores file's (``STORES``), or the one store of the settings."""
+        if self.stores_file is None:
+            return (self.default_store(),)
+        from producer.stores_file import load_stores
+
+        return load_stores(self.stores_file, self.default_store(), self.patience_seconds, self.baseline_for)
+
+    def _check_traffic(self) -> None:
         if self.patience_minutes is not None and self.stores_file is None:
             if self.store_capacity is None:
                 raise SettingsError(
@@ -422,6 +451,115 @@ class Settings:
                     f"PATIENCE_MINUTES={self.patience_minutes:g} needs CAPACITY_MODE=queue: "
                     "in loss mode nobody queues"
                 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpanSettings:
+    """Where a run starts (its end is a command's option: ``--days``, ``--until``)."""
+
+    sim_start: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SensorSettings:
+    """The door sensor layer (``simulate`` and ``produce``, see docs/sensors.md)."""
+
+    sensor: str
+    count_interval: int
+
+    def has_sensor(self, stores: Sequence[Store]) -> bool:
+        """Whether a run of ``stores`` has a door sensor: a store's profile has ``[sensor]`` and SENSOR is not off."""
+        return self.sensor != "off" and any(s.profile.sensor is not None for s in stores)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisSettings:
+    """The Redis the live producer writes to, its streams' base name and how it buffers for it."""
+
+    redis_url: str | None
+    redis_host: str
+    redis_port: int
+    redis_db: int
+    redis_stream: str
+    stream_maxlen: int
+    buffer_max: int
+    redis_connect_timeout: float
+
+    @property
+    def door_stream(self) -> str:
+        return f"{self.redis_stream}:realistic"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterSettings:
+    """Scale-out: a Redis Cluster, streams per store, and shards of the stores."""
+
+    redis_cluster: str | None
+    stream_per_store: bool
+    shard: tuple[int, int] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClockSettings:
+    """What paces the live producer: the wall clock x ``SPEED``, or a followed clock; whether it publishes one."""
+
+    speed: float
+    clock: str
+    clock_key: str
+    clock_db: int
+    clock_max_jump: int
+    publish_clock: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaseSettings:
+    """One producer per set of streams: its lease, and whether to wait as a standby."""
+
+    standby: bool
+    lease_seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsSettings:
+    """What the process tells: Prometheus metrics and the log level."""
+
+    metrics_host: str
+    metrics_port: int
+    log_level: str
+
+
+#: The sections, in the order of the settings table: each field is declared once, in its section, and a
+#: module that needs one section takes it (a :class:`Settings` is each of them).
+SECTIONS: dict[str, type] = {
+    "traffic": TrafficSettings, "span": SpanSettings, "sensor": SensorSettings, "redis": RedisSettings,
+    "cluster": ClusterSettings, "clock": ClockSettings, "lease": LeaseSettings, "metrics": MetricsSettings,
+}
+
+
+def section_names(section: str) -> tuple[str, ...]:
+    """The settings of one section, in declaration order."""
+    return tuple(f.name for f in fields(SECTIONS[section]))
+
+
+#: Settings that shape the simulated traffic (shared with ``produce``; with the seed, a run's identity).
+TRAFFIC_SETTINGS = section_names("traffic")
+#: Settings of the door sensor layer (``simulate`` and ``produce``, see docs/sensors.md).
+SENSOR_SETTINGS = section_names("sensor")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(TrafficSettings, SpanSettings, SensorSettings, RedisSettings, ClusterSettings, ClockSettings,
+               LeaseSettings, MetricsSettings):
+    """All settings, validated: every section at once. Build with :meth:`load`."""
+
+    def __post_init__(self) -> None:
+        self._check_scale_out()
+        if self.clock == "redis" and self.publish_clock:
+            raise SettingsError(
+                "PUBLISH_CLOCK=1 with CLOCK=redis: one clock only; a producer that follows the "
+                "pipeline's clock must not write it (unset PUBLISH_CLOCK, or use CLOCK=wall)"
+            )
+        self._check_traffic()
 
     def _check_scale_out(self) -> None:
         """The combinations of REDIS_CLUSTER, STREAM_PER_STORE and SHARD that mean something."""
@@ -474,77 +612,6 @@ class Settings:
                 continue
             values[name] = _parse(spec, source, raw)
         return cls(**values)
-
-    @property
-    def baseline(self) -> float:
-        if self.base_daily_customers is not None:
-            return self.base_daily_customers
-        return self.default_daily_customers
-
-    def baseline_for(self, profile: Profile) -> float:
-        """The baseline for a store with this profile.
-
-        ``BASE_DAILY_CUSTOMERS`` wins; else the profile file's ``baseline``;
-        else ``DEFAULT_DAILY_CUSTOMERS``.
-        """
-        if self.base_daily_customers is None and profile.baseline is not None:
-            return profile.baseline
-        return self.baseline
-
-    @property
-    def variation(self) -> float:
-        return 0.0 if self.disable_daily_variation else self.daily_variation_pct
-
-    @property
-    def door_stream(self) -> str:
-        return f"{self.redis_stream}:realistic"
-
-    def profile(self) -> Profile:
-        if self.profile_file is None:
-            return DEFAULT_PROFILE
-        try:
-            return load_profile(self.profile_file)
-        except ProfileError as exc:
-            raise SettingsError(f"PROFILE_FILE: {exc}") from None
-
-    @property
-    def patience_seconds(self) -> int | None:
-        if self.patience_minutes is None:
-            return None
-        return max(1, round(self.patience_minutes * 60))
-
-    def default_store(self) -> Store:
-        """The store these settings describe (with a stores file: each store's defaults)."""
-        profile = self.profile()
-        try:
-            return Store(
-                profile=profile,
-                baseline=self.baseline_for(profile),
-                daily_customers=self.daily_customers,
-                variation=self.variation,
-                multiplier=self.traffic_multiplier,
-                timezone=self.timezone,
-                capacity=self.store_capacity,
-                capacity_mode=self.capacity_mode,
-                patience=self.patience_seconds if self.stores_file is None else None,
-            )
-        except TrafficError as exc:
-            raise SettingsError(
-                "DAILY_CUSTOMERS or BASE_/DEFAULT_DAILY_CUSTOMERS, TRAFFIC_MULTIPLIER, DAILY_VARIATION_PCT and "
-                f"PROFILE_FILE together: {exc}"
-            ) from None
-
-    def has_sensor(self, stores: Sequence[Store]) -> bool:
-        """Whether a run of ``stores`` has a door sensor: a store's profile has ``[sensor]`` and SENSOR is not off."""
-        return self.sensor != "off" and any(s.profile.sensor is not None for s in stores)
-
-    def stores(self) -> tuple[Store, ...]:
-        """The run's stores: the stores file's (``STORES``), or the one store of the settings."""
-        if self.stores_file is None:
-            return (self.default_store(),)
-        from producer.stores_file import load_stores
-
-        return load_stores(self.stores_file, self.default_store(), self.patience_seconds, self.baseline_for)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -626,3 +693,13 @@ def _parse(spec: Spec, source: str, raw: str) -> Any:
     except (ValueError, TypeError):
         shown = mask_secrets(raw)  # a password never reaches a log or a terminal
         raise SettingsError(f"{source}={shown!r} is not valid: expected {spec.accepts}") from None
+
+
+def _check_sections() -> None:
+    """Every setting is in exactly one section, and every section's field is a setting (checked at import)."""
+    declared = [name for section in SECTIONS for name in section_names(section)]
+    if sorted(declared) != sorted(SPECS) or len(set(declared)) != len(declared):
+        raise RuntimeError(f"settings and sections disagree: {sorted(set(declared) ^ set(SPECS))}")
+
+
+_check_sections()

@@ -6,13 +6,13 @@ live producer loads none of the offline command's stack).
 
 from __future__ import annotations
 
-from producer.settings import Settings, SettingsError
+from producer.settings import SettingsError, SpanSettings
 from sim.fast import DAY
 from sim.limits import FIRST_DATE, FIRST_INSTANT, LAST_DATE, LAST_INSTANT, MAX_DAYS
 from sim.run import to_epoch
 
 
-def parse_start(settings: Settings, default: int, name: str = "SIM_START") -> int:
+def parse_start(settings: SpanSettings, default: int, name: str = "SIM_START") -> int:
     """The simulated start (epoch seconds); ``name`` is how the user gave it, for the message."""
     if settings.sim_start is None:
         return default

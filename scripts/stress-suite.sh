@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite, N times in a row (default 3), under `pytest -n 2` while two CPU-bound
-# processes run beside it: the busy 2-core machine the suite must pass on. Stops at the
-# first failing run (exit 1) and always stops the CPU hogs. Run `bash scripts/test.sh`
-# once first (it makes .venv).
+# processes run beside it: the busy 2-core machine the suite must pass on. First, the
+# timing tests of the live producer's start (nothing written before its time at SPEED=1)
+# ten times in a row under the same load, two at a time. Stops at the first failing run
+# (exit 1) and always stops the CPU hogs. Run `bash scripts/test.sh` once first (it makes .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
@@ -13,6 +14,11 @@ trap cleanup EXIT
 for _ in 1 2; do
     python3 -c 'while True: pass' &
     hogs+=("$!")
+done
+timing=(tests/test_producer_starts_now.py tests/test_first_instant_on_time.py tests/test_wall_clock_anchor.py)
+for i in $(seq 1 10); do
+    echo "stress-suite.sh: start timing, round $i of 10 (two CPU-bound processes beside it)" >&2
+    .venv/bin/python -m pytest -n 2 -q -p no:cacheprovider "${timing[@]}"
 done
 for i in $(seq 1 "$runs"); do
     echo "stress-suite.sh: run $i of $runs (two CPU-bound processes beside it)" >&2

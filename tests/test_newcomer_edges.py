@@ -10,6 +10,7 @@ import contextlib
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,16 @@ from tests.producer_run import wait_for, watch_producer
 from tests.redis_server import RedisServer
 
 SIM = ["simulate", "--start", "2025-11-03", "--days", "1", "--seed", "42"]
+
+
+def _settled(check: Callable[[], bool]) -> Callable[[], bool]:
+    """``check``, False while the files it looks at are being created, renamed or removed under it."""
+    def safe() -> bool:
+        try:
+            return check()
+        except OSError:
+            return False
+    return safe
 
 
 def _base(*args: str) -> subprocess.CompletedProcess[str]:
@@ -89,7 +100,8 @@ def test_ctrl_c_in_simulate_exits_130_and_leaves_nothing(tmp_path: Path) -> None
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # Mid-run: the sessions file has taken its first megabyte.
-        wait_for(lambda: out.is_dir() and sum(p.stat().st_size for p in out.iterdir()) > 1_000_000, timeout=120)
+        wait_for(_settled(lambda: out.is_dir() and sum(p.stat().st_size for p in out.iterdir()) > 1_000_000),
+                 timeout=120)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -233,7 +245,7 @@ def test_ctrl_c_with_workers_exits_130_without_tracebacks(tmp_path: Path) -> Non
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # The workers are writing partitions.
-        wait_for(lambda: out.is_dir() and any(p.is_file() for p in out.rglob("*.jsonl")), timeout=300)
+        wait_for(_settled(lambda: out.is_dir() and any(p.is_file() for p in out.rglob("*.jsonl"))), timeout=300)
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=120)
     finally:

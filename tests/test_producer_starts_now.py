@@ -6,13 +6,21 @@ drawn before the start is fixed. Before, the start was fixed first and the
 clock anchored after the draw, so every event was written that much late
 (2.4 s for 3,000,000 customers a day). Half a million customers a day take
 about a second to draw here, ten times the bound below.
+
+The first instant was once written early: the start is the next whole
+second, up to 1 s ahead of the wall clock, and its events went out at once
+(tests/test_first_instant_on_time.py). The second test reads every XADD as
+Redis executed it (``MONITOR``, started before the producer), the first
+second's included, against the entry's id (its event's second).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import statistics
+import threading
 import time
 
 import redis
@@ -46,3 +54,46 @@ def test_speed_one_without_a_start_writes_each_event_at_its_own_time(redis_serve
     assert proc.proc.returncode == 0, err
     assert min(delays) >= 0, "nothing is written before its time"
     assert statistics.median(delays) < 0.1, f"written late by a median {statistics.median(delays):.3f} s"
+
+
+#: An XADD's entry id as MONITOR shows it: ``<ms>-<seq>`` after the stream name (and MAXLEN).
+ENTRY_ID = re.compile(r"\b(\d{13})-\d+\b")
+
+
+def test_no_entry_reaches_redis_before_its_second(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    adds: list[tuple[float, float]] = []  # (server time executed, the entry's second)
+    unread: list[str] = []  # XADDs whose id could not be read (asserted empty below)
+    ready = threading.Event()
+
+    def monitor() -> None:
+        try:
+            with client.monitor() as m:
+                ready.set()
+                for cmd in m.listen():
+                    if cmd["command"].startswith("XADD"):
+                        found = ENTRY_ID.search(cmd["command"])
+                        if found is None:
+                            unread.append(cmd["command"][:200])
+                        else:
+                            adds.append((float(cmd["time"]), int(found.group(1)) / 1000))
+        except redis.ConnectionError:
+            return  # the server is gone: the test is over
+
+    threading.Thread(target=monitor, daemon=True).start()
+    assert ready.wait(30)
+    proc = watch_producer(redis_server.url, "--daily-customers", "500000", "--seed", "3")
+    try:
+        proc.wait_for_log("on the clock")
+        deadline = time.monotonic() + 60
+        while len(adds) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.proc.terminate()
+        _, err = proc.finish(timeout=30)
+    assert proc.proc.returncode == 0, err
+    assert not unread, unread
+    assert len(adds) >= 40, f"only {len(adds)} entries written in a minute"
+    first = min(second for _, second in adds)
+    early = [(second - first, second - at) for at, second in adds if at < second]
+    assert not early, f"written before their second (second of the run, seconds early): {early[:5]}"

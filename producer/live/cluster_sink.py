@@ -160,6 +160,10 @@ class ClusterSink(RedisSink):
         client = self.client
         return lambda: client.get(key)
 
+    def clock_push(self, key: str, db: int, on_change: Any, what: str) -> None:
+        """No pushed clock on a cluster (the key's node may move): the followed clock polls."""
+        return None
+
     # -- the hot path ---------------------------------------------------------------------------
 
     def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:

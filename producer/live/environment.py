@@ -227,6 +227,10 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         self.replay_until = replay_until if replay_until is not None else now
         self.behind = False
         self.max_lag = 0.0
+        #: Whether ``now`` has been reached on the pace. The start instant has not: without
+        #: SIM_START it is the next whole second, up to 1 s ahead of the wall clock, and the
+        #: hot path below would write its events at once, that much early.
+        self._now_due = False
 
     def prime(self) -> None:
         """Process the events at the start instant that precede any output, unpaced.
@@ -253,10 +257,10 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         nxt = self.peek()
         if nxt is Infinity:
             raise EmptySchedule
-        if nxt == self.now:
+        if nxt == self.now and self._now_due:
             outlet = self.outlet
-            # Hot path: more of the current instant (also after a stop: an instant is
-            # finished, so both streams stop at the same time). Flush only if the buffer is large.
+            # Hot path: more of the current instant, which was due already (also after a stop: an
+            # instant is finished, so both streams stop at the same time). Flush only if the buffer is large.
             if outlet is None or outlet.pending() < FLUSH_COUNT:
                 simpy.Environment.step(self)
                 return
@@ -301,6 +305,7 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
             self.waker.wait(wait)
             if due is None:
                 due = pace.due(nxt)
+        self._now_due = True
         simpy.Environment.step(self)
 
     def _clock(self, nxt: float) -> int:

@@ -70,7 +70,7 @@ log = logging.getLogger("producer")
 PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
     "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
-    "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
+    "clock_max_jump", "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
     "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS,
 )
 #: Seconds a stop may spend writing what is buffered before giving up (the process ends
@@ -196,8 +196,10 @@ def _open_run(
             raise SettingsError(
                 f"SPEED={settings.speed:g} has no meaning with CLOCK=redis: the followed clock "
                 f"{settings.clock_key} sets the pace; unset SPEED")
-        clock = FollowedClock(sink.clock_reader(settings.clock_key, settings.clock_db),
-                              f"{settings.clock_key} (db {settings.clock_db})")
+        what = f"{settings.clock_key} (db {settings.clock_db})"
+        clock = FollowedClock(sink.clock_reader(settings.clock_key, settings.clock_db), what,
+                              push=sink.clock_push(settings.clock_key, settings.clock_db, waker.nudge, what),
+                              max_jump=settings.clock_max_jump)
         now = clock.wait_first(waker.wait)
     drawn: dict[tuple[int, dt.date], Arrivals] = {}
     if how == "new" and start is None:

@@ -40,6 +40,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from producer.live.clock_push import ClockPush
 from producer.live.writer import Batch, Writer
 
 
@@ -149,6 +150,7 @@ class RedisSink:
         self._conn: Any = None
         self._inflight: Batch | None = None
         self._clock_client: redis.Redis | None = None
+        self._clock_push: ClockPush | None = None
         self._writer = Writer(self._replied)
         #: Called (from the writer thread) when a batch's replies are in: the outbox wakes the paced loop.
         self.on_reply: Callable[[], None] | None = None
@@ -274,6 +276,14 @@ class RedisSink:
         client = redis.Redis(connection_pool=pool)
         self._clock_client = client
         return lambda: client.get(key)
+
+    def clock_push(self, key: str, db: int, on_change: Callable[[], None], what: str) -> ClockPush | None:
+        """Changes of ``key`` in database ``db`` pushed by this Redis (stopped by :meth:`close`); ``None``: poll."""
+        pool = self.client.connection_pool
+        options = {**pool.connection_kwargs, "db": db, "protocol": 2}  # invalidations as subscription messages
+
+        self._clock_push = ClockPush(lambda: pool.connection_class(**options), key, on_change, what).start()
+        return self._clock_push
 
     def read_hash(self, key: str) -> dict[str, str]:
         raw = self._call(self.client.hgetall, key)
@@ -428,6 +438,8 @@ class RedisSink:
 
     def close(self) -> None:
         self._writer.close()
+        if self._clock_push is not None:
+            self._clock_push.close()
         if self._clock_client is not None:
             self._clock_client.close()
         if self._conn is not None:
