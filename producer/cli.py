@@ -36,18 +36,39 @@ def _missing(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def _explained(exc: ModuleNotFoundError, command: str, extra: str | None) -> str | None:
+    """The one line naming the ``pip install`` for a missing optional dependency; None for another module."""
+    if isinstance(exc, MissingExtra):
+        return str(exc)
+    top = (exc.name or "").split(".")[0]
+    return missing_message(command, top, extra) if top in EXTRAS else None
+
+
 @contextmanager
 def missing_extras_explained(command: str = "this command", extra: str | None = None) -> Iterator[None]:
     """A missing optional dependency becomes one line naming its ``pip install``, exit code 2."""
     try:
         yield
-    except MissingExtra as exc:
-        _missing(str(exc))
     except ModuleNotFoundError as exc:
-        top = (exc.name or "").split(".")[0]
-        if top not in EXTRAS:
+        message = _explained(exc, command, extra)
+        if message is None:
             raise  # not an optional dependency: a broken install, shown as it is
-        _missing(missing_message(command, top, extra))
+        _missing(message)
+
+
+def _needs_extra(name: str, short_help: str, message: str) -> click.Command:
+    """A stand-in for a command whose extra is missing: ``--help`` shows what it does and what to install,
+    and running it is the one-line missing-extra error, exit code 2."""
+
+    def refuse(args: tuple[str, ...]) -> None:
+        _missing(message)
+
+    return click.Command(
+        name, callback=refuse, short_help=short_help,
+        help=f"{short_help}\n\nNot available here: {message}.",
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 class LazyGroup(click.Group):
@@ -62,7 +83,13 @@ class LazyGroup(click.Group):
             return None
         module, attr = target[0].split(":")
         with missing_extras_explained(f"foot-traffic {cmd_name}", target[2]):
-            command = getattr(importlib.import_module(module), attr)
+            try:
+                command = getattr(importlib.import_module(module), attr)
+            except ModuleNotFoundError as exc:
+                message = _explained(exc, f"foot-traffic {cmd_name}", target[2])
+                if message is None or target[2] is None:
+                    raise
+                return _needs_extra(cmd_name, target[1], message)  # --help still shows what it does
         assert isinstance(command, click.Command)
         return command
 
@@ -73,8 +100,12 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         # Imports made while a command runs (Parquet, a gamma dwell model, pandas).
-        with missing_extras_explained("this command"):
-            return super().invoke(ctx)
+        try:
+            with missing_extras_explained("this command"):
+                return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C: what a shell expects (128 + SIGINT), not click's "Aborted!", 1
+            click.echo("foot-traffic: interrupted", err=True)
+            raise SystemExit(130) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from producer import formats
 from producer.formats.read import read_path
+from producer.run_folder import NotThisRun, check_belongs, recorded_format
 from producer.sinks.files import DOORS_NAME, FORMATS, SESSIONS_NAME
 from producer.sinks.sensor_files import COUNTS_NAME, TRUE_DOORS_NAME
 
@@ -93,7 +94,11 @@ def data_files(folder: str | Path, fmt: str | None = None) -> DataFiles:
     path = Path(folder)
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder")
-    fmt = fmt or find_format(path)
+    fmt = fmt or recorded_format(path) or find_format(path)
+    try:
+        check_belongs(path, fmt)  # a folder holds one run: never another run's files under this run.json
+    except NotThisRun as exc:
+        raise DatasetError(str(exc)) from None
     sessions_path, doors_path = path / f"{SESSIONS_NAME}.{fmt}", path / f"{DOORS_NAME}.{fmt}"
     if not sessions_path.is_file() and fmt in _partitioned_formats(path):
         sessions_path, doors_path = path / SESSIONS_NAME, path / DOORS_NAME

@@ -16,11 +16,89 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from producer.settings import SPECS, Settings, SettingsError, choices, is_flag, near_misses
+from producer.settings import (
+    SPECS,
+    Settings,
+    SettingsError,
+    choices,
+    given_value,
+    is_flag,
+    near_misses,
+    seed_taken_as_text,
+)
 from sim.limits import TrafficError
 from sim.profile import ProfileError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+#: What an option's value is, as ``--help`` names it (``--seed INTEGER|TEXT``); by setting field name.
+METAVARS = {
+    "seed": "INTEGER|TEXT", "sim_start": "DATE|TIME", "profile_file": "FILE", "stores_file": "FILE",
+    "timezone": "ZONE", "redis_host": "HOST", "redis_port": "PORT", "redis_db": "DB", "redis_url": "URL",
+    "redis_stream": "NAME", "redis_cluster": "yes|no|URL", "shard": "i/N", "speed": "NUMBER|max",
+    "clock_key": "KEY", "clock_db": "DB", "metrics_host": "ADDRESS", "metrics_port": "PORT",
+    "lease_seconds": "SECONDS", "redis_connect_timeout": "SECONDS", "patience_minutes": "MINUTES",
+    "count_interval": "MINUTES",
+}
+
+#: The sections ``--help`` lists options in (the settings' sections, then the command's own), by option name.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Span": ("start", "sim_start", "days", "until"),
+    "Traffic": ("seed", "profile_file", "default_daily_customers", "base_daily_customers", "daily_customers",
+                "daily_variation_pct", "disable_daily_variation", "traffic_multiplier", "timezone",
+                "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file"),
+    "Door sensor": ("sensor", "count_interval"),
+    "Output": ("out", "fmt", "engine", "partition", "workers", "scheduler", "quiet", "fresh"),
+    "Redis": ("redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "stream_maxlen", "buffer_max",
+              "redis_connect_timeout"),
+    "Redis Cluster": ("redis_cluster", "stream_per_store", "shard"),
+    "Clock": ("speed", "clock", "clock_key", "clock_db", "publish_clock"),
+    "Lease": ("standby", "lease_seconds"),
+    "Metrics and logs": ("metrics_host", "metrics_port", "log_level"),
+}
+
+#: An example or two per command, shown at the end of its ``--help``.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "simulate": (
+        "foot-traffic simulate --start 2025-11-03 --days 7 --seed 42 --out out",
+        "foot-traffic simulate --stores examples/stores.toml --days 30 --format parquet --out chain",
+    ),
+    "produce": (
+        "foot-traffic produce --redis-url redis://127.0.0.1:6390/0 --speed 60",
+        "foot-traffic produce --redis-url redis://127.0.0.1:6390/0 --sim-start 2025-11-03 --days 1 --speed max",
+    ),
+    "fit": ("foot-traffic profile fit observed.csv --out shop.toml --calendar",),
+    "show": ("foot-traffic profile show examples/profiles/city.toml",),
+}
+
+
+class GroupedCommand(click.Command):
+    """A command whose ``--help`` lists its options in sections (:data:`SECTIONS`) and ends with examples."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: dict[str, list[tuple[str, str]]] = {title: [] for title in (*SECTIONS, "Options")}
+        for param in self.get_params(ctx):
+            row = param.get_help_record(ctx)
+            if row is not None:
+                title = next((t for t, names in SECTIONS.items() if param.name in names), "Options")
+                rows[title].append(row)
+        for title, found in rows.items():
+            if found:
+                with formatter.section(title):
+                    formatter.write_dl(found)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        examples = EXAMPLES.get(self.name or "")
+        if examples:
+            with formatter.section("Examples"):
+                for line in examples:  # as typed: never wrapped
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
+
+
+def _metavar(name: str, accepts: str) -> str:
+    return METAVARS.get(name) or ("INTEGER" if "whole number" in accepts else "NUMBER")
 
 
 def settings_options(names: Iterable[str]) -> Callable[[F], F]:
@@ -35,7 +113,8 @@ def settings_options(names: Iterable[str]) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         for name in reversed(names):
             spec = SPECS[name]
-            help_text = f"{spec.help} [env {spec.env}; default {spec.default}]"
+            default = "" if spec.default is None else f"; default {spec.default}"
+            help_text = f"{spec.help} [env {spec.env}{default}]"
             if is_flag(spec):
                 option = click.option(
                     f"{spec.option}/--no-{spec.option[2:]}", name, default=None, help=help_text,
@@ -43,7 +122,8 @@ def settings_options(names: Iterable[str]) -> Callable[[F], F]:
             else:
                 words = choices(spec)
                 option = click.option(
-                    spec.option, name, default=None, metavar=f"[{'|'.join(words)}]" if words else "VALUE",
+                    spec.option, name, default=None,
+                    metavar=f"[{'|'.join(words)}]" if words else _metavar(name, spec.accepts),
                     help=help_text if words else f"{help_text} [{spec.accepts}]",
                 )
             func = option(func)
@@ -60,6 +140,12 @@ def load_settings(options: dict[str, Any]) -> Settings:
     """
     for var, name in near_misses(os.environ):
         click.echo(f"foot-traffic: warning: {var} is not a setting and is ignored; did you mean {name}?", err=True)
+    seed, source = given_value(options.get("seed")), "--seed"
+    if seed is None:
+        seed, source = given_value(os.environ.get("SEED")), "SEED"
+    if seed is not None and seed_taken_as_text(seed):
+        click.echo(f"foot-traffic: warning: {source} {seed.strip()!r} is not a whole number from 0 to 2^63 - 1: "
+                   "it is taken as text and hashed to a seed (the same text repeats the run)", err=True)
     return Settings.load(os.environ, {k: v for k, v in options.items() if k in SPECS})
 
 

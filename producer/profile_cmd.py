@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from producer.options import fail, friendly_errors, load_settings, settings_options
+from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
 from sim.calendar import Calendar
 from sim.dwell import DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDwell, LognormalDwell
 from sim.extras import need
@@ -85,7 +86,7 @@ def _level(text: str) -> float:
     return value
 
 
-@profile.command()
+@profile.command(cls=GroupedCommand)
 @click.argument("observed", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="profile file to write (TOML)")
 @click.option("--force", is_flag=True, help="overwrite --out if it exists")
@@ -195,8 +196,7 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     click.echo(
         f"fitted {out} from {used:,.0f} entries on {int(whole.sum())} whole local days "
         f"({dt.date.fromordinal(first + int(kept[0]))} to {dt.date.fromordinal(first + int(kept[-1]))}, "
-        f"{weekly.closed_days} without any entry left out; weekdays seen "
-        f"{min(weekly.days_per_weekday)}-{max(weekly.days_per_weekday)} times): "
+        f"{weekly.closed_days} without any entry left out; {_weekdays_seen(weekly.days_per_weekday)}): "
         f"baseline {fitted.baseline:,.1f}/day, dwell "
         + ("default (no durations)" if fitted.dwell is None else _dwell_text(fitted))
     )
@@ -222,6 +222,14 @@ def _write_plot(plot: str, counts: np.ndarray, first: int, whole: np.ndarray, fi
     except OSError as exc:
         fail(f"--plot {plot!r}: cannot write the figure there: {exc.strerror or type(exc).__name__}", 1)
     click.echo(f"plot -> {plot}")
+
+
+def _weekdays_seen(per_weekday: Sequence[int]) -> str:
+    """``each weekday seen once``, ``... 4 times``, ``... 4 or 5 times``, ``... 1 to 3 times``."""
+    low, high = min(per_weekday), max(per_weekday)
+    if low == high:
+        return f"each weekday seen {'once' if low == 1 else f'{low} times'}"
+    return f"each weekday seen {low} {'or' if high == low + 1 else 'to'} {high} times"
 
 
 def _whole(obs: Observed, days: LocalDays, first: int, last: int) -> np.ndarray:
@@ -279,7 +287,7 @@ def _week(profile_: Profile, week: str | None) -> tuple[Profile, list[dt.date]]:
     return profile_, [start + dt.timedelta(days=i) for i in range(7)]
 
 
-@profile.command()
+@profile.command(cls=GroupedCommand)
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--week", default=None, metavar="DATE",
               help="show the 7 days from DATE with the profile's calendar [default: a typical week, no calendar]")

@@ -550,8 +550,11 @@ def report(folder: str | None, out: str | None, fmt: str | None, redis_url: str 
     except (DatasetError, ManifestError, StreamsError) as exc:
         fail(str(exc))
     page = Path(out) if out else Path(folder or ".") / "report.html"
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(text, encoding="utf-8")
+    try:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(text, encoding="utf-8")
+    except OSError as exc:  # an unwritable --out: one line, exit 1 (an environment problem)
+        fail(f"--out {page}: cannot write the page: {exc.strerror or exc}", code=1)
     if figures_dir and result is not None:
         target = Path(figures_dir)
         target.mkdir(parents=True, exist_ok=True)

@@ -90,6 +90,14 @@ def _seed(text: str) -> int:
     return seed_from_text(word)
 
 
+def seed_taken_as_text(text: str) -> bool:
+    """A ``SEED`` that looks like a number but is not a whole one from 0 to 2**63 - 1 (``-1``, ``1.5``):
+    it is hashed as text like any word, which its writer likely did not mean, so it deserves a warning."""
+    word = text.strip()
+    return bool(re.fullmatch(r"[+-]?[0-9][0-9_.,eE+-]*|[+-]?\.[0-9]+", word)) and not (
+        word.isdigit() and int(word) <= 2**63 - 1)
+
+
 def seed_from_text(text: str) -> int:
     """The seed of a non-numeric ``SEED``: SHA-256 of its UTF-8 text, first 8 bytes big-endian, top bit cleared."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") & (2**63 - 1)

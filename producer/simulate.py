@@ -14,7 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from producer import formats
 from producer.formats import has_pyarrow
 from producer.manifest import write_manifest
-from producer.options import fail, friendly_errors, load_settings, plural, settings_options
+from producer.options import GroupedCommand, fail, friendly_errors, load_settings, plural, settings_options
+from producer.run_folder import replace_earlier_runs
 from producer.sensor_output import SensorOutput, remove_stale
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS, Settings
 from producer.sinks.files import DOORS_NAME, FORMATS, FileSink
@@ -34,7 +35,7 @@ def _progress(console: Console) -> Progress:
     )
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.option("--start", "sim_start", default=None, metavar="DATE|TIME",
               help="first simulated instant (UTC): a date or an ISO time [env SIM_START; default today]")
 @click.option("--days", default=None, metavar="N",
@@ -109,6 +110,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         sensor_paths = sensed.close() if sensed is not None else None
         if sensed is None:
             remove_stale(out, fmt)
+        replace_earlier_runs(out, paths, sensor_paths)  # a folder holds one run
         more = {"sensor": True, "count_interval": settings.count_interval} if sensed is not None else {}
         write_manifest(out, seed, start, end, run.stores, manifest_settings(settings, seed, engine, fmt, **more))
     except OSError as exc:  # the disk filled up, the folder went away ...
@@ -141,15 +143,17 @@ def _cluster_options(workers: str | None, scheduler: str | None) -> tuple[int | 
     """--workers and --scheduler, checked (one of them at most)."""
     if workers is None and scheduler is None:
         return None, None  # a plain run imports nothing of the cluster side (nor its pyarrow)
-    from producer.cluster import check_address, check_workers
+    from producer.cluster import DaskMissing, check_address, check_workers, require_dask
 
     if workers is not None and scheduler is not None:
         fail("--workers and --scheduler: give one of them, not both (--workers starts a local cluster)")
     try:
-        return (None if workers is None else check_workers(workers),
-                None if scheduler is None else check_address(scheduler))
-    except ValueError as exc:
+        checked = (None if workers is None else check_workers(workers),
+                   None if scheduler is None else check_address(scheduler))
+        require_dask()  # the dask extra (it brings pyarrow too) is what to install, said first
+    except (ValueError, DaskMissing) as exc:
         fail(str(exc))
+    return checked
 
 
 def print_seed(console: Console, given: int | None, seed: int) -> None:

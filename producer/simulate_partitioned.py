@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from producer.manifest import write_manifest
 from producer.options import fail
 from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
+from producer.run_folder import replace_earlier_runs
 from producer.settings import Settings
 from producer.simulate import cannot_write, manifest_settings, print_seed
 from sim.events import iso
@@ -44,9 +45,17 @@ def simulate_partitioned(
     scheduler: str | None, console: Console, quiet: bool, sensor: bool = False,
 ) -> None:
     """Run ``run`` as tasks, write the data sets and run.json, print the summary line."""
-    from producer.cluster import ClusterError, DaskMissing, connect, require_dask, run_tasks
+    from producer.cluster import (
+        ClusterError,
+        DaskMissing,
+        connect,
+        require_dask,
+        run_tasks,
+        warn_if_too_small,
+    )
 
     on_dask = workers is not None or scheduler is not None
+    warn_if_too_small(run, workers, quiet)
     if on_dask:
         try:
             require_dask()
@@ -80,6 +89,7 @@ def simulate_partitioned(
                 for task in tasks:
                     done(task, run_task(task))
         paths = publish(out, sensor)
+        replace_earlier_runs(out, paths)  # a folder holds one run: an earlier plain run's files go
         more = {"sensor": True, "count_interval": settings.count_interval} if sensor else {}
         write_manifest(out, run.seed, run.start, run.end, run.stores, manifest_settings(
             settings, run.seed, engine, fmt, layout=SENSOR_LAYOUT if sensor else LAYOUT, tasks=len(tasks),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine and run them all:
 # redis-server (the tests start their own on free ports), a Java runtime
-# (for Spark), a venv with the project and its test extra, then ruff, mypy and pytest. Fails loudly.
+# (for Spark), a venv with the project and its test extra, then ruff, mypy, the docs' build and pytest. Fails loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,8 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
 
-.venv/bin/ruff check sim producer tests bench
+.venv/bin/ruff check sim producer tests bench examples
 .venv/bin/mypy sim producer
+# The documentation site: a broken link, a missing anchor or a page left out of the nav fails here.
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"
 .venv/bin/python -m pytest -n 2 -q "$@"

@@ -207,7 +207,20 @@ class Profile:
         Written by a TOML writer (tomli-w), so any name, however awkward its
         quotes or characters, comes back as it went in.
         """
-        return tomli_w.dumps(self.to_mapping())
+        return _inline_arrays(tomli_w.dumps(self.to_mapping()))
+
+
+#: A multi-line array of plain values, as tomli-w writes every array: one value per line.
+_ARRAY = re.compile(r"\[\n((?:    [^\n\[\]{}]+,\n)+)\]")
+
+
+def _inline_arrays(text: str) -> str:
+    """Each array of plain values on one line (``Monday = [13.3, 15.5, ...]``), as a person writes a profile.
+
+    Only arrays whose lines hold no bracket or brace are joined (each line is one
+    value, so a comma inside a string is kept as it is); anything else stays as written.
+    """
+    return _ARRAY.sub(lambda m: "[" + ", ".join(line.strip()[:-1] for line in m.group(1).splitlines()) + "]", text)
 
 
 def _check_starts(starts: Sequence[int], key: str) -> None:

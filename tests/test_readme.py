@@ -1,4 +1,10 @@
-"""The README stays true: every setting is in its table, its commands exist."""
+"""The README and the documentation pages stay true: every setting is in its table, their commands exist.
+
+The README is the way in (at most 250 lines: two commands, a live recipe, the
+extras, where to go); the rest lives in the pages under ``docs/``, and each
+check follows the text it checks (the settings table to ``docs/settings.md``,
+the Python API to ``docs/api.md``).
+"""
 
 from __future__ import annotations
 
@@ -10,19 +16,34 @@ from click.testing import CliRunner
 from producer.cli import main
 from producer.settings import SPECS
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def page(name: str) -> str:
+    """The text of one documentation page, ``docs/<name>``."""
+    return (ROOT / "docs" / name).read_text(encoding="utf-8")
+
+
+#: The README and every documentation page, by name.
+TEXTS = {"README.md": README} | {f"docs/{p.relative_to(ROOT / 'docs')}": p.read_text(encoding="utf-8")
+                                 for p in sorted((ROOT / "docs").rglob("*.md"))}
+SETTINGS = page("settings.md")
 
 
 def test_every_setting_is_in_the_settings_table() -> None:
-    table = README.split("<!-- settings-table")[1].split("\n\n")[0]
+    table = SETTINGS.split("<!-- settings-table")[1].split("\n\n")[0]
     listed = set(re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M))
     assert listed == {spec.env for spec in SPECS.values()}
 
 
 def test_every_command_the_readme_names_exists() -> None:
     # Commands as typed: at a line start, in a code span, or after a shell prompt or &&.
-    named = set(re.findall(r"(?:^|`|\$ |&& )(?:\.venv/bin/)?foot-traffic ([a-z]+)", README, flags=re.M))
+    pattern = r"(?:^|`|\$ |&& )(?:\.venv/bin/)?foot-traffic ([a-z]+)"
+    named = set(re.findall(pattern, README, flags=re.M))
     assert "simulate" in named
+    for text in TEXTS.values():
+        named |= set(re.findall(pattern, text, flags=re.M))
     runner = CliRunner()
     for command in named:
         assert runner.invoke(main, [command, "--help"]).exit_code == 0, command
@@ -32,7 +53,7 @@ def test_the_settings_table_states_each_engine_range() -> None:
     """Settings read through a sim.limits range show its bounds in the table's Accepts column."""
     from sim.limits import Range
 
-    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([A-Z_]+)` \|.*$", README, flags=re.M)}
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([A-Z_]+)` \|.*$", SETTINGS, flags=re.M)}
     checked = 0
     for spec in SPECS.values():
         limits = getattr(spec.parse, "__self__", None)
@@ -62,13 +83,44 @@ def test_after_the_install_into_dot_venv_the_readme_says_how_to_reach_foot_traff
 
 
 def test_the_python_api_example_says_how_to_install_pandas() -> None:
-    api = _section("Python API (notebooks)")
+    api = page("api.md")
     assert ".frames()" in api
     named = re.findall(r"pip install '\.\[([a-z,]+)\]'", api)
     assert any("pandas" in n.split(",") or "notebooks" in n.split(",") for n in named), named
 
 
 def test_every_extra_the_readme_names_is_declared() -> None:
-    named = {e for group in re.findall(r"(?:foot-traffic-sim|'\.)\[([a-z,]+)\]", README) for e in group.split(",")}
+    def extras_in(text: str) -> set[str]:
+        return {e for group in re.findall(r"(?:foot-traffic-sim|'\.)\[([a-z,]+)\]", text) for e in group.split(",")}
+
+    named = extras_in(README)
     assert {"parquet", "report", "fit", "pandas"} <= named
     assert named <= _extras(), named - _extras()
+    for name, text in TEXTS.items():
+        assert extras_in(text) <= _extras(), (name, extras_in(text) - _extras())
+
+
+def test_the_readme_is_short() -> None:
+    assert len(README.splitlines()) <= 250
+
+
+def test_the_readme_lists_every_extra_in_its_table() -> None:
+    table = _section("Extras").split("\n\n")[2]
+    listed = set(re.findall(r"^\| `([a-z]+)` \|", table, flags=re.M))
+    assert listed == _extras(), listed ^ _extras()
+
+
+def test_the_readme_gives_a_newcomer_two_commands() -> None:
+    """One installs and runs the main job offline, the other installs and runs the tests."""
+    blocks = re.findall(r"```sh\n(.*?)```", _section("Two commands"), flags=re.S)
+    assert len(blocks) == 2, blocks
+    assert all(len(block.strip().splitlines()) == 1 for block in blocks), blocks
+    assert "pip install . &&" in blocks[0] and "foot-traffic simulate" in blocks[0]
+    assert "--redis" not in blocks[0]
+    assert blocks[1].strip() == "bash scripts/test.sh"
+
+
+def test_the_readme_live_recipe_never_uses_the_default_redis_port() -> None:
+    recipe = _section("A live run on a scratch Redis")
+    assert "redis-server --port" in recipe and "XRANGE" in recipe and "--redis-url" in recipe
+    assert ":6379" not in recipe.split("```sh")[1] and "-p 6379" not in recipe

@@ -349,8 +349,11 @@ def backfill(
     if (until - max(resume, sim_start)) / pace.speed < BEHIND and pace.speed < MAX_SPEED:
         return 0
     begin = model_start(sim_start, last, stores)
-    log.info("%.0f s behind: backfilling from %s to %s with the vectorized engine",
-             (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until))
+    if pace.speed >= MAX_SPEED:  # nothing is late: the whole span is due at once, by request
+        log.info("--speed max: writing %s to %s at once with the vectorized engine", iso(begin), iso(until))
+    else:
+        log.info("%.0f s behind: backfilling from %s to %s with the vectorized engine",
+                 (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until))
     began = time.monotonic()
     split = (lambda batch: store_columns(batch, stores)) if per_store else columns
     pipes: Pipes | None = None

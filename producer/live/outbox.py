@@ -211,6 +211,10 @@ class Outbox:
                     delay = min(delay, left)
                 log.warning("Redis at %s is unreachable (%s); retrying in %.1f s",
                             self.sink.where, _short(exc), delay)
+                if self.errors == 1:  # once: the default (redis:6379) is the compose service's name
+                    log.info("to use another Redis, name it: REDIS_URL=redis://HOST:PORT/DB or --redis-url "
+                             "(or REDIS_HOST and REDIS_PORT); waiting for this one meanwhile "
+                             "(REDIS_CONNECT_TIMEOUT=SECONDS stops waiting)")
                 self.waker.wait(delay)
 
     def check_tops(self) -> None:

@@ -49,7 +49,7 @@ from producer.live.sensor_pump import (
     sensor_streams,
 )
 from producer.live.shards import StoreEmitter, run_keys, shard_stores
-from producer.options import fail, friendly_errors, load_settings, plural, settings_options
+from producer.options import GroupedCommand, fail, friendly_errors, load_settings, plural, settings_options
 from producer.settings import (
     MAX_SPEED,
     SENSOR_SETTINGS,
@@ -230,7 +230,8 @@ def _open_run(
         log.info("the run record %s is upgraded to version %s", key, state.version)
         records.write(state)
     pace: Pace = clock if clock is not None else WallClock(state.sim_start, state.speed, state.wall_start)
-    pacing = f"following {clock.what}" if clock is not None else f"speed {state.speed:g}"
+    pacing = (f"following {clock.what}" if clock is not None
+              else "speed max" if state.speed >= MAX_SPEED else f"speed {state.speed:g}")
     shown = sink.streams if len(sink.streams) <= 4 else (*sink.streams[:2], f"... ({len(sink.streams)} streams)")
     log.info("%s run: seed %d, start %s, %s, streams %s -> Redis at %s", how, state.seed,
              iso(state.sim_start), pacing, ", ".join(shown), sink.where)
@@ -350,7 +351,8 @@ def _produce(
     sensor_part = (f", {plural(sum(written[1::4]), 'sensor record')} and "
                    f"{plural(sum(written[3::4]), 'interval count')}" if sensor else "")
     log.info(
-        "%s at %s: %s, %s and %s%s written (%d already there), "
+        "%s at %s: %s, %s and %s%s written (%d made again by the model's replay were in Redis already: "
+        "not written twice), "
         "lateness p50 %.1f ms p99 %.1f ms max %.1f ms%s",
         "stopped" if stopped else "finished", iso(int(env.now)), plural(emitter.visits, "visit"),
         plural(sum(written[0::4]) if sensor else sum(written[0::2]), "session"),
@@ -414,7 +416,7 @@ def setup_logging(level: str) -> None:
     )
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.option("--days", default=None, metavar="N", help="simulated days to produce [default: until stopped]")
 @click.option("--until", default=None, metavar="DATE|TIME", help="simulated end (exclusive), instead of --days")
 @click.option("--fresh", is_flag=True,
