@@ -21,7 +21,8 @@ Why any split gives the same rows: every draw is keyed by (store, local
 day, purpose), so a task that simulates one store over some window draws the
 very customers a whole run would. A task for ``[a, b)`` must also give the
 exits in ``[a, b)`` of customers who entered before ``a``; it starts its
-simulation one longest visit earlier (the dwell model's upper bound) and
+simulation one longest visit earlier (:attr:`~sim.store.Store.lookback`:
+the dwell model's upper bound, plus a leaving group's spread) and
 keeps only rows whose time falls in ``[a, b)``. A store whose customers
 interact (a capacity limit), or whose dwell has no upper bound (lognormal,
 gamma), is one task over the whole run.
@@ -51,7 +52,6 @@ from producer.sinks.arrow import door_table, session_table
 from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from sim.batch import Batch, Coded, DoorColumns, SessionColumns
-from sim.dwell import Dwell, DwellBySlot, HistogramDwell, MixtureDwell
 from sim.fast import DAY
 from sim.run import Engine, Simulation
 from sim.store import Store
@@ -107,21 +107,9 @@ class TaskResult:
     counts: int = 0
 
 
-def dwell_upper_minutes(dwell: Dwell) -> int | None:
-    """The longest visit a dwell model can draw, in minutes; ``None`` when unbounded."""
-    if isinstance(dwell, MixtureDwell):
-        return max(b.high for share, b in zip(dwell.shares, dwell.bands) if share > 0)
-    if isinstance(dwell, HistogramDwell):
-        return dwell_upper_minutes(dwell.mixture)
-    if isinstance(dwell, DwellBySlot):
-        bounds = [dwell_upper_minutes(m) for m in dwell.models()]
-        return None if any(b is None for b in bounds) else max(b for b in bounds if b is not None)
-    return None  # lognormal, gamma: no upper limit
-
-
 def splittable(store: Store) -> bool:
-    """Whether a store's run may be cut into spans of days (its customers do not interact)."""
-    return store.capacity is None and dwell_upper_minutes(store.dwell) is not None
+    """Whether a store's run may be cut into spans of days (its customers do not interact, visits are bounded)."""
+    return store.lookback is not None
 
 
 def span_days(days: float, n_splittable: int, workers: int) -> int:
@@ -320,7 +308,7 @@ class _Partitions:
 def run_task(task: Task) -> TaskResult:
     """Simulate one task and write its partitions; what a worker runs.
 
-    The simulation starts one longest visit before the task's span (never
+    The simulation starts one longest visit (:attr:`~sim.store.Store.lookback`) before the task's span (never
     before the run's start), so the exits inside the span of customers who
     entered before it are there; rows before the span are dropped. With a
     door sensor the task's layer is fed the crossings from the span's start
@@ -333,9 +321,9 @@ def run_task(task: Task) -> TaskResult:
     tune_for_batches()
     lead = 0
     if task.start > task.run_start:
-        upper = dwell_upper_minutes(task.store.dwell)
-        assert upper is not None, "a store with an unbounded dwell is one task over the whole run"
-        lead = 60 * upper
+        lookback = task.store.lookback
+        assert lookback is not None, "a store whose visits are unbounded or interact is one task over the whole run"
+        lead = lookback
     end = task.end
     sensed = None
     if task.sensor_interval is not None:
