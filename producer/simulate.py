@@ -126,7 +126,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         )
         if sensor_paths is not None:
             click.echo(f"sensor: -> {sensor_paths[0]} (what the sensor delivered), {sensor_paths[1]}")
-        if any(s.capacity is not None for s in run.stores):
+        if any(s.interacts for s in run.stores):
             click.echo(f"at capacity: {plural(turned_away, 'customer')} turned away, {gave_up:,} gave up waiting")
 
 

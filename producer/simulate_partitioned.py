@@ -112,6 +112,6 @@ def simulate_partitioned(
         if sensor:
             records = sum(r.sensor_records for r in results)
             click.echo(f"sensor: {records:,} records -> {paths[2]}/ (what the sensor delivered), {paths[3]}/")
-        if any(s.capacity is not None for s in run.stores):
+        if any(s.interacts for s in run.stores):
             turned_away, gave_up = sum(r.turned_away for r in results), sum(r.gave_up for r in results)
             click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")

@@ -13,14 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
 from sim.dwell import DEFAULT_DWELL, Dwell, upper_minutes
+from sim.dwell_file import dwell_from_mapping, dwell_to_mapping
 from sim.limits import (
     CAPACITY,
     CUSTOMERS_PER_DAY,
@@ -30,7 +32,7 @@ from sim.limits import (
     WHOLE_CUSTOMERS_PER_DAY,
     check_daily_mean,
 )
-from sim.profile import DEFAULT_PROFILE, Profile
+from sim.profile import DEFAULT_PROFILE, Profile, profile_from_mapping
 
 UTC = dt.UTC
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -112,6 +114,39 @@ class Store:
         mean = self.baseline * weekday * self.multiplier * (1 + self.variation) * self.profile.calendar.peak()
         return mean if self.timezone == "UTC" else 2 * mean
 
+    def to_mapping(self) -> dict[str, Any]:
+        """The store as plain data, what :meth:`from_mapping` reads back to an equal store.
+
+        One form for everything that records or ships a store (run records,
+        ``run.json``, Dask tasks): the dwell as a profile's ``[dwell]`` table
+        and the profile as the mapping of its TOML document.
+        """
+        return {
+            "store_id": self.store_id, "baseline": self.baseline, "daily_customers": self.daily_customers,
+            "variation": self.variation, "multiplier": self.multiplier, "timezone": self.timezone,
+            "capacity": self.capacity, "capacity_mode": self.capacity_mode, "patience": self.patience,
+            "dwell": dwell_to_mapping(self.dwell, self.profile.slot_names), "profile": self.profile.to_mapping(),
+        }
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "store") -> Store:
+        """The store :meth:`to_mapping` gave (KeyError for a missing key, ValueError for a bad value)."""
+        profile = profile_from_mapping(data["profile"], source=f"{source}.profile")
+        slots = {name: i for i, name in enumerate(profile.slot_names)}
+        return cls(
+            store_id=str(data["store_id"]), profile=profile, baseline=float(data["baseline"]),
+            daily_customers=None if data["daily_customers"] is None else int(data["daily_customers"]),
+            variation=float(data["variation"]), multiplier=float(data["multiplier"]),
+            dwell=dwell_from_mapping(data["dwell"], slots), timezone=str(data["timezone"]),
+            capacity=None if data["capacity"] is None else int(data["capacity"]),
+            capacity_mode=str(data["capacity_mode"]),
+            patience=None if data["patience"] is None else int(data["patience"]),
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its mapping (a Dask task ships its store so): the same form as every other record."""
+        return (_store_from_mapping, (self.to_mapping(),))
+
     @property
     def interacts(self) -> bool:
         """Whether customers affect each other: with a capacity, who gets in, and when, depends on everyone before."""
@@ -183,6 +218,10 @@ class Store:
     def locate_one(self, epoch: int) -> tuple[int, int]:
         """:meth:`locate` for one time, without numpy (the SimPy model's late entries)."""
         return _locate_one(self, epoch)
+
+
+def _store_from_mapping(data: Mapping[str, Any]) -> Store:
+    return Store.from_mapping(data)
 
 
 def lookback(stores: Sequence[Store]) -> int | None:
