@@ -37,13 +37,11 @@ import datetime as dt
 import math
 import os
 import shutil
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 from urllib.parse import quote
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -51,7 +49,7 @@ from producer.partition_sensor import SENSOR_DATASETS, SensorPartitions, extende
 from producer.sinks.arrow import door_table, session_table
 from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
-from sim.batch import Batch, Coded, DoorColumns, SessionColumns
+from sim.batch import Batch
 from sim.fast import DAY
 from sim.run import Engine, Simulation
 from sim.store import Store
@@ -145,31 +143,6 @@ def plan_tasks(
             split.append(task(a, b))
             a = b
     return whole + split
-
-
-_C = TypeVar("_C", SessionColumns, DoorColumns)
-
-
-def _take(cols: _C, index: np.ndarray | slice) -> _C:
-    """The rows ``index`` of a batch's columns, keeping coded strings coded (fast to write)."""
-    parts: dict[str, Any] = {}
-    for f in fields(cols):
-        values = getattr(cols, f.name)
-        if isinstance(values, Coded) and values.codes is not None and values.names is not None:
-            parts[f.name] = Coded.of(values.names, values.codes[index])
-        else:
-            parts[f.name] = values[index]
-    return type(cols)(**parts)
-
-
-def _by_day(cols: _C, times: np.ndarray) -> Iterator[tuple[int, _C]]:
-    """Rows cut by UTC day (day number since 1970); rows are in time order, so each day's are contiguous."""
-    if not len(times):
-        return
-    days = times // DAY
-    cuts: list[int] = (np.flatnonzero(np.diff(days)) + 1).tolist()
-    for lo, hi in zip([0, *cuts], [*cuts, len(days)]):
-        yield int(days[lo]), _take(cols, slice(lo, hi))
 
 
 def partition_path(out: str | Path, dataset: str, store_id: str, day: dt.date, fmt: str) -> Path:
@@ -272,10 +245,10 @@ class _Partitions:
         self._seen = [-1, -1]  # latest day number seen in sessions, in door events
 
     def write(self, batch: Batch) -> None:
-        no_sessions, no_doors = _take(batch.sessions, slice(0, 0)), _take(batch.doors, slice(0, 0))
-        for day, rows in _by_day(batch.sessions, batch.sessions.entry):
+        no_sessions, no_doors = batch.sessions.take(slice(0, 0)), batch.doors.take(slice(0, 0))
+        for day, rows in batch.sessions.by_day(batch.sessions.entry):
             self._day(day).write(Batch(rows, no_doors))
-        for day, doors in _by_day(batch.doors, batch.doors.time):
+        for day, doors in batch.doors.by_day(batch.doors.time):
             self._day(day).write(Batch(no_sessions, doors))
         if len(batch.sessions):
             self._seen[0] = max(self._seen[0], int(batch.sessions.entry[-1]) // DAY)
@@ -338,13 +311,13 @@ def run_task(task: Task) -> TaskResult:
             turned_away += batch.turned_away
             gave_up += batch.gave_up
             if lead:
-                batch = Batch(_take(batch.sessions, batch.sessions.entry >= task.start),
-                              _take(batch.doors, batch.doors.time >= task.start))
+                batch = Batch(batch.sessions.take(batch.sessions.entry >= task.start),
+                              batch.doors.take(batch.doors.time >= task.start))
             if sensed is not None:
                 sensed.write(batch.doors)  # from the span's start on, past its end to its last interval's end
             if end > task.end:
-                batch = Batch(_take(batch.sessions, batch.sessions.entry < task.end),
-                              _take(batch.doors, batch.doors.time < task.end))
+                batch = Batch(batch.sessions.take(batch.sessions.entry < task.end),
+                              batch.doors.take(batch.doors.time < task.end))
             out.write(batch)
         out.close()
         if sensed is not None:

@@ -160,12 +160,12 @@ class SensorPartitions:
     def _put(self, records: SensorColumns, counts: CountColumns) -> None:
         records = records.take(records.time < self.end)  # crossings past the span only feed the counts
         owner = np.maximum(counts.interval_start, self.run_start)
-        counts = _take_counts(counts, (owner >= self.start) & (owner < self.end))
-        none_r, none_c = records.take(slice(0, 0)), _take_counts(counts, slice(0, 0))
+        counts = counts.take((owner >= self.start) & (owner < self.end))
+        none_r, none_c = records.take(slice(0, 0)), counts.take(slice(0, 0))
         for day, mine in _dates(records.time):
             self._day(day).write(records.take(mine), none_c)
         for day, mine in _dates(counts.interval_start):
-            self._day(day).write(none_r, _take_counts(counts, mine))
+            self._day(day).write(none_r, counts.take(mine))
 
     def _day(self, day: int) -> _DayFiles | _DayParquet:
         part = self.open.get(day)
@@ -178,7 +178,3 @@ class SensorPartitions:
         rows = self.open.pop(day).finish()
         self.rows = [a + b for a, b in zip(self.rows, rows, strict=True)]
 
-
-def _take_counts(cols: CountColumns, index: Any) -> CountColumns:
-    return CountColumns(cols.store_id[index], cols.interval_start[index], cols.interval_end[index],
-                        cols.entries[index], cols.exits[index])

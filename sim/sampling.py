@@ -25,10 +25,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from sim.batch import ColumnTable
 from sim.dwell import sample_day
 from sim.groups import Groups
 from sim.limits import check_daily_mean
@@ -101,7 +102,7 @@ def format_uuids(raw: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Arrivals:
+class Arrivals(ColumnTable):
     """Customers in entry order, as parallel arrays."""
 
     store: np.ndarray  #: index of the store in the run (int16)
@@ -116,15 +117,6 @@ class Arrivals:
 
     def __len__(self) -> int:
         return int(self.entry.shape[0])
-
-    def take(self, index: np.ndarray | slice) -> Arrivals:
-        return Arrivals(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
-
-    @staticmethod
-    def concat(parts: Sequence[Arrivals]) -> Arrivals:
-        return Arrivals(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Arrivals)}
-        )
 
     @staticmethod
     def empty() -> Arrivals:

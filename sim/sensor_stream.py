@@ -32,13 +32,13 @@ session and no true door event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
 
-from sim.batch import DoorColumns, concat_strings, texts
+from sim.batch import ColumnTable, DoorColumns, texts
 from sim.events import ENTRY, EXIT, door_payload, iso_many
 from sim.sensor import Sensor
 from sim.store import Store
@@ -74,7 +74,7 @@ def sensor_payload(kind: str, time: str, weekday: str, time_slot: str, customer_
 
 
 @dataclass
-class SensorColumns:
+class SensorColumns(ColumnTable):
     """Sensor records in delivery order (``sent_at``, then the order they were made)."""
 
     event_type: np.ndarray
@@ -89,13 +89,6 @@ class SensorColumns:
 
     def __len__(self) -> int:
         return int(self.time.shape[0])
-
-    def take(self, index: Any) -> SensorColumns:
-        return SensorColumns(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
-
-    @staticmethod
-    def concat(parts: Sequence[SensorColumns]) -> SensorColumns:
-        return SensorColumns(**{f.name: concat_strings([getattr(p, f.name) for p in parts]) for f in fields(SensorColumns)})
 
     @staticmethod
     def empty() -> SensorColumns:
@@ -115,7 +108,7 @@ class SensorColumns:
 
 
 @dataclass
-class CountColumns:
+class CountColumns(ColumnTable):
     """Interval counts: one row per interval and store (stores in run order)."""
 
     store_id: np.ndarray
