@@ -37,7 +37,6 @@ import datetime as dt
 import math
 import os
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -45,6 +44,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from producer.partition_paths import move_to_partitions, partial_name, partition_path
 from producer.partition_sensor import SENSOR_DATASETS, SensorPartitions, extended_end
 from producer.sinks.arrow import door_table, session_table
 from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
@@ -57,7 +57,6 @@ from sim.store import Store
 DATASETS = (SESSIONS_NAME, DOORS_NAME)
 #: Every data set a run may write (a run without a sensor removes the sensor's, left by an earlier run).
 ALL_DATASETS = (SESSIONS_NAME, DOORS_NAME, TRUE_DOORS_NAME, *SENSOR_DATASETS)
-PART_NAME = "part-0000"
 STAGING = ".staging"
 #: Longest span of days one task covers (a month: a task streams, so memory does not grow with it;
 #: fewer, longer tasks cost less in scheduling and in lead-in days). Shorter where workers need work.
@@ -145,12 +144,6 @@ def plan_tasks(
     return whole + split
 
 
-def partition_path(out: str | Path, dataset: str, store_id: str, day: dt.date, fmt: str) -> Path:
-    """Where one partition's file goes (under the data set's ``.partial`` folder while a run writes)."""
-    return (Path(out) / dataset / f"store_id={quote(store_id, safe='')}" / f"date={day.isoformat()}"
-            / f"{PART_NAME}.{fmt}")
-
-
 class _DayFiles:
     """One store's rows of one UTC date, through a :class:`FileSink` in a staging folder.
 
@@ -175,18 +168,6 @@ class _DayFiles:
     def abort(self) -> None:
         self.sink.abort()
         shutil.rmtree(self.sink.folder, ignore_errors=True)
-
-
-def move_to_partitions(paths: Sequence[Path], datasets: Sequence[str], rows: Sequence[int], out: str | Path,
-                       store_id: str, date: dt.date, fmt: str) -> None:
-    """Move a store's files of one date to their partitions (``.partial`` data sets); drop those with no rows."""
-    for path, dataset, count in zip(paths, datasets, rows, strict=True):
-        if count == 0:
-            path.unlink()
-            continue
-        target = partition_path(out, partial_name(dataset), store_id, date, fmt)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
 
 
 class _DayParquet:
@@ -336,10 +317,6 @@ def _peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def partial_name(dataset: str) -> str:
-    return f"{dataset}.partial"
 
 
 def prepare(out: str | Path) -> None:

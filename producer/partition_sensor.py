@@ -68,7 +68,7 @@ class _DayFiles:
         self.sink.write(records, counts)
 
     def finish(self) -> list[int]:
-        from producer.partition import move_to_partitions
+        from producer.partition_paths import move_to_partitions
 
         paths = self.sink.close()
         move_to_partitions(paths, SENSOR_DATASETS, self.sink.rows, self.out, self.store_id, self.date, self.fmt)
@@ -98,7 +98,7 @@ class _DayParquet:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from producer.partition import partial_name, partition_path
+        from producer.partition_paths import partial_name, partition_path
 
         rows = []
         for dataset, tables in zip(SENSOR_DATASETS, self.tables, strict=True):

@@ -13,8 +13,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
 from producer.options import fail, friendly_errors, load_settings, plural, settings_options
+from producer.run_output import cannot_write, manifest_settings, print_seed
 from producer.sensor_output import SensorOutput, remove_stale
-from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS, Settings
+from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS
 from producer.sinks.files import DOORS_NAME, FORMATS, FileSink, has_pyarrow
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from producer.span import parse_end, parse_start
@@ -149,23 +150,3 @@ def _cluster_options(workers: str | None, scheduler: str | None) -> tuple[int | 
                 None if scheduler is None else check_address(scheduler))
     except ValueError as exc:
         fail(str(exc))
-
-
-def print_seed(console: Console, given: int | None, seed: int) -> None:
-    """Say the seed drawn from OS entropy, so that the run can be repeated."""
-    if given is None:
-        console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
-                      highlight=False)
-
-
-def manifest_settings(settings: Settings, seed: int, engine: str, fmt: str, **more: Any) -> dict[str, Any]:
-    """The settings recorded in run.json."""
-    return {**{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
-            "engine": engine, "format": fmt, **more}
-
-
-def cannot_write(out: str, exc: OSError) -> str:
-    """One line for an output folder that cannot be written (an environment error)."""
-    reason = exc.strerror or type(exc).__name__
-    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != out else ""
-    return f"--out {out!r}: cannot write the output there: {reason}{where}"

@@ -20,8 +20,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from producer.manifest import write_manifest
 from producer.options import fail
 from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
+from producer.run_output import cannot_write, manifest_settings, print_seed
 from producer.settings import Settings
-from producer.simulate import cannot_write, manifest_settings, print_seed
 from sim.events import iso
 from sim.run import Simulation
 
