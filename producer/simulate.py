@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from producer.manifest import write_manifest
-from producer.options import fail, friendly_errors, load_settings, plural, settings_options
-from producer.run_output import cannot_write, manifest_settings, print_seed
-from producer.sensor_output import SensorOutput, remove_stale
+from producer.offline import run_plain
+from producer.options import fail, friendly_errors, load_settings, settings_options
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS
-from producer.sinks.files import DOORS_NAME, FORMATS, FileSink, has_pyarrow
-from producer.sinks.sensor_files import TRUE_DOORS_NAME
+from producer.sinks.files import FORMATS
 from producer.span import parse_end, parse_start
-from producer.tuning import tune_for_batches
-from sim.events import iso
 from sim.extras import need
-from sim.fast import DAY
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} days"),
-        TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
-    )
 
 
 @click.command()
@@ -80,61 +65,15 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
         from producer.simulate_partitioned import simulate_partitioned
 
-        simulate_partitioned(
+        summary = simulate_partitioned(
             run, settings, out=out, fmt=fmt, engine=engine, workers=n_workers, scheduler=address,
-            console=console, quiet=quiet, sensor=sensor,
+            console=console, sensor=sensor,
         )
-        return
-    try:
-        sink = FileSink(out, fmt, TRUE_DOORS_NAME if sensor else DOORS_NAME)
-        sensed = SensorOutput(run, settings, out, fmt) if sensor else None
-    except OSError as exc:
-        fail(cannot_write(out, exc), 1)
-    print_seed(console, settings.seed, seed)
-    tune_for_batches(arrow=fmt == "parquet" or has_pyarrow())
-    began = time.perf_counter()
-    turned_away = gave_up = 0
-    try:
-        with _progress(console) as bar:
-            task = bar.add_task("simulate", total=(end - start) / DAY)
-            for batch in run.batches(engine, rejected=settings.write_rejected):  # type: ignore[arg-type]
-                sink.write(batch)
-                if sensed is not None:
-                    sensed.write(batch.doors)
-                turned_away += batch.turned_away
-                gave_up += batch.gave_up
-                if len(batch.doors):  # a batch may hold only counts of customers turned away
-                    bar.update(task, completed=(min(int(batch.doors.time[-1]), end) - start) / DAY)
-        paths = sink.close()
-        sensor_paths = sensed.close() if sensed is not None else None
-        if sensed is None:
-            remove_stale(out, fmt)
-        more = {"sensor": True, "count_interval": settings.count_interval} if sensed is not None else {}
-        write_manifest(out, seed, start, end, run.stores, manifest_settings(settings, seed, engine, fmt, **more))
-    except OSError as exc:  # the disk filled up, the folder went away ...
-        _abort(sink, sensed)
-        fail(cannot_write(out, exc), 1)
-    except BaseException:
-        _abort(sink, sensed)
-        raise
-    elapsed = time.perf_counter() - began
-    events = sink.rows[0] + sink.rows[1]
+    else:
+        summary = run_plain(run, settings, out=out, fmt=fmt, engine=engine, console=console)
     if not quiet:
-        click.echo(
-            f"simulated {iso(start)} to {iso(end)}, seed {seed}: {plural(sink.rows[0], 'visit')}, "
-            f"{plural(events, 'event')} in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s) "
-            f"-> {paths[0]}, {paths[1]}"
-        )
-        if sensor_paths is not None:
-            click.echo(f"sensor: -> {sensor_paths[0]} (what the sensor delivered), {sensor_paths[1]}")
-        if any(s.interacts for s in run.stores):
-            click.echo(f"at capacity: {plural(turned_away, 'customer')} turned away, {gave_up:,} gave up waiting")
-
-
-def _abort(sink: FileSink, sensed: SensorOutput | None) -> None:
-    sink.abort()
-    if sensed is not None:
-        sensed.abort()
+        for line in summary.lines():
+            click.echo(line)
 
 
 def _cluster_options(workers: str | None, scheduler: str | None) -> tuple[int | None, str | None]:
