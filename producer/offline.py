@@ -12,9 +12,8 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from producer.manifest import write_manifest
 from producer.options import fail
-from producer.run_output import cannot_write, manifest_settings, print_seed
+from producer.run_output import cannot_write, print_seed, record_run
 from producer.sensor_output import SensorOutput, remove_stale
 from producer.settings import Settings
 from producer.sinks.files import DOORS_NAME, FileSink, has_pyarrow
@@ -60,8 +59,7 @@ def run_plain(run: Simulation, settings: Settings, *, out: str, fmt: str, engine
         sensor_paths = sensed.close() if sensed is not None else None
         if sensed is None:
             remove_stale(out, fmt)
-        more = {"sensor": True, "count_interval": settings.count_interval} if sensed is not None else {}
-        write_manifest(out, seed, start, end, run.stores, manifest_settings(settings, seed, engine, fmt, **more))
+        record_run(out, run, settings, engine, fmt, sensed is not None)
     except OSError as exc:  # the disk filled up, the folder went away ...
         _abort(sink, sensed)
         fail(cannot_write(out, exc), 1)

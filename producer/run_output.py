@@ -1,4 +1,4 @@
-"""What every offline run prints and records, plain or partitioned: the seed line, run.json's settings, write errors.
+"""What every offline run prints and records, plain or partitioned: the seed line, run.json, write errors.
 
 Its own module so that :mod:`producer.simulate` and
 :mod:`producer.simulate_partitioned` share it without importing each other.
@@ -10,7 +10,9 @@ from typing import Any
 
 from rich.console import Console
 
+from producer.manifest import write_manifest
 from producer.settings import TRAFFIC_SETTINGS, Settings
+from sim.run import Simulation
 
 
 def print_seed(console: Console, given: int | None, seed: int) -> None:
@@ -24,6 +26,14 @@ def manifest_settings(settings: Settings, seed: int, engine: str, fmt: str, **mo
     """The settings recorded in run.json."""
     return {**{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
             "engine": engine, "format": fmt, **more}
+
+
+def record_run(out: str, run: Simulation, settings: Settings, engine: str, fmt: str, sensor: bool,
+               **layout: Any) -> None:
+    """Write run.json for a plain run or (``layout``: how it was cut and run) a partitioned one."""
+    more = {"sensor": True, "count_interval": settings.count_interval} if sensor else {}
+    write_manifest(out, run.seed, run.start, run.end, run.stores,
+                   manifest_settings(settings, run.seed, engine, fmt, **layout, **more))
 
 
 def cannot_write(out: str, exc: OSError) -> str:

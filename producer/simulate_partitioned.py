@@ -16,10 +16,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from producer.manifest import write_manifest
 from producer.options import fail
 from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
-from producer.run_output import cannot_write, manifest_settings, print_seed
+from producer.run_output import cannot_write, print_seed, record_run
 from producer.settings import Settings
 from producer.summary import Summary
 from sim.run import Simulation
@@ -66,11 +65,8 @@ def simulate_partitioned(
     try:
         results = _run_all(tasks, workers, scheduler, console)
         paths = publish(out, sensor)
-        more = {"sensor": True, "count_interval": settings.count_interval} if sensor else {}
-        write_manifest(out, run.seed, run.start, run.end, run.stores, manifest_settings(
-            settings, run.seed, engine, fmt, layout=SENSOR_LAYOUT if sensor else LAYOUT, tasks=len(tasks),
-            workers=workers, scheduler=scheduler, **more,
-        ))
+        record_run(out, run, settings, engine, fmt, sensor, layout=SENSOR_LAYOUT if sensor else LAYOUT,
+                   tasks=len(tasks), workers=workers, scheduler=scheduler)
     except DaskMissing as exc:
         abort(out)
         fail(str(exc), 2)
