@@ -143,9 +143,15 @@ class Store:
             patience=None if data["patience"] is None else int(data["patience"]),
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as its mapping (a Dask task ships its store so): the same form as every other record."""
-        return (_store_from_mapping, (self.to_mapping(),))
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled as its mapping (a Dask task ships its store so): the same form as every other record.
+
+        A dwell object of a user's own has no mapping: such a store is pickled as it is.
+        """
+        try:
+            return (_store_from_mapping, (self.to_mapping(),))
+        except TypeError:
+            return super().__reduce_ex__(protocol)
 
     @property
     def interacts(self) -> bool:

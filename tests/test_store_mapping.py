@@ -7,6 +7,7 @@ import json
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from producer.manifest import read_manifest, store_to_dict, write_manifest
@@ -60,3 +61,23 @@ def test_an_older_run_json_still_reads(tmp_path: Path) -> None:
     info, known = read_manifest(tmp_path)
     assert info.stores[0] == STORES[4]
     assert info.stores[1].dwell == DEFAULT_DWELL and not known  # the profile holds no dwell: unknown
+
+
+class OwnDwell:
+    """A dwell model of a user's own (no mapping for it): a store holding it still pickles."""
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, 7, dtype=np.int64)
+
+    def mean_minutes(self) -> float:
+        return 7.0
+
+    def survival(self, minutes: np.ndarray) -> np.ndarray:
+        return (np.asarray(minutes) < 7).astype(float)
+
+
+def test_a_store_with_a_dwell_of_its_own_still_pickles() -> None:
+    store = Store(dwell=OwnDwell())  # type: ignore[arg-type]
+    again = pickle.loads(pickle.dumps(store))
+    assert again.store_id == store.store_id and isinstance(again.dwell, OwnDwell) and again.zone == store.zone
+    assert store.longest_visit is None  # it gives no bound: runs that need one start from the start
