@@ -1,13 +1,15 @@
-"""A plain offline run: the whole run in this process, to two files (four with a door sensor), and run.json.
+"""An offline run, what ``simulate`` calls: :func:`run_offline` (a run and where its output goes -> a Summary).
 
-``simulate`` parses its options and calls :func:`run_plain`, or
-:func:`producer.simulate_partitioned.simulate_partitioned` for a run as
-tasks; both return a :class:`~producer.summary.Summary` that the command prints.
+A plain run (:func:`run_plain`) is the whole run in this process, to two
+files (four with a door sensor), and run.json; a partitioned one is cut into
+tasks (:func:`producer.simulate_partitioned.simulate_partitioned`). Both
+return a :class:`~producer.summary.Summary` that the command prints.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -20,8 +22,39 @@ from producer.sinks.files import DOORS_NAME, FileSink, has_pyarrow
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from producer.summary import Summary
 from producer.tuning import tune_for_batches
+from sim.extras import need
 from sim.fast import DAY
 from sim.run import Simulation
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where and how an offline run writes: the folder, the format, the engine, and how it is cut and run."""
+
+    out: str
+    fmt: str
+    engine: str
+    partition: bool = False
+    workers: int | None = None  #: a local Dask cluster of this many workers
+    scheduler: str | None = None  #: a running Dask cluster's scheduler
+
+    @property
+    def partitioned(self) -> bool:
+        """Written as hive-partitioned data sets (``--partition``, implied by Dask)."""
+        return self.partition or self.workers is not None or self.scheduler is not None
+
+
+def run_offline(run: Simulation, settings: Settings, output: Output, console: Console) -> Summary:
+    """Simulate ``run`` and write it as ``output`` says; what it did."""
+    if not output.partitioned:
+        return run_plain(run, settings, out=output.out, fmt=output.fmt, engine=output.engine, console=console)
+    need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
+    from producer.simulate_partitioned import simulate_partitioned  # pyarrow and the task side: only here
+
+    return simulate_partitioned(
+        run, settings, out=output.out, fmt=output.fmt, engine=output.engine, workers=output.workers,
+        scheduler=output.scheduler, console=console, sensor=settings.has_sensor(run.stores),
+    )
 
 
 def _progress(console: Console) -> Progress:

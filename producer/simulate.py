@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from producer.offline import run_plain
+from producer.offline import Output, run_offline
 from producer.options import fail, friendly_errors, load_settings, settings_options
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS
 from producer.sinks.files import FORMATS
@@ -60,17 +60,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         fail(str(exc))
     if Path(out).exists() and not Path(out).is_dir():
         fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
-    sensor = settings.has_sensor(run.stores)
-    if partition or n_workers is not None or address is not None:
-        need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
-        from producer.simulate_partitioned import simulate_partitioned
-
-        summary = simulate_partitioned(
-            run, settings, out=out, fmt=fmt, engine=engine, workers=n_workers, scheduler=address,
-            console=console, sensor=sensor,
-        )
-    else:
-        summary = run_plain(run, settings, out=out, fmt=fmt, engine=engine, console=console)
+    summary = run_offline(run, settings, Output(out, fmt, engine, partition, n_workers, address), console)
     if not quiet:
         for line in summary.lines():
             click.echo(line)
