@@ -7,12 +7,23 @@ the plain ``simulate`` and the live producer never load it.
 Workers write their partitions straight into the output folder, so with
 ``--scheduler`` that folder must be one every worker sees at the same path
 (a shared file system); the client collects only counts.
+
+A worker that dies (killed, out of memory) loses its task; Dask runs it
+again on another worker, or on the one its nanny restarts, and the task's
+files replace what the lost run wrote (each partition has a fixed name).
+A run whose workers keep dying stops with one line, and nothing is
+published: a task whose workers died more often than the scheduler's
+``distributed.scheduler.allowed-failures`` (3 by default; Dask's
+``KilledWorker``), a local cluster whose workers could not be
+started or restarted, or a cluster with no worker for
+:data:`WORKERLESS_SECONDS`.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +38,10 @@ if TYPE_CHECKING:  # the tasks need pyarrow: imported when run, so a missing Das
 #: tcp://HOST:PORT (or tls://), the form a dask scheduler prints.
 _ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):([0-9]{1,5})$")
 MAX_WORKERS = 256
+#: How long a run waits with no worker at all (all dead, none restarted) before it stops.
+WORKERLESS_SECONDS = 60.0
+#: How often the run looks at the cluster while it waits for tasks.
+_POLL_SECONDS = 1.0
 
 
 #: Visits below which a local cluster costs more than it gains: starting the workers takes seconds
@@ -111,10 +126,13 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
             yield client
         return
     assert workers is not None
-    cluster = distributed.LocalCluster(
-        n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1",
-        dashboard_address="127.0.0.1:0", silence_logs=50,  # None would take 127.0.0.1:8787: another run may hold it
-    )
+    try:
+        cluster = distributed.LocalCluster(
+            n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0", silence_logs=50,  # None would take 127.0.0.1:8787: another run may hold it
+        )
+    except RuntimeError as exc:  # "Nanny failed to start": a worker process died while starting
+        raise ClusterError(f"--workers {workers}: the local Dask workers could not be started ({_reason(exc)})") from None
     with cluster, distributed.Client(cluster) as client:
         yield client
 
@@ -127,7 +145,8 @@ def run_tasks(client: Any, tasks: Sequence[Task], done: Callable[[Task, TaskResu
     """Run ``tasks`` on the cluster, calling ``done`` as each finishes (in any order).
 
     The first task to fail cancels the others and its exception is raised
-    here, as it was raised on the worker.
+    here, as it was raised on the worker; workers that keep dying are a
+    :class:`ClusterError` (see the module's docstring).
     """
     distributed = require_dask()
     run_id = uuid.uuid4().hex[:12]  # keys unique to this run: a shared scheduler may hold others
@@ -136,8 +155,38 @@ def run_tasks(client: Any, tasks: Sequence[Task], done: Callable[[Task, TaskResu
     futures = client.map(run_task, tasks, pure=False, key=[f"foot-traffic-{run_id}-{i}" for i in range(len(tasks))])
     which = {f.key: t for f, t in zip(futures, tasks)}
     try:
-        for future in distributed.as_completed(futures):
-            done(which[future.key], future.result())
+        _collect(client, distributed, futures, lambda f: done(which[f.key], f.result()))
+    except distributed.KilledWorker:
+        raise ClusterError(
+            "the Dask workers running one task died too many times (killed, or out of memory?; the scheduler's "
+            "distributed.scheduler.allowed-failures); the run published nothing") from None
     except BaseException:
         client.cancel(futures)
         raise
+
+
+def _collect(client: Any, distributed: Any, futures: list[Any], finished: Callable[[Any], None]) -> None:
+    """Hand each future to ``finished`` as it completes, watching that the cluster still has workers."""
+    pending, workerless_since = set(futures), None
+    while pending:
+        try:
+            done, pending = distributed.wait(pending, timeout=_POLL_SECONDS, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        for future in done:
+            finished(future)
+        workerless_since = _check_workers(client, workerless_since)
+
+
+def _check_workers(client: Any, since: float | None) -> float | None:
+    """When the cluster has had no worker since (``None``: it has one); ClusterError past the bound."""
+    cluster = getattr(client, "cluster", None)
+    if cluster is not None and not cluster.workers:  # a local cluster whose nannies gave up restarting
+        raise ClusterError("every local Dask worker died and could not be restarted; the run published nothing")
+    if client.scheduler_info().get("workers"):
+        return None
+    now = time.monotonic()
+    if since is not None and now - since > WORKERLESS_SECONDS:
+        raise ClusterError(f"the Dask cluster has had no worker for {WORKERLESS_SECONDS:.0f} s (they died, none "
+                           "joined); the run published nothing")
+    return since if since is not None else now

@@ -4,7 +4,8 @@
 can be explained later without the command line that made it: the seed, the
 simulated span, the settings and every store's configuration (its profile as
 TOML text, its dwell mixture). ``foot-traffic report`` reads it back to draw
-the profile's expectation beside the data.
+the profile's expectation beside the data. A store is written in its own
+form (:meth:`~sim.store.Store.to_mapping`), the profile as TOML text.
 
 A broken or foreign ``run.json`` is a :class:`ManifestError` with one line.
 """
@@ -18,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.dwell import DEFAULT_DWELL, Dwell, MixtureDwell, UniformBand
 from sim.events import iso
-from sim.profile import ProfileError, profile_from_mapping
+from sim.profile import ProfileError
 from sim.store import Store
 
 MANIFEST_NAME = "run.json"
@@ -42,27 +42,9 @@ class RunInfo:
     settings: dict[str, Any]
 
 
-def dwell_to_dict(dwell: Dwell) -> dict[str, Any] | None:
-    """A mixture dwell as plain data; ``None`` for a model this file cannot describe."""
-    if not isinstance(dwell, MixtureDwell):
-        return None
-    return {"shares": list(dwell.shares), "bands": [[b.low, b.high] for b in dwell.bands]}
-
-
 def store_to_dict(store: Store) -> dict[str, Any]:
-    return {
-        "store_id": store.store_id,
-        "baseline": store.baseline,
-        "daily_customers": store.daily_customers,
-        "variation": store.variation,
-        "multiplier": store.multiplier,
-        "timezone": store.timezone,
-        "capacity": store.capacity,
-        "capacity_mode": store.capacity_mode,
-        "patience": store.patience,
-        "dwell": dwell_to_dict(store.dwell),
-        "profile": store.profile.to_toml(),
-    }
+    """A store's entry: :meth:`Store.to_mapping` with the profile as TOML text (JSON has no dates)."""
+    return {**store.to_mapping(), "profile": store.profile.to_toml()}
 
 
 def write_manifest(
@@ -88,35 +70,30 @@ def write_manifest(
 
 
 def _store_from_dict(raw: Any, where: str) -> tuple[Store, bool]:
-    """A store and whether its dwell model is known."""
+    """A store and whether its dwell model is known.
+
+    Older files wrote a mixture dwell as ``{"shares", "bands"}`` and any
+    other as ``null`` (a store only ever had one from its profile, which the
+    profile text holds), and had no ``capacity_mode`` and ``patience`` (their
+    stores queued without patience).
+    """
     if not isinstance(raw, dict):
         raise ManifestError(f"{where}: expected an object")
     try:
-        profile = profile_from_mapping(tomllib.loads(raw["profile"]), source=f"{where}.profile")
-        dwell_raw = raw["dwell"]
-        dwell: Dwell = DEFAULT_DWELL
-        if dwell_raw is not None:
-            dwell = MixtureDwell(
-                shares=tuple(float(s) for s in dwell_raw["shares"]),
-                bands=tuple(UniformBand(int(lo), int(hi)) for lo, hi in dwell_raw["bands"]),
-            )
-        store = Store(
-            store_id=str(raw["store_id"]), profile=profile, baseline=float(raw["baseline"]),
-            daily_customers=None if raw["daily_customers"] is None else int(raw["daily_customers"]),
-            variation=float(raw["variation"]), multiplier=float(raw["multiplier"]), dwell=dwell,
-            timezone=str(raw["timezone"]),
-            capacity=None if raw["capacity"] is None else int(raw["capacity"]),
-            # Added later: older run.json files have neither (their stores queued without patience).
-            capacity_mode=str(raw.get("capacity_mode", "queue")),
-            patience=None if raw.get("patience") is None else int(raw["patience"]),
-        )
+        profile = tomllib.loads(raw["profile"])
+        dwell = raw["dwell"]
+        known = dwell is not None or "dwell" in profile
+        if dwell is None:
+            dwell = profile.get("dwell", {"kind": "default"})
+        elif isinstance(dwell, dict) and "kind" not in dwell:
+            dwell = {"kind": "mixture", **dwell}
+        store = Store.from_mapping({"capacity_mode": "queue", "patience": None, **raw,
+                                    "profile": profile, "dwell": dwell}, where)
     except KeyError as exc:
         raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
     except (ProfileError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
         raise ManifestError(f"{where}: {' '.join(str(exc).split())}") from None
-    # A dwell that is not a mixture is not written here, but a store only ever has one from its profile,
-    # which the profile text holds.
-    return store, dwell_raw is not None or profile.dwell is not None
+    return store, known
 
 
 def read_manifest(folder: str | Path) -> tuple[RunInfo, bool]:

@@ -21,7 +21,8 @@ Why any split gives the same rows: every draw is keyed by (store, local
 day, purpose), so a task that simulates one store over some window draws the
 very customers a whole run would. A task for ``[a, b)`` must also give the
 exits in ``[a, b)`` of customers who entered before ``a``; it starts its
-simulation one longest visit earlier (the dwell model's upper bound) and
+simulation one longest visit earlier (:attr:`~sim.store.Store.lookback`:
+the dwell model's upper bound, plus a leaving group's spread) and
 keeps only rows whose time falls in ``[a, b)``. A store whose customers
 interact (a capacity limit), or whose dwell has no upper bound (lognormal,
 gamma), is one task over the whole run.
@@ -36,19 +37,15 @@ import datetime as dt
 import math
 import os
 import shutil
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 from urllib.parse import quote
 
-import numpy as np
-
+from producer.partition_paths import move_to_partitions, partial_name
 from producer.partition_sensor import SENSOR_DATASETS, SensorPartitions, extended_end
 from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
-from sim.batch import Batch, Coded, DoorColumns, SessionColumns
-from sim.dwell import Dwell, DwellBySlot, HistogramDwell, MixtureDwell
+from sim.batch import Batch
 from sim.fast import DAY
 from sim.run import Engine, Simulation
 from sim.store import Store
@@ -56,7 +53,6 @@ from sim.store import Store
 DATASETS = (SESSIONS_NAME, DOORS_NAME)
 #: Every data set a run may write (a run without a sensor removes the sensor's, left by an earlier run).
 ALL_DATASETS = (SESSIONS_NAME, DOORS_NAME, TRUE_DOORS_NAME, *SENSOR_DATASETS)
-PART_NAME = "part-0000"
 STAGING = ".staging"
 #: Longest span of days one task covers (a month: a task streams, so memory does not grow with it;
 #: fewer, longer tasks cost less in scheduling and in lead-in days). Shorter where workers need work.
@@ -104,21 +100,9 @@ class TaskResult:
     counts: int = 0
 
 
-def dwell_upper_minutes(dwell: Dwell) -> int | None:
-    """The longest visit a dwell model can draw, in minutes; ``None`` when unbounded."""
-    if isinstance(dwell, MixtureDwell):
-        return max(b.high for share, b in zip(dwell.shares, dwell.bands) if share > 0)
-    if isinstance(dwell, HistogramDwell):
-        return dwell_upper_minutes(dwell.mixture)
-    if isinstance(dwell, DwellBySlot):
-        bounds = [dwell_upper_minutes(m) for m in dwell.models()]
-        return None if any(b is None for b in bounds) else max(b for b in bounds if b is not None)
-    return None  # lognormal, gamma: no upper limit
-
-
 def splittable(store: Store) -> bool:
-    """Whether a store's run may be cut into spans of days (its customers do not interact)."""
-    return store.capacity is None and dwell_upper_minutes(store.dwell) is not None
+    """Whether a store's run may be cut into spans of days (its customers do not interact, visits are bounded)."""
+    return store.lookback is not None
 
 
 def span_days(days: float, n_splittable: int, workers: int) -> int:
@@ -156,37 +140,6 @@ def plan_tasks(
     return whole + split
 
 
-_C = TypeVar("_C", SessionColumns, DoorColumns)
-
-
-def _take(cols: _C, index: np.ndarray | slice) -> _C:
-    """The rows ``index`` of a batch's columns, keeping coded strings coded (fast to write)."""
-    parts: dict[str, Any] = {}
-    for f in fields(cols):
-        values = getattr(cols, f.name)
-        if isinstance(values, Coded) and values.codes is not None and values.names is not None:
-            parts[f.name] = Coded.of(values.names, values.codes[index])
-        else:
-            parts[f.name] = values[index]
-    return type(cols)(**parts)
-
-
-def _by_day(cols: _C, times: np.ndarray) -> Iterator[tuple[int, _C]]:
-    """Rows cut by UTC day (day number since 1970); rows are in time order, so each day's are contiguous."""
-    if not len(times):
-        return
-    days = times // DAY
-    cuts: list[int] = (np.flatnonzero(np.diff(days)) + 1).tolist()
-    for lo, hi in zip([0, *cuts], [*cuts, len(days)]):
-        yield int(days[lo]), _take(cols, slice(lo, hi))
-
-
-def partition_path(out: str | Path, dataset: str, store_id: str, day: dt.date, fmt: str) -> Path:
-    """Where one partition's file goes (under the data set's ``.partial`` folder while a run writes)."""
-    return (Path(out) / dataset / f"store_id={quote(store_id, safe='')}" / f"date={day.isoformat()}"
-            / f"{PART_NAME}.{fmt}")
-
-
 class _DayFiles:
     """One store's rows of one UTC date, through a :class:`FileSink` in a staging folder.
 
@@ -216,18 +169,6 @@ class _DayFiles:
         shutil.rmtree(self.sink.folder, ignore_errors=True)
 
 
-def move_to_partitions(paths: Sequence[Path], datasets: Sequence[str], rows: Sequence[int], out: str | Path,
-                       store_id: str, date: dt.date, fmt: str) -> None:
-    """Move a store's files of one date to their partitions (``.partial`` data sets); drop those with no rows."""
-    for path, dataset, count in zip(paths, datasets, rows, strict=True):
-        if count == 0:
-            path.unlink()
-            continue
-        target = partition_path(out, partial_name(dataset), store_id, date, fmt)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-
-
 class _Partitions:
     """One store's rows cut by UTC date, each date written to its partitions when done.
 
@@ -242,10 +183,10 @@ class _Partitions:
         self._seen = [-1, -1]  # latest day number seen in sessions, in door events
 
     def write(self, batch: Batch) -> None:
-        no_sessions, no_doors = _take(batch.sessions, slice(0, 0)), _take(batch.doors, slice(0, 0))
-        for day, rows in _by_day(batch.sessions, batch.sessions.entry):
+        no_sessions, no_doors = batch.sessions.take(slice(0, 0)), batch.doors.take(slice(0, 0))
+        for day, rows in batch.sessions.by_day(batch.sessions.entry):
             self._day(day).write(Batch(rows, no_doors))
-        for day, doors in _by_day(batch.doors, batch.doors.time):
+        for day, doors in batch.doors.by_day(batch.doors.time):
             self._day(day).write(Batch(no_sessions, doors))
         if len(batch.sessions):
             self._seen[0] = max(self._seen[0], int(batch.sessions.entry[-1]) // DAY)
@@ -277,7 +218,7 @@ class _Partitions:
 def run_task(task: Task) -> TaskResult:
     """Simulate one task and write its partitions; what a worker runs.
 
-    The simulation starts one longest visit before the task's span (never
+    The simulation starts one longest visit (:attr:`~sim.store.Store.lookback`) before the task's span (never
     before the run's start), so the exits inside the span of customers who
     entered before it are there; rows before the span are dropped. With a
     door sensor the task's layer is fed the crossings from the span's start
@@ -290,9 +231,9 @@ def run_task(task: Task) -> TaskResult:
     tune_for_batches()
     lead = 0
     if task.start > task.run_start:
-        upper = dwell_upper_minutes(task.store.dwell)
-        assert upper is not None, "a store with an unbounded dwell is one task over the whole run"
-        lead = 60 * upper
+        lookback = task.store.lookback
+        assert lookback is not None, "a store whose visits are unbounded or interact is one task over the whole run"
+        lead = lookback
     end = task.end
     sensed = None
     if task.sensor_interval is not None:
@@ -307,13 +248,13 @@ def run_task(task: Task) -> TaskResult:
             turned_away += batch.turned_away
             gave_up += batch.gave_up
             if lead:
-                batch = Batch(_take(batch.sessions, batch.sessions.entry >= task.start),
-                              _take(batch.doors, batch.doors.time >= task.start))
+                batch = Batch(batch.sessions.take(batch.sessions.entry >= task.start),
+                              batch.doors.take(batch.doors.time >= task.start))
             if sensed is not None:
                 sensed.write(batch.doors)  # from the span's start on, past its end to its last interval's end
             if end > task.end:
-                batch = Batch(_take(batch.sessions, batch.sessions.entry < task.end),
-                              _take(batch.doors, batch.doors.time < task.end))
+                batch = Batch(batch.sessions.take(batch.sessions.entry < task.end),
+                              batch.doors.take(batch.doors.time < task.end))
             out.write(batch)
         out.close()
         if sensed is not None:
@@ -332,10 +273,6 @@ def _peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def partial_name(dataset: str) -> str:
-    return f"{dataset}.partial"
 
 
 def prepare(out: str | Path) -> None:

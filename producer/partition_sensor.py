@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -67,7 +66,7 @@ class _DayFiles:
         self.sink.write(records, counts)
 
     def finish(self) -> list[int]:
-        from producer.partition import move_to_partitions
+        from producer.partition_paths import move_to_partitions
 
         paths = self.sink.close()
         move_to_partitions(paths, SENSOR_DATASETS, self.sink.rows, self.out, self.store_id, self.date, self.fmt)
@@ -122,12 +121,12 @@ class SensorPartitions:
     def _put(self, records: SensorColumns, counts: CountColumns) -> None:
         records = records.take(records.time < self.end)  # crossings past the span only feed the counts
         owner = np.maximum(counts.interval_start, self.run_start)
-        counts = _take_counts(counts, (owner >= self.start) & (owner < self.end))
-        none_r, none_c = records.take(slice(0, 0)), _take_counts(counts, slice(0, 0))
+        counts = counts.take((owner >= self.start) & (owner < self.end))
+        none_r, none_c = records.take(slice(0, 0)), counts.take(slice(0, 0))
         for day, mine in _dates(records.time):
             self._day(day).write(records.take(mine), none_c)
         for day, mine in _dates(counts.interval_start):
-            self._day(day).write(none_r, _take_counts(counts, mine))
+            self._day(day).write(none_r, counts.take(mine))
 
     def _day(self, day: int) -> _DayFiles:
         part = self.open.get(day)
@@ -139,7 +138,3 @@ class SensorPartitions:
         rows = self.open.pop(day).finish()
         self.rows = [a + b for a, b in zip(self.rows, rows, strict=True)]
 
-
-def _take_counts(cols: CountColumns, index: Any) -> CountColumns:
-    return CountColumns(cols.store_id[index], cols.interval_start[index], cols.interval_end[index],
-                        cols.entries[index], cols.exits[index])

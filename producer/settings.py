@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
+from producer.errors import SettingsError as SettingsError  # re-exported: modules import it from here
 from sim.limits import (
     CAPACITY,
     COUNT_INTERVAL_MINUTES,
@@ -31,10 +32,6 @@ from sim.limits import (
 )
 from sim.profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from sim.store import CAPACITY_MODES, Store, zone_named
-
-
-class SettingsError(ValueError):
-    """A setting's value is malformed; the message is one line."""
 
 
 def _int(low: int, high: int | None = None) -> Callable[[str], int]:

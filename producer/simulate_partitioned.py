@@ -13,17 +13,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from producer.manifest import write_manifest
 from producer.options import fail
 from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
 from producer.run_folder import replace_earlier_runs
+from producer.run_output import cannot_write, print_seed, record_run
 from producer.settings import Settings
-from producer.simulate import cannot_write, manifest_settings, print_seed
-from sim.events import iso
+from producer.summary import Summary
 from sim.run import Simulation
 
 #: Recorded in run.json: how the data sets are partitioned.
@@ -42,20 +40,13 @@ def _progress(console: Console) -> Progress:
 
 def simulate_partitioned(
     run: Simulation, settings: Settings, *, out: str, fmt: str, engine: str, workers: int | None,
-    scheduler: str | None, console: Console, quiet: bool, sensor: bool = False,
-) -> None:
-    """Run ``run`` as tasks, write the data sets and run.json, print the summary line."""
-    from producer.cluster import (
-        ClusterError,
-        DaskMissing,
-        connect,
-        require_dask,
-        run_tasks,
-        warn_if_too_small,
-    )
+    scheduler: str | None, console: Console, sensor: bool = False,
+) -> Summary:
+    """Run ``run`` as tasks, write the data sets and run.json; what it did (the command prints it)."""
+    from producer.cluster import ClusterError, DaskMissing, require_dask, warn_if_too_small
 
     on_dask = workers is not None or scheduler is not None
-    warn_if_too_small(run, workers, quiet)
+    warn_if_too_small(run, workers, console.quiet)
     if on_dask:
         try:
             require_dask()
@@ -73,28 +64,12 @@ def simulate_partitioned(
         fail(cannot_write(out, exc), 1)
     print_seed(console, settings.seed, run.seed)
     began = time.perf_counter()
-    results: list[TaskResult] = []
     try:
-        with _progress(console) as bar:
-            progress = bar.add_task("simulate", total=len(tasks))
-
-            def done(task: Task, result: TaskResult) -> None:
-                results.append(result)
-                bar.advance(progress)
-
-            if on_dask:
-                with connect(workers, scheduler) as client:
-                    run_tasks(client, tasks, done)
-            else:
-                for task in tasks:
-                    done(task, run_task(task))
+        results = _run_all(tasks, workers, scheduler, console)
         paths = publish(out, sensor)
         replace_earlier_runs(out, paths)  # a folder holds one run: an earlier plain run's files go
-        more = {"sensor": True, "count_interval": settings.count_interval} if sensor else {}
-        write_manifest(out, run.seed, run.start, run.end, run.stores, manifest_settings(
-            settings, run.seed, engine, fmt, layout=SENSOR_LAYOUT if sensor else LAYOUT, tasks=len(tasks),
-            workers=workers, scheduler=scheduler, **more,
-        ))
+        record_run(out, run, settings, engine, fmt, sensor, layout=SENSOR_LAYOUT if sensor else LAYOUT,
+                   tasks=len(tasks), workers=workers, scheduler=scheduler)
     except DaskMissing as exc:
         abort(out)
         fail(str(exc), 2)
@@ -107,21 +82,40 @@ def simulate_partitioned(
     except BaseException:
         abort(out)
         raise
-    elapsed = time.perf_counter() - began
-    visits, doors = sum(r.sessions for r in results), sum(r.doors for r in results)
-    events = visits + doors
-    if not quiet:
-        where = f"on {workers} local workers" if workers else f"on {scheduler}" if scheduler else "in one process"
-        if on_dask and results:
-            where += f" (peak memory per worker {max(r.peak_rss_mb for r in results):,.0f} MB)"
-        click.echo(
-            f"simulated {iso(run.start)} to {iso(run.end)}, seed {run.seed}: {visits:,} visits, "
-            f"{events:,} events in {elapsed:.2f} s ({events / max(elapsed, 1e-9):,.0f} events/s), "
-            f"{len(tasks):,} tasks {where} -> {paths[0]}/, {paths[1]}/"
-        )
-        if sensor:
-            records = sum(r.sensor_records for r in results)
-            click.echo(f"sensor: {records:,} records -> {paths[2]}/ (what the sensor delivered), {paths[3]}/")
-        if any(s.capacity is not None for s in run.stores):
-            turned_away, gave_up = sum(r.turned_away for r in results), sum(r.gave_up for r in results)
-            click.echo(f"at capacity: {turned_away:,} customers turned away, {gave_up:,} gave up waiting")
+    return _summary(run, tasks, results, paths, time.perf_counter() - began, workers, scheduler, sensor)
+
+
+def _run_all(tasks: list[Task], workers: int | None, scheduler: str | None, console: Console) -> list[TaskResult]:
+    """Every task's result: on Dask when asked (``workers`` or ``scheduler``), else one after the other here."""
+    from producer.cluster import connect, run_tasks
+
+    results: list[TaskResult] = []
+    with _progress(console) as bar:
+        progress = bar.add_task("simulate", total=len(tasks))
+
+        def done(task: Task, result: TaskResult) -> None:
+            results.append(result)
+            bar.advance(progress)
+
+        if workers is not None or scheduler is not None:
+            with connect(workers, scheduler) as client:
+                run_tasks(client, tasks, done)
+        else:
+            for task in tasks:
+                done(task, run_task(task))
+    return results
+
+
+def _summary(run: Simulation, tasks: list[Task], results: list[TaskResult], paths: list[Path], elapsed: float,
+             workers: int | None, scheduler: str | None, sensor: bool) -> Summary:
+    where = f"on {workers} local workers" if workers else f"on {scheduler}" if scheduler else "in one process"
+    if (workers is not None or scheduler is not None) and results:
+        where += f" (peak memory per worker {max(r.peak_rss_mb for r in results):,.0f} MB)"
+    visits = sum(r.sessions for r in results)
+    return Summary(
+        seed=run.seed, start=run.start, end=run.end, visits=visits, events=visits + sum(r.doors for r in results),
+        elapsed=elapsed, paths=tuple(paths[:2]), sensor_paths=tuple(paths[2:4]) if sensor else None,
+        capacity=(sum(r.turned_away for r in results), sum(r.gave_up for r in results))
+        if any(s.interacts for s in run.stores) else None,
+        tasks=len(tasks), where=where, sensor_records=sum(r.sensor_records for r in results),
+    )

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from producer.settings import SettingsError
+from producer.errors import SettingsError
 from sim.dwell import DEFAULT_DWELL
 from sim.errors import read_toml
 from sim.limits import (

@@ -11,18 +11,62 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from sim import wire
 from sim.events import ENTRY, EXIT, DoorEvent, Session
 from sim.profile import WEEKDAYS
-from sim.sampling import Arrivals
 from sim.store import Store
+
+if TYPE_CHECKING:  # sim.sampling's Arrivals are a column table too: it imports this module
+    from sim.sampling import Arrivals
 
 _WEEKDAY_NAMES = np.array(WEEKDAYS, dtype=object)
 _DOOR_KINDS = np.array([EXIT, ENTRY], dtype=object)  # by is_entry
+
+
+_T = TypeVar("_T", bound="ColumnTable")
+#: Seconds in a day: rows are cut by UTC day (epoch days).
+_DAY = 86_400
+
+
+class ColumnTable:
+    """Rows as parallel numpy columns: the base of the batch types (a dataclass whose fields are the columns).
+
+    One place for what every such table does: pick rows, concatenate
+    tables, cut them by UTC day. Coded strings (:class:`Coded`) stay coded
+    through all three, so writers keep their fast path.
+    """
+
+    def take(self: _T, index: np.ndarray | slice) -> _T:
+        """The rows ``index`` (a slice, a boolean mask or positions)."""
+        parts: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            values = getattr(self, f.name)
+            if isinstance(values, Coded) and values.codes is not None and values.names is not None:
+                parts[f.name] = Coded.of(values.names, values.codes[index])
+            else:
+                parts[f.name] = values[index]
+        return type(self)(**parts)
+
+    @classmethod
+    def concat(cls: type[_T], parts: Sequence[_T]) -> _T:
+        """The tables one after the other (coded columns stay coded, see :func:`concat_strings`)."""
+        return cls(**{f.name: concat_strings([getattr(p, f.name) for p in parts]) for f in fields(cls)})  # type: ignore[arg-type]
+
+    def by_day(self: _T, times: np.ndarray) -> Iterator[tuple[int, _T]]:
+        """The rows cut by the UTC day (epoch days) of ``times``, one of the table's time columns.
+
+        The rows must be in order of ``times``, so each day's are contiguous.
+        """
+        if not len(times):
+            return
+        days = times // _DAY
+        cuts: list[int] = (np.flatnonzero(np.diff(days)) + 1).tolist()
+        for lo, hi in zip([0, *cuts], [*cuts, len(days)]):
+            yield int(days[lo]), self.take(slice(lo, hi))
 
 
 def _no_wait() -> np.ndarray:
@@ -30,7 +74,7 @@ def _no_wait() -> np.ndarray:
 
 
 @dataclass
-class SessionColumns:
+class SessionColumns(ColumnTable):
     """Visits in entry order.
 
     ``queue_seconds`` may be left out where nobody queues (no capacity
@@ -72,7 +116,7 @@ class SessionColumns:
 
 
 @dataclass
-class DoorColumns:
+class DoorColumns(ColumnTable):
     """Door events in time order (at equal times, exits first, then by entry order)."""
 
     event_type: np.ndarray  #: "entry" or "exit" (or "turned_away" / "gave_up" when asked for)
@@ -115,10 +159,9 @@ class Batch:
         return len(self.sessions) + len(self.doors)
 
 
-def concat_columns(parts: Sequence[SessionColumns] | Sequence[DoorColumns]):  # type: ignore[no-untyped-def]
-    """Concatenate columns of one kind (coded columns stay coded, see :func:`concat_strings`)."""
-    kind = type(parts[0])
-    return kind(**{f.name: concat_strings([getattr(p, f.name) for p in parts]) for f in fields(kind)})
+def concat_columns(parts: Sequence[_T]) -> _T:
+    """Concatenate tables of one kind: :meth:`ColumnTable.concat` of the first one's type."""
+    return type(parts[0]).concat(parts)
 
 
 def concat_strings(arrays: Sequence[np.ndarray]) -> np.ndarray:

@@ -4,7 +4,9 @@ Each distribution is a small frozen object with ``sample(rng, n)``, which
 returns ``n`` whole minutes (>= 1) as an int64 array drawn from the Generator
 it is handed, ``mean_minutes()`` and ``survival(m)`` = P(dwell > m), the
 function the analytic occupancy E[N(t)] = integral of lambda(t - u) G(u) du
-needs. Whole minutes keep ``trip_duration_minutes`` exactly equal to exit
+needs, and ``upper_minutes()``, the longest dwell it can draw (``None`` for
+a tail without end), which bounds how far back a run cut into pieces must
+start (:attr:`sim.store.Store.longest_visit`). Whole minutes keep ``trip_duration_minutes`` exactly equal to exit
 minus entry, as the wire format promises.
 
 The models:
@@ -58,6 +60,10 @@ class Dwell(Protocol):
         """P(dwell > m) for each m in minutes."""
         ...
 
+    def upper_minutes(self) -> int | None:
+        """The longest dwell the model can draw, in whole minutes; ``None`` when it has no bound."""
+        ...
+
 
 @dataclass(frozen=True)
 class UniformBand:
@@ -97,6 +103,9 @@ class MixtureDwell:
 
     def mean_minutes(self) -> float:
         return float(sum(s * (b.low + b.high) / 2 for s, b in zip(self.shares, self.bands, strict=True)))
+
+    def upper_minutes(self) -> int:
+        return max(b.high for share, b in zip(self.shares, self.bands, strict=True) if share > 0)  # unused bands: never
 
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         m = np.asarray(minutes, dtype=float)
@@ -150,6 +159,9 @@ class HistogramDwell:
 
     def mean_minutes(self) -> float:
         return self.mixture.mean_minutes()
+
+    def upper_minutes(self) -> int:
+        return self.mixture.upper_minutes()
 
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         return self.mixture.survival(minutes)
@@ -223,6 +235,9 @@ class LognormalDwell:
     def mean_minutes(self) -> float:
         return _discrete_mean("lognormal", self.sigma, float(self.median))
 
+    def upper_minutes(self) -> None:
+        return None  # a tail without end
+
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         m = np.floor(np.asarray(minutes, dtype=float))
         return _lognormal_sf(m, self.sigma, float(self.median))
@@ -254,6 +269,9 @@ class GammaDwell:
 
     def mean_minutes(self) -> float:
         return _discrete_mean("gamma", self.shape, self.scale)
+
+    def upper_minutes(self) -> None:
+        return None  # a tail without end
 
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         m = np.floor(np.asarray(minutes, dtype=float))
@@ -290,8 +308,23 @@ class DwellBySlot:
     def mean_minutes(self) -> float:
         return self.default.mean_minutes()
 
+    def upper_minutes(self) -> int | None:
+        """The longest of every model in use (``None`` if any has no bound): customers of any slot may be there."""
+        bounds = [upper_minutes(m) for m in self.models()]
+        return None if None in bounds else max(b for b in bounds if b is not None)
+
     def survival(self, minutes: np.ndarray) -> np.ndarray:
         return self.default.survival(minutes)
+
+
+def upper_minutes(dwell: Dwell) -> int | None:
+    """``dwell.upper_minutes()``; ``None`` for a dwell object of a user's own that does not give one.
+
+    A model without a known bound is treated as unbounded: the runs that
+    need a bound then simulate from the start, which is always exact.
+    """
+    bound = getattr(dwell, "upper_minutes", None)
+    return bound() if callable(bound) else None
 
 
 def sample_day(

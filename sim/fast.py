@@ -22,7 +22,7 @@ def fast_batches(
     seed: int, stores: Sequence[Store], start: int, end: int, window: int = DAY
 ) -> Iterator[Batch]:
     """Every event in ``[start, end)`` as one :class:`Batch` per window."""
-    if any(s.capacity is not None for s in stores):
+    if any(s.interacts for s in stores):
         raise ValueError("the vectorized engine cannot model a capacity limit; use the SimPy engine")
     feed = ArrivalFeed(seed, stores, start, end)
     labels = Labels(stores)

@@ -12,10 +12,14 @@ slot rate describes, with the rate divided by the mean group size E[G], so a
 slot's expected number of people is what the profile says. A slot's count of
 people is then compound Poisson: its variance over its mean (the index of
 dispersion) is E[G^2] / E[G]. Members after the first enter a whole number
-of seconds, uniform in ``[0, spread]``, after the first member (kept inside
-the group's slot). A group that leaves together leaves when its first member
-would have, counted from its last member's entry (so everyone's dwell is at
-least the first member's); otherwise each member keeps their own dwell.
+of seconds, uniform in ``[0, spread]``, after the first member in real time
+(kept inside the group's slot: on a fall-back day, inside the first member's
+stretch of a slot that happens twice). A group that leaves together leaves
+when its first member would have, counted from its last member's entry (so
+everyone's dwell is at least the first member's, and the first member's is
+up to ``spread`` longer than the dwell model's bound:
+:attr:`sim.store.Store.longest_visit`); otherwise each member keeps their
+own dwell.
 
 Frozen and made of tuples: a profile holding it stays hashable.
 """

@@ -127,7 +127,7 @@ class Simulation:
     def pick_engine(self, engine: Engine = "auto") -> Literal["fast", "simpy"]:
         if engine not in ENGINES:
             raise ValueError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
-        needs_simpy = any(s.capacity is not None for s in self.stores)
+        needs_simpy = any(s.interacts for s in self.stores)
         if engine == "fast" and needs_simpy:
             raise ValueError("engine 'fast' cannot model a capacity limit; use 'simpy' or 'auto'")
         if engine == "auto":

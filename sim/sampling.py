@@ -25,10 +25,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from sim.batch import ColumnTable
 from sim.dwell import sample_day
 from sim.groups import Groups
 from sim.limits import check_daily_mean
@@ -101,7 +102,7 @@ def format_uuids(raw: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Arrivals:
+class Arrivals(ColumnTable):
     """Customers in entry order, as parallel arrays."""
 
     store: np.ndarray  #: index of the store in the run (int16)
@@ -116,15 +117,6 @@ class Arrivals:
 
     def __len__(self) -> int:
         return int(self.entry.shape[0])
-
-    def take(self, index: np.ndarray | slice) -> Arrivals:
-        return Arrivals(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
-
-    @staticmethod
-    def concat(parts: Sequence[Arrivals]) -> Arrivals:
-        return Arrivals(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Arrivals)}
-        )
 
     @staticmethod
     def empty() -> Arrivals:
@@ -219,15 +211,15 @@ def _draw_day_in_groups(seed: int, store: Store, index: int, day: dt.date, plan:
     g_rng = stream(seed, store, day, GROUPS)
     counts, sizes = _group_counts(stream(seed, store, day, COUNTS), g_rng, store, plan, groups)
     g_slot = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
-    lengths = plan.lengths
-    g_offset = stream(seed, store, day, PLACEMENT).integers(0, lengths[g_slot])
+    g_offset = stream(seed, store, day, PLACEMENT).integers(0, plan.lengths[g_slot])
     group = np.repeat(np.arange(len(sizes)), sizes)  # each person's group
     first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)  # each group's first person
     lag = g_rng.integers(0, groups.spread + 1, size=len(group))
     lag[first[sizes > 0]] = 0
     slot = g_slot[group]
-    # Members stay inside their group's slot, so slot counts are compound Poisson.
-    entry = plan.place(slot, np.minimum(g_offset[group] + lag, lengths[slot] - 1))
+    # Members follow the first within ``spread`` seconds of real time and stay inside their
+    # group's slot (so slot counts are compound Poisson): inside the first member's stretch of it.
+    entry = plan.after(plan.place(g_slot, g_offset)[group], lag)
     order = np.argsort(entry, kind="stable")
     entry, slot, group = entry[order], slot[order], group[order]
     people = np.bincount(slot, minlength=len(counts))

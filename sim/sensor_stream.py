@@ -32,13 +32,12 @@ session and no true door event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim import wire
-from sim.batch import DoorColumns, concat_strings, texts
+from sim.batch import ColumnTable, DoorColumns, texts
 from sim.events import ENTRY, EXIT
 from sim.sensor import Sensor
 from sim.store import Store
@@ -61,7 +60,7 @@ PERFECT = Sensor(delay_median=0.0, delay_sigma=0.0)
 
 
 @dataclass
-class SensorColumns:
+class SensorColumns(ColumnTable):
     """Sensor records in delivery order (``sent_at``, then the order they were made)."""
 
     event_type: np.ndarray
@@ -77,13 +76,6 @@ class SensorColumns:
     def __len__(self) -> int:
         return int(self.time.shape[0])
 
-    def take(self, index: Any) -> SensorColumns:
-        return SensorColumns(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
-
-    @staticmethod
-    def concat(parts: Sequence[SensorColumns]) -> SensorColumns:
-        return SensorColumns(**{f.name: concat_strings([getattr(p, f.name) for p in parts]) for f in fields(SensorColumns)})
-
     @staticmethod
     def empty() -> SensorColumns:
         obj, i64 = np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
@@ -95,7 +87,7 @@ class SensorColumns:
 
 
 @dataclass
-class CountColumns:
+class CountColumns(ColumnTable):
     """Interval counts: one row per interval and store (stores in run order)."""
 
     store_id: np.ndarray

@@ -13,13 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from sim.dwell import DEFAULT_DWELL, Dwell
+from sim.dwell import DEFAULT_DWELL, Dwell, upper_minutes
+from sim.dwell_file import dwell_from_mapping, dwell_to_mapping
 from sim.limits import (
     CAPACITY,
     CUSTOMERS_PER_DAY,
@@ -29,7 +32,7 @@ from sim.limits import (
     WHOLE_CUSTOMERS_PER_DAY,
     check_daily_mean,
 )
-from sim.profile import DEFAULT_PROFILE, Profile
+from sim.profile import DEFAULT_PROFILE, Profile, profile_from_mapping
 
 UTC = dt.UTC
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -111,6 +114,85 @@ class Store:
         mean = self.baseline * weekday * self.multiplier * (1 + self.variation) * self.profile.calendar.peak()
         return mean if self.timezone == "UTC" else 2 * mean
 
+    def to_mapping(self) -> dict[str, Any]:
+        """The store as plain data, what :meth:`from_mapping` reads back to an equal store.
+
+        One form for everything that records or ships a store (run records,
+        ``run.json``, Dask tasks): the dwell as a profile's ``[dwell]`` table
+        and the profile as the mapping of its TOML document.
+        """
+        return {
+            "store_id": self.store_id, "baseline": self.baseline, "daily_customers": self.daily_customers,
+            "variation": self.variation, "multiplier": self.multiplier, "timezone": self.timezone,
+            "capacity": self.capacity, "capacity_mode": self.capacity_mode, "patience": self.patience,
+            "dwell": dwell_to_mapping(self.dwell, self.profile.slot_names), "profile": self.profile.to_mapping(),
+        }
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "store") -> Store:
+        """The store :meth:`to_mapping` gave (KeyError for a missing key, ValueError for a bad value)."""
+        profile = profile_from_mapping(data["profile"], source=f"{source}.profile")
+        slots = {name: i for i, name in enumerate(profile.slot_names)}
+        return cls(
+            store_id=str(data["store_id"]), profile=profile, baseline=float(data["baseline"]),
+            daily_customers=None if data["daily_customers"] is None else int(data["daily_customers"]),
+            variation=float(data["variation"]), multiplier=float(data["multiplier"]),
+            dwell=dwell_from_mapping(data["dwell"], slots), timezone=str(data["timezone"]),
+            capacity=None if data["capacity"] is None else int(data["capacity"]),
+            capacity_mode=str(data["capacity_mode"]),
+            patience=None if data["patience"] is None else int(data["patience"]),
+        )
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled as its mapping (a Dask task ships its store so): the same form as every other record.
+
+        A dwell object of a user's own has no mapping: such a store is pickled as it is.
+        """
+        try:
+            return (_store_from_mapping, (self.to_mapping(),))
+        except TypeError:
+            return super().__reduce_ex__(protocol)
+
+    @property
+    def interacts(self) -> bool:
+        """Whether customers affect each other: with a capacity, who gets in, and when, depends on everyone before."""
+        return self.capacity is not None
+
+    @property
+    def longest_visit(self) -> int | None:
+        """The most seconds from a customer's arrival at the door to their exit; ``None`` when unbounded.
+
+        The dwell model's bound, plus the groups' ``spread`` when groups
+        may leave together (the first member leaves one dwell after the
+        last member's entry), plus, in a queue, the patience (a queue
+        without one has no bound; a store that turns customers away has
+        no wait).
+        """
+        dwell = upper_minutes(self.dwell)
+        if dwell is None:
+            return None
+        groups = self.profile.groups
+        spread = groups.spread if groups is not None and groups.together > 0 else 0
+        wait = 0
+        if self.capacity is not None and self.capacity_mode == "queue":
+            if self.patience is None:
+                return None
+            wait = self.patience
+        return 60 * dwell + spread + wait
+
+    @property
+    def lookback(self) -> int | None:
+        """How long before an instant a run of this store must start to give its events from then on exactly.
+
+        Draws are keyed by (store, local day, purpose), so a run started
+        later draws the same customers; an event at ``T`` is an entry at
+        ``T`` or the exit of a customer who arrived at most the longest
+        visit earlier. That holds when customers do not interact; when
+        they do, or visits have no bound, ``None``: only a run from the
+        start is exact.
+        """
+        return None if self.interacts else self.longest_visit
+
     @property
     def key(self) -> int:
         """A stable number for this store's random streams, from its id.
@@ -142,6 +224,16 @@ class Store:
     def locate_one(self, epoch: int) -> tuple[int, int]:
         """:meth:`locate` for one time, without numpy (the SimPy model's late entries)."""
         return _locate_one(self, epoch)
+
+
+def _store_from_mapping(data: Mapping[str, Any]) -> Store:
+    return Store.from_mapping(data)
+
+
+def lookback(stores: Sequence[Store]) -> int | None:
+    """:attr:`Store.lookback` over several stores: the longest, ``None`` if any store has none."""
+    bounds = [store.lookback for store in stores]
+    return None if None in bounds else max((b for b in bounds if b is not None), default=0)
 
 
 def _locate_one(store: Store, epoch: int) -> tuple[int, int]:
@@ -241,6 +333,19 @@ class DayPlan:
         at = slot_first[slot] + offset
         piece = np.searchsorted(first, at, side="right") - 1
         return self.piece_start[piece] + (at - first[piece])
+
+
+    def after(self, times: np.ndarray, lag: np.ndarray) -> np.ndarray:
+        """``lag`` seconds after each instant of the day, in real time, kept inside the instant's stretch.
+
+        A stretch is one piece of a slot's time: a group's members follow
+        its first one by their lag, never past its slot's end, and never
+        into the slot's other stretch an hour later on a fall-back day
+        (they stay at its last second instead).
+        """
+        order = np.argsort(self.piece_start)
+        piece = np.searchsorted(self.piece_start[order], times, side="right") - 1
+        return np.minimum(times + lag, self.piece_end[order][piece] - 1)
 
 
 def _offset_stretches(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:

@@ -152,7 +152,6 @@ def test_duckdb_reads_the_data_sets(tmp_path: Path, flat: Path) -> None:
 
 
 def test_the_longest_visit_bounds_how_far_back_a_task_starts() -> None:
-    from producer.partition import dwell_upper_minutes
     from sim.dwell import (
         DEFAULT_DWELL,
         DwellBySlot,
@@ -161,6 +160,7 @@ def test_the_longest_visit_bounds_how_far_back_a_task_starts() -> None:
         MixtureDwell,
         UniformBand,
     )
+    from sim.dwell import upper_minutes as dwell_upper_minutes
 
     assert dwell_upper_minutes(DEFAULT_DWELL) == 75
     # A band with no share is never drawn.

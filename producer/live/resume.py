@@ -16,43 +16,30 @@ model can instead start at ``resume - longest dwell - margin``:
 - events before ``resume`` may be incomplete, but they are all older than
   what both streams already hold, and are skipped.
 
-This needs a longest dwell: the smallest ``m`` with ``survival(m) == 0``
-(within a week), over every model a store uses (per slot, too); a store whose dwell has no such bound, or a capacity limit
-(customers then interact), replays from the start.
+This needs a longest visit, the engine's own (:attr:`sim.store.Store.lookback`:
+the dwell bound over every model a store uses, plus a leaving group's
+spread); a store whose dwell has no bound, or a capacity limit (customers
+then interact), replays from the start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import simpy
 
 from producer.live.emitter import Emitter
 from producer.live.redis_sink import Entry, StreamId
-from sim.dwell import DwellBySlot
 from sim.model import StoreModel
-from sim.store import Store
+from sim.store import Store, lookback
 
 #: Extra simulated seconds kept before the bound, beyond the longest dwell.
 MARGIN = 3600
-WEEK_MINUTES = 7 * 24 * 60
 
 
 def longest_dwell(stores: Sequence[Store]) -> int | None:
-    """The longest possible dwell in seconds over ``stores``, or ``None`` if unbounded."""
-    minutes = np.arange(0, WEEK_MINUTES + 1)
-    longest = 0
-    for store in stores:
-        if store.capacity is not None:
-            return None
-        models = store.dwell.models() if isinstance(store.dwell, DwellBySlot) else (store.dwell,)
-        for model in models:
-            zero = np.flatnonzero(np.asarray(model.survival(minutes)) <= 0)
-            if zero.size == 0:
-                return None
-            longest = max(longest, int(minutes[zero[0]]))
-    return longest * 60
+    """The longest possible visit in seconds over ``stores``, or ``None`` if unbounded or customers interact."""
+    return lookback(stores)
 
 
 def model_start(sim_start: int, last_ids: Sequence[tuple[int, int]], stores: Sequence[Store]) -> int:

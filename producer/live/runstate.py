@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 from producer.live.redis_sink import RedisError
 from producer.settings import SPECS, TRAFFIC_SETTINGS, Settings, SettingsError
-from sim.dwell_file import dwell_to_mapping
 from sim.events import iso
 from sim.limits import FIRST_INSTANT, LAST_INSTANT
 from sim.run import fresh_seed
@@ -59,18 +58,10 @@ def run_key(stream: str) -> str:
 def store_fingerprint(stores: Sequence[Store]) -> str:
     """A canonical digest of the stores' definitions: SHA-256 of their sorted-key JSON.
 
-    Built from the same mappings the profile files are written from, so it
+    Built from :meth:`Store.to_mapping` (the mappings profile files are written from), so it
     depends on what a store is, not on how Python prints it.
     """
-    doc = [
-        {
-            "store_id": s.store_id, "baseline": s.baseline, "daily_customers": s.daily_customers,
-            "variation": s.variation, "multiplier": s.multiplier, "timezone": s.timezone,
-            "capacity": s.capacity, "capacity_mode": s.capacity_mode, "patience": s.patience,
-            "dwell": dwell_to_mapping(s.dwell, s.profile.slot_names), "profile": s.profile.to_mapping(),
-        }
-        for s in stores
-    ]
+    doc = [s.to_mapping() for s in stores]
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
