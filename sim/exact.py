@@ -1,0 +1,352 @@
+"""The exact event engine: stores with a capacity, without SimPy, same events.
+
+Where customers interact (a store with a capacity, in queue or loss mode)
+an exit can let a waiting customer in, so events cannot be computed a window
+at a time as :mod:`sim.fast` does. This engine runs the SimPy model's events
+in a tight loop over two heaps of plain tuples instead of SimPy processes:
+the same arrivals (:class:`~sim.sampling.ArrivalFeed`, the same keyed random
+streams), the same decisions, and the same order at equal times, so that it
+writes byte for byte what ``--engine simpy`` writes
+(``tests/test_exact_engine.py``).
+
+The order at equal times is SimPy's: an event is ``(time, priority, id)``
+with ids handed out in scheduling order. The loop schedules exactly the
+events of the model that can change what happens next, in the same relative
+order, and leaves out those that cannot (a customer process ending, a
+request granted on the spot, a release while nobody waits):
+
+- a customer's exit (URGENT), scheduled when the customer enters;
+- the arrival process's timeout to the next arrival time (NORMAL); the
+  customers arriving then start at once (their processes' URGENT start
+  events run before anything else due at that second);
+- ``REL``: a release while customers wait (NORMAL, now), which gives the
+  place to the head of the queue;
+- ``REQ``: a waiting customer's request granted (NORMAL, now);
+- ``TMO``: a waiting customer's patience running out (NORMAL);
+- ``COND``: the "granted or patience over" condition met (NORMAL, now):
+  the customer enters if granted, otherwise gives up.
+
+Batches are cut where the SimPy run cuts them (each window's end is SimPy's
+URGENT stop event, scheduled when the window starts; the batch collector's
+50,000 door events), so even the Parquet row groups come out the same.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from sim.batch import Batch, Coded, DoorColumns, Labels, SessionColumns
+from sim.events import ENTRY, EXIT, GAVE_UP, TURNED_AWAY
+from sim.fast import DAY, fast_batches
+from sim.sampling import ArrivalFeed, Arrivals
+from sim.store import Store
+
+#: Door event kinds, as coded in the loop (``4 * customer + kind``).
+_EXIT, _ENTRY, _TURNED_AWAY, _GAVE_UP = 0, 1, 2, 3
+_KINDS = np.array([EXIT, ENTRY, TURNED_AWAY, GAVE_UP], dtype=object)
+#: NORMAL events of the loop.
+_REL, _REQ, _TMO, _COND = 0, 1, 2, 3
+#: Store kinds: no capacity, loss mode, queue mode.
+_PLAIN, _LOSS, _QUEUE = 0, 1, 2
+#: Door events the SimPy run's batch collector gathers before it hands a batch over.
+COLLECT = 50_000
+_NEVER = 2**62
+
+
+def exact_batches(
+    seed: int, stores: Sequence[Store], start: int, end: int, window: int = DAY, rejected: bool = False,
+) -> Iterator[Batch]:
+    """Every event in ``[start, end)`` as batches, for any stores (with a capacity or not).
+
+    :func:`sim.fast.fast_batches`'s signature: the vectorized engine where no
+    store has a capacity, the event loop (:class:`EventLoop`) where one has.
+    With ``rejected`` the door events include the customers who never got in.
+    """
+    if all(s.capacity is None for s in stores):
+        yield from fast_batches(seed, stores, start, end, window)
+        return
+    yield from EventLoop(seed, stores, start, end, rejected).batches(window)
+
+
+class EventLoop:
+    """The SimPy model's capped run (``StoreModel``), as a loop over two heaps.
+
+    Customers are numbered in arrival order over the whole run; the lists and
+    arrays hold those from ``base`` on (older ones are dropped as the run
+    moves on, so memory holds about a day of customers).
+    """
+
+    def __init__(self, seed: int, stores: Sequence[Store], start: int, end: int, rejected: bool = False) -> None:
+        self.stores, self.start, self.end, self.rejected = tuple(stores), start, end, rejected
+        self.feed = ArrivalFeed(seed, self.stores, start, end)
+        self.labels = Labels(self.stores)
+        self.kind = [_PLAIN if s.capacity is None else _LOSS if s.capacity_mode == "loss" else _QUEUE
+                     for s in self.stores]
+        self.capacity = [s.capacity if s.capacity is not None else _NEVER for s in self.stores]
+        self.patience = [s.patience for s in self.stores]
+        self.inside = [0 for _ in self.stores]  #: places taken (SimPy's ``users``)
+        self.queues: list[deque[int]] = [deque() for _ in self.stores]  #: waiting customers (cancelled ones linger)
+        self.waiting = [0 for _ in self.stores]  #: customers really waiting
+        self.granted: set[int] = set()  #: waiting customers given a place
+        self.met: set[int] = set()  #: waiting customers whose condition (place or patience) is met
+        self.cancelled: set[int] = set()  #: customers who gave up, still in a queue
+        # Customers from ``base`` on: arrival, dwell (seconds) and store.
+        self.base = 0
+        self.arrival: list[int] = []
+        self.dwell: list[int] = []
+        self.store: list[int] = []
+        self.drawn = Arrivals.empty()
+        self.loaded_until, self.exhausted = start, False
+        self.next_row = 0  #: the first customer not arrived yet
+        self.urgent: list[tuple[int, int, int]] = []  #: exits: (time, id, customer)
+        self.normal: list[tuple[int, int, int, int]] = []  #: (time, id, kind, customer or store)
+        self.eid = 1  # 0: the arrival process's start
+        self.next_arrival, self.arrival_eid = self._first_arrival(), 0
+        # What the batch collector holds: sessions and door events (customer, time).
+        self.sessions: list[int] = []
+        self.session_times: list[int] = []
+        self.doors: list[int] = []
+        self.door_times: list[int] = []
+        self.turned_away = self.gave_up = 0
+        self.ready: list[Batch] = []
+
+    # -- arrivals ------------------------------------------------------------
+
+    def _load(self) -> bool:
+        """Draw the next day of arrivals; False once the run has none left."""
+        if self.exhausted:
+            return False
+        until = min(self.loaded_until + DAY, self.end)
+        new = self.feed.take(until)
+        self.loaded_until = until
+        self.exhausted = until >= self.end
+        if len(new):
+            if (new.exit <= new.entry).any():
+                raise ValueError("the event engine needs every visit to last at least a second")
+            self.drawn = Arrivals.concat([self.drawn, new]) if len(self.drawn) else new
+            entry = new.entry.tolist()
+            self.arrival += entry
+            self.dwell += (new.exit - new.entry).tolist()
+            self.store += new.store.tolist()
+        return True
+
+    def _first_arrival(self) -> int:
+        while not self.arrival and self._load():
+            pass
+        return self.arrival[0] if self.arrival else _NEVER
+
+    def _arrive(self, now: int) -> None:
+        """The arrival process at ``now``: schedule its next timeout, start every customer due now."""
+        first = row = self.next_row
+        arrival, base = self.arrival, self.base
+        while True:
+            while row - base < len(arrival) and arrival[row - base] == now:
+                row += 1
+            if row - base < len(arrival) or not self._load():
+                break
+        self.next_row = row
+        if row - base < len(arrival):
+            self.next_arrival, self.arrival_eid = arrival[row - base], self.eid
+            self.eid += 1
+        else:
+            self.next_arrival = _NEVER
+        for c in range(first, row):
+            self._start(c, now)
+
+    def _start(self, c: int, now: int) -> None:
+        """A customer's process starting: enter, queue, or be turned away."""
+        s = self.store[c - self.base]
+        kind = self.kind[s]
+        if kind == _PLAIN:
+            self._enter(c, now)
+        elif kind == _LOSS:
+            if self.inside[s] >= self.capacity[s]:
+                self._reject(c, now, _TURNED_AWAY)
+            else:
+                self.inside[s] += 1
+                self._enter(c, now)
+        elif not self.waiting[s] and self.inside[s] < self.capacity[s]:
+            self.inside[s] += 1
+            self._enter(c, now)
+        else:
+            self.queues[s].append(c)
+            self.waiting[s] += 1
+            self._grant(s, now)  # the request's own try: the head of the queue may get a place
+            patience = self.patience[s]
+            if patience is not None:
+                heapq.heappush(self.normal, (now + patience, self.eid, _TMO, c))
+                self.eid += 1
+
+    # -- places --------------------------------------------------------------
+
+    def _grant(self, s: int, now: int) -> None:
+        """SimPy's ``_trigger_put``: the head of the queue gets a place if one is free."""
+        queue = self.queues[s]
+        while queue and queue[0] in self.cancelled:
+            self.cancelled.discard(queue.popleft())
+        if queue and self.inside[s] < self.capacity[s]:
+            head = queue.popleft()
+            self.waiting[s] -= 1
+            self.inside[s] += 1
+            self.granted.add(head)
+            heapq.heappush(self.normal, (now, self.eid, _REQ, head))
+            self.eid += 1
+
+    def _normal(self, now: int, kind: int, x: int) -> None:
+        """A NORMAL event other than an arrival."""
+        if kind == _REL:
+            self._grant(x, now)
+        elif kind == _REQ and self.patience[self.store[x - self.base]] is None:
+            self._enter(x, now)  # the customer was waiting on the request itself
+        elif kind == _REQ or kind == _TMO:
+            if x not in self.met:  # the first of "place granted" or "patience over"
+                self.met.add(x)
+                heapq.heappush(self.normal, (now, self.eid, _COND, x))
+                self.eid += 1
+        elif x in self.granted:
+            self._enter(x, now)
+        else:
+            s = self.store[x - self.base]
+            self.cancelled.add(x)
+            self.waiting[s] -= 1
+            self._reject(x, now, _GAVE_UP)
+
+    def _leave(self, c: int, now: int) -> None:
+        s = self.store[c - self.base]
+        kind = self.kind[s]
+        if kind != _PLAIN:
+            self.inside[s] -= 1
+            if kind == _QUEUE and self.waiting[s]:
+                heapq.heappush(self.normal, (now, self.eid, _REL, s))
+                self.eid += 1
+        if now < self.end:
+            self.doors.append(4 * c)
+            self.door_times.append(now)
+            if len(self.doors) >= COLLECT:
+                self._flush()
+
+    # -- what the observer sees --------------------------------------------
+
+    def _enter(self, c: int, now: int) -> None:
+        self.sessions.append(c)
+        self.session_times.append(now)
+        self.doors.append(4 * c + _ENTRY)
+        self.door_times.append(now)
+        heapq.heappush(self.urgent, (now + self.dwell[c - self.base], self.eid, c))
+        self.eid += 1
+        if len(self.doors) >= COLLECT:
+            self._flush()
+
+    def _reject(self, c: int, now: int, kind: int) -> None:
+        if kind == _TURNED_AWAY:
+            self.turned_away += 1
+        else:
+            self.gave_up += 1
+        if self.rejected:
+            self.doors.append(4 * c + kind)
+            self.door_times.append(now)
+            if len(self.doors) >= COLLECT:
+                self._flush()
+
+    def _flush(self) -> None:
+        """The batch collector's flush: what it holds becomes a batch."""
+        if not self.sessions and not self.doors and not (self.turned_away or self.gave_up):
+            return
+        self.ready.append(Batch(
+            self._session_columns(), self._door_columns(), self.turned_away, self.gave_up,
+        ))
+        self.sessions, self.session_times, self.doors, self.door_times = [], [], [], []
+        self.turned_away = self.gave_up = 0
+
+    def _locate(self, store: np.ndarray, times: np.ndarray,
+                weekday: np.ndarray, slot: np.ndarray, stale: np.ndarray) -> None:
+        """Local weekday and slot, in place, of the ``stale`` rows (their time moved)."""
+        if not stale.any():
+            return
+        for s in np.unique(store[stale]).tolist():
+            rows = stale & (store == s)
+            weekday[rows], slot[rows] = self.stores[s].locate(times[rows])
+
+    def _session_columns(self) -> SessionColumns:
+        i = np.asarray(self.sessions, dtype=np.int64) - self.base
+        d, labels = self.drawn, self.labels
+        entry = np.asarray(self.session_times, dtype=np.int64)
+        arrival = d.entry[i]
+        store, weekday, slot = d.store[i], d.weekday[i], d.slot[i]
+        wait = entry - arrival
+        self._locate(store, entry, weekday, slot, wait > 0)
+        return SessionColumns(
+            customer_id=d.customer_id[i], store_id=labels.stores(store), entry=entry,
+            exit=entry + (d.exit[i] - arrival), weekday=labels.weekdays(weekday),
+            time_slot=labels.slots(store, slot), queue_seconds=wait,
+        )
+
+    def _door_columns(self) -> DoorColumns:
+        code = np.asarray(self.doors, dtype=np.int64)
+        i, kind = (code >> 2) - self.base, code & 3
+        d, labels = self.drawn, self.labels
+        time = np.asarray(self.door_times, dtype=np.int64)
+        store = d.store[i]
+        is_exit = kind == _EXIT
+        weekday = np.where(is_exit, d.exit_weekday[i], d.weekday[i])
+        slot = np.where(is_exit, d.exit_slot[i], d.slot[i])
+        self._locate(store, time, weekday, slot, time != np.where(is_exit, d.exit[i], d.entry[i]))
+        return DoorColumns(
+            event_type=Coded.of(_KINDS, kind), time=time, weekday=labels.weekdays(weekday),
+            time_slot=labels.slots(store, slot), customer_id=d.customer_id[i], store_id=labels.stores(store),
+        )
+
+    # -- the loop ------------------------------------------------------------
+
+    def batches(self, window: int) -> Iterator[Batch]:
+        """Run window by window, as the SimPy run does (``env.run(until=...)`` per window)."""
+        t = self.start
+        while t < self.end:
+            t = min(t + window, self.end)
+            stop = self.eid  # SimPy's stop event: URGENT at t, scheduled now
+            self.eid += 1
+            self._run(t, stop)
+            self._flush()
+            yield from self.ready
+            self.ready.clear()
+            self._forget()
+
+    def _run(self, until: int, stop: int) -> None:
+        """Process every event before the stop event ``(until, URGENT, stop)``."""
+        urgent, normal, pop = self.urgent, self.normal, heapq.heappop
+        while True:
+            at = self.next_arrival
+            nt = normal[0][0] if normal else _NEVER
+            if urgent and urgent[0][0] <= at and urgent[0][0] <= nt:
+                ut, ue, c = urgent[0]
+                if ut > until or (ut == until and ue > stop):
+                    return
+                pop(urgent)
+                self._leave(c, ut)
+            elif at < nt or (at == nt and self.arrival_eid < normal[0][1]):
+                if at >= until:
+                    return
+                self._arrive(at)
+            else:
+                if nt >= until:
+                    return
+                _, _, kind, x = pop(normal)
+                self._normal(nt, kind, x)
+
+    def _forget(self) -> None:
+        """Drop the customers no event refers to any more."""
+        low = min([self.next_row] + [c for _, _, c in self.urgent]
+                  + [x for _, _, k, x in self.normal if k != _REL] + [q[0] for q in self.queues if q])
+        drop = low - self.base
+        if drop <= 0:
+            return
+        del self.arrival[:drop], self.dwell[:drop], self.store[:drop]
+        self.drawn = self.drawn.take(slice(drop, None))
+        self.base = low
+        self.granted = {c for c in self.granted if c >= low}
+        self.met = {c for c in self.met if c >= low}
+        self.cancelled = {c for c in self.cancelled if c >= low}
