@@ -327,15 +327,15 @@ class EventLoop:
                     return
                 pop(urgent)
                 self._leave(c, ut)
-            elif at < nt or (at == nt and self.arrival_eid < normal[0][1]):
-                if at >= until:
-                    return
-                self._arrive(at)
-            else:
+            elif normal and (nt < at or (nt == at and normal[0][1] < self.arrival_eid)):
                 if nt >= until:
                     return
                 _, _, kind, x = pop(normal)
                 self._normal(nt, kind, x)
+            else:
+                if at >= until:
+                    return
+                self._arrive(at)
 
     def _forget(self) -> None:
         """Drop the customers no event refers to any more."""
