@@ -13,18 +13,26 @@ The order at equal times is SimPy's: an event is ``(time, priority, id)``
 with ids handed out in scheduling order. The loop schedules exactly the
 events of the model that can change what happens next, in the same relative
 order, and leaves out those that cannot (a customer process ending, a
-request granted on the spot, a release while nobody waits):
+request granted on the spot, a release while nobody waits). Events due
+later go to a heap:
 
 - a customer's exit (URGENT), scheduled when the customer enters;
-- the arrival process's timeout to the next arrival time (NORMAL); the
-  customers arriving then start at once (their processes' URGENT start
-  events run before anything else due at that second);
-- ``REL``: a release while customers wait (NORMAL, now), which gives the
-  place to the head of the queue;
-- ``REQ``: a waiting customer's request granted (NORMAL, now);
 - ``TMO``: a waiting customer's patience running out (NORMAL);
-- ``COND``: the "granted or patience over" condition met (NORMAL, now):
-  the customer enters if granted, otherwise gives up.
+- the arrival process's timeout to the next arrival time (NORMAL, kept
+  beside the heap); the customers arriving then start at once (their
+  processes' URGENT start events run before anything else due then).
+
+Events due now (NORMAL, no delay) come after everything already scheduled
+for now, in the order they are made, so they need no id: a FIFO holds them.
+
+- ``REL``: a release while customers wait, which gives the place to the
+  head of the queue;
+- ``REQ``: a waiting customer's request granted;
+- ``COND``: the "granted or patience over" condition met: the customer
+  enters if granted, otherwise gives up.
+
+Every visit lasts at least a minute and every patience at least a second,
+so nothing due now is ever put on the heap.
 
 Batches are cut where the SimPy run cuts them (each window's end is SimPy's
 URGENT stop event, scheduled when the window starts; the batch collector's
@@ -48,13 +56,14 @@ from sim.store import Store
 #: Door event kinds, as coded in the loop (``4 * customer + kind``).
 _EXIT, _ENTRY, _TURNED_AWAY, _GAVE_UP = 0, 1, 2, 3
 _KINDS = np.array([EXIT, ENTRY, TURNED_AWAY, GAVE_UP], dtype=object)
-#: NORMAL events of the loop.
-_REL, _REQ, _TMO, _COND = 0, 1, 2, 3
+#: Events of the loop: on the heap, exits (URGENT) and patience timeouts; in the FIFO, the rest.
+_LEAVE, _TMO, _REL, _REQ, _COND = 0, 1, 2, 3, 4
 #: Store kinds: no capacity, loss mode, queue mode.
 _PLAIN, _LOSS, _QUEUE = 0, 1, 2
 #: Door events the SimPy run's batch collector gathers before it hands a batch over.
 COLLECT = 50_000
 _NEVER = 2**62
+_TOP = (_NEVER + 1, 1, 0, 0)  #: an empty heap's top: after everything, even the last arrival
 
 
 def exact_batches(
@@ -102,8 +111,10 @@ class EventLoop:
         self.drawn = Arrivals.empty()
         self.loaded_until, self.exhausted = start, False
         self.next_row = 0  #: the first customer not arrived yet
-        self.urgent: list[tuple[int, int, int]] = []  #: exits: (time, id, customer)
-        self.normal: list[tuple[int, int, int, int]] = []  #: (time, id, kind, customer or store)
+        #: Events due later: (time, priority, id, customer); priority 0 (URGENT) is an exit, 1 a timeout.
+        self.heap: list[tuple[int, int, int, int]] = []
+        self.now = start
+        self.fifo: deque[tuple[int, int]] = deque()  #: events due now: (kind, customer or store)
         self.eid = 1  # 0: the arrival process's start
         self.next_arrival, self.arrival_eid = self._first_arrival(), 0
         # What the batch collector holds: sessions and door events (customer, time).
@@ -175,15 +186,15 @@ class EventLoop:
         else:
             self.queues[s].append(c)
             self.waiting[s] += 1
-            self._grant(s, now)  # the request's own try: the head of the queue may get a place
+            self._grant(s)  # the request's own try: the head of the queue may get a place
             patience = self.patience[s]
             if patience is not None:
-                heapq.heappush(self.normal, (now + patience, self.eid, _TMO, c))
+                heapq.heappush(self.heap, (now + patience, _TMO, self.eid, c))
                 self.eid += 1
 
     # -- places --------------------------------------------------------------
 
-    def _grant(self, s: int, now: int) -> None:
+    def _grant(self, s: int) -> None:
         """SimPy's ``_trigger_put``: the head of the queue gets a place if one is free."""
         queue = self.queues[s]
         while queue and queue[0] in self.cancelled:
@@ -193,20 +204,19 @@ class EventLoop:
             self.waiting[s] -= 1
             self.inside[s] += 1
             self.granted.add(head)
-            heapq.heappush(self.normal, (now, self.eid, _REQ, head))
-            self.eid += 1
+            self.fifo.append((_REQ, head))
 
-    def _normal(self, now: int, kind: int, x: int) -> None:
-        """A NORMAL event other than an arrival."""
+    def _now(self, kind: int, x: int) -> None:
+        """An event due now (from the FIFO), or a patience timeout."""
+        now = self.now
         if kind == _REL:
-            self._grant(x, now)
+            self._grant(x)
         elif kind == _REQ and self.patience[self.store[x - self.base]] is None:
             self._enter(x, now)  # the customer was waiting on the request itself
         elif kind == _REQ or kind == _TMO:
             if x not in self.met:  # the first of "place granted" or "patience over"
                 self.met.add(x)
-                heapq.heappush(self.normal, (now, self.eid, _COND, x))
-                self.eid += 1
+                self.fifo.append((_COND, x))
         elif x in self.granted:
             self._enter(x, now)
         else:
@@ -221,8 +231,7 @@ class EventLoop:
         if kind != _PLAIN:
             self.inside[s] -= 1
             if kind == _QUEUE and self.waiting[s]:
-                heapq.heappush(self.normal, (now, self.eid, _REL, s))
-                self.eid += 1
+                self.fifo.append((_REL, s))
         if now < self.end:
             self.doors.append(4 * c)
             self.door_times.append(now)
@@ -236,7 +245,7 @@ class EventLoop:
         self.session_times.append(now)
         self.doors.append(4 * c + _ENTRY)
         self.door_times.append(now)
-        heapq.heappush(self.urgent, (now + self.dwell[c - self.base], self.eid, c))
+        heapq.heappush(self.heap, (now + self.dwell[c - self.base], _LEAVE, self.eid, c))
         self.eid += 1
         if len(self.doors) >= COLLECT:
             self._flush()
@@ -316,31 +325,40 @@ class EventLoop:
             self._forget()
 
     def _run(self, until: int, stop: int) -> None:
-        """Process every event before the stop event ``(until, URGENT, stop)``."""
-        urgent, normal, pop = self.urgent, self.normal, heapq.heappop
+        """Process every event before the stop event ``(until, URGENT, stop)``.
+
+        Next is the earliest of the heap's top and the next arrival; but what
+        is due now (the FIFO) comes before anything due later.
+        """
+        heap, fifo, pop = self.heap, self.fifo, heapq.heappop
         while True:
+            t, priority, eid, c = heap[0] if heap else _TOP
             at = self.next_arrival
-            nt = normal[0][0] if normal else _NEVER
-            if urgent and urgent[0][0] <= at and urgent[0][0] <= nt:
-                ut, ue, c = urgent[0]
-                if ut > until or (ut == until and ue > stop):
-                    return
-                pop(urgent)
-                self._leave(c, ut)
-            elif normal and (nt < at or (nt == at and normal[0][1] < self.arrival_eid)):
-                if nt >= until:
-                    return
-                _, _, kind, x = pop(normal)
-                self._normal(nt, kind, x)
-            else:
+            if t < at or (t == at and (priority == _LEAVE or eid < self.arrival_eid)):
+                if t == self.now or not fifo:
+                    if t > until or (t == until and (priority != _LEAVE or eid > stop)):
+                        return
+                    pop(heap)
+                    self.now = t
+                    if priority == _LEAVE:
+                        self._leave(c, t)
+                    else:
+                        self._now(_TMO, c)
+                    continue
+            elif at == self.now or not fifo:
                 if at >= until:
                     return
+                self.now = at
                 self._arrive(at)
+                continue
+            if self.now >= until:
+                return  # what is due at the stop's time comes after the stop (NORMAL)
+            self._now(*fifo.popleft())
 
     def _forget(self) -> None:
         """Drop the customers no event refers to any more."""
-        low = min([self.next_row] + [c for _, _, c in self.urgent]
-                  + [x for _, _, k, x in self.normal if k != _REL] + [q[0] for q in self.queues if q])
+        low = min([self.next_row] + [c for _, _, _, c in self.heap]
+                  + [x for k, x in self.fifo if k != _REL] + [q[0] for q in self.queues if q])
         drop = low - self.base
         if drop <= 0:
             return
