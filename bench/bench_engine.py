@@ -2,12 +2,16 @@
 
     python bench/bench_engine.py                  # one store, 365 days, 1,000 customers a day
     python bench/bench_engine.py --stores 50 --days 30
-    python bench/bench_engine.py --capacity 25    # capacity limit: the SimPy model
+    python bench/bench_engine.py --capacity 25    # capacity limit: the exact event engine
+    python bench/bench_engine.py --skip-capacity  # without the capacity store-year
 
 Prints events/s of ``simulate`` to Parquet, JSONL and CSV, of the SimPy
 model, and of two references: a bare numpy generation of the same counts
 written to Parquet with pyarrow, and a bare SimPy loop with one process per
-customer. The text formats are compared with Parquet in the same run (JSONL
+customer. Then the capacity store-year (2,500 customers a day, capacity 45;
+queue mode with a 10-minute patience, and loss mode) on the exact event
+engine beside the SimPy model, the engine alone (its batches consumed) and
+``simulate`` to Parquet. The text formats are compared with Parquet in the same run (JSONL
 and CSV lines are built a column at a time; target: at least 0.8 of the
 Parquet rate). Ratios are what to compare across machines (these are shared and noisy);
 each figure is the best of ``--repeat`` runs. Peak memory is measured on the
@@ -83,6 +87,29 @@ class _Count:
 
     def on_exit(self, e: object) -> None:
         self.n += 1
+
+
+def engine_only(run: Simulation, engine: str) -> int:
+    """The engine's batches, consumed and counted (no output)."""
+    return sum(len(b) for b in run.batches(engine))  # type: ignore[arg-type]
+
+
+CAPACITY_STORE = {"queue": Store(daily_customers=2_500, capacity=45, patience=600),
+                  "loss": Store(daily_customers=2_500, capacity=45, capacity_mode="loss")}
+
+
+def capacity_year(days: int, repeat: int, folder: Path) -> list[tuple[str, float, int, str]]:
+    """The capacity store-year on the exact engine and on the SimPy model: (name, s, events, pair)."""
+    rows = []
+    for mode, store in CAPACITY_STORE.items():
+        run = Simulation.of(START, days=days, seed=1, stores=store)
+        for what, fn in (("engine", engine_only),
+                         ("simulate -> parquet", lambda r, e: simulate_to(r, "parquet", folder / "cap", e))):
+            for engine in ("exact", "simpy"):
+                seconds, n = best(partial(fn, run, engine), repeat if engine == "exact" else max(1, repeat - 1),
+                                  partial(shutil.rmtree, folder / "cap", ignore_errors=True))
+                rows.append((f"{mode}: {what} ({engine})", seconds, n, f"{mode}: {what}"))
+    return rows
 
 
 def simpy_model(run: Simulation) -> int:
@@ -186,6 +213,8 @@ def main() -> None:
     parser.add_argument("--capacity", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-simpy", action="store_true", help="skip the SimPy model and loop (slow runs)")
+    parser.add_argument("--skip-capacity", action="store_true", help="skip the capacity store-year")
+    parser.add_argument("--capacity-days", type=int, default=365, help="days of the capacity store-year")
     args = parser.parse_args()
     tune_for_batches(arrow=True)  # as `foot-traffic simulate --format parquet` does
     stores = stores_for(args.stores, args.capacity)
@@ -208,6 +237,7 @@ def main() -> None:
             if args.capacity is None:
                 seconds, n = best(lambda: bare_simpy_loop(args.days, args.stores), max(1, args.repeat - 1))
                 rows.append(("reference: bare SimPy loop", seconds, n))
+        capped = [] if args.skip_capacity else capacity_year(args.capacity_days, args.repeat, folder)
         extra = ["--store-capacity", str(args.capacity)] if args.capacity else []
         memory = peak_memory_mb(args.days, "parquet", folder / "mem", extra) if args.stores == 1 else None
     rate = {name: n / s for name, s, n in rows}
@@ -224,6 +254,14 @@ def main() -> None:
     loop = rate.get("reference: bare SimPy loop")
     if loop:
         print(f"  SimPy model / bare SimPy loop   = {rate['SimPy model (counting observer)'] / loop:.2f}  (target >= 0.8)")
+    if capped:
+        print(f"capacity store-year: {args.capacity_days} days, 2,500 customers a day, capacity 45 "
+              "(queue: patience 10 min)")
+        for name, seconds, n, _ in capped:
+            print(f"  {name:<45} {n:>11,} events {seconds:8.2f} s {n / seconds:>12,.0f} events/s")
+        for pair in dict.fromkeys(p for *_, p in capped):
+            exact, simpy = (s for _, s, _, p in capped if p == pair)
+            print(f"  {pair + ': exact / SimPy model':<45}= {simpy / exact:.2f}x  (target >= 5)")
     if memory is not None:
         print(f"  peak memory of `foot-traffic simulate --days {args.days} --format parquet`: {memory:.0f} MB "
               "(target < 300 MB)")

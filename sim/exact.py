@@ -152,45 +152,42 @@ class EventLoop:
 
     def _arrive(self, now: int) -> None:
         """The arrival process at ``now``: schedule its next timeout, start every customer due now."""
-        first = row = self.next_row
-        arrival, base = self.arrival, self.base
+        first, base, arrival = self.next_row, self.base, self.arrival
+        i = first - base + 1  # arrival[first - base] is due now
         while True:
-            while row - base < len(arrival) and arrival[row - base] == now:
-                row += 1
-            if row - base < len(arrival) or not self._load():
+            while i < len(arrival) and arrival[i] == now:
+                i += 1
+            if i < len(arrival) or not self._load():
                 break
-        self.next_row = row
-        if row - base < len(arrival):
-            self.next_arrival, self.arrival_eid = arrival[row - base], self.eid
+        self.next_row = row = base + i
+        if i < len(arrival):
+            self.next_arrival, self.arrival_eid = arrival[i], self.eid
             self.eid += 1
         else:
             self.next_arrival = _NEVER
+        # Each customer's process starting, in arrival order: enter, queue, or be turned away.
+        store, kinds, inside, capacity, waiting = self.store, self.kind, self.inside, self.capacity, self.waiting
         for c in range(first, row):
-            self._start(c, now)
-
-    def _start(self, c: int, now: int) -> None:
-        """A customer's process starting: enter, queue, or be turned away."""
-        s = self.store[c - self.base]
-        kind = self.kind[s]
-        if kind == _PLAIN:
-            self._enter(c, now)
-        elif kind == _LOSS:
-            if self.inside[s] >= self.capacity[s]:
+            s = store[c - base]
+            kind = kinds[s]
+            if kind == _PLAIN or (inside[s] < capacity[s] and (kind == _LOSS or not waiting[s])):
+                inside[s] += kind != _PLAIN
+                self._enter(c, now)
+            elif kind == _LOSS:
                 self._reject(c, now, _TURNED_AWAY)
             else:
-                self.inside[s] += 1
-                self._enter(c, now)
-        elif not self.waiting[s] and self.inside[s] < self.capacity[s]:
-            self.inside[s] += 1
-            self._enter(c, now)
-        else:
-            self.queues[s].append(c)
-            self.waiting[s] += 1
+                self._wait(c, s, now)
+
+    def _wait(self, c: int, s: int, now: int) -> None:
+        """A customer queueing (a request not granted on the spot)."""
+        self.queues[s].append(c)
+        self.waiting[s] += 1
+        if self.inside[s] < self.capacity[s]:
             self._grant(s)  # the request's own try: the head of the queue may get a place
-            patience = self.patience[s]
-            if patience is not None:
-                heapq.heappush(self.heap, (now + patience, _TMO, self.eid, c))
-                self.eid += 1
+        patience = self.patience[s]
+        if patience is not None:
+            heapq.heappush(self.heap, (now + patience, _TMO, self.eid, c))
+            self.eid += 1
 
     # -- places --------------------------------------------------------------
 
@@ -206,24 +203,32 @@ class EventLoop:
             self.granted.add(head)
             self.fifo.append((_REQ, head))
 
-    def _now(self, kind: int, x: int) -> None:
-        """An event due now (from the FIFO), or a patience timeout."""
-        now = self.now
-        if kind == _REL:
-            self._grant(x)
-        elif kind == _REQ and self.patience[self.store[x - self.base]] is None:
-            self._enter(x, now)  # the customer was waiting on the request itself
-        elif kind == _REQ or kind == _TMO:
-            if x not in self.met:  # the first of "place granted" or "patience over"
-                self.met.add(x)
-                self.fifo.append((_COND, x))
-        elif x in self.granted:
-            self._enter(x, now)
-        else:
-            s = self.store[x - self.base]
-            self.cancelled.add(x)
-            self.waiting[s] -= 1
-            self._reject(x, now, _GAVE_UP)
+    def _drain(self) -> None:
+        """Every event due now, in order (what they make is due now too).
+
+        Nothing else can come between them: what is on the heap or arrives
+        is due later (or was due now and came first).
+        """
+        fifo, met, granted = self.fifo, self.met, self.granted
+        store, patience, base, now = self.store, self.patience, self.base, self.now
+        popleft, append = fifo.popleft, fifo.append
+        while fifo:
+            kind, x = popleft()
+            if kind == _REL:
+                self._grant(x)
+            elif kind == _REQ and patience[store[x - base]] is None:
+                self._enter(x, now)  # the customer was waiting on the request itself
+            elif kind == _REQ:
+                if x not in met:  # the first of "place granted" or "patience over"
+                    met.add(x)
+                    append((_COND, x))
+            elif x in granted:
+                self._enter(x, now)
+            else:
+                s = store[x - base]
+                self.cancelled.add(x)
+                self.waiting[s] -= 1
+                self._reject(x, now, _GAVE_UP)
 
     def _leave(self, c: int, now: int) -> None:
         s = self.store[c - self.base]
@@ -342,8 +347,9 @@ class EventLoop:
                     self.now = t
                     if priority == _LEAVE:
                         self._leave(c, t)
-                    else:
-                        self._now(_TMO, c)
+                    elif c not in self.met:  # patience over first: the condition is met
+                        self.met.add(c)
+                        fifo.append((_COND, c))
                     continue
             elif at == self.now or not fifo:
                 if at >= until:
@@ -353,7 +359,7 @@ class EventLoop:
                 continue
             if self.now >= until:
                 return  # what is due at the stop's time comes after the stop (NORMAL)
-            self._now(*fifo.popleft())
+            self._drain()
 
     def _forget(self) -> None:
         """Drop the customers no event refers to any more."""
