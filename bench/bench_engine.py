@@ -48,16 +48,29 @@ START = "2025-01-01"
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def best(fn: Callable[[], int], repeat: int, setup: Callable[[], object] = lambda: None) -> tuple[float, int]:
-    """Best wall time of ``repeat`` calls and the event count the call returns
-    (``setup`` runs before each call, untimed)."""
-    times, events = [], 0
+Job = tuple[str, Callable[[], int], Callable[[], object]]  # name, timed call, untimed setup
+
+
+def best_of_each(jobs: list[Job], repeat: int) -> list[tuple[str, float, int]]:
+    """Best wall time and event count of each job, the jobs taking turns.
+
+    Each round runs every job once: on a shared machine whose load comes and
+    goes, a ratio of jobs run in turns is fairer than one of jobs run one
+    after the other.
+    """
+    times: dict[str, list[float]] = {name: [] for name, _, _ in jobs}
+    events: dict[str, int] = {}
     for _ in range(repeat):
-        setup()
-        t = time.perf_counter()
-        events = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), events
+        for name, fn, setup in jobs:
+            setup()
+            t = time.perf_counter()
+            events[name] = fn()
+            times[name].append(time.perf_counter() - t)
+    return [(name, min(times[name]), events[name]) for name, _, _ in jobs]
+
+
+def _nothing() -> None:
+    return None
 
 
 def stores_for(n: int, capacity: int | None) -> tuple[Store, ...]:
@@ -91,7 +104,10 @@ class _Count:
 
 def engine_only(run: Simulation, engine: str) -> int:
     """The engine's batches, consumed and counted (no output)."""
-    return sum(len(b) for b in run.batches(engine))  # type: ignore[arg-type]
+    events = 0
+    for batch in run.batches(engine):  # type: ignore[arg-type]
+        events += len(batch)
+    return events
 
 
 CAPACITY_STORE = {"queue": Store(daily_customers=2_500, capacity=45, patience=600),
@@ -99,16 +115,15 @@ CAPACITY_STORE = {"queue": Store(daily_customers=2_500, capacity=45, patience=60
 
 
 def capacity_year(days: int, repeat: int, folder: Path) -> list[tuple[str, float, int, str]]:
-    """The capacity store-year on the exact engine and on the SimPy model: (name, s, events, pair)."""
+    """The capacity store-year on the exact engine and on the SimPy model, in turns: (name, s, events, pair)."""
     rows = []
+    clear = partial(shutil.rmtree, folder / "cap", ignore_errors=True)
     for mode, store in CAPACITY_STORE.items():
         run = Simulation.of(START, days=days, seed=1, stores=store)
         for what, fn in (("engine", engine_only),
                          ("simulate -> parquet", lambda r, e: simulate_to(r, "parquet", folder / "cap", e))):
-            for engine in ("exact", "simpy"):
-                seconds, n = best(partial(fn, run, engine), repeat if engine == "exact" else max(1, repeat - 1),
-                                  partial(shutil.rmtree, folder / "cap", ignore_errors=True))
-                rows.append((f"{mode}: {what} ({engine})", seconds, n, f"{mode}: {what}"))
+            jobs: list[Job] = [(f"{mode}: {what} ({e})", partial(fn, run, e), clear) for e in ("exact", "simpy")]
+            rows += [(*row, f"{mode}: {what}") for row in best_of_each(jobs, repeat)]
     return rows
 
 
@@ -219,24 +234,22 @@ def main() -> None:
     tune_for_batches(arrow=True)  # as `foot-traffic simulate --format parquet` does
     stores = stores_for(args.stores, args.capacity)
     run = Simulation.of(START, days=args.days, seed=1, stores=stores)
-    rows: list[tuple[str, float, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for fmt in ("parquet", "jsonl", "csv"):
-            # Each repeat writes to an empty folder: removing the last repeat's files is not timed.
-            out = folder / fmt
-            seconds, n = best(partial(simulate_to, run, fmt, out), args.repeat,
-                              partial(shutil.rmtree, out, ignore_errors=True))
-            rows.append((f"simulate -> {fmt} ({run.pick_engine()} engine)", seconds, n))
+        # Each repeat writes to an empty folder: removing the last repeat's files is not timed.
+        jobs: list[Job] = [(f"simulate -> {fmt} ({run.pick_engine()} engine)",
+                            partial(simulate_to, run, fmt, folder / fmt),
+                            partial(shutil.rmtree, folder / fmt, ignore_errors=True))
+                           for fmt in ("parquet", "jsonl", "csv")]
         if args.capacity is None:
-            seconds, n = best(lambda: bare_numpy_parquet(args.days, args.stores, folder), args.repeat)
-            rows.append(("reference: bare numpy -> Parquet", seconds, n))
+            jobs.append(("reference: bare numpy -> Parquet",
+                         partial(bare_numpy_parquet, args.days, args.stores, folder), _nothing))
+        rows = best_of_each(jobs, args.repeat)
         if not args.skip_simpy:
-            seconds, n = best(lambda: simpy_model(run), max(1, args.repeat - 1))
-            rows.append(("SimPy model (counting observer)", seconds, n))
+            jobs = [("SimPy model (counting observer)", partial(simpy_model, run), _nothing)]
             if args.capacity is None:
-                seconds, n = best(lambda: bare_simpy_loop(args.days, args.stores), max(1, args.repeat - 1))
-                rows.append(("reference: bare SimPy loop", seconds, n))
+                jobs.append(("reference: bare SimPy loop", partial(bare_simpy_loop, args.days, args.stores), _nothing))
+            rows += best_of_each(jobs, max(1, args.repeat - 1))
         capped = [] if args.skip_capacity else capacity_year(args.capacity_days, args.repeat, folder)
         extra = ["--store-capacity", str(args.capacity)] if args.capacity else []
         memory = peak_memory_mb(args.days, "parquet", folder / "mem", extra) if args.stores == 1 else None
@@ -261,7 +274,7 @@ def main() -> None:
             print(f"  {name:<45} {n:>11,} events {seconds:8.2f} s {n / seconds:>12,.0f} events/s")
         for pair in dict.fromkeys(p for *_, p in capped):
             exact, simpy = (s for _, s, _, p in capped if p == pair)
-            print(f"  {pair + ': exact / SimPy model':<45}= {simpy / exact:.2f}x  (target >= 5)")
+            print(f"  {pair + ': exact / SimPy model':<46}= {simpy / exact:.2f}x  (target >= 5)")
     if memory is not None:
         print(f"  peak memory of `foot-traffic simulate --days {args.days} --format parquet`: {memory:.0f} MB "
               "(target < 300 MB)")
