@@ -42,6 +42,7 @@ URGENT stop event, scheduled when the window starts; the batch collector's
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import deque
 from collections.abc import Iterator, Sequence
 
@@ -115,11 +116,10 @@ class EventLoop:
         self.heap: list[tuple[int, int, int, int]] = []
         self.now = start
         self.fifo: deque[tuple[int, int]] = deque()  #: events due now: (kind, customer or store)
-        self.eid = 1  # 0: the arrival process's start
+        self.ids = itertools.count(1)  #: event ids, in scheduling order (0: the arrival process's start)
         self.next_arrival, self.arrival_eid = self._first_arrival(), 0
-        # What the batch collector holds: sessions and door events (customer, time).
-        self.sessions: list[int] = []
-        self.session_times: list[int] = []
+        # What the batch collector holds: door events (4 x customer + kind, and time); the
+        # sessions are the entries, in the same order.
         self.doors: list[int] = []
         self.door_times: list[int] = []
         self.turned_away = self.gave_up = 0
@@ -161,8 +161,7 @@ class EventLoop:
                 break
         self.next_row = row = base + i
         if i < len(arrival):
-            self.next_arrival, self.arrival_eid = arrival[i], self.eid
-            self.eid += 1
+            self.next_arrival, self.arrival_eid = arrival[i], next(self.ids)
         else:
             self.next_arrival = _NEVER
         # Each customer's process starting, in arrival order: enter, queue, or be turned away.
@@ -186,8 +185,7 @@ class EventLoop:
             self._grant(s)  # the request's own try: the head of the queue may get a place
         patience = self.patience[s]
         if patience is not None:
-            heapq.heappush(self.heap, (now + patience, _TMO, self.eid, c))
-            self.eid += 1
+            heapq.heappush(self.heap, (now + patience, _TMO, next(self.ids), c))
 
     # -- places --------------------------------------------------------------
 
@@ -246,12 +244,9 @@ class EventLoop:
     # -- what the observer sees --------------------------------------------
 
     def _enter(self, c: int, now: int) -> None:
-        self.sessions.append(c)
-        self.session_times.append(now)
         self.doors.append(4 * c + _ENTRY)
         self.door_times.append(now)
-        heapq.heappush(self.heap, (now + self.dwell[c - self.base], _LEAVE, self.eid, c))
-        self.eid += 1
+        heapq.heappush(self.heap, (now + self.dwell[c - self.base], _LEAVE, next(self.ids), c))
         if len(self.doors) >= COLLECT:
             self._flush()
 
@@ -268,12 +263,17 @@ class EventLoop:
 
     def _flush(self) -> None:
         """The batch collector's flush: what it holds becomes a batch."""
-        if not self.sessions and not self.doors and not (self.turned_away or self.gave_up):
+        if not self.doors and not (self.turned_away or self.gave_up):
             return
+        code = np.asarray(self.doors, dtype=np.int64)
+        i, kind = (code >> 2) - self.base, code & 3
+        time = np.asarray(self.door_times, dtype=np.int64)
+        entered = kind == _ENTRY
         self.ready.append(Batch(
-            self._session_columns(), self._door_columns(), self.turned_away, self.gave_up,
+            self._session_columns(i[entered], time[entered]), self._door_columns(i, kind, time),
+            self.turned_away, self.gave_up,
         ))
-        self.sessions, self.session_times, self.doors, self.door_times = [], [], [], []
+        self.doors, self.door_times = [], []
         self.turned_away = self.gave_up = 0
 
     def _locate(self, store: np.ndarray, times: np.ndarray,
@@ -285,10 +285,9 @@ class EventLoop:
             rows = stale & (store == s)
             weekday[rows], slot[rows] = self.stores[s].locate(times[rows])
 
-    def _session_columns(self) -> SessionColumns:
-        i = np.asarray(self.sessions, dtype=np.int64) - self.base
+    def _session_columns(self, i: np.ndarray, entry: np.ndarray) -> SessionColumns:
+        """Sessions of customers ``i`` (rows of ``drawn``) who entered at ``entry``."""
         d, labels = self.drawn, self.labels
-        entry = np.asarray(self.session_times, dtype=np.int64)
         arrival = d.entry[i]
         store, weekday, slot = d.store[i], d.weekday[i], d.slot[i]
         wait = entry - arrival
@@ -299,11 +298,9 @@ class EventLoop:
             time_slot=labels.slots(store, slot), queue_seconds=wait,
         )
 
-    def _door_columns(self) -> DoorColumns:
-        code = np.asarray(self.doors, dtype=np.int64)
-        i, kind = (code >> 2) - self.base, code & 3
+    def _door_columns(self, i: np.ndarray, kind: np.ndarray, time: np.ndarray) -> DoorColumns:
+        """Door events of ``kind`` at ``time`` of customers ``i`` (rows of ``drawn``)."""
         d, labels = self.drawn, self.labels
-        time = np.asarray(self.door_times, dtype=np.int64)
         store = d.store[i]
         is_exit = kind == _EXIT
         weekday = np.where(is_exit, d.exit_weekday[i], d.weekday[i])
@@ -321,8 +318,7 @@ class EventLoop:
         t = self.start
         while t < self.end:
             t = min(t + window, self.end)
-            stop = self.eid  # SimPy's stop event: URGENT at t, scheduled now
-            self.eid += 1
+            stop = next(self.ids)  # SimPy's stop event: URGENT at t, scheduled now
             self._run(t, stop)
             self._flush()
             yield from self.ready
