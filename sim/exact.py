@@ -201,14 +201,14 @@ class EventLoop:
             self.granted.add(head)
             self.fifo.append((_REQ, head))
 
-    def _drain(self) -> None:
+    def _drain(self, now: int) -> None:
         """Every event due now, in order (what they make is due now too).
 
         Nothing else can come between them: what is on the heap or arrives
         is due later (or was due now and came first).
         """
         fifo, met, granted = self.fifo, self.met, self.granted
-        store, patience, base, now = self.store, self.patience, self.base, self.now
+        store, patience, base = self.store, self.patience, self.base
         popleft, append = fifo.popleft, fifo.append
         while fifo:
             kind, x = popleft()
@@ -331,31 +331,33 @@ class EventLoop:
         Next is the earliest of the heap's top and the next arrival; but what
         is due now (the FIFO) comes before anything due later.
         """
-        heap, fifo, pop = self.heap, self.fifo, heapq.heappop
+        heap, fifo, pop, met, now = self.heap, self.fifo, heapq.heappop, self.met, self.now
+        leave, arrive, drain = self._leave, self._arrive, self._drain
         while True:
             t, priority, eid, c = heap[0] if heap else _TOP
             at = self.next_arrival
             if t < at or (t == at and (priority == _LEAVE or eid < self.arrival_eid)):
-                if t == self.now or not fifo:
+                if t == now or not fifo:
                     if t > until or (t == until and (priority != _LEAVE or eid > stop)):
-                        return
+                        break
                     pop(heap)
-                    self.now = t
+                    now = t
                     if priority == _LEAVE:
-                        self._leave(c, t)
-                    elif c not in self.met:  # patience over first: the condition is met
-                        self.met.add(c)
+                        leave(c, t)
+                    elif c not in met:  # patience over first: the condition is met
+                        met.add(c)
                         fifo.append((_COND, c))
                     continue
-            elif at == self.now or not fifo:
+            elif at == now or not fifo:
                 if at >= until:
-                    return
-                self.now = at
-                self._arrive(at)
+                    break
+                now = at
+                arrive(at)
                 continue
-            if self.now >= until:
-                return  # what is due at the stop's time comes after the stop (NORMAL)
-            self._drain()
+            if now >= until:
+                break  # what is due at the stop's time comes after the stop (NORMAL)
+            drain(now)
+        self.now = now
 
     def _forget(self) -> None:
         """Drop the customers no event refers to any more."""
