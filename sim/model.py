@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT, Event, EventPriority
+from simpy.events import NORMAL, URGENT, Event
 
 from sim.batch import Labels, texts
 from sim.events import ENTRY, EXIT, GAVE_UP, TURNED_AWAY, DoorEvent, Session
@@ -57,19 +57,20 @@ _new_session = partial(tuple.__new__, Session)
 _new_door = partial(tuple.__new__, DoorEvent)
 
 
-def at(env: simpy.Environment, priority: EventPriority, delay: float, callback: Callable[[Event], None]) -> Event:
-    """An event due after ``delay`` with ``priority``, calling ``callback`` when processed.
+class Due(Event):
+    """An event that succeeds when it is due: a ``simpy.Timeout`` without its checks.
 
-    Written out like ``simpy.Timeout.__init__`` (SimPy's own hot paths
-    inline ``Event.__init__``): it is made twice per customer.
+    Made twice per customer, so it is made without ``__init__`` (SimPy's own
+    hot paths inline ``Event.__init__`` too): the model sets ``env`` and
+    ``callbacks`` and schedules it; the outcome (succeeded, no value) is the
+    class's.
     """
-    event = Event.__new__(Event)
-    event.env = env
-    event.callbacks = [callback]
-    event._value = None
-    event._ok = True
-    env.schedule(event, priority, delay)
-    return event
+
+    _value = None
+    _ok = True
+
+
+_new_due = partial(Event.__new__, Due)
 
 
 class Leave(Event):
@@ -159,27 +160,30 @@ class StoreModel:
         while t < self._last:
             until = min(t + self.window, self._last)
             arr = self.feed.take(until)
-            todo = self._window(arr)
-            # Start the window's customers an hour's worth at a time, so that a
-            # busy day does not stall a real-time run while its processes start.
+            todo = zip(self._window(arr), arr.entry.tolist())
+            # Schedule the window's customers an hour's worth at a time, so that a
+            # busy day does not stall a real-time run while they are scheduled.
             ends = [*range(t + HOUR, until, HOUR), until]
             done = 0
-            enter = self._enter
+            schedule = env.schedule
             for end, cut in zip(ends, np.searchsorted(arr.entry, ends).tolist()):
                 now = env.now
-                for session, entry, exit_ in islice(todo, cut - done):
-                    at(env, NORMAL, entry.time - now, partial(enter, session, entry, exit_))
+                for call, entry in islice(todo, cut - done):  # once per customer
+                    event = _new_due()
+                    event.env = env
+                    event.callbacks = [call]
+                    schedule(event, NORMAL, entry - now)
                 done = cut
                 if end < self._last:
                     yield env.timeout(end - env.now)
             t = until
 
-    def _window(self, arr: Arrivals) -> Iterator[tuple[Session, DoorEvent, DoorEvent]]:
-        """A window's sessions and door events, built in bulk.
+    def _window(self, arr: Arrivals) -> Iterator[Callable[[Event], None]]:
+        """A window's entry callbacks (:meth:`_enter` with the session and door events), built in bulk.
 
         Strings are resolved for the whole window with array lookups and the
-        tuples are built by ``map`` at C speed: per customer, the Python work
-        left is the process itself.
+        tuples and callbacks are built by ``map`` at C speed: per customer,
+        the Python work left is its two events.
         """
         labels, n = self._labels, len(arr)
         ids, stores = texts(arr.customer_id), labels.store_ids[arr.store].tolist()
@@ -191,7 +195,7 @@ class StoreModel:
             repeat(EXIT, n), exit_, labels.weekdays(arr.exit_weekday).tolist(),
             labels.slots(arr.store, arr.exit_slot).tolist(), ids, stores,
         ))
-        return zip(sessions, entries, exits)
+        return map(partial, repeat(self._enter), sessions, entries, exits)
 
     def _enter(self, session: Session, entry: DoorEvent, exit_: DoorEvent, _: Event) -> None:
         """A customer entering (the entry event's callback): the exit is scheduled URGENT.
@@ -202,7 +206,10 @@ class StoreModel:
         obs = self.observer
         obs.on_session(session)
         obs.on_entry(entry)
-        at(self.env, URGENT, exit_.time - entry.time, partial(self._leave, exit_))
+        event = _new_due()  # once per customer
+        event.env = env = self.env
+        event.callbacks = [partial(self._leave, exit_)]
+        env.schedule(event, URGENT, exit_.time - entry.time)
 
     def _leave(self, exit_: DoorEvent, _: Event) -> None:
         if exit_.time < self._last:
