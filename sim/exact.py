@@ -64,6 +64,7 @@ _PLAIN, _LOSS, _QUEUE = 0, 1, 2
 #: Door events the SimPy run's batch collector gathers before it hands a batch over.
 COLLECT = 50_000
 _NEVER = 2**62
+_FORGET_AT = 1 << 16
 _TOP = (_NEVER + 1, 1, 0, 0)  #: an empty heap's top: after everything, even the last arrival
 
 
@@ -87,10 +88,12 @@ class EventLoop:
 
     Customers are numbered in arrival order over the whole run; the lists and
     arrays hold those from ``base`` on (older ones are dropped as the run
-    moves on, so memory holds about a day of customers).
+    moves on: once ``forget_at`` customers are held, and then whenever their
+    number has doubled, so memory holds a day or so of customers).
     """
 
-    def __init__(self, seed: int, stores: Sequence[Store], start: int, end: int, rejected: bool = False) -> None:
+    def __init__(self, seed: int, stores: Sequence[Store], start: int, end: int, rejected: bool = False,
+                 forget_at: int = _FORGET_AT) -> None:
         self.stores, self.start, self.end, self.rejected = tuple(stores), start, end, rejected
         self.feed = ArrivalFeed(seed, self.stores, start, end)
         self.labels = Labels(self.stores)
@@ -112,6 +115,8 @@ class EventLoop:
         self.drawn = Arrivals.empty()
         self.loaded_until, self.exhausted = start, False
         self.next_row = 0  #: the first customer not arrived yet
+        self.hold = forget_at  #: customers held before those no event needs are dropped
+        self.forget_at = forget_at  #: customers held when they are next dropped
         #: Events due later: (time, priority, id, customer); priority 0 (URGENT) is an exit, 1 a timeout.
         self.heap: list[tuple[int, int, int, int]] = []
         self.now = start
@@ -323,7 +328,9 @@ class EventLoop:
             self._flush()
             yield from self.ready
             self.ready.clear()
-            self._forget()
+            if len(self.arrival) >= self.forget_at:  # not every (maybe one-minute) window: it scans the heap
+                self._forget()
+                self.forget_at = max(self.hold, 2 * len(self.arrival))
 
     def _run(self, until: int, stop: int) -> None:
         """Process every event before the stop event ``(until, URGENT, stop)``.

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from producer.cli import main
 from sim import Profile, Simulation, Store, to_epoch
 from sim.dwell import MixtureDwell, UniformBand
-from sim.exact import COLLECT, exact_batches
+from sim.exact import COLLECT, EventLoop, exact_batches
 from sim.fast import fast_batches
 from sim.groups import Groups
 from sim.profile import DEFAULT_PROFILE
@@ -88,6 +88,19 @@ def test_a_busy_window_is_cut_where_the_collector_cuts_it() -> None:
     exact = batches(run, "exact", False, 2 * 86_400)
     assert len(exact) > 1 and len(exact[0][1]) == COLLECT
     assert exact == batches(run, "simpy", False, 2 * 86_400)
+
+
+def test_dropping_the_customers_no_event_needs_changes_nothing() -> None:
+    """The loop drops old customers as it goes (here after every window): the events stay the same."""
+    stores = (Store(store_id="a", baseline=6_000, dwell=SHORT, capacity=12, patience=240, timezone="Europe/Rome"),
+              Store(store_id="b", baseline=3_000, capacity=6, capacity_mode="loss"), Store(store_id="c"))
+    run = Simulation(seed=17, stores=stores, start=to_epoch("2025-03-29T13:07:00"),
+                     end=to_epoch("2025-04-01T02:00:00"))
+    loop = EventLoop(run.seed, run.stores, run.start, run.end, rejected=True, forget_at=1)
+    dropping = [(b.sessions.json_lines(), b.doors.json_lines(), b.turned_away, b.gave_up)
+                for b in loop.batches(3_600)]
+    assert loop.base > 10_000  # it did drop them
+    assert dropping == batches(run, "simpy", True, 3_600)
 
 
 def test_auto_picks_the_exact_engine_for_a_capacity() -> None:
