@@ -221,6 +221,15 @@ def peak_memory_mb(days: int, fmt: str, folder: Path, extra: list[str]) -> float
     return int(out.stdout.split()[-1]) / 1024
 
 
+def print_capacity_year(capped: list[tuple[str, float, int, str]], days: int) -> None:
+    print(f"capacity store-year: {days} days, 2,500 customers a day, capacity 45 (queue: patience 10 min)")
+    for name, seconds, n, _ in capped:
+        print(f"  {name:<45} {n:>11,} events {seconds:8.2f} s {n / seconds:>12,.0f} events/s")
+    for pair in dict.fromkeys(p for *_, p in capped):
+        exact, simpy = (s for _, s, _, p in capped if p == pair)
+        print(f"  {pair + ': exact / SimPy model':<46}= {simpy / exact:.2f}x  (target >= 5)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=365)
@@ -268,13 +277,7 @@ def main() -> None:
     if loop:
         print(f"  SimPy model / bare SimPy loop   = {rate['SimPy model (counting observer)'] / loop:.2f}  (target >= 1.0)")
     if capped:
-        print(f"capacity store-year: {args.capacity_days} days, 2,500 customers a day, capacity 45 "
-              "(queue: patience 10 min)")
-        for name, seconds, n, _ in capped:
-            print(f"  {name:<45} {n:>11,} events {seconds:8.2f} s {n / seconds:>12,.0f} events/s")
-        for pair in dict.fromkeys(p for *_, p in capped):
-            exact, simpy = (s for _, s, _, p in capped if p == pair)
-            print(f"  {pair + ': exact / SimPy model':<46}= {simpy / exact:.2f}x  (target >= 5)")
+        print_capacity_year(capped, args.capacity_days)
     if memory is not None:
         print(f"  peak memory of `foot-traffic simulate --days {args.days} --format parquet`: {memory:.0f} MB "
               "(target < 300 MB)")
