@@ -258,7 +258,7 @@ def main() -> None:
             jobs = [("SimPy model (counting observer)", partial(simpy_model, run), _nothing)]
             if args.capacity is None:
                 jobs.append(("reference: bare SimPy loop", partial(bare_simpy_loop, args.days, args.stores), _nothing))
-            rows += best_of_each(jobs, max(1, args.repeat - 1))
+            rows += best_of_each(jobs, max(2, args.repeat - 1))  # two rounds at least: a ratio of single runs is noise
         capped = [] if args.skip_capacity else capacity_year(args.capacity_days, args.repeat, folder)
         extra = ["--store-capacity", str(args.capacity)] if args.capacity else []
         memory = peak_memory_mb(args.days, "parquet", folder / "mem", extra) if args.stores == 1 else None
