@@ -28,7 +28,8 @@ from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
               help="output folder (made if missing); one that cannot be written is an error, exit 1")
 @click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(FORMATS))
 @click.option("--engine", default="auto", show_default=True, type=click.Choice(ENGINES),
-              help="vectorized ('fast') or SimPy model; 'auto' picks the fast one where it is exact")
+              help="'fast' (vectorized; no capacity), 'exact' (event engine) or 'simpy' (the reference model), "
+                   "all writing the same events; 'auto': fast where no store has a capacity, exact elsewhere")
 @click.option("--partition", is_flag=True,
               help="write hive-partitioned data sets (store_id=.../date=...) instead of two files")
 @click.option("--workers", default=None, metavar="N",

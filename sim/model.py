@@ -1,9 +1,14 @@
 """The SimPy model: an arrival process per run, a process per customer.
 
-The arrival process starts a process for each customer that
-:class:`~sim.sampling.ArrivalFeed` drew, one day at a time (started an hour's worth at a time); each
-customer process waits for its entry time, enters, dwells and leaves, telling
-the observer as it goes. The same model runs in a plain
+The arrival process schedules each customer that
+:class:`~sim.sampling.ArrivalFeed` drew, one day at a time (an hour's worth
+at a time): an entry event at the entry time, whose callback tells the
+observer and schedules the exit event, whose callback tells the observer
+again. Two events per customer and no generator: a process per customer
+would add a start event, a finish event and a generator resume to each
+visit (the bare SimPy loop of ``bench/bench_engine.py`` pays them). Customers
+of a store with a capacity interact, so they are processes that hold a
+:class:`simpy.Resource`'s places (below). The same model runs in a plain
 ``simpy.Environment`` (offline, as fast as possible) and in a
 ``simpy.rt.RealtimeEnvironment`` (the live producer): only the environment
 differs.
@@ -34,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import PENDING, URGENT, Event, Process, Timeout
+from simpy.events import NORMAL, URGENT, Event
 
 from sim.batch import Labels, texts
 from sim.events import ENTRY, EXIT, GAVE_UP, TURNED_AWAY, DoorEvent, Session
@@ -52,23 +57,20 @@ _new_session = partial(tuple.__new__, Session)
 _new_door = partial(tuple.__new__, DoorEvent)
 
 
-class Arrival(Process):
-    """A customer's process, started at its entry time rather than now.
+class Due(Event):
+    """An event that succeeds when it is due: a ``simpy.Timeout`` without its checks.
 
-    ``Process.__init__`` schedules an ``Initialize`` event to start the
-    generator at once; the customer would then only wait for its entry. Here
-    the first resume is the entry itself (a NORMAL-priority timeout), which
-    saves one event per customer. The body mirrors ``Process.__init__``
-    (SimPy 4), as SimPy's own hot paths inline ``Event.__init__``.
+    Made twice per customer, so it is made without ``__init__`` (SimPy's own
+    hot paths inline ``Event.__init__`` too): the model sets ``env`` and
+    ``callbacks`` and schedules it; the outcome (succeeded, no value) is the
+    class's.
     """
 
-    def __init__(self, env: simpy.Environment, generator: Generator[Event, Any, None], delay: float) -> None:
-        self.env = env
-        self.callbacks = []
-        self._generator = generator
-        self._value = PENDING
-        self._target = Timeout(env, delay)
-        self._target.callbacks.append(self._resume)  # type: ignore[union-attr]
+    _value = None
+    _ok = True
+
+
+_new_due = partial(Event.__new__, Due)
 
 
 class Leave(Event):
@@ -158,25 +160,30 @@ class StoreModel:
         while t < self._last:
             until = min(t + self.window, self._last)
             arr = self.feed.take(until)
-            todo = self._window(arr)
-            # Start the window's customers an hour's worth at a time, so that a
-            # busy day does not stall a real-time run while its processes start.
+            todo = zip(self._window(arr), arr.entry.tolist())
+            # Schedule the window's customers an hour's worth at a time, so that a
+            # busy day does not stall a real-time run while they are scheduled.
             ends = [*range(t + HOUR, until, HOUR), until]
             done = 0
+            schedule = env.schedule
             for end, cut in zip(ends, np.searchsorted(arr.entry, ends).tolist()):
-                for session, entry, exit_ in islice(todo, cut - done):
-                    Arrival(env, self._customer(session, entry, exit_), entry.time - env.now)
+                now = env.now
+                for call, entry in islice(todo, cut - done):  # once per customer
+                    event = _new_due()
+                    event.env = env
+                    event.callbacks = [call]
+                    schedule(event, NORMAL, entry - now)
                 done = cut
                 if end < self._last:
                     yield env.timeout(end - env.now)
             t = until
 
-    def _window(self, arr: Arrivals) -> Iterator[tuple[Session, DoorEvent, DoorEvent]]:
-        """A window's sessions and door events, built in bulk.
+    def _window(self, arr: Arrivals) -> Iterator[Callable[[Event], None]]:
+        """A window's entry callbacks (:meth:`_enter` with the session and door events), built in bulk.
 
         Strings are resolved for the whole window with array lookups and the
-        tuples are built by ``map`` at C speed: per customer, the Python work
-        left is the process itself.
+        tuples and callbacks are built by ``map`` at C speed: per customer,
+        the Python work left is its two events.
         """
         labels, n = self._labels, len(arr)
         ids, stores = texts(arr.customer_id), labels.store_ids[arr.store].tolist()
@@ -188,12 +195,29 @@ class StoreModel:
             repeat(EXIT, n), exit_, labels.weekdays(arr.exit_weekday).tolist(),
             labels.slots(arr.store, arr.exit_slot).tolist(), ids, stores,
         ))
-        return zip(sessions, entries, exits)
+        return map(partial, repeat(self._enter), sessions, entries, exits)
+
+    def _enter(self, session: Session, entry: DoorEvent, exit_: DoorEvent, _: Event) -> None:
+        """A customer entering (the entry event's callback): the exit is scheduled URGENT.
+
+        Entry events are NORMAL, scheduled in entry order, so at equal times
+        entries keep entry order and come after every (URGENT) exit.
+        """
+        obs = self.observer
+        obs.on_session(session)
+        obs.on_entry(entry)
+        event = _new_due()  # once per customer
+        event.env = env = self.env
+        event.callbacks = [partial(self._leave, exit_)]
+        env.schedule(event, URGENT, exit_.time - entry.time)
+
+    def _leave(self, exit_: DoorEvent, _: Event) -> None:
+        if exit_.time < self._last:
+            self.observer.on_exit(exit_)
 
     def _customer(self, session: Session, entry: DoorEvent, exit_: DoorEvent) -> Generator[Event, Any, None]:
-        # Runs first at the entry time (see Arrival): NORMAL priority, scheduled
-        # in entry order, so at equal times entries keep entry order and come
-        # after every (URGENT) exit.
+        # A customer of a store without a capacity in a run where another store
+        # has one: started at the entry time by the arrival process.
         env, obs = self.env, self.observer
         obs.on_session(session)
         obs.on_entry(entry)

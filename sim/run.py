@@ -7,7 +7,8 @@ notebooks alike::
     sessions, doors = Simulation.of(start="2025-11-03", days=7, seed=42).frames()
 
 ``engine="auto"`` takes the vectorized engine where it is exact (no capacity
-limit) and the SimPy model elsewhere; both give the same events.
+limit) and the exact event engine (:mod:`sim.exact`) elsewhere; every
+engine gives the same events as the SimPy model, the reference.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import simpy
 
 from sim.batch import Batch, BatchCollector, concat_columns, texts
+from sim.exact import EventLoop
 from sim.extras import need
 from sim.fast import DAY, fast_batches
 from sim.limits import check_window
@@ -33,10 +35,10 @@ from sim.store import Store
 if TYPE_CHECKING:
     import pandas as pd
 
-Engine = Literal["auto", "fast", "simpy"]
+Engine = Literal["auto", "fast", "exact", "simpy"]
 #: Batch windows, in seconds: each divides a day.
 _WINDOWS = (DAY, 43_200, 21_600, 14_400, 10_800, 7_200, 3_600, 1_800, 900, 600, 300, 60)
-ENGINES: tuple[str, ...] = ("auto", "fast", "simpy")
+ENGINES: tuple[str, ...] = ("auto", "fast", "exact", "simpy")
 
 
 @contextmanager
@@ -124,14 +126,16 @@ class Simulation:
             end=begin + int(round(days * DAY)),
         )
 
-    def pick_engine(self, engine: Engine = "auto") -> Literal["fast", "simpy"]:
+    def pick_engine(self, engine: Engine = "auto") -> Literal["fast", "exact", "simpy"]:
+        """The engine a run takes: ``auto`` is the vectorized one where no store
+        has a capacity, the exact event engine where one has."""
         if engine not in ENGINES:
             raise ValueError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
-        needs_simpy = any(s.interacts for s in self.stores)
-        if engine == "fast" and needs_simpy:
-            raise ValueError("engine 'fast' cannot model a capacity limit; use 'simpy' or 'auto'")
+        interact = any(s.interacts for s in self.stores)
+        if engine == "fast" and interact:
+            raise ValueError("engine 'fast' cannot model a capacity limit; use 'exact', 'simpy' or 'auto'")
         if engine == "auto":
-            return "simpy" if needs_simpy else "fast"
+            return "exact" if interact else "fast"
         return engine
 
     def default_window(self, customers: int = 10_000) -> int:
@@ -164,8 +168,14 @@ class Simulation:
         they are counted in each batch either way.
         """
         window = window or self.default_window()
-        if self.pick_engine(engine) == "fast":
+        picked = self.pick_engine(engine)
+        if picked == "fast":
             yield from fast_batches(self.seed, self.stores, self.start, self.end, window)
+            return
+        if picked == "exact":
+            loop = EventLoop(self.seed, self.stores, self.start, self.end, rejected)
+            with fewer_collections():
+                yield from loop.batches(window)
             return
         with fewer_collections():
             yield from self._simpy_batches(window, rejected)
@@ -191,7 +201,7 @@ class Simulation:
             with fewer_collections():
                 env.run(until=self.end)
             return
-        for batch in self.batches("fast"):
+        for batch in self.batches(engine, rejected=True):  # the observer may want the rejected too
             replay(batch, observer)
 
     def frames(self, engine: Engine = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -18,12 +18,14 @@ from sim.events import ENTRY, EXIT, GAVE_UP, TURNED_AWAY
 FLAT = Profile(starts=(0,), weights=((1.0,),) * 7, name="flat")
 # Mean dwell about 36 min; 200 arrivals a day is an offered load of about 5.
 BUSY = dict(profile=FLAT, baseline=200, variation=0)
+#: Every engine that models a capacity: the exact event engine and the SimPy model (the reference).
+ENGINES = ["exact", "simpy"]
 
 
-def collect(store: Store, days: float = 10, seed: int = 5) -> tuple[Simulation, Collector]:
+def collect(store: Store, days: float = 10, seed: int = 5, engine: str = "auto") -> tuple[Simulation, Collector]:
     run = Simulation.of(start="2025-03-03", days=days, seed=seed, stores=store)
     seen = Collector()
-    run.run(seen)
+    run.run(seen, engine=engine)  # type: ignore[arg-type]
     return run, seen
 
 
@@ -41,10 +43,11 @@ def check_door_order(doors: list[DoorEvent]) -> None:
     assert keys == sorted(keys)
 
 
-def test_occupancy_never_exceeds_capacity_and_the_queue_is_fifo() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_occupancy_never_exceeds_capacity_and_the_queue_is_fifo(engine: str) -> None:
     capacity = 4
     store = Store(**BUSY, capacity=capacity)
-    _, seen = collect(store)
+    _, seen = collect(store, engine=engine)
     inside = peak = 0
     exit_times = set()
     for door in seen.doors:
@@ -72,10 +75,11 @@ def test_occupancy_never_exceeds_capacity_and_the_queue_is_fifo() -> None:
     assert not missing or missing[0] >= arrivals[-1]
 
 
-def test_nobody_waits_longer_than_the_patience() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_nobody_waits_longer_than_the_patience(engine: str) -> None:
     patience = 300
     store = Store(**BUSY, capacity=3, patience=patience)
-    run, seen = collect(store)
+    run, seen = collect(store, engine=engine)
     free = uncapped(store)
     assert max(s.queue_seconds for s in seen.sessions) <= patience
     assert any(s.queue_seconds > 0 for s in seen.sessions)
@@ -89,13 +93,14 @@ def test_nobody_waits_longer_than_the_patience() -> None:
     assert all(free[c][0] > run.end - patience for c in still_waiting)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("mode", "kind"), [("queue", GAVE_UP), ("loss", TURNED_AWAY)])
-def test_rejected_customers_are_counted_and_written_when_asked(mode: str, kind: str) -> None:
+def test_rejected_customers_are_counted_and_written_when_asked(mode: str, kind: str, engine: str) -> None:
     patience = 600 if mode == "queue" else None
     store = Store(**BUSY, capacity=3, capacity_mode=mode, patience=patience)
     run = Simulation.of(start="2025-03-03", days=5, seed=8, stores=store)
-    quiet = list(run.batches())
-    loud = list(run.batches(rejected=True))
+    quiet = list(run.batches(engine))  # type: ignore[arg-type]
+    loud = list(run.batches(engine, rejected=True))  # type: ignore[arg-type]
     counted = sum(getattr(b, kind) for b in quiet)
     assert counted > 20 and counted == sum(getattr(b, kind) for b in loud)
     assert not any(k == kind for b in quiet for k in b.doors.event_type)
@@ -109,8 +114,9 @@ def test_rejected_customers_are_counted_and_written_when_asked(mode: str, kind: 
     check_door_order(list(doors))
 
 
-def test_a_capacity_never_reached_changes_nothing() -> None:
-    """A capped store on the SimPy engine next to an uncapped one writes,
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_capacity_never_reached_changes_nothing(engine: str) -> None:
+    """A capped store (on each engine that models a capacity) next to an uncapped one writes,
     byte for byte, what the vectorized engine writes with no cap at all."""
     base = [Store(store_id="a", baseline=800), Store(store_id="b", baseline=500)]
     capped = [Store(store_id="a", baseline=800, capacity=100_000), base[1]]
@@ -124,6 +130,6 @@ def test_a_capacity_never_reached_changes_nothing() -> None:
 
     # One window for the whole run: both engines then batch identically.
     expected = lines(base, "fast", 4 * 86_400)
-    assert lines(capped, "simpy", 4 * 86_400) == expected
+    assert lines(capped, engine, 4 * 86_400) == expected
     assert all(orjson.loads(x).get("queue_seconds", 0) == 0 for x in expected)
     assert b'"store_id":"a","queue_seconds":0}' in expected[0]

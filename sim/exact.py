@@ -1,0 +1,381 @@
+"""The exact event engine: stores with a capacity, without SimPy, same events.
+
+Where customers interact (a store with a capacity, in queue or loss mode)
+an exit can let a waiting customer in, so events cannot be computed a window
+at a time as :mod:`sim.fast` does. This engine runs the SimPy model's events
+in a tight loop over two heaps of plain tuples instead of SimPy processes:
+the same arrivals (:class:`~sim.sampling.ArrivalFeed`, the same keyed random
+streams), the same decisions, and the same order at equal times, so that it
+writes byte for byte what ``--engine simpy`` writes
+(``tests/test_exact_engine.py``).
+
+The order at equal times is SimPy's: an event is ``(time, priority, id)``
+with ids handed out in scheduling order. The loop schedules exactly the
+events of the model that can change what happens next, in the same relative
+order, and leaves out those that cannot (a customer process ending, a
+request granted on the spot, a release while nobody waits). Events due
+later go to a heap:
+
+- a customer's exit (URGENT), scheduled when the customer enters;
+- ``TMO``: a waiting customer's patience running out (NORMAL);
+- the arrival process's timeout to the next arrival time (NORMAL, kept
+  beside the heap); the customers arriving then start at once (their
+  processes' URGENT start events run before anything else due then).
+
+Events due now (NORMAL, no delay) come after everything already scheduled
+for now, in the order they are made, so they need no id: a FIFO holds them.
+
+- ``REL``: a release while customers wait, which gives the place to the
+  head of the queue;
+- ``REQ``: a waiting customer's request granted;
+- ``COND``: the "granted or patience over" condition met: the customer
+  enters if granted, otherwise gives up.
+
+Every visit lasts at least a minute and every patience at least a second,
+so nothing due now is ever put on the heap.
+
+Batches are cut where the SimPy run cuts them (each window's end is SimPy's
+URGENT stop event, scheduled when the window starts; the batch collector's
+50,000 door events), so even the Parquet row groups come out the same.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from sim.batch import Batch, Coded, DoorColumns, Labels, SessionColumns
+from sim.events import ENTRY, EXIT, GAVE_UP, TURNED_AWAY
+from sim.fast import DAY, fast_batches
+from sim.sampling import ArrivalFeed, Arrivals
+from sim.store import Store
+
+#: Door event kinds, as coded in the loop (``4 * customer + kind``).
+_EXIT, _ENTRY, _TURNED_AWAY, _GAVE_UP = 0, 1, 2, 3
+_KINDS = np.array([EXIT, ENTRY, TURNED_AWAY, GAVE_UP], dtype=object)
+#: Events of the loop: on the heap, exits (URGENT) and patience timeouts; in the FIFO, the rest.
+_LEAVE, _TMO, _REL, _REQ, _COND = 0, 1, 2, 3, 4
+#: Store kinds: no capacity, loss mode, queue mode.
+_PLAIN, _LOSS, _QUEUE = 0, 1, 2
+#: Door events the SimPy run's batch collector gathers before it hands a batch over.
+COLLECT = 50_000
+_NEVER = 2**62
+_FORGET_AT = 1 << 16
+_TOP = (_NEVER + 1, 1, 0, 0)  #: an empty heap's top: after everything, even the last arrival
+
+
+def exact_batches(
+    seed: int, stores: Sequence[Store], start: int, end: int, window: int = DAY, rejected: bool = False,
+) -> Iterator[Batch]:
+    """Every event in ``[start, end)`` as batches, for any stores (with a capacity or not).
+
+    :func:`sim.fast.fast_batches`'s signature: the vectorized engine where no
+    store has a capacity, the event loop (:class:`EventLoop`) where one has.
+    With ``rejected`` the door events include the customers who never got in.
+    """
+    if all(s.capacity is None for s in stores):
+        yield from fast_batches(seed, stores, start, end, window)
+        return
+    yield from EventLoop(seed, stores, start, end, rejected).batches(window)
+
+
+class EventLoop:
+    """The SimPy model's capped run (``StoreModel``), as a loop over two heaps.
+
+    Customers are numbered in arrival order over the whole run; the lists and
+    arrays hold those from ``base`` on (older ones are dropped as the run
+    moves on: once ``forget_at`` customers are held, and then whenever their
+    number has doubled, so memory holds a day or so of customers).
+    """
+
+    def __init__(self, seed: int, stores: Sequence[Store], start: int, end: int, rejected: bool = False,
+                 forget_at: int = _FORGET_AT) -> None:
+        self.stores, self.start, self.end, self.rejected = tuple(stores), start, end, rejected
+        self.feed = ArrivalFeed(seed, self.stores, start, end)
+        self.labels = Labels(self.stores)
+        self.kind = [_PLAIN if s.capacity is None else _LOSS if s.capacity_mode == "loss" else _QUEUE
+                     for s in self.stores]
+        self.capacity = [s.capacity if s.capacity is not None else _NEVER for s in self.stores]
+        self.patience = [s.patience for s in self.stores]
+        self.inside = [0 for _ in self.stores]  #: places taken (SimPy's ``users``)
+        self.queues: list[deque[int]] = [deque() for _ in self.stores]  #: waiting customers (cancelled ones linger)
+        self.waiting = [0 for _ in self.stores]  #: customers really waiting
+        self.granted: set[int] = set()  #: waiting customers given a place
+        self.met: set[int] = set()  #: waiting customers whose condition (place or patience) is met
+        self.cancelled: set[int] = set()  #: customers who gave up, still in a queue
+        # Customers from ``base`` on: arrival, dwell (seconds) and store.
+        self.base = 0
+        self.arrival: list[int] = []
+        self.dwell: list[int] = []
+        self.store: list[int] = []
+        self.drawn = Arrivals.empty()
+        self.loaded_until, self.exhausted = start, False
+        self.next_row = 0  #: the first customer not arrived yet
+        self.hold = forget_at  #: customers held before those no event needs are dropped
+        self.forget_at = forget_at  #: customers held when they are next dropped
+        #: Events due later: (time, priority, id, customer); priority 0 (URGENT) is an exit, 1 a timeout.
+        self.heap: list[tuple[int, int, int, int]] = []
+        self.now = start
+        self.fifo: deque[tuple[int, int]] = deque()  #: events due now: (kind, customer or store)
+        self.ids = itertools.count(1)  #: event ids, in scheduling order (0: the arrival process's start)
+        self.next_arrival, self.arrival_eid = self._first_arrival(), 0
+        # What the batch collector holds: door events (4 x customer + kind, and time); the
+        # sessions are the entries, in the same order.
+        self.doors: list[int] = []
+        self.door_times: list[int] = []
+        self.turned_away = self.gave_up = 0
+        self.ready: list[Batch] = []
+
+    # -- arrivals ------------------------------------------------------------
+
+    def _load(self) -> bool:
+        """Draw the next day of arrivals; False once the run has none left."""
+        if self.exhausted:
+            return False
+        until = min(self.loaded_until + DAY, self.end)
+        new = self.feed.take(until)
+        self.loaded_until = until
+        self.exhausted = until >= self.end
+        if len(new):
+            if (new.exit <= new.entry).any():
+                raise ValueError("the event engine needs every visit to last at least a second")
+            self.drawn = Arrivals.concat([self.drawn, new]) if len(self.drawn) else new
+            entry = new.entry.tolist()
+            self.arrival += entry
+            self.dwell += (new.exit - new.entry).tolist()
+            self.store += new.store.tolist()
+        return True
+
+    def _first_arrival(self) -> int:
+        while not self.arrival and self._load():
+            pass
+        return self.arrival[0] if self.arrival else _NEVER
+
+    def _arrive(self, now: int) -> None:
+        """The arrival process at ``now``: schedule its next timeout, start every customer due now."""
+        first, base, arrival = self.next_row, self.base, self.arrival
+        i = first - base + 1  # arrival[first - base] is due now
+        while True:
+            while i < len(arrival) and arrival[i] == now:
+                i += 1
+            if i < len(arrival) or not self._load():
+                break
+        self.next_row = row = base + i
+        if i < len(arrival):
+            self.next_arrival, self.arrival_eid = arrival[i], next(self.ids)
+        else:
+            self.next_arrival = _NEVER
+        # Each customer's process starting, in arrival order: enter, queue, or be turned away.
+        store, kinds, inside, capacity, waiting = self.store, self.kind, self.inside, self.capacity, self.waiting
+        for c in range(first, row):
+            s = store[c - base]
+            kind = kinds[s]
+            if kind == _PLAIN or (inside[s] < capacity[s] and (kind == _LOSS or not waiting[s])):
+                inside[s] += kind != _PLAIN
+                self._enter(c, now)
+            elif kind == _LOSS:
+                self._reject(c, now, _TURNED_AWAY)
+            else:
+                self._wait(c, s, now)
+
+    def _wait(self, c: int, s: int, now: int) -> None:
+        """A customer queueing (a request not granted on the spot)."""
+        self.queues[s].append(c)
+        self.waiting[s] += 1
+        if self.inside[s] < self.capacity[s]:
+            self._grant(s)  # the request's own try: the head of the queue may get a place
+        patience = self.patience[s]
+        if patience is not None:
+            heapq.heappush(self.heap, (now + patience, _TMO, next(self.ids), c))
+
+    # -- places --------------------------------------------------------------
+
+    def _grant(self, s: int) -> None:
+        """SimPy's ``_trigger_put``: the head of the queue gets a place if one is free."""
+        queue = self.queues[s]
+        while queue and queue[0] in self.cancelled:
+            self.cancelled.discard(queue.popleft())
+        if queue and self.inside[s] < self.capacity[s]:
+            head = queue.popleft()
+            self.waiting[s] -= 1
+            self.inside[s] += 1
+            self.granted.add(head)
+            self.fifo.append((_REQ, head))
+
+    def _drain(self, now: int) -> None:
+        """Every event due now, in order (what they make is due now too).
+
+        Nothing else can come between them: what is on the heap or arrives
+        is due later (or was due now and came first).
+        """
+        fifo, met, granted = self.fifo, self.met, self.granted
+        store, patience, base = self.store, self.patience, self.base
+        popleft, append = fifo.popleft, fifo.append
+        while fifo:
+            kind, x = popleft()
+            if kind == _REL:
+                self._grant(x)
+            elif kind == _REQ and patience[store[x - base]] is None:
+                self._enter(x, now)  # the customer was waiting on the request itself
+            elif kind == _REQ:
+                if x not in met:  # the first of "place granted" or "patience over"
+                    met.add(x)
+                    append((_COND, x))
+            elif x in granted:
+                self._enter(x, now)
+            else:
+                s = store[x - base]
+                self.cancelled.add(x)
+                self.waiting[s] -= 1
+                self._reject(x, now, _GAVE_UP)
+
+    def _leave(self, c: int, now: int) -> None:
+        s = self.store[c - self.base]
+        kind = self.kind[s]
+        if kind != _PLAIN:
+            self.inside[s] -= 1
+            if kind == _QUEUE and self.waiting[s]:
+                self.fifo.append((_REL, s))
+        if now < self.end:
+            self.doors.append(4 * c)
+            self.door_times.append(now)
+            if len(self.doors) >= COLLECT:
+                self._flush()
+
+    # -- what the observer sees --------------------------------------------
+
+    def _enter(self, c: int, now: int) -> None:
+        self.doors.append(4 * c + _ENTRY)
+        self.door_times.append(now)
+        heapq.heappush(self.heap, (now + self.dwell[c - self.base], _LEAVE, next(self.ids), c))
+        if len(self.doors) >= COLLECT:
+            self._flush()
+
+    def _reject(self, c: int, now: int, kind: int) -> None:
+        if kind == _TURNED_AWAY:
+            self.turned_away += 1
+        else:
+            self.gave_up += 1
+        if self.rejected:
+            self.doors.append(4 * c + kind)
+            self.door_times.append(now)
+            if len(self.doors) >= COLLECT:
+                self._flush()
+
+    def _flush(self) -> None:
+        """The batch collector's flush: what it holds becomes a batch."""
+        if not self.doors and not (self.turned_away or self.gave_up):
+            return
+        code = np.asarray(self.doors, dtype=np.int64)
+        i, kind = (code >> 2) - self.base, code & 3
+        time = np.asarray(self.door_times, dtype=np.int64)
+        entered = kind == _ENTRY
+        self.ready.append(Batch(
+            self._session_columns(i[entered], time[entered]), self._door_columns(i, kind, time),
+            self.turned_away, self.gave_up,
+        ))
+        self.doors, self.door_times = [], []
+        self.turned_away = self.gave_up = 0
+
+    def _locate(self, store: np.ndarray, times: np.ndarray,
+                weekday: np.ndarray, slot: np.ndarray, stale: np.ndarray) -> None:
+        """Local weekday and slot, in place, of the ``stale`` rows (their time moved)."""
+        if not stale.any():
+            return
+        for s in np.unique(store[stale]).tolist():
+            rows = stale & (store == s)
+            weekday[rows], slot[rows] = self.stores[s].locate(times[rows])
+
+    def _session_columns(self, i: np.ndarray, entry: np.ndarray) -> SessionColumns:
+        """Sessions of customers ``i`` (rows of ``drawn``) who entered at ``entry``."""
+        d, labels = self.drawn, self.labels
+        arrival = d.entry[i]
+        store, weekday, slot = d.store[i], d.weekday[i], d.slot[i]
+        wait = entry - arrival
+        self._locate(store, entry, weekday, slot, wait > 0)
+        return SessionColumns(
+            customer_id=d.customer_id[i], store_id=labels.stores(store), entry=entry,
+            exit=entry + (d.exit[i] - arrival), weekday=labels.weekdays(weekday),
+            time_slot=labels.slots(store, slot), queue_seconds=wait,
+        )
+
+    def _door_columns(self, i: np.ndarray, kind: np.ndarray, time: np.ndarray) -> DoorColumns:
+        """Door events of ``kind`` at ``time`` of customers ``i`` (rows of ``drawn``)."""
+        d, labels = self.drawn, self.labels
+        store = d.store[i]
+        is_exit = kind == _EXIT
+        weekday = np.where(is_exit, d.exit_weekday[i], d.weekday[i])
+        slot = np.where(is_exit, d.exit_slot[i], d.slot[i])
+        self._locate(store, time, weekday, slot, time != np.where(is_exit, d.exit[i], d.entry[i]))
+        return DoorColumns(
+            event_type=Coded.of(_KINDS, kind), time=time, weekday=labels.weekdays(weekday),
+            time_slot=labels.slots(store, slot), customer_id=d.customer_id[i], store_id=labels.stores(store),
+        )
+
+    # -- the loop ------------------------------------------------------------
+
+    def batches(self, window: int) -> Iterator[Batch]:
+        """Run window by window, as the SimPy run does (``env.run(until=...)`` per window)."""
+        t = self.start
+        while t < self.end:
+            t = min(t + window, self.end)
+            stop = next(self.ids)  # SimPy's stop event: URGENT at t, scheduled now
+            self._run(t, stop)
+            self._flush()
+            yield from self.ready
+            self.ready.clear()
+            if len(self.arrival) >= self.forget_at:  # not every (maybe one-minute) window: it scans the heap
+                self._forget()
+                self.forget_at = max(self.hold, 2 * len(self.arrival))
+
+    def _run(self, until: int, stop: int) -> None:
+        """Process every event before the stop event ``(until, URGENT, stop)``.
+
+        Next is the earliest of the heap's top and the next arrival; but what
+        is due now (the FIFO) comes before anything due later.
+        """
+        heap, fifo, pop, met, now = self.heap, self.fifo, heapq.heappop, self.met, self.now
+        leave, arrive, drain = self._leave, self._arrive, self._drain
+        while True:
+            t, priority, eid, c = heap[0] if heap else _TOP
+            at = self.next_arrival
+            if t < at or (t == at and (priority == _LEAVE or eid < self.arrival_eid)):
+                if t == now or not fifo:
+                    if t > until or (t == until and (priority != _LEAVE or eid > stop)):
+                        break
+                    pop(heap)
+                    now = t
+                    if priority == _LEAVE:
+                        leave(c, t)
+                    elif c not in met:  # patience over first: the condition is met
+                        met.add(c)
+                        fifo.append((_COND, c))
+                    continue
+            elif at == now or not fifo:
+                if at >= until:
+                    break
+                now = at
+                arrive(at)
+                continue
+            if now >= until:
+                break  # what is due at the stop's time comes after the stop (NORMAL)
+            drain(now)
+        self.now = now
+
+    def _forget(self) -> None:
+        """Drop the customers no event refers to any more."""
+        low = min([self.next_row] + [c for _, _, _, c in self.heap]
+                  + [x for k, x in self.fifo if k != _REL] + [q[0] for q in self.queues if q])
+        drop = low - self.base
+        if drop <= 0:
+            return
+        del self.arrival[:drop], self.dwell[:drop], self.store[:drop]
+        self.drawn = self.drawn.take(slice(drop, None))
+        self.base = low
+        self.granted = {c for c in self.granted if c >= low}
+        self.met = {c for c in self.met if c >= low}
+        self.cancelled = {c for c in self.cancelled if c >= low}
