@@ -50,10 +50,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from producer.live.cluster_sink import ClusterSink
+from producer.live.faults import retrying
 from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
-from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisSink, StreamId
+from producer.live.redis_sink import ZERO_ID, Entry, RedisSink, StreamId
 from producer.live.resume import model_start
 from producer.settings import MAX_SPEED
 from sim.batch import Batch, texts
@@ -378,15 +379,13 @@ def backfill(
     unconfirmed = [e for col in (pipes.unconfirmed() if pipes else []) for e in col.entries()]
     for col in pipes.confirmed() if pipes else []:
         written[col.stream] += len(col)
-    while True:
-        try:
-            outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
-            held = [e for e in unconfirmed if e.id <= outbox.last_ids[e.stream]]
-            if held:
-                outbox.check_held(held)  # present as sent (or trimmed), or the run stops: nothing lost unseen
-            break
-        except TRANSIENT:
-            continue  # lost Redis again while checking: reread waits for it
+    def check() -> None:
+        outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
+        held = [e for e in unconfirmed if e.id <= outbox.last_ids[e.stream]]
+        if held:
+            outbox.check_held(held)  # present as sent (or trimmed), or the run stops: nothing lost unseen
+
+    retrying(check, "checking what the backfill wrote", outbox.waker.wait)  # Redis lost again meanwhile
     for i, n in enumerate(written):
         outbox.written[i] += n
     total = sum(written)

@@ -68,7 +68,8 @@ class Lease:
         return raw.decode() if isinstance(raw, bytes) else raw
 
     def try_take(self) -> bool:
-        return bool(self.client.set(self.key, self.token, px=self.ms, nx=True))
+        """Take the lease if it is free, or keep it if it is ours already (a start-up step retried)."""
+        return bool(self._renew(keys=[self.key], args=[self.token, self.ms]))
 
     def take(self, standby: bool, wait: Callable[[float], None], keep: bool = True) -> None:
         """Take the lease; if a live producer has it: raise :class:`LeaseTaken`, or wait (``standby``).
@@ -98,7 +99,7 @@ class Lease:
             wait(min(0.1, self.ms / 3000))
         if said:
             log.warning("took over lease %s; continuing the run", self.key)
-        if keep:  # else the caller renews it (a LeaseGroup: one thread for many leases)
+        if keep and self._thread is None:  # else the caller renews it (a LeaseGroup: one thread for many)
             self._thread = threading.Thread(target=self._keep, name="lease", daemon=True)
             self._thread.start()
 
@@ -145,7 +146,7 @@ class LeaseGroup:
         """Take every lease (see :meth:`Lease.take`); then renew them all from one background thread."""
         for lease in self.leases:
             lease.take(standby, wait, keep=len(self.leases) == 1)
-        if len(self.leases) > 1:
+        if len(self.leases) > 1 and self._thread is None:  # taken again (a retried start): renewed already
             self._thread = threading.Thread(target=self._keep, name="leases", daemon=True)
             self._thread.start()
 

@@ -32,13 +32,14 @@ from producer.live.backfill import backfill
 from producer.live.cluster_sink import ClusterSink
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
+from producer.live.faults import TRANSIENT, retrying
 from producer.live.lease import Lease, LeaseGroup, LeaseTaken, lease_key
 from producer.live.metrics import MetricsPortError, ProducerCollector, serve
-from producer.live.outbox import Backoff, Outbox
+from producer.live.outbox import Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
 from producer.live.records import RunRecords
-from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
+from producer.live.redis_sink import ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
 from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve
 from producer.live.sensor_pump import (
@@ -127,34 +128,15 @@ def run_producer(
             registry = serve(settings.metrics_host, settings.metrics_port) if settings.metrics_port else None
         except MetricsPortError as exc:
             raise RedisError(str(exc)) from None
-        try:
-            outbox.connect(settings.redis_connect_timeout or None)
-        except TRANSIENT as exc:
-            raise RedisError(
-                f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
-                f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
-        lost: list[str] = []
-        leases = LeaseGroup([Lease(sink.client, lease_key(base), settings.lease_seconds,
-                                   lambda why: _lost_lease(why, waker, lost)) for base in run_keys(settings, stores)])
-        try:
-            leases.take(settings.standby, waker.wait)
-            records = RunRecords(sink, run_keys(settings, stores))
-            run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker, records)
-            end = parse_end(run.state.sim_start, days, until, None)
-            run.state.check_end(end, records.name)
-            code = _produce(settings, stores, run, end, sink, outbox, waker, registry, records)
-        except LeaseTaken as exc:
-            raise RedisError(str(exc)) from None
-        finally:
-            leases.release()
-        if lost:
-            raise RedisError(lost[0])
-        return code
+        outbox.connect(settings.redis_connect_timeout or None)
+        return _leased(settings, stores, sink, outbox, waker, registry, start, given, fresh, days, until)
     except Stopped:
         log.info("stopped before the run began")
         return 0
     except ResponseError as exc:  # a refusal not met where it is expected (an ACL without a command ...)
         raise RedisError(f"Redis at {sink.where} refused a command: {reply_text(exc)}") from None
+    except TRANSIENT as exc:  # Redis did not come back within REDIS_CONNECT_TIMEOUT while the run opened
+        raise _unreachable(sink, settings, exc) from None
     finally:
         restore()
         waker.close()
@@ -173,6 +155,56 @@ def _sink(settings: Settings, stores: Sequence[Store]) -> RedisSink:
                                            settings.stream_maxlen)
     return RedisSink.connect(settings.redis_url, settings.redis_host, settings.redis_port, settings.redis_db,
                              streams, settings.stream_maxlen)
+
+
+def _leased(
+    settings: Settings, stores: Sequence[Store], sink: RedisSink, outbox: Outbox, waker: Waker,
+    registry: CollectorRegistry | None, start: int | None, given: Collection[str], fresh: bool,
+    days: str | None, until: str | None,
+) -> int:
+    """Take the streams' leases, open the run and produce it; the leases are released at the end."""
+    lost: list[str] = []
+    leases = LeaseGroup([Lease(sink.client, lease_key(base), settings.lease_seconds,
+                               lambda why: _lost_lease(why, waker, lost)) for base in run_keys(settings, stores)])
+    records = RunRecords(sink, run_keys(settings, stores))
+    try:
+        run = _open_retried(sink, outbox, settings, stores, start, given, fresh, waker, records, leases)
+        end = parse_end(run.state.sim_start, days, until, None)
+        run.state.check_end(end, records.name)
+        code = _produce(settings, stores, run, end, sink, outbox, waker, registry, records)
+    except LeaseTaken as exc:
+        raise RedisError(str(exc)) from None
+    finally:
+        leases.release()
+    if lost:
+        raise RedisError(lost[0])
+    return code
+
+
+def _unreachable(sink: RedisSink, settings: Settings, exc: BaseException) -> RedisError:
+    return RedisError(f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
+                      f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}")
+
+
+def _open_retried(
+    sink: RedisSink, outbox: Outbox, settings: Settings, stores: Sequence[Store], start: int | None,
+    given: Collection[str], fresh: bool, waker: Waker, records: RunRecords, leases: LeaseGroup,
+) -> Run:
+    """Take the leases and open the run, the whole retried while Redis is away (a start-up fault).
+
+    Each step can be taken again: a lease already ours is kept, a run
+    record written before the failure is found and continued. Before a
+    retry the streams are read anew, as at start (Redis may have come back
+    empty or from a snapshot). ``REDIS_CONNECT_TIMEOUT`` bounds the wait.
+    """
+    timeout = settings.redis_connect_timeout or None
+
+    def step() -> Run:
+        leases.take(settings.standby, waker.wait)
+        return _open_run(sink, outbox, settings, stores, start, given, fresh, waker, records)
+
+    return retrying(step, f"opening the run on Redis at {sink.where}", waker.wait, timeout,
+                    again=lambda: outbox.reread(timeout))
 
 
 def _lost_lease(why: str, waker: Waker, lost: list[str]) -> None:
@@ -318,7 +350,7 @@ def _produce(
         # A new run with a given start: its clock starts now, after that draw.
         state = dataclasses.replace(state, wall_start=time.time())
         run.pace.anchor(state.wall_start)
-        records.write(state)
+        _anchor_record(records, state, waker, settings)
     progress = ProgressLog(env, outbox, emitter)
     progress.start()
     if settings.publish_clock:
@@ -366,17 +398,17 @@ def _produce(
 
 def _write_record(records: RunRecords, state: RunState, outbox: Outbox, waker: Waker) -> None:
     """Store the run record mid-run: after what is buffered, retrying (with backoff) while Redis is away."""
-    backoff = Backoff()
-    while True:
+    def write() -> None:
         outbox.wait_empty()  # waits for Redis itself, writing what is buffered first
-        try:
-            records.write(state)
-            return
-        except TRANSIENT as exc:
-            delay = backoff.take()
-            log.info("the run record could not be written (%s); retrying in %.1f s",
-                     " ".join(str(exc).split())[:120], delay)
-            waker.wait(delay)
+        records.write(state)
+
+    retrying(write, "writing the run record", waker.wait)
+
+
+def _anchor_record(records: RunRecords, state: RunState, waker: Waker, settings: Settings) -> None:
+    """A new run's clock starts now: its record says when (retried while Redis is away, as a start-up step)."""
+    retrying(lambda: records.write(state), "writing the run record", waker.wait,
+             settings.redis_connect_timeout or None)
 
 
 def _sensor_tail(env: PacedEnvironment, emitter: SensorEmitter) -> None:

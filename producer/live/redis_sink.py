@@ -26,42 +26,16 @@ from typing import Any
 import numpy as np
 import redis
 from redis.backoff import NoBackoff
-from redis.exceptions import (
-    AskError,
-    BusyLoadingError,
-    ClusterDownError,
-    MasterDownError,
-    OutOfMemoryError,
-    ReadOnlyError,
-    ResponseError,
-    TryAgainError,
-)
+from redis.exceptions import AskError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from producer.live.faults import refused_for_now
 from producer.live.writer import Batch, Writer
 
 
 class Refused(RedisConnectionError):
     """Redis refused a command for now (out of memory, a replica, loading, busy ...): retry later."""
-
-
-#: Errors after which the connection is dropped and the write retried later.
-TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
-
-#: Replies that mean "try again later" rather than "misconfigured", as redis-py types them:
-#: OOM (maxmemory reached), READONLY (a replica after a failover), LOADING, MASTERDOWN,
-#: TRYAGAIN and CLUSTERDOWN (a cluster in transition).
-REFUSED_FOR_NOW = (OutOfMemoryError, ReadOnlyError, BusyLoadingError, MasterDownError, TryAgainError,
-                   ClusterDownError)
-
-
-def refused_for_now(exc: BaseException) -> bool:
-    """Whether a refusal is temporary. ``BUSY`` (a script running) is the one redis-py leaves untyped."""
-    if isinstance(exc, REFUSED_FOR_NOW):
-        return True
-    return type(exc) is ResponseError and str(exc).startswith("BUSY ")
 
 
 def reply_text(exc: BaseException) -> str:
