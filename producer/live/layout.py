@@ -42,7 +42,12 @@ class StreamLayout:
         sensor = settings.has_sensor(stores)
         if not settings.stream_per_store:
             return cls((settings.redis_stream,), sensor)
-        bases = tuple(f"{settings.redis_stream}:{{{s.store_id}}}" for s in stores)
+        return cls.per_store_sets(settings.redis_stream, stores, sensor)
+
+    @classmethod
+    def per_store_sets(cls, base: str, stores: Sequence[Store], sensor: bool = False) -> StreamLayout:
+        """A set of streams per store, ``<base>:{<store_id>}`` ... (a Redis Cluster hash tag: one slot per store)."""
+        bases = tuple(f"{base}:{{{s.store_id}}}" for s in stores)
         return cls(bases, sensor, {s.store_id: k for k, s in enumerate(stores)})
 
     @classmethod
