@@ -143,6 +143,16 @@ class ClusterSink(RedisSink):
             self._stale = _short(exc)
             raise
 
+    def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """One ``EVAL`` at a time: redis-py's cluster pipeline takes no scripts."""
+        out: list[Any] = []
+        for key, args in calls:
+            try:
+                out.append(self._call(self.client.eval, script, 1, key, *args))
+            except ResponseError as exc:
+                out.append(exc)
+        return out
+
     def delete_streams(self) -> None:
         for name in self.streams:
             self._call(self.client.delete, name)

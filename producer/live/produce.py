@@ -164,7 +164,8 @@ def _leased(
     """Take the streams' leases, open the run and produce it; the leases are released at the end."""
     lost: list[str] = []
     leases = LeaseGroup([Lease(sink.client, lease_key(base), settings.lease_seconds,
-                               lambda why: _lost_lease(why, waker, lost)) for base in layout.bases])
+                               lambda why: _lost_lease(why, waker, lost)) for base in layout.bases],
+                        sink.eval_each)
     records = RunRecords(sink, layout.bases)
     try:
         run = _open_retried(sink, outbox, settings, stores, start, given, fresh, waker, records, leases)
