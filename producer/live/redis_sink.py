@@ -290,9 +290,6 @@ class RedisSink:
         self._clock_client = client
         return lambda: client.get(key)
 
-    def read_hash(self, key: str) -> dict[str, str]:
-        return self.read_hashes([key])[0]
-
     def read_hashes(self, keys: Sequence[str]) -> list[dict[str, str]]:
         """``HGETALL`` of each key, pipelined (a chain's run records)."""
         out = []
@@ -302,12 +299,8 @@ class RedisSink:
             out.append({k.decode(): v.decode() for k, v in raw.items()})
         return out
 
-    def create_hash(self, key: str, values: dict[str, str]) -> bool:
-        """Write the hash only if ``key`` does not exist yet, atomically; ``False`` if it did."""
-        return self.create_hashes([key], values)[0]
-
     def create_hashes(self, keys: Sequence[str], values: dict[str, str]) -> list[bool]:
-        """:meth:`create_hash` for each key, pipelined (each key atomically on its own)."""
+        """Write each hash only if its key does not exist yet (each atomically); ``False`` where it did."""
         flat = [item for pair in values.items() for item in pair]
         replies = self.eval_each(_CREATE, [(key, flat) for key in keys])
         for key, reply in zip(keys, replies, strict=True):
@@ -317,9 +310,6 @@ class RedisSink:
 
     def delete_hash(self, key: str) -> None:
         self._call(self.client.delete, key)
-
-    def write_hash(self, key: str, values: dict[str, str]) -> None:
-        self._call(self.client.hset, key, mapping=values)
 
     def write_hashes(self, keys: Sequence[str], values: dict[str, str]) -> None:
         """The same ``values`` into each hash, pipelined."""
