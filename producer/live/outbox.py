@@ -46,6 +46,8 @@ log = logging.getLogger("producer.live.outbox")
 CHUNK = 5000
 #: While Redis is down, how long a retry waits for its answer to a PING (seconds) before giving up for now.
 PROBE_WAIT = 0.05
+
+
 class ForeignEntry(RedisError):
     """A stream holds an entry this run did not write: continuing would lose or mix events."""
 
