@@ -29,6 +29,7 @@ import redis
 from producer.live import backfill as bf
 from producer.live.cluster_sink import ClusterSink
 from producer.live.environment import Waker
+from producer.live.layout import StreamLayout
 from producer.live.outbox import Outbox
 from producer.live.pace import WallClock
 from producer.live.redis_sink import RedisSink
@@ -138,7 +139,7 @@ def cut_off_then_rest(sink: RedisSink, read: Any, replicated: bool = True) -> tu
     pace = WallClock(START, 1.0, time.time() - 2 * DAY)  # two days behind: the whole day is due
     try:
         outbox.connect(timeout=30)
-        first = bf.backfill(1, STORES, START, START + DAY, pace, sink, outbox, per_store=True)
+        first = bf.backfill(1, STORES, START, START + DAY, pace, sink, outbox, StreamLayout.per_store_sets("x", STORES))
         want = expected()
         got = [read(name) for name in sink.streams]
         total = sum(len(w) for w in want)
@@ -151,7 +152,7 @@ def cut_off_then_rest(sink: RedisSink, read: Any, replicated: bool = True) -> tu
         assert outbox.last_ids == tops
         # The rest, as the restarted model (or a second backfill) writes it.
         sink.kill_at = -1  # type: ignore[attr-defined]
-        rest = bf.backfill(1, STORES, START, START + DAY, pace, sink, outbox, per_store=True)
+        rest = bf.backfill(1, STORES, START, START + DAY, pace, sink, outbox, StreamLayout.per_store_sets("x", STORES))
         held = sum(len(g) for g in got)
         got = [read(name) for name in sink.streams]
         assert got == want, "the whole day, each entry once, in each store's streams"

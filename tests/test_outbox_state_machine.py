@@ -31,7 +31,8 @@ from hypothesis.stateful import (
 )
 
 from producer.live.environment import Waker
-from producer.live.outbox import BACKOFF_FIRST, BACKOFF_MAX, Backoff, Outbox
+from producer.live.faults import BACKOFF_FIRST, BACKOFF_MAX, Backoff
+from producer.live.outbox import Outbox
 from tests.outbox_faults import (
     PERSISTENT,
     STREAMS,

@@ -20,8 +20,8 @@ clock paces the run) this module writes them instead:
   them in flight.
 
 With ``STREAM_PER_STORE=1`` each batch is split by store: store ``k``'s
-sessions go to stream ``2k`` and its door events to ``2k + 1``, each stream
-numbering its own ids, as :class:`~producer.live.shards.StoreEmitter` does.
+sessions and door events go to its set of the run's stream layout, each stream
+numbering its own ids, as the :class:`~producer.live.emitter.Emitter` does.
 On a Redis Cluster each stream's pipelines go to the primary holding its
 slot, one connection (and one reader thread) per primary, as
 :class:`~producer.live.cluster_sink.ClusterSink` splits a batch; a ``MOVED``
@@ -50,10 +50,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from producer.live.cluster_sink import ClusterSink
+from producer.live.faults import retrying
+from producer.live.layout import DOORS, SESSIONS, StreamLayout
 from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
-from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisSink, StreamId
+from producer.live.redis_sink import ZERO_ID, Entry, RedisSink, StreamId
 from producer.live.resume import model_start
 from producer.settings import MAX_SPEED
 from sim.batch import Batch, texts
@@ -110,34 +112,35 @@ def _keys(values: np.ndarray) -> list[bytes]:
     return values.tolist() if values.dtype.kind == "S" else [v.encode() for v in texts(values)]
 
 
-def columns(batch: Batch) -> tuple[Column, Column]:
+def columns(batch: Batch, layout: StreamLayout | None = None) -> tuple[Column, Column]:
     """A batch of the vectorized engine as the two streams' entries (sessions, door events)."""
     s, d = batch.sessions, batch.doors
     t0, t1 = s.entry.astype(np.int64), d.time.astype(np.int64)
-    return (Column(0, t0 * 1000, sequence(t0), session_lines(s), _keys(s.customer_id)),
-            Column(1, t1 * 1000, sequence(t1), door_lines(d), _keys(d.customer_id)))
+    layout = layout or StreamLayout.one_pair()
+    return (Column(layout.set_stream(0, SESSIONS), t0 * 1000, sequence(t0), session_lines(s), _keys(s.customer_id)),
+            Column(layout.set_stream(0, DOORS), t1 * 1000, sequence(t1), door_lines(d), _keys(d.customer_id)))
 
 
-def store_columns(batch: Batch, stores: Sequence[Store]) -> list[Column]:
-    """A batch as each store's two streams' entries: store ``k``'s sessions stream ``2k``, door events ``2k + 1``.
+def store_columns(batch: Batch, stores: Sequence[Store], layout: StreamLayout) -> list[Column]:
+    """A batch as each store's two streams' entries, on the streams of the store's set in the layout.
 
     Each store's events keep their order (a stable sort by store), and each
     stream counts its own sequence numbers, as the
-    :class:`~producer.live.shards.StoreEmitter` numbers them.
+    :class:`~producer.live.emitter.Emitter` numbers them.
     """
     s, d = batch.sessions, batch.doors
     out: list[Column] = []
     if len(s):
-        out += _by_store(0, s.entry, s.store_id, session_lines(s), _keys(s.customer_id), stores)
+        out += _by_store(layout, SESSIONS, s.entry, s.store_id, session_lines(s), _keys(s.customer_id), stores)
     if len(d):
-        out += _by_store(1, d.time, d.store_id, door_lines(d), _keys(d.customer_id), stores)
+        out += _by_store(layout, DOORS, d.time, d.store_id, door_lines(d), _keys(d.customer_id), stores)
     return out
 
 
 def _by_store(
-    kind: int, times: np.ndarray, store_id: np.ndarray, data: list[bytes], key: list[bytes], stores: Sequence[Store],
+    layout: StreamLayout, kind: int, times: np.ndarray, store_id: np.ndarray, data: list[bytes], key: list[bytes], stores: Sequence[Store],
 ) -> list[Column]:
-    """One stream's rows of every store (``kind``: 0 sessions, 1 door events) split into the stores' columns."""
+    """One stream's rows of every store (``kind``: SESSIONS or DOORS) split into the stores' columns."""
     code = _store_index(store_id, stores)
     order = np.argsort(code, kind="stable")
     bounds = np.searchsorted(code[order], np.arange(len(stores) + 1))
@@ -147,7 +150,7 @@ def _by_store(
         lo, hi = int(bounds[k]), int(bounds[k + 1])
         rows = order[lo:hi].tolist()
         tk = t[lo:hi]
-        out.append(Column(2 * k + kind, tk * 1000, sequence(tk), [data[i] for i in rows], [key[i] for i in rows]))
+        out.append(Column(layout.set_stream(k, kind), tk * 1000, sequence(tk), [data[i] for i in rows], [key[i] for i in rows]))
     return out
 
 
@@ -329,11 +332,11 @@ class Pipes:
 
 def backfill(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: RedisSink,
-    outbox: Outbox, per_store: bool = False,
+    outbox: Outbox, layout: StreamLayout | None = None,
 ) -> int:
     """Write what is due already with the vectorized engine, if far enough behind; returns the entries written.
 
-    ``per_store``: the streams are a pair per store (``STREAM_PER_STORE=1``), numbered as the StoreEmitter does.
+    ``layout``: the run's streams (one pair by default, or a pair per store: ``STREAM_PER_STORE=1``).
 
     Afterwards the outbox has re-read the streams' tops (the model continues from them).
     """
@@ -355,7 +358,9 @@ def backfill(
         log.info("%.0f s behind: backfilling from %s to %s with the vectorized engine",
                  (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until))
     began = time.monotonic()
-    split = (lambda batch: store_columns(batch, stores)) if per_store else columns
+    layout = layout or StreamLayout.one_pair()
+    per_store = layout.per_store
+    split = (lambda batch: store_columns(batch, stores, layout)) if per_store else (lambda b: columns(b, layout))
     pipes: Pipes | None = None
     written = [0 for _ in sink.streams]
     try:
@@ -381,15 +386,13 @@ def backfill(
     unconfirmed = [e for col in (pipes.unconfirmed() if pipes else []) for e in col.entries()]
     for col in pipes.confirmed() if pipes else []:
         written[col.stream] += len(col)
-    while True:
-        try:
-            outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
-            held = [e for e in unconfirmed if e.id <= outbox.last_ids[e.stream]]
-            if held:
-                outbox.check_held(held)  # present as sent (or trimmed), or the run stops: nothing lost unseen
-            break
-        except TRANSIENT:
-            continue  # lost Redis again while checking: reread waits for it
+    def check() -> None:
+        outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
+        held = [e for e in unconfirmed if e.id <= outbox.last_ids[e.stream]]
+        if held:
+            outbox.check_held(held)  # present as sent (or trimmed), or the run stops: nothing lost unseen
+
+    retrying(check, "checking what the backfill wrote", outbox.waker.wait)  # Redis lost again meanwhile
     for i, n in enumerate(written):
         outbox.written[i] += n
     total = sum(written)

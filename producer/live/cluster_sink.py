@@ -28,23 +28,21 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from redis.backoff import ExponentialBackoff
+from redis.backoff import EqualJitterBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import AskError, ClusterError, RedisClusterException, ResponseError
 from redis.retry import Retry
 
+from producer.live.faults import ID_TOO_SMALL, TRANSIENT, refused_for_now
 from producer.live.redis_sink import (
-    TRANSIENT,
     Entry,
     RedisError,
     RedisSink,
     Refused,
     _bulk,
     pack_command,
-    refused_for_now,
     reply_text,
 )
-from producer.live.writer import ID_TOO_SMALL
 
 log = logging.getLogger("producer.live.cluster_sink")
 
@@ -97,7 +95,7 @@ class ClusterSink(RedisSink):
         """A sink on the cluster that the node at ``url`` (or ``host:port``) belongs to; nothing is sent yet."""
         options: dict[str, Any] = {
             "socket_timeout": timeout, "socket_connect_timeout": min(timeout, 2.0),
-            "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), "health_check_interval": 0,
+            "retry": Retry(EqualJitterBackoff(cap=0.5, base=0.05), 2), "health_check_interval": 0,
         }
         if url is not None:
             parsed = urlparse(url)
@@ -144,6 +142,16 @@ class ClusterSink(RedisSink):
         except TRANSIENT as exc:
             self._stale = _short(exc)
             raise
+
+    def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """One ``EVAL`` at a time: redis-py's cluster pipeline takes no scripts."""
+        out: list[Any] = []
+        for key, args in calls:
+            try:
+                out.append(self._call(self.client.eval, script, 1, key, *args))
+            except ResponseError as exc:
+                out.append(exc)
+        return out
 
     def delete_streams(self) -> None:
         for name in self.streams:

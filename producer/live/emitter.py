@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from producer.live.layout import SESSIONS, StreamLayout
 from producer.live.redis_sink import Entry
 from sim.events import DoorEvent, Session
-
-SESSIONS, DOORS = 0, 1
 
 
 class Taker(Protocol):
@@ -29,14 +28,22 @@ class Taker(Protocol):
 
 
 class Emitter:
-    """Puts every session on stream 0 and every door event on stream 1 of an outbox."""
+    """Puts every session and door event on its stream of the :class:`StreamLayout` (one pair by default).
 
-    def __init__(self, outbox: Taker, rejected: bool = False) -> None:
+    A store's sessions go to its set's first stream, its door events to the
+    set's door stream (the true door events, with a sensor); a store the
+    layout does not name writes to set 0 (one set for the run).
+    """
+
+    def __init__(self, outbox: Taker, rejected: bool = False, layout: StreamLayout | None = None) -> None:
         self.outbox = outbox
         #: Write customers who never got in (``WRITE_REJECTED``) on the door stream.
         self.rejected = rejected
-        self._ms = [-1, -1]
-        self._seq = [0, 0]
+        self.layout = layout = layout or StreamLayout.one_pair()
+        self._first = layout.first_streams()  # store id -> its first stream (empty: all at 0)
+        self._doors = layout.door_kind
+        self._ms = [-1] * len(layout.streams)
+        self._seq = [0] * len(layout.streams)
         self.visits = 0
 
     def _next_id(self, stream: int, t: int) -> tuple[int, int]:
@@ -49,10 +56,10 @@ class Emitter:
 
     def on_session(self, session: Session) -> None:
         self.visits += 1
-        ms, seq = self._next_id(SESSIONS, session.entry)
-        if not self.outbox.written_already(SESSIONS, ms, seq):
-            self.outbox.put(Entry(SESSIONS, session.entry, ms, seq, session.to_json(),
-                                  session.customer_id.encode()))
+        stream = self._first.get(session.store_id, 0) + SESSIONS
+        ms, seq = self._next_id(stream, session.entry)
+        if not self.outbox.written_already(stream, ms, seq):
+            self.outbox.put(Entry(stream, session.entry, ms, seq, session.to_json(), session.customer_id.encode()))
 
     def on_entry(self, event: DoorEvent) -> None:
         self._door(event)
@@ -69,6 +76,7 @@ class Emitter:
             self._door(event)
 
     def _door(self, event: DoorEvent) -> None:
-        ms, seq = self._next_id(DOORS, event.time)
-        if not self.outbox.written_already(DOORS, ms, seq):
-            self.outbox.put(Entry(DOORS, event.time, ms, seq, event.to_json(), event.customer_id.encode()))
+        stream = self._first.get(event.store_id, 0) + self._doors
+        ms, seq = self._next_id(stream, event.time)
+        if not self.outbox.written_already(stream, ms, seq):
+            self.outbox.put(Entry(stream, event.time, ms, seq, event.to_json(), event.customer_id.encode()))

@@ -23,9 +23,12 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
+
+from producer.live.redis_sink import RedisError
 
 log = logging.getLogger("producer.live.lease")
 
@@ -68,7 +71,8 @@ class Lease:
         return raw.decode() if isinstance(raw, bytes) else raw
 
     def try_take(self) -> bool:
-        return bool(self.client.set(self.key, self.token, px=self.ms, nx=True))
+        """Take the lease if it is free, or keep it if it is ours already (a start-up step retried)."""
+        return bool(self._renew(keys=[self.key], args=[self.token, self.ms]))
 
     def take(self, standby: bool, wait: Callable[[float], None], keep: bool = True) -> None:
         """Take the lease; if a live producer has it: raise :class:`LeaseTaken`, or wait (``standby``).
@@ -98,7 +102,7 @@ class Lease:
             wait(min(0.1, self.ms / 3000))
         if said:
             log.warning("took over lease %s; continuing the run", self.key)
-        if keep:  # else the caller renews it (a LeaseGroup: one thread for many leases)
+        if keep and self._thread is None:  # else the caller renews it (a LeaseGroup: one thread for many)
             self._thread = threading.Thread(target=self._keep, name="lease", daemon=True)
             self._thread.start()
 
@@ -114,6 +118,10 @@ class Lease:
             kept = self._renew(keys=[self.key], args=[self.token, self.ms])
         except redis.RedisError:
             return True  # Redis is down: the outbox says so; the lease is renewed when it is back
+        return self.renewed(kept)
+
+    def renewed(self, kept: int) -> bool:
+        """What the renewal script answered: ``False`` when another producer has the lease (``lost`` is told)."""
         if kept == 2:
             log.warning("Redis had forgotten lease %s (restarted empty or failed over?): taken again", self.key)
         elif not kept:
@@ -136,24 +144,50 @@ class Lease:
 class LeaseGroup:
     """The leases of a producer's stores (``STREAM_PER_STORE``), taken in turn and renewed by one thread."""
 
-    def __init__(self, leases: list[Lease]) -> None:
+    def __init__(self, leases: list[Lease],
+                 eval_each: Callable[[str, Sequence[tuple[str, Sequence[Any]]]], list[Any]] | None = None) -> None:
         self.leases = leases
+        #: Runs a script on many keys at once (the sink's pipelines); ``None``: one call per lease.
+        self.eval_each = eval_each
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def take(self, standby: bool, wait: Callable[[float], None]) -> None:
-        """Take every lease (see :meth:`Lease.take`); then renew them all from one background thread."""
-        for lease in self.leases:
-            lease.take(standby, wait, keep=len(self.leases) == 1)
-        if len(self.leases) > 1:
+        """Take every lease (see :meth:`Lease.take`); then renew them all from one background thread.
+
+        The free ones (and those ours already) are taken in pipelines, a
+        round trip per thousand stores; only a lease held by another
+        producer is waited for, one at a time.
+        """
+        single = len(self.leases) == 1
+        taken = [False] if single else [bool(kept) for kept in self._script_all()]
+        for lease, ok in zip(self.leases, taken, strict=True):
+            if not ok:
+                lease.take(standby, wait, keep=single)
+        if not single and self._thread is None:  # taken again (a retried start): renewed already
             self._thread = threading.Thread(target=self._keep, name="leases", daemon=True)
             self._thread.start()
+
+    def _script_all(self) -> list[int]:
+        """The renewal script (take if free, extend if ours) on every lease, batched: its replies."""
+        calls: list[tuple[str, list[Any]]] = [(lease.key, [lease.token, lease.ms]) for lease in self.leases]
+        if self.eval_each is None:
+            return [int(lease._renew(keys=[key], args=args)) for lease, (key, args) in zip(self.leases, calls)]
+        replies = self.eval_each(_RENEW, calls)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return [int(kept) for kept in replies]
 
     def _keep(self) -> None:
         every = min(lease.ms for lease in self.leases) / 3000
         while not self._stop.wait(every):
-            for lease in self.leases:
-                if self._stop.is_set() or not lease.renew():
+            try:
+                replies = self._script_all()
+            except (redis.RedisError, RedisError):
+                continue  # Redis is down: the outbox says so; the leases are renewed when it is back
+            for lease, kept in zip(self.leases, replies, strict=True):
+                if self._stop.is_set() or not lease.renewed(kept):
                     return
 
     def release(self) -> None:

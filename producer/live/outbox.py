@@ -26,9 +26,9 @@ from itertools import islice
 import orjson
 
 from producer.live.environment import Waker
+from producer.live.faults import TRANSIENT, Backoff, retrying
 from producer.live.metrics import Lateness
 from producer.live.redis_sink import (
-    TRANSIENT,
     ZERO_ID,
     Entry,
     NotYet,
@@ -46,26 +46,10 @@ log = logging.getLogger("producer.live.outbox")
 CHUNK = 5000
 #: While Redis is down, how long a retry waits for its answer to a PING (seconds) before giving up for now.
 PROBE_WAIT = 0.05
-#: Backoff between reconnection attempts (seconds): doubles from the first to the last.
-BACKOFF_FIRST, BACKOFF_MAX = 0.1, 5.0
 
 
 class ForeignEntry(RedisError):
     """A stream holds an entry this run did not write: continuing would lose or mix events."""
-
-
-class Backoff:
-    """Exponential backoff: 0.1 s, 0.2 s, ... up to 5 s; reset on success."""
-
-    def __init__(self, first: float = BACKOFF_FIRST, most: float = BACKOFF_MAX) -> None:
-        self.first, self.most, self.next = first, most, first
-
-    def take(self) -> float:
-        delay, self.next = self.next, min(self.next * 2, self.most)
-        return delay
-
-    def reset(self) -> None:
-        self.next = self.first
 
 
 class Outbox:
@@ -73,6 +57,7 @@ class Outbox:
 
     def __init__(
         self, sink: RedisSink, waker: Waker, buffer_max: int, publish_clock: bool = False,
+        backoff: Backoff | None = None,
     ) -> None:
         self.sink, self.waker, self.buffer_max = sink, waker, buffer_max
         self.publish_clock = publish_clock
@@ -92,7 +77,7 @@ class Outbox:
         self._synced = False
         self._down = True  # until the first successful sync
         self._retry_at = 0.0
-        self._backoff = Backoff()
+        self._backoff = backoff or Backoff()  # the retry policy (faults.py)
         sink.on_reply = waker.nudge  # a batch confirmed: the paced loop may send the next one
         self._clock: int | None = None
         self._since = 0.0
@@ -183,39 +168,32 @@ class Outbox:
     def connect(self, timeout: float | None) -> None:
         """Wait until Redis answers and the streams' last ids are known.
 
-        Retries with backoff and a log line per attempt; ``timeout`` (seconds,
-        ``None`` = forever) bounds the wait, after which the last error is
-        raised.
+        Retries with the retry policy and a log line per attempt; ``timeout``
+        (seconds, ``None`` = forever) bounds the wait, after which the last
+        error is raised.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                self._sync()
-                if self.errors:
-                    log.info("connected to Redis at %s", self.sink.where)
-                self._down = False
-                self._backoff.reset()
-                return
-            except TRANSIENT as exc:
-                if _untrusted_certificate(exc):  # retrying cannot fix a certificate
-                    raise RedisError(
-                        f"TLS: the certificate of Redis at {self.sink.where} is not trusted "
-                        f"({_short(exc).split('] ')[-1].split(' (_ssl')[0]}): give its CA in REDIS_URL "
-                        "(rediss://host:port/0?ssl_ca_certs=/path/ca.crt)") from None
-                self.errors += 1
-                delay = self._backoff.take()
-                if deadline is not None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise
-                    delay = min(delay, left)
-                log.warning("Redis at %s is unreachable (%s); retrying in %.1f s",
-                            self.sink.where, _short(exc), delay)
-                if self.errors == 1:  # once: the default (redis:6379) is the compose service's name
-                    log.info("to use another Redis, name it: REDIS_URL=redis://HOST:PORT/DB or --redis-url "
-                             "(or REDIS_HOST and REDIS_PORT); waiting for this one meanwhile "
-                             "(REDIS_CONNECT_TIMEOUT=SECONDS stops waiting)")
-                self.waker.wait(delay)
+        retrying(self._connect_once, f"Redis at {self.sink.where} is unreachable", self.waker.wait, timeout,
+                 self._backoff)
+        self._backoff.reset()
+
+    def _connect_once(self) -> None:
+        try:
+            self._sync()
+        except TRANSIENT as exc:
+            if _untrusted_certificate(exc):  # retrying cannot fix a certificate
+                raise RedisError(
+                    f"TLS: the certificate of Redis at {self.sink.where} is not trusted "
+                    f"({_short(exc).split('] ')[-1].split(' (_ssl')[0]}): give its CA in REDIS_URL "
+                    "(rediss://host:port/0?ssl_ca_certs=/path/ca.crt)") from None
+            self.errors += 1
+            if self.errors == 1:  # once: the default (redis:6379) is the compose service's name
+                log.info("to use another Redis, name it: REDIS_URL=redis://HOST:PORT/DB or --redis-url "
+                         "(or REDIS_HOST and REDIS_PORT); waiting for this one meanwhile "
+                         "(REDIS_CONNECT_TIMEOUT=SECONDS stops waiting)")
+            raise
+        if self.errors:
+            log.info("connected to Redis at %s", self.sink.where)
+        self._down = False
 
     def check_tops(self) -> None:
         """Before a run continues: each stream's newest entry must look like one of ours.
@@ -234,10 +212,11 @@ class Outbox:
         self._unsynced()
         self._sync()
 
-    def reread(self) -> None:
-        """Read the streams anew, as at start, waiting for Redis (after a backfill wrote past the tops)."""
+    def reread(self, timeout: float | None = None) -> None:
+        """Read the streams anew, as at start, waiting for Redis (after a backfill wrote past the tops,
+        or a start-up step failed): ``timeout`` as for :meth:`connect`."""
         self._unsynced()
-        self.connect(None)
+        self.connect(timeout)
 
     def _unsynced(self) -> None:
         """Forget what the streams held: the next sync reads their tops as at start."""

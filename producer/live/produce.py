@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Collection, Sequence
+from functools import partial
 from typing import Any
 
 import click
@@ -32,13 +33,15 @@ from producer.live.backfill import backfill
 from producer.live.cluster_sink import ClusterSink
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
+from producer.live.faults import TRANSIENT, retrying
+from producer.live.layout import COUNTS, SENSOR, SESSIONS, StreamLayout
 from producer.live.lease import Lease, LeaseGroup, LeaseTaken, lease_key
 from producer.live.metrics import MetricsPortError, ProducerCollector, serve
-from producer.live.outbox import Backoff, Outbox
+from producer.live.outbox import Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
 from producer.live.records import RunRecords
-from producer.live.redis_sink import TRANSIENT, ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
+from producer.live.redis_sink import ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
 from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve
 from producer.live.sensor_pump import (
@@ -46,9 +49,8 @@ from producer.live.sensor_pump import (
     attach,
     replay_sensor_entries,
     sensor_start,
-    sensor_streams,
 )
-from producer.live.shards import StoreEmitter, run_keys, shard_stores
+from producer.live.shards import shard_stores
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, plural, settings_options
 from producer.settings import (
     MAX_SPEED,
@@ -119,7 +121,8 @@ def run_producer(
     start = parse_start(settings, 0) if settings.sim_start is not None else None
     parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
     stores = shard_stores(settings, settings.stores())
-    sink = _sink(settings, stores)
+    layout = StreamLayout.of(settings, stores)
+    sink = _sink(settings, layout)
     outbox = Outbox(sink, waker, settings.buffer_max, settings.publish_clock)
     waker.unwritten = outbox.pending
     try:
@@ -127,52 +130,81 @@ def run_producer(
             registry = serve(settings.metrics_host, settings.metrics_port) if settings.metrics_port else None
         except MetricsPortError as exc:
             raise RedisError(str(exc)) from None
-        try:
-            outbox.connect(settings.redis_connect_timeout or None)
-        except TRANSIENT as exc:
-            raise RedisError(
-                f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
-                f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}") from None
-        lost: list[str] = []
-        leases = LeaseGroup([Lease(sink.client, lease_key(base), settings.lease_seconds,
-                                   lambda why: _lost_lease(why, waker, lost)) for base in run_keys(settings, stores)])
-        try:
-            leases.take(settings.standby, waker.wait)
-            records = RunRecords(sink, run_keys(settings, stores))
-            run = _open_run(sink, outbox, settings, stores, start, given, fresh, waker, records)
-            end = parse_end(run.state.sim_start, days, until, None)
-            run.state.check_end(end, records.name)
-            code = _produce(settings, stores, run, end, sink, outbox, waker, registry, records)
-        except LeaseTaken as exc:
-            raise RedisError(str(exc)) from None
-        finally:
-            leases.release()
-        if lost:
-            raise RedisError(lost[0])
-        return code
+        outbox.connect(settings.redis_connect_timeout or None)
+        return _leased(settings, stores, layout, sink, outbox, waker, registry, start, given, fresh, days, until)
     except Stopped:
         log.info("stopped before the run began")
         return 0
     except ResponseError as exc:  # a refusal not met where it is expected (an ACL without a command ...)
         raise RedisError(f"Redis at {sink.where} refused a command: {reply_text(exc)}") from None
+    except TRANSIENT as exc:  # Redis did not come back within REDIS_CONNECT_TIMEOUT while the run opened
+        raise _unreachable(sink, settings, exc) from None
     finally:
         restore()
         waker.close()
         sink.close()
 
 
-def _sink(settings: Settings, stores: Sequence[Store]) -> RedisSink:
+def _sink(settings: Settings, layout: StreamLayout) -> RedisSink:
     """The sink of the run's streams: on one Redis, or on a Redis Cluster (``REDIS_CLUSTER``)."""
-    if settings.has_sensor(stores):  # four streams (per store): sessions, the sensor's, true door events, counts
-        streams = sensor_streams(settings, stores)
-    else:
-        streams = [name for pair in settings.stream_pairs(stores) for name in pair]
+    streams = layout.streams
     if settings.redis_cluster is not None:
         url = settings.redis_url if settings.redis_cluster == "on" else settings.redis_cluster
         return ClusterSink.connect_cluster(url, settings.redis_host, settings.redis_port, streams,
                                            settings.stream_maxlen)
     return RedisSink.connect(settings.redis_url, settings.redis_host, settings.redis_port, settings.redis_db,
                              streams, settings.stream_maxlen)
+
+
+def _leased(
+    settings: Settings, stores: Sequence[Store], layout: StreamLayout, sink: RedisSink, outbox: Outbox,
+    waker: Waker, registry: CollectorRegistry | None, start: int | None, given: Collection[str], fresh: bool,
+    days: str | None, until: str | None,
+) -> int:
+    """Take the streams' leases, open the run and produce it; the leases are released at the end."""
+    lost: list[str] = []
+    leases = LeaseGroup([Lease(sink.client, lease_key(base), settings.lease_seconds,
+                               lambda why: _lost_lease(why, waker, lost)) for base in layout.bases],
+                        sink.eval_each)
+    records = RunRecords(sink, layout.bases)
+    try:
+        run = _open_retried(sink, outbox, settings, stores, start, given, fresh, waker, records, leases)
+        end = parse_end(run.state.sim_start, days, until, None)
+        run.state.check_end(end, records.name)
+        code = _produce(settings, stores, layout, run, end, sink, outbox, waker, registry, records)
+    except LeaseTaken as exc:
+        raise RedisError(str(exc)) from None
+    finally:
+        leases.release()
+    if lost:
+        raise RedisError(lost[0])
+    return code
+
+
+def _unreachable(sink: RedisSink, settings: Settings, exc: BaseException) -> RedisError:
+    return RedisError(f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
+                      f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}")
+
+
+def _open_retried(
+    sink: RedisSink, outbox: Outbox, settings: Settings, stores: Sequence[Store], start: int | None,
+    given: Collection[str], fresh: bool, waker: Waker, records: RunRecords, leases: LeaseGroup,
+) -> Run:
+    """Take the leases and open the run, the whole retried while Redis is away (a start-up fault).
+
+    Each step can be taken again: a lease already ours is kept, a run
+    record written before the failure is found and continued. Before a
+    retry the streams are read anew, as at start (Redis may have come back
+    empty or from a snapshot). ``REDIS_CONNECT_TIMEOUT`` bounds the wait.
+    """
+    timeout = settings.redis_connect_timeout or None
+
+    def step() -> Run:
+        leases.take(settings.standby, waker.wait)
+        return _open_run(sink, outbox, settings, stores, start, given, fresh, waker, records)
+
+    return retrying(step, f"opening the run on Redis at {sink.where}", waker.wait, timeout,
+                    again=lambda: outbox.reread(timeout))
 
 
 def _lost_lease(why: str, waker: Waker, lost: list[str]) -> None:
@@ -264,20 +296,20 @@ def _clear_the_way(sink: RedisSink, outbox: Outbox, state: RunState, key: str, f
 
 
 def _produce(
-    settings: Settings, stores: Sequence[Store], run: Run, end: int | None, sink: RedisSink, outbox: Outbox,
-    waker: Waker, registry: CollectorRegistry | None, records: RunRecords,
+    settings: Settings, stores: Sequence[Store], layout: StreamLayout, run: Run, end: int | None, sink: RedisSink,
+    outbox: Outbox, waker: Waker, registry: CollectorRegistry | None, records: RunRecords,
 ) -> int:
     state = run.state
     outbox.check_tops()
-    sensor = settings.has_sensor(stores)
+    sensor = layout.sensor
     interval = 60 * settings.count_interval
     backfilled_visits = 0
     # With a sensor the model catches up: the backfill knows no sensor, true and counts streams.
     if not sensor:
-        sessions_before = sum(outbox.written[0::2])  # sessions: the even streams (a pair per store)
-        if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, settings.stream_per_store):
+        sessions_before = layout.total(outbox.written, SESSIONS)
+        if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, layout):
             outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
-        backfilled_visits = sum(outbox.written[0::2]) - sessions_before  # no capacity there: a session per visit
+        backfilled_visits = layout.total(outbox.written, SESSIONS) - sessions_before  # a session per visit there
     if sensor:
         begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval)
     else:
@@ -294,10 +326,8 @@ def _produce(
     def emitter_of(taker: Any) -> Emitter:
         if sensor:
             return attach(env, taker, state.seed, stores, state.sim_start, end, interval, feed_from,
-                          settings.write_rejected, run.pace, settings.stream_per_store)
-        if settings.stream_per_store:
-            return StoreEmitter(taker, stores, rejected=settings.write_rejected)
-        return Emitter(taker, rejected=settings.write_rejected)
+                          settings.write_rejected, run.pace, layout)
+        return Emitter(taker, settings.write_rejected, layout)
 
     def heal(lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
         records.write(state)  # the run record may be gone or old too
@@ -306,9 +336,8 @@ def _produce(
             upto[i] = acked
         if sensor:
             return replay_sensor_entries(state.seed, stores, state.sim_start, end, interval, since, upto,
-                                         settings.write_rejected, settings.stream_per_store)
-        return replay_entries(state.seed, stores, state.sim_start, since, upto, settings.write_rejected,
-                              emitter_of)
+                                         settings.write_rejected, layout)
+        return replay_entries(state.seed, stores, state.sim_start, since, upto, settings.write_rejected, layout)
 
     outbox.heal = heal
     emitter = emitter_of(outbox)
@@ -321,7 +350,7 @@ def _produce(
         # A new run with a given start: its clock starts now, after that draw.
         state = dataclasses.replace(state, wall_start=time.time())
         run.pace.anchor(state.wall_start)
-        records.write(state)
+        _anchor_record(records, state, waker, settings)
     progress = ProgressLog(env, outbox, emitter)
     progress.start()
     if settings.publish_clock:
@@ -346,17 +375,15 @@ def _produce(
         idle_gc.stop()
     done = _finish(outbox, waker, stopped)
     late = outbox.lateness
-    written = outbox.written
-    # With a sensor, four streams (per store): sessions, the sensor's records, true door events, counts.
-    sensor_part = (f", {plural(sum(written[1::4]), 'sensor record')} and "
-                   f"{plural(sum(written[3::4]), 'interval count')}" if sensor else "")
+    total = partial(layout.total, outbox.written)
+    sensor_part = (f", {plural(total(SENSOR), 'sensor record')} and "
+                   f"{plural(total(COUNTS), 'interval count')}" if sensor else "")
     log.info(
         "%s at %s: %s, %s and %s%s written (%d made again by the model's replay were in Redis already: "
         "not written twice), "
         "lateness p50 %.1f ms p99 %.1f ms max %.1f ms%s",
         "stopped" if stopped else "finished", iso(int(env.now)), plural(emitter.visits, "visit"),
-        plural(sum(written[0::4]) if sensor else sum(written[0::2]), "session"),
-        plural(sum(written[2::4]) if sensor else sum(written[1::2]), "door event"), sensor_part,
+        plural(total(SESSIONS), "session"), plural(total(layout.door_kind), "door event"), sensor_part,
         sum(outbox.skipped),
         late.quantile(0.5) * 1e3, late.quantile(0.99) * 1e3,
         late.max * 1e3, "" if done else f"; {outbox.pending()} entries NOT written",
@@ -370,17 +397,17 @@ def _produce(
 
 def _write_record(records: RunRecords, state: RunState, outbox: Outbox, waker: Waker) -> None:
     """Store the run record mid-run: after what is buffered, retrying (with backoff) while Redis is away."""
-    backoff = Backoff()
-    while True:
+    def write() -> None:
         outbox.wait_empty()  # waits for Redis itself, writing what is buffered first
-        try:
-            records.write(state)
-            return
-        except TRANSIENT as exc:
-            delay = backoff.take()
-            log.info("the run record could not be written (%s); retrying in %.1f s",
-                     " ".join(str(exc).split())[:120], delay)
-            waker.wait(delay)
+        records.write(state)
+
+    retrying(write, "writing the run record", waker.wait)
+
+
+def _anchor_record(records: RunRecords, state: RunState, waker: Waker, settings: Settings) -> None:
+    """A new run's clock starts now: its record says when (retried while Redis is away, as a start-up step)."""
+    retrying(lambda: records.write(state), "writing the run record", waker.wait,
+             settings.redis_connect_timeout or None)
 
 
 def _sensor_tail(env: PacedEnvironment, emitter: SensorEmitter) -> None:

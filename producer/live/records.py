@@ -36,7 +36,7 @@ class RunRecords:
 
     def read(self, fresh: bool) -> tuple[RunState | None, dict[str, str]]:
         """The stored run (``None``: none stored, or ``fresh``) and one record's raw values."""
-        raws = [self.sink.read_hash(key) for key in self.keys]
+        raws = self.sink.read_hashes(self.keys)
         if fresh:
             return None, {}
         found = [(key, raw, RunState.from_hash(raw, key)) for key, raw in zip(self.keys, raws, strict=True) if raw]
@@ -58,11 +58,10 @@ class RunRecords:
 
     def create(self, state: RunState) -> bool:
         """Store a new run in every record that does not exist yet; ``False`` if one appeared meanwhile."""
-        return all([self.sink.create_hash(key, state.to_hash()) for key in self.keys])
+        return all(self.sink.create_hashes(self.keys, state.to_hash()))
 
     def write(self, state: RunState) -> None:
-        for key in self.keys:
-            self.sink.write_hash(key, state.to_hash())
+        self.sink.write_hashes(self.keys, state.to_hash())
 
     def delete(self) -> None:
         for key in self.keys:

@@ -26,21 +26,12 @@ from typing import Any
 import numpy as np
 import redis
 from redis.backoff import NoBackoff
-from redis.exceptions import (
-    AskError,
-    BusyLoadingError,
-    ClusterDownError,
-    MasterDownError,
-    OutOfMemoryError,
-    ReadOnlyError,
-    ResponseError,
-    TryAgainError,
-)
+from redis.exceptions import AskError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from producer.live.clock_push import ClockPush
+from producer.live.faults import refused_for_now
 from producer.live.writer import Batch, Writer
 
 
@@ -48,28 +39,17 @@ class Refused(RedisConnectionError):
     """Redis refused a command for now (out of memory, a replica, loading, busy ...): retry later."""
 
 
-#: Errors after which the connection is dropped and the write retried later.
-TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
-
-#: Replies that mean "try again later" rather than "misconfigured", as redis-py types them:
-#: OOM (maxmemory reached), READONLY (a replica after a failover), LOADING, MASTERDOWN,
-#: TRYAGAIN and CLUSTERDOWN (a cluster in transition).
-REFUSED_FOR_NOW = (OutOfMemoryError, ReadOnlyError, BusyLoadingError, MasterDownError, TryAgainError,
-                   ClusterDownError)
-
-
-def refused_for_now(exc: BaseException) -> bool:
-    """Whether a refusal is temporary. ``BUSY`` (a script running) is the one redis-py leaves untyped."""
-    if isinstance(exc, REFUSED_FOR_NOW):
-        return True
-    return type(exc) is ResponseError and str(exc).startswith("BUSY ")
-
-
 def reply_text(exc: BaseException) -> str:
     """The server's reply, with the code redis-py strips from typed errors (``OOM command not allowed ...``)."""
     code = getattr(exc, "status_code", None)
     text = " ".join(str(exc).split())
     return f"{code} {text}" if code and not text.startswith(code) else text
+
+#: Create a hash only if its key does not exist yet (a run record: two producers never both create one).
+_CREATE = ("if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+           "redis.call('HSET', KEYS[1], unpack(ARGV)) return 1")
+#: Most commands in one pipeline of :meth:`RedisSink.each`.
+PIPELINE = 1000
 
 StreamId = tuple[int, int]
 ZERO_ID: StreamId = (0, 0)
@@ -205,13 +185,19 @@ class RedisSink:
             raise RedisError(f"XINFO {what} {name} on {self.where}: {exc}") from None
 
     def tops(self) -> list[tuple[StreamId, Entry | None]]:
-        """Each stream's last generated id and its newest entry (``None``: empty or missing)."""
+        """Each stream's last generated id and its newest entry (``None``: empty or missing).
+
+        One ``XINFO STREAM`` per stream, all in pipelines (:meth:`each`): a
+        chain's thousands of streams cost a few round trips, not one each.
+        """
         out: list[tuple[StreamId, Entry | None]] = []
-        for i, name in enumerate(self.streams):
-            info = self._info(self.client.xinfo_stream, "STREAM", name)
-            if info is None:
-                out.append((ZERO_ID, None))
-                continue
+        infos = self.each([("xinfo_stream", (name,)) for name in self.streams])
+        for i, (name, info) in enumerate(zip(self.streams, infos, strict=True)):
+            if isinstance(info, ResponseError):
+                if "no such key" in str(info).lower():
+                    out.append((ZERO_ID, None))
+                    continue
+                self._refused(info, name, f"XINFO STREAM {name} on {self.where}")
             last = info.get("last-entry")
             entry = None
             if last:
@@ -220,6 +206,35 @@ class RedisSink:
                 entry = Entry(i, ms // 1000, ms, seq, fields.get(b"data", b""), fields.get(b"key", b""))
             out.append((parse_id(info["last-generated-id"]), entry))
         return out
+
+    def each(self, commands: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """Commands (a redis-py method's name and its arguments) in pipelines of :data:`PIPELINE` each.
+
+        Not a transaction: each command's reply, or its refusal as a
+        ``ResponseError`` in its place (the caller decides, see
+        :meth:`_refused`); a lost connection raises as for any command.
+        """
+        out: list[Any] = []
+        for lo in range(0, len(commands), PIPELINE):
+            pipe = self.client.pipeline(transaction=False)
+            for name, args in commands[lo:lo + PIPELINE]:
+                getattr(pipe, name)(*args)
+            out += self._call(pipe.execute, raise_on_error=False)
+        return out
+
+    def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """``EVAL script 1 key *args`` for each ``(key, args)``, pipelined: each reply or its ``ResponseError``."""
+        return self.each([("eval", (script, 1, key, *args)) for key, args in calls])
+
+    def _refused(self, exc: ResponseError, key: str, what: str) -> None:
+        """Raise a refusal met in :meth:`each` as :meth:`_call` raises one (one line, or :class:`Refused`)."""
+        def again(_key: str) -> None:
+            raise exc
+
+        try:
+            self._call(again, key)
+        except ResponseError:
+            raise RedisError(f"{what}: {exc}") from None
 
     def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
         """The entries of a stream with ids in ``[low, high]``: id -> (data, key)."""
@@ -285,22 +300,32 @@ class RedisSink:
         self._clock_push = ClockPush(lambda: pool.connection_class(**options), key, on_change, what).start()
         return self._clock_push
 
-    def read_hash(self, key: str) -> dict[str, str]:
-        raw = self._call(self.client.hgetall, key)
-        return {k.decode(): v.decode() for k, v in raw.items()}
+    def read_hashes(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        """``HGETALL`` of each key, pipelined (a chain's run records)."""
+        out = []
+        for key, raw in zip(keys, self.each([("hgetall", (key,)) for key in keys]), strict=True):
+            if isinstance(raw, ResponseError):
+                self._refused(raw, key, f"HGETALL {key} on {self.where}")
+            out.append({k.decode(): v.decode() for k, v in raw.items()})
+        return out
 
-    def create_hash(self, key: str, values: dict[str, str]) -> bool:
-        """Write the hash only if ``key`` does not exist yet, atomically; ``False`` if it did."""
-        script = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end " \
-                 "redis.call('HSET', KEYS[1], unpack(ARGV)) return 1"
+    def create_hashes(self, keys: Sequence[str], values: dict[str, str]) -> list[bool]:
+        """Write each hash only if its key does not exist yet (each atomically); ``False`` where it did."""
         flat = [item for pair in values.items() for item in pair]
-        return bool(self._call(self.client.eval, script, 1, key, *flat))
+        replies = self.eval_each(_CREATE, [(key, flat) for key in keys])
+        for key, reply in zip(keys, replies, strict=True):
+            if isinstance(reply, ResponseError):
+                self._refused(reply, key, f"EVAL (create {key}) on {self.where}")
+        return [bool(reply) for reply in replies]
 
     def delete_hash(self, key: str) -> None:
         self._call(self.client.delete, key)
 
-    def write_hash(self, key: str, values: dict[str, str]) -> None:
-        self._call(self.client.hset, key, mapping=values)
+    def write_hashes(self, keys: Sequence[str], values: dict[str, str]) -> None:
+        """The same ``values`` into each hash, pipelined."""
+        for key, reply in zip(keys, self.each([("hset", (key, None, None, values)) for key in keys]), strict=True):
+            if isinstance(reply, ResponseError):
+                self._refused(reply, key, f"HSET {key} on {self.where}")
 
     def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         try:

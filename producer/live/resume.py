@@ -24,11 +24,12 @@ then interact), replays from the start.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import simpy
 
 from producer.live.emitter import Emitter
+from producer.live.layout import StreamLayout
 from producer.live.redis_sink import Entry, StreamId
 from sim.model import StoreModel
 from sim.store import Store, lookback
@@ -67,21 +68,21 @@ class Collector:
 
 def replay_entries(
     seed: int, stores: Sequence[Store], sim_start: int, since: Sequence[StreamId], upto: Sequence[StreamId],
-    rejected: bool, emitter_of: Callable[[Collector], Emitter] | None = None,
+    rejected: bool, layout: StreamLayout | None = None,
 ) -> list[Entry]:
     """The run's stream entries with ids in ``(since[s], upto[s]]`` for each stream ``s``, in order.
 
     The same model as the live run, in a plain SimPy environment, from
     where a restart would start (:func:`model_start`): the events are a pure
     function of the seed and settings, so what Redis lost can be made again
-    exactly. ``emitter_of`` makes the emitter that maps events to streams
-    (the run's own: one pair of streams, or a pair per store).
+    exactly. ``layout`` maps events to streams (the run's own: one pair of
+    streams, the default, or a pair per store).
     """
     begin = model_start(sim_start, list(since), stores)
     end = max(ms for ms, _ in upto) // 1000 + 1
     env = simpy.Environment(initial_time=begin)
     collector = Collector(since, upto)
-    emitter = emitter_of(collector) if emitter_of is not None else Emitter(collector, rejected=rejected)
+    emitter = Emitter(collector, rejected, layout)
     StoreModel(env, seed, stores, begin, end, emitter)
     env.run()
     return collector.entries

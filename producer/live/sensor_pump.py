@@ -64,17 +64,16 @@ import simpy
 from simpy.events import EventPriority
 
 from producer.live.emitter import Emitter, Taker
+from producer.live.layout import COUNTS, SENSOR, SESSIONS, StreamLayout
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.redis_sink import Entry, StreamId
 from producer.live.resume import Collector, model_start
-from producer.settings import Settings
 from sim.batch import DoorColumns
 from sim.events import ENTRY, EXIT, DoorEvent, Session
 from sim.model import StoreModel
 from sim.sensor_stream import DAY, HORIZON_MS, CountColumns, SensorColumns, SensorLayer
 from sim.store import Store
 
-SESSIONS, SENSOR, TRUE, COUNTS = 0, 1, 2, 3
 #: The SimPy priority of the pump's wakes: after the model's events of the same instant (URGENT 0, NORMAL 1).
 LAST = EventPriority(2)
 #: More than BEHIND wall seconds behind the clock (the log's "behind schedule"), a wake is put off
@@ -83,20 +82,9 @@ LAST = EventPriority(2)
 BEHIND, MOST_PUT_OFF = 1.0, 3600
 
 
-def sensor_streams(settings: Settings, stores: Sequence[Store]) -> list[str]:
-    """The four streams of a run with a sensor, in the order of the stream indexes above.
-
-    With ``STREAM_PER_STORE=1``, four per store (store ``k`` of the shard at
-    ``4k`` .. ``4k + 3``): ``<REDIS_STREAM>:{<id>}``, ``...:realistic``,
-    ``...:realistic:true`` and ``...:counts``, one hash tag, one slot.
-    """
-    return [f"{sessions}{suffix}" for sessions, doors in settings.stream_pairs(stores)
-            for suffix in ("", doors[len(sessions):], f"{doors[len(sessions):]}:true", ":counts")]
-
-
-def lanes(stores: Sequence[Store], per_store: bool) -> dict[str, int]:
+def lanes(stores: Sequence[Store], layout: StreamLayout) -> dict[str, int]:
     """Each store's first stream index: ``0`` for every store (one set of four), or ``4k`` per store."""
-    return {s.store_id: 4 * k if per_store else 0 for k, s in enumerate(stores)}
+    return {s.store_id: layout.stream(s.store_id, SESSIONS) for s in stores}
 
 
 def sensor_start(sim_start: int, last_ids: Sequence[StreamId], stores: Sequence[Store], interval: int) -> tuple[int, int]:
@@ -121,10 +109,10 @@ class SensorPump:
 
     def __init__(self, env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Store], sim_start: int,
                  end: int | None, interval: int, feed_from: int,
-                 pace: Pace | None = None, per_store: bool = False) -> None:
+                 layout: StreamLayout, pace: Pace | None = None) -> None:
         self.env, self.taker, self.feed_from = env, taker, feed_from
         #: Each store's first stream (:func:`lanes`): its records go to ``+ SENSOR``, its counts to ``+ COUNTS``.
-        self.base = lanes(stores, per_store)
+        self.base = lanes(stores, layout)
         #: The run's clock (``None``: none, as fast as possible: a replay).
         self.pace = pace
         self._reached = clock_reached(pace) if pace is not None else None
@@ -293,52 +281,41 @@ class SensorPump:
 
 
 class SensorEmitter(Emitter):
-    """Sessions to stream 0, door events to the true stream (2), crossings to the :class:`SensorPump`.
+    """An :class:`Emitter` of a layout with a sensor that hands each crossing to its :class:`SensorPump`.
 
-    With streams per store, store ``k``'s go to ``4k`` and ``4k + 2`` (:func:`lanes`).
+    Sessions go to each set's first stream, door events to its true stream
+    (the layout's door kind with a sensor); what the model does after the
+    run's end (:attr:`ended`) is not written.
     """
 
-    def __init__(self, outbox: Taker, rejected: bool = False, base: dict[str, int] | None = None) -> None:
-        super().__init__(outbox, rejected)
-        #: Each store's first stream; a store not named writes to the one set (0).
-        self.base = base or {}
-        count = 4 + max(self.base.values(), default=0)
-        self._ms = [-1] * count
-        self._seq = [0] * count
-        self.pump: SensorPump | None = None
+    def __init__(self, outbox: Taker, rejected: bool, layout: StreamLayout, pump: SensorPump) -> None:
+        super().__init__(outbox, rejected, layout)
+        self.pump = pump
         #: Set when the run's end is reached: what the model does after it is not written.
         self.ended = False
 
     def on_session(self, session: Session) -> None:
-        if self.ended:
-            return
-        self.visits += 1
-        stream = self.base.get(session.store_id, 0) + SESSIONS
-        ms, seq = self._next_id(stream, session.entry)
-        if not self.outbox.written_already(stream, ms, seq):
-            self.outbox.put(Entry(stream, session.entry, ms, seq, session.to_json(), session.customer_id.encode()))
+        if not self.ended:
+            super().on_session(session)
 
     def _door(self, event: DoorEvent) -> None:
         if self.ended:
             return
-        stream = self.base.get(event.store_id, 0) + TRUE
-        ms, seq = self._next_id(stream, event.time)
-        if not self.outbox.written_already(stream, ms, seq):
-            self.outbox.put(Entry(stream, event.time, ms, seq, event.to_json(), event.customer_id.encode()))
-        if self.pump is not None and (event.kind == ENTRY or event.kind == EXIT):
+        super()._door(event)
+        if event.kind == ENTRY or event.kind == EXIT:
             self.pump.cross(event)
 
 
 def attach(env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Store], sim_start: int,
            end: int | None, interval: int, feed_from: int, rejected: bool,
-           pace: Pace | None = None, per_store: bool = False) -> SensorEmitter:
+           pace: Pace | None = None, layout: StreamLayout | None = None) -> SensorEmitter:
     """A :class:`SensorEmitter` with its :class:`SensorPump`, ready to observe a model in ``env``.
 
-    ``per_store``: four streams per store (``STREAM_PER_STORE=1``), else one set of four.
+    ``layout``: the run's streams (four per store, or one set of four: the default).
     """
-    emitter = SensorEmitter(taker, rejected, lanes(stores, per_store))
-    emitter.pump = SensorPump(env, taker, seed, stores, sim_start, end, interval, feed_from, pace, per_store)
-    return emitter
+    layout = layout or StreamLayout(("foot_traffic",), sensor=True)
+    pump = SensorPump(env, taker, seed, stores, sim_start, end, interval, feed_from, layout, pace)
+    return SensorEmitter(taker, rejected, layout, pump)
 
 
 def clock_reached(pace: Pace) -> Callable[[], float] | None:
@@ -352,7 +329,7 @@ def clock_reached(pace: Pace) -> Callable[[], float] | None:
 
 def replay_sensor_entries(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, interval: int,
-    since: Sequence[StreamId], upto: Sequence[StreamId], rejected: bool, per_store: bool = False,
+    since: Sequence[StreamId], upto: Sequence[StreamId], rejected: bool, layout: StreamLayout | None = None,
 ) -> list[Entry]:
     """The four streams' entries with ids in ``(since[s], upto[s]]``, made again (Redis lost them).
 
@@ -366,11 +343,10 @@ def replay_sensor_entries(
     env = simpy.Environment(initial_time=begin)
     collector = Collector(since, upto)
     emitter = attach(env, collector, seed, stores, sim_start, end, interval, feed_from, rejected,
-                     per_store=per_store)
+                     layout=layout)
     StoreModel(env, seed, stores, begin, model_end, emitter)
     env.run(until=model_end)
     emitter.ended = True
-    assert emitter.pump is not None
     if end is not None and model_end >= end:
         emitter.pump.close()
     emitter.pump.drain(model_end - 1, max(ms for ms, _ in upto))

@@ -25,8 +25,8 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-#: The XADD error when an id is not above the stream's top (the entry is already there).
-ID_TOO_SMALL = "equal or smaller than the target stream top item"
+from producer.live.faults import ID_TOO_SMALL
+
 #: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
 SWITCH_INTERVAL = 0.0005
 

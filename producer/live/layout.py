@@ -1,0 +1,93 @@
+"""The stream layout of a run: which streams it has, and which stream each event goes to.
+
+A run writes one *set* of streams, or one set per store (``STREAM_PER_STORE=1``).
+A set is a pair, sessions and door events, or with a sensor four: sessions,
+what the sensor delivered, the true door events and the interval counts.
+Streams are numbered set after set (store ``k``'s first stream is
+``k * width``), the order of :attr:`StreamLayout.streams`, of the outbox's
+ids and counts, and of the sink's streams. The run record and the lease of
+each set are named after its sessions stream (:attr:`StreamLayout.bases`).
+
+Every module that maps an event to a stream, or a stream to what it holds,
+asks this object: the emitter, the outbox's counts, the backfill's columns,
+the sensor pump, the run records, the leases, the metrics and the summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from producer.settings import Settings
+from sim.store import Store
+
+#: What a stream of a set holds, as its offset in the set.
+SESSIONS, DOORS = 0, 1  # a pair: sessions, door events
+SENSOR, TRUE, COUNTS = 1, 2, 3  # with a sensor: SESSIONS, then the sensor's records, true door events, counts
+
+
+@dataclass(frozen=True)
+class StreamLayout:
+    """The run's streams: ``bases[k]`` is set ``k``'s sessions stream; ``stores`` names the set of each store."""
+
+    bases: tuple[str, ...]
+    sensor: bool = False
+    #: Each store's set (its first stream is ``set * width``); empty: every store writes to set 0.
+    store_sets: dict[str, int] = field(default_factory=dict)
+    door_suffix: str = ":realistic"
+
+    @classmethod
+    def of(cls, settings: Settings, stores: Sequence[Store]) -> StreamLayout:
+        """The layout the settings give these stores (``STREAM_PER_STORE``, a sensor in a profile)."""
+        sensor = settings.has_sensor(stores)
+        if not settings.stream_per_store:
+            return cls((settings.redis_stream,), sensor)
+        return cls.per_store_sets(settings.redis_stream, stores, sensor)
+
+    @classmethod
+    def per_store_sets(cls, base: str, stores: Sequence[Store], sensor: bool = False) -> StreamLayout:
+        """A set of streams per store, ``<base>:{<store_id>}`` ... (a Redis Cluster hash tag: one slot per store)."""
+        bases = tuple(f"{base}:{{{s.store_id}}}" for s in stores)
+        return cls(bases, sensor, {s.store_id: k for k, s in enumerate(stores)})
+
+    @classmethod
+    def one_pair(cls, base: str = "foot_traffic") -> StreamLayout:
+        return cls((base,))
+
+    @property
+    def width(self) -> int:
+        """Streams per set: 2, or 4 with a sensor."""
+        return 4 if self.sensor else 2
+
+    @property
+    def door_kind(self) -> int:
+        """Where the (true) door events go in a set."""
+        return TRUE if self.sensor else DOORS
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """Every stream's name, set after set."""
+        d = self.door_suffix
+        suffixes = ("", d, f"{d}:true", ":counts") if self.sensor else ("", d)
+        return tuple(f"{base}{suffix}" for base in self.bases for suffix in suffixes)
+
+    def first_streams(self) -> dict[str, int]:
+        """Each store's first stream index (empty: one set, every store at 0)."""
+        width = self.width
+        return {store: k * width for store, k in self.store_sets.items()}
+
+    def stream(self, store_id: str, kind: int) -> int:
+        """The index of a store's stream of ``kind`` (SESSIONS, DOORS, SENSOR, TRUE or COUNTS)."""
+        return self.store_sets.get(store_id, 0) * self.width + kind
+
+    def set_stream(self, k: int, kind: int) -> int:
+        """The index of set ``k``'s stream of ``kind``."""
+        return k * self.width + kind
+
+    def total(self, counts: Sequence[int], kind: int) -> int:
+        """The sum over every set of ``counts`` (one per stream) of the streams of ``kind``."""
+        return sum(counts[kind::self.width])
+
+    @property
+    def per_store(self) -> bool:
+        return bool(self.store_sets)
