@@ -194,6 +194,9 @@ class Avro:
     def dataset_format(self, columns: Mapping[str, Any]) -> Any:
         return None  # pyarrow.dataset has no Avro reader: read file by file
 
+    def duckdb_scan(self, where: str, columns: Mapping[str, str], hive: bool) -> str | None:
+        return None  # DuckDB reads Avro only through an extension it downloads: read through fastavro
+
     def schemas(self) -> dict[str, str]:
         return {kind: schema_text(kind) for kind in SCHEMA_FILES}
 
