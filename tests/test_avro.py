@@ -193,6 +193,23 @@ def test_profile_fit_reads_avro_files(tmp_path: Path) -> None:
     assert fitted[0].replace("jsonl", "avro") == fitted[1]
 
 
+def test_a_cut_or_foreign_avro_file_is_a_one_line_error(tmp_path: Path) -> None:
+    """Cut in a block (fastavro's EOFError, else click's bare "Aborted!") or not Avro at all: exit 2, one line."""
+    run = tmp_path / "run"
+    _run("simulate", *NO_SENSOR, "--format", "avro", "--out", str(run), "--quiet")
+    sessions = run / f"{SESSIONS_NAME}.avro"
+    whole = sessions.read_bytes()
+    for damaged in (whole[: len(whole) // 2], b"not an avro file"):
+        sessions.write_bytes(damaged)
+        for args in (["report", str(run), "--out", str(tmp_path / "r.html")],
+                     ["report", str(run), "--static", "--out", str(tmp_path / "s.html")],
+                     ["profile", "fit", str(sessions), "--out", str(tmp_path / "fit.toml")]):
+            result = CliRunner().invoke(main, args)
+            lines = result.output.strip().splitlines()
+            assert result.exit_code == 2 and len(lines) == 1, (args, result.output)
+            assert lines[0].startswith("foot-traffic: error:") and f"{sessions}: not a whole Avro file" in lines[0]
+
+
 def test_the_schema_command_prints_the_shipped_schemas() -> None:
     for kind, name in SCHEMA_FILES.items():
         result = CliRunner().invoke(main, ["schema", "avro", kind])

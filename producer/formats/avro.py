@@ -170,17 +170,23 @@ class Avro:
         """The file's records as a table: ``columns`` (their types, times as UTC timestamps) or all of them."""
         fastavro = need("fastavro", "reading Avro files", "avro")
         import pyarrow as pa
+        from fastavro.read import SchemaResolutionError
 
         with open(path, "rb") as f:
-            written = fastavro.reader(f).writer_schema
-            fields = {fld["name"]: fld for fld in written["fields"]}
-            wanted = list(fields) if columns is None else list(columns)
-            for name in wanted:
-                if name not in fields:
-                    raise KeyError(name)
-            f.seek(0)
-            reader_schema = {**written, "fields": [fields[n] for n in wanted]}  # only these are decoded
-            records = list(fastavro.reader(f, reader_schema=reader_schema))
+            try:
+                written = fastavro.reader(f).writer_schema
+                fields = {fld["name"]: fld for fld in written["fields"]}
+                wanted = list(fields) if columns is None else list(columns)
+                for name in wanted:
+                    if name not in fields:
+                        raise KeyError(name)
+                f.seek(0)
+                reader_schema = {**written, "fields": [fields[n] for n in wanted]}  # only these are decoded
+                records = list(fastavro.reader(f, reader_schema=reader_schema))
+            except (ValueError, EOFError, SchemaResolutionError) as exc:
+                # A damaged or cut file: one error naming it, as Arrow's readers give for the other formats
+                # (EOFError, a cut file, would otherwise end a command with click's bare "Aborted!").
+                raise pa.ArrowInvalid(f"{path}: not a whole Avro file ({str(exc) or type(exc).__name__})") from exc
         table = {}
         for name in wanted:
             values = [r[name] for r in records]
