@@ -31,6 +31,7 @@ from producer.cli import main
 from producer.dataset import read_dataset
 from producer.formats.avro import SCHEMA_FILES, schema_text
 from producer.observed import read_durations, read_observed
+from producer.report_chain import build_chain_report
 from producer.sinks.files import SESSIONS_NAME
 from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, TRUE_DOORS_NAME
 from tests.partitioned import files, simulate
@@ -169,6 +170,20 @@ def test_the_report_reads_avro_as_it_reads_jsonl(tmp_path: Path) -> None:
         assert pairs[0] == pairs[1] and len(pairs[0]) > 1000
     _run("report", str(partitioned_avro), "--out", str(tmp_path / "report.html"))
     assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+def test_the_chain_report_of_an_avro_sensor_run_is_the_jsonl_runs(tmp_path: Path) -> None:
+    """Counts, dwell, occupancy and the sensor's counted occupancy, plain and partitioned (store ids needing quoting)."""
+    ref = build_chain_report(_sensor_run(tmp_path, "jsonl")).views
+    assert len(ref) > 1 and all(v.figures["sensor"]["true"].size > 10 for v in ref)
+    for more in ((), ("--partition",)):
+        views = build_chain_report(_sensor_run(tmp_path, "avro", *more)).views
+        assert [v.row for v in views] == [v.row for v in ref], more
+        for a, b in zip(views, ref, strict=True):
+            for name in ("occupancy", "dwell", "daily"):
+                assert np.array_equal(a.figures[name]["simulated"], b.figures[name]["simulated"]), (more, name)
+            for series in ("true", "counted"):
+                assert np.array_equal(a.figures["sensor"][series], b.figures["sensor"][series]), (more, series)
 
 
 def test_profile_fit_reads_avro_files(tmp_path: Path) -> None:
