@@ -3,6 +3,7 @@
     python bench/bench_report.py                                  # 100 stores x 15 days, Parquet, both reports
     python bench/bench_report.py --stores 1000 --days 30 --partition --no-static   # about 250 M events
     python bench/bench_report.py --data DIR                        # an existing data set (kept)
+    python bench/bench_report.py --stores 10 --format avro         # Avro: read through the format registry
 
 Simulates the stores (the default profile, 2,900 customers a day at baseline: the
 issue's 13 M events for 100 x 15 days, in four time zones, one in ten
@@ -53,10 +54,10 @@ def measure(args: list[str]) -> tuple[float, float, int]:
     return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def simulate(folder: Path, stores: int, days: int, partition: bool, baseline: float) -> None:
+def simulate(folder: Path, stores: int, days: int, partition: bool, baseline: float, fmt: str) -> None:
     args = [sys.executable, "-m", "producer.cli", "simulate", "--stores", str(stores_file(folder.parent, stores, baseline)),
             "--start", "2025-11-03", "--days", str(days), "--seed", "7", "--out", str(folder),
-            "--format", "parquet", "--write-rejected", "--quiet"]
+            "--format", fmt, "--write-rejected", "--quiet"]
     if partition:
         args.append("--partition")
     seconds, peak, code = measure(args)
@@ -65,17 +66,22 @@ def simulate(folder: Path, stores: int, days: int, partition: bool, baseline: fl
     print(f"simulated {stores} stores x {days} days{' (partitioned)' if partition else ''} in {seconds:.1f} s")
 
 
-def events(folder: Path) -> int:
+def events(folder: Path) -> tuple[int, str]:
+    """The data set's sessions and door events, counted as the report reads them; and its format."""
     import duckdb
 
+    from producer import formats
+    from producer.dataset import data_files
+    from producer.report_scan import Scans
+
+    files = data_files(folder)
     total = 0
     con = duckdb.connect()
-    for name in ("foot_traffic", "foot_traffic_realistic"):
-        where = folder / name if (folder / name).is_dir() else folder / f"{name}.parquet"
-        glob = str(where / "*" / "*" / "*.parquet") if where.is_dir() else str(where)
-        row = con.execute(f"SELECT count(*) FROM read_parquet('{glob}')").fetchone()
-        total += int(row[0]) if row else 0
-    return total
+    scans = Scans(con, formats.get(files.fmt))
+    for where in (files.sessions, files.doors):
+        source = scans.source(where, {"store_id": "VARCHAR"})
+        total += int(con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]) if source else 0
+    return total, files.fmt
 
 
 def main() -> None:
@@ -85,6 +91,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=float, default=2900,
                         help="each store's baseline customers per day (2900: the issue's 13 M events for 100 x 15)")
     parser.add_argument("--partition", action="store_true", help="simulate --partition (store_id=/date= folders)")
+    parser.add_argument("--format", default="parquet", help="the simulated data set's format (default parquet)")
     parser.add_argument("--no-static", action="store_true", help="skip the static report (slow at scale)")
     parser.add_argument("--data", type=Path, default=None, help="report on this data set (simulated if missing)")
     opts = parser.parse_args()
@@ -92,9 +99,9 @@ def main() -> None:
         folder = opts.data or Path(tmp) / "data"
         if not folder.exists():
             folder.parent.mkdir(parents=True, exist_ok=True)
-            simulate(folder, opts.stores, opts.days, opts.partition, opts.baseline)
-        n = events(folder)
-        print(f"{n:,} events (sessions and door events) in {folder}")
+            simulate(folder, opts.stores, opts.days, opts.partition, opts.baseline, opts.format)
+        n, fmt = events(folder)
+        print(f"{n:,} events (sessions and door events, {fmt}) in {folder}")
         runs = [("chain", [])] + ([] if opts.no_static else [("static", ["--static"])])
         results = {}
         for name, extra in runs:

@@ -15,7 +15,9 @@ set, in any format) and returns, per store:
 - with a sensor, its interval counts' ins and outs per interval end.
 
 Memory grows with stores x bins, not with events: DuckDB streams the files
-and keeps one counter per group.
+and keeps one counter per group. What each query reads is asked of the format
+(:mod:`producer.report_scan`): its own DuckDB scan, or, for a format DuckDB
+does not read (Avro), the table the format registry reads, held in memory.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
+from producer import formats
 from producer.dataset import DataFiles, DatasetError
+from producer.report_scan import Scans
 
 #: The widest bin: a quarter hour.
 MAX_BIN = 900
@@ -61,45 +65,6 @@ def bin_width(slot_starts_minutes: list[int]) -> int:
     for minute in slot_starts_minutes:
         width = math.gcd(width, minute * 60)
     return width
-
-
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _reader(where: str, fmt: str, columns: dict[str, str], hive: bool) -> str:
-    """``SELECT`` of ``columns`` (cast to their types) from the files ``where`` names."""
-    names = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
-    flag = f", hive_partitioning = {'true' if hive else 'false'}"
-    if fmt == "parquet":
-        return f"SELECT {names} FROM read_parquet({where}{flag})"
-    if fmt == "csv":
-        return f"SELECT {names} FROM read_csv({where}, header = true, all_varchar = true, union_by_name = true{flag})"
-    # JSON times are read as text and parsed by the cast (with their UTC offset).
-    types = "{" + ", ".join(f"'{c}': '{'VARCHAR' if t == 'TIMESTAMPTZ' else t}'" for c, t in columns.items()) + "}"
-    return f"SELECT {names} FROM read_json({where}, format = 'newline_delimited', columns = {types}{flag})"
-
-
-def _source(path: Path, fmt: str, columns: dict[str, str], rows: dict[str, int] | None = None) -> str | None:
-    """A DuckDB table expression reading ``columns`` of one file or a partitioned folder (None: nothing to read).
-
-    With ``rows`` (store id -> row), a partitioned folder is read for those stores only, each store's
-    partitions tagged with its row as a column ``r`` in place of ``store_id``: grouping by a number
-    costs less than by the text of the store's folder name.
-    """
-    if rows is not None:
-        columns = {c: t for c, t in columns.items() if c != "store_id"}
-        parts = []
-        for store, r in rows.items():
-            folder = path / f"store_id={quote(store, safe='')}"
-            if folder.is_dir():
-                parts.append(f"SELECT {r} AS r, * FROM ({_reader(_quote(folder / '*' / f'*.{fmt}'), fmt, columns, False)})")
-        return f"({' UNION ALL '.join(parts)})" if parts else None
-    if path.is_dir():
-        return f"({_reader(_quote(path / '*' / '*' / f'*.{fmt}'), fmt, columns, True)})"
-    if path.stat().st_size == 0:
-        return None
-    return f"({_reader(_quote(path), fmt, columns, False)})"
 
 
 def _epoch(column: str) -> str:
@@ -145,17 +110,18 @@ def aggregate(files: DataFiles, stores: tuple[str, ...] | None, start: int | Non
     """Count the data set's events per store and bin of ``[start, end)`` (span and stores from the data when None)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    scans = Scans(con, formats.get(files.fmt))
     try:
         if start is None or end is None or stores is None:
-            sessions = _source(files.sessions, files.fmt, {"entry_time": "TIMESTAMPTZ", "store_id": "VARCHAR"})
-            doors = _source(files.doors, files.fmt, {"time": "TIMESTAMPTZ", "store_id": "VARCHAR"})
+            sessions = scans.source(files.sessions, {"entry_time": "TIMESTAMPTZ", "store_id": "VARCHAR"})
+            doors = scans.source(files.doors, {"time": "TIMESTAMPTZ", "store_id": "VARCHAR"})
             stores, start, end = _from_data(con, sessions, doors, stores, start, end)
         anchor = start // width * width
         grid = _Grid(stores, anchor, width, -(-(end - anchor) // width))
-        counts = _count(con, grid, files)
+        counts = _count(con, scans, grid, files)
         if files.counts is not None:
-            counts.sensor = _sensor(con, files.counts, files.fmt)
-    except duckdb.Error as exc:
+            counts.sensor = _sensor(con, scans, files.counts)
+    except (duckdb.Error, pa.ArrowException, KeyError) as exc:  # DuckDB's scans, or the registry's reads
         raise DatasetError(f"{files.sessions.parent}: cannot read the {files.fmt} files "
                            f"({' '.join(str(exc).split())[:300]})") from None
     finally:
@@ -186,7 +152,7 @@ STORES_PER_QUERY = 100
 KINDS = ("entry", "exit", "turned_away", "gave_up")
 
 
-def _count(con, grid: _Grid, files: DataFiles) -> Counts:  # type: ignore[no-untyped-def]
+def _count(con, scans: Scans, grid: _Grid, files: DataFiles) -> Counts:  # type: ignore[no-untyped-def]
     """Every store's counts, in batches of stores when the data set is partitioned (one query otherwise)."""
     shape = (len(grid.stores), grid.n_bins)
     entries = np.zeros(shape, np.int64)
@@ -197,12 +163,12 @@ def _count(con, grid: _Grid, files: DataFiles) -> Counts:  # type: ignore[no-unt
     key = "r" if partitioned else "store_id"
     for lo in range(0, len(grid.stores), step):
         batch = {s: lo + i for i, s in enumerate(grid.stores[lo: lo + step])} if partitioned else None
-        sessions = _source(files.sessions, files.fmt, {"entry_time": "TIMESTAMPTZ", "trip_duration_minutes": "BIGINT",
-                                                        "store_id": "VARCHAR"}, batch)
+        sessions = scans.source(files.sessions, {"entry_time": "TIMESTAMPTZ", "trip_duration_minutes": "BIGINT",
+                                                 "store_id": "VARCHAR"}, batch)
         if sessions:
             entries += _sessions(con, grid, sessions, key, dwell_parts)
-        door_source = _source(files.doors, files.fmt, {"event_type": "VARCHAR", "time": "TIMESTAMPTZ",
-                                                        "store_id": "VARCHAR"}, batch)
+        door_source = scans.source(files.doors, {"event_type": "VARCHAR", "time": "TIMESTAMPTZ",
+                                                 "store_id": "VARCHAR"}, batch)
         if door_source:
             for target, counted in zip(doors, _doors(con, grid, door_source, key), strict=True):
                 target += counted
@@ -243,8 +209,8 @@ def _ints(values: np.ndarray) -> np.ndarray:
     return np.asarray(np.ma.filled(values, 0) if np.ma.isMaskedArray(values) else values).astype(np.int64)
 
 
-def _sensor(con, path: Path, fmt: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
-    source = _source(path, fmt, {"store_id": "VARCHAR", "interval_end": "TIMESTAMPTZ", "in": "BIGINT", "out": "BIGINT"})
+def _sensor(con, scans: Scans, path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
+    source = scans.source(path, {"store_id": "VARCHAR", "interval_end": "TIMESTAMPTZ", "in": "BIGINT", "out": "BIGINT"})
     if source is None:
         return {}
     rows = _fetch(con, f"""SELECT store_id, {_epoch('interval_end')} AS t, sum("in") AS i, sum("out") AS o

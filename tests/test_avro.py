@@ -31,6 +31,7 @@ from producer.cli import main
 from producer.dataset import read_dataset
 from producer.formats.avro import SCHEMA_FILES, schema_text
 from producer.observed import read_durations, read_observed
+from producer.report_chain import build_chain_report
 from producer.sinks.files import SESSIONS_NAME
 from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, TRUE_DOORS_NAME
 from tests.partitioned import files, simulate
@@ -171,6 +172,20 @@ def test_the_report_reads_avro_as_it_reads_jsonl(tmp_path: Path) -> None:
     assert (tmp_path / "report.html").stat().st_size > 10_000
 
 
+def test_the_chain_report_of_an_avro_sensor_run_is_the_jsonl_runs(tmp_path: Path) -> None:
+    """Counts, dwell, occupancy and the sensor's counted occupancy, plain and partitioned (store ids needing quoting)."""
+    ref = build_chain_report(_sensor_run(tmp_path, "jsonl")).views
+    assert len(ref) > 1 and all(v.figures["sensor"]["true"].size > 10 for v in ref)
+    for more in ((), ("--partition",)):
+        views = build_chain_report(_sensor_run(tmp_path, "avro", *more)).views
+        assert [v.row for v in views] == [v.row for v in ref], more
+        for a, b in zip(views, ref, strict=True):
+            for name in ("occupancy", "dwell", "daily"):
+                assert np.array_equal(a.figures[name]["simulated"], b.figures[name]["simulated"]), (more, name)
+            for series in ("true", "counted"):
+                assert np.array_equal(a.figures["sensor"][series], b.figures["sensor"][series]), (more, series)
+
+
 def test_profile_fit_reads_avro_files(tmp_path: Path) -> None:
     for fmt in ("jsonl", "avro"):
         _run("simulate", *NO_SENSOR, "--format", fmt, "--out", str(tmp_path / fmt), "--quiet")
@@ -191,6 +206,23 @@ def test_profile_fit_reads_avro_files(tmp_path: Path) -> None:
         fitted.append((tmp_path / f"fit-{fmt}.toml").read_text(encoding="utf-8"))
     assert "[weights]" in fitted[1]
     assert fitted[0].replace("jsonl", "avro") == fitted[1]
+
+
+def test_a_cut_or_foreign_avro_file_is_a_one_line_error(tmp_path: Path) -> None:
+    """Cut in a block (fastavro's EOFError, else click's bare "Aborted!") or not Avro at all: exit 2, one line."""
+    run = tmp_path / "run"
+    _run("simulate", *NO_SENSOR, "--format", "avro", "--out", str(run), "--quiet")
+    sessions = run / f"{SESSIONS_NAME}.avro"
+    whole = sessions.read_bytes()
+    for damaged in (whole[: len(whole) // 2], b"not an avro file"):
+        sessions.write_bytes(damaged)
+        for args in (["report", str(run), "--out", str(tmp_path / "r.html")],
+                     ["report", str(run), "--static", "--out", str(tmp_path / "s.html")],
+                     ["profile", "fit", str(sessions), "--out", str(tmp_path / "fit.toml")]):
+            result = CliRunner().invoke(main, args)
+            lines = result.output.strip().splitlines()
+            assert result.exit_code == 2 and len(lines) == 1, (args, result.output)
+            assert lines[0].startswith("foot-traffic: error:") and f"{sessions}: not a whole Avro file" in lines[0]
 
 
 def test_the_schema_command_prints_the_shipped_schemas() -> None:

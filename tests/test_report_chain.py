@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -21,7 +22,9 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
+from producer import report_agg, report_scan
 from producer.cli import main
+from producer.formats.read import read_path
 from producer.manifest import read_manifest
 from producer.report_chain import build_chain_report
 from producer.report_page import ChainReport, render_page
@@ -196,7 +199,7 @@ def test_the_z_scores_of_uncapped_stores_are_standard_normal(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("fmt", "extra"), [("csv", ()), ("parquet", ()), ("parquet", ("--partition",)),
-                                           ("jsonl", ("--partition",))])
+                                           ("jsonl", ("--partition",)), ("avro", ()), ("avro", ("--partition",))])
 def test_every_format_and_layout_gives_the_same_counts(tmp_path: Path, fmt: str, extra: tuple[str, ...]) -> None:
     ref = build_chain_report(simulate(tmp_path / "jsonl", STORES, 2, "--write-rejected"))
     other = build_chain_report(simulate(tmp_path / fmt, STORES, 2, "--write-rejected", *extra, fmt=fmt))
@@ -204,6 +207,29 @@ def test_every_format_and_layout_gives_the_same_counts(tmp_path: Path, fmt: str,
     for a, b in zip(other.views, ref.views, strict=True):
         for name in ("occupancy", "dwell", "daily"):
             assert np.array_equal(a.figures[name]["simulated"], b.figures[name]["simulated"]), name
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "avro"])
+def test_partitions_counted_in_batches_of_stores_give_the_same_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """Three stores a query: two batches, each store's rows tagged with its own row; Avro read once per data set."""
+    ref = build_chain_report(simulate(tmp_path / "plain", STORES, 2, "--write-rejected"))
+    run = simulate(tmp_path / fmt, STORES, 2, "--write-rejected", "--partition", fmt=fmt)
+    monkeypatch.setattr(report_agg, "STORES_PER_QUERY", 3)
+    reads: list[Path] = []
+
+    def counted(fmt_: Any, path: Path, columns: Any) -> Any:
+        reads.append(path)
+        return read_path(fmt_, path, columns)
+
+    monkeypatch.setattr(report_scan, "read_path", counted)
+    other = build_chain_report(run)
+    assert [v.row for v in other.views] == [v.row for v in ref.views]
+    for a, b in zip(other.views, ref.views, strict=True):
+        for name in ("occupancy", "dwell", "daily"):
+            assert np.array_equal(a.figures[name]["simulated"], b.figures[name]["simulated"]), name
+    # JSONL is scanned by DuckDB where it lies; Avro's sessions and doors are each read once, not once a batch.
+    assert sorted(reads) == ([] if fmt == "jsonl" else [run / "foot_traffic", run / "foot_traffic_realistic"])
 
 
 def test_a_sensor_run_shows_its_undercount_and_counted_occupancy(tmp_path: Path) -> None:

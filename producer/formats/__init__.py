@@ -3,7 +3,8 @@
 A format knows how to write the columns of one data set (sessions, door
 events, the sensor's records, its interval counts) to a file, plain or as a
 partition of a hive-partitioned data set, and how to read a file or a
-partitioned data set back as an Arrow table. Everything that writes or reads
+partitioned data set back as an Arrow table, and, where DuckDB reads the
+format, the DuckDB query that scans its files. Everything that writes or reads
 the run's files (``simulate`` plain, ``--partition`` and on Dask, the sensor's
 files, ``report``, ``profile fit``) asks the registry for the format by name
 (``--format``) or by a file's suffix, and never tests which format it is.
@@ -68,6 +69,12 @@ class Format(Protocol):
 
     def dataset_format(self, columns: Mapping[str, Any]) -> Any:
         """A ``pyarrow.dataset.FileFormat`` reading ``columns``, or ``None`` (files read one by one)."""
+
+    def duckdb_scan(self, where: str, columns: Mapping[str, str], hive: bool) -> str | None:
+        """A DuckDB ``SELECT`` of ``columns`` (name -> DuckDB type, each cast to it) from the files the
+        quoted glob ``where`` names, the store id and date from their hive-partitioned path if ``hive``;
+        ``None`` where DuckDB has no reader for the format (the report then reads the files through
+        :func:`producer.formats.read.read_path` and hands DuckDB the Arrow table)."""
 
     def schemas(self) -> dict[str, str]:
         """Schema files shipped with the format (file name -> text); empty for formats without one."""

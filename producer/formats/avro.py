@@ -156,6 +156,26 @@ class AvroWriter(Gathering):
         self._file.close()
 
 
+def _arrow_blocks(blocks: Any, types: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each column's Arrow arrays, one per Avro block; ``types``: each column's, ``None`` inferred (from the
+    first block, then kept for every block: ``types`` is updated)."""
+    import pyarrow as pa
+
+    chunks: dict[str, list[Any]] = {n: [] for n in types}
+    for block in blocks:
+        records = list(block)
+        for name, chunk_list in chunks.items():
+            chunk = pa.array([r[name] for r in records], types[name])
+            types[name] = chunk.type
+            chunk_list.append(chunk)
+    return chunks
+
+
+def _is_time(field: Mapping[str, Any]) -> bool:
+    kind = field["type"]
+    return isinstance(kind, dict) and kind.get("logicalType") == "timestamp-millis"
+
+
 class Avro:
     name = "avro"
     suffixes = (".avro",)
@@ -167,32 +187,42 @@ class Avro:
         return AvroWriter(path, kind)
 
     def read(self, path: Path, columns: Mapping[str, Any] | None = None, text: tuple[str, ...] = ()) -> Any:
-        """The file's records as a table: ``columns`` (their types, times as UTC timestamps) or all of them."""
+        """The file's records as a table: ``columns`` (their types, times as UTC timestamps) or all of them.
+
+        Decoded a block at a time, each block's values made Arrow arrays at once: a block's records (a
+        Python dict each) are all that is held of them, not the whole file's.
+        """
         fastavro = need("fastavro", "reading Avro files", "avro")
         import pyarrow as pa
+        from fastavro.read import SchemaResolutionError
 
         with open(path, "rb") as f:
-            written = fastavro.reader(f).writer_schema
-            fields = {fld["name"]: fld for fld in written["fields"]}
-            wanted = list(fields) if columns is None else list(columns)
-            for name in wanted:
-                if name not in fields:
-                    raise KeyError(name)
-            f.seek(0)
-            reader_schema = {**written, "fields": [fields[n] for n in wanted]}  # only these are decoded
-            records = list(fastavro.reader(f, reader_schema=reader_schema))
-        table = {}
-        for name in wanted:
-            values = [r[name] for r in records]
-            kind = fields[name]["type"]
-            if isinstance(kind, dict) and kind.get("logicalType") == "timestamp-millis":
-                table[name] = pa.array(values, pa.timestamp("ms", tz="UTC"))  # fastavro gives datetimes
-            else:
-                table[name] = pa.array(values, None if columns is None else columns[name])
+            try:
+                written = fastavro.reader(f).writer_schema
+                fields = {fld["name"]: fld for fld in written["fields"]}
+                wanted = list(fields) if columns is None else list(columns)
+                for name in wanted:
+                    if name not in fields:
+                        raise KeyError(name)
+                types = {n: pa.timestamp("ms", tz="UTC") if _is_time(fields[n])  # fastavro gives datetimes
+                         else None if columns is None else columns[n] for n in wanted}
+                f.seek(0)
+                reader_schema = {**written, "fields": [fields[n] for n in wanted]}  # only these are decoded
+                chunks = _arrow_blocks(fastavro.block_reader(f, reader_schema=reader_schema), types)
+            except pa.ArrowException:  # the values not of the asked types: Arrow's own error
+                raise
+            except (ValueError, EOFError, SchemaResolutionError) as exc:
+                # A damaged or cut file: one error naming it, as Arrow's readers give for the other formats
+                # (EOFError, a cut file, would otherwise end a command with click's bare "Aborted!").
+                raise pa.ArrowInvalid(f"{path}: not a whole Avro file ({str(exc) or type(exc).__name__})") from exc
+        table = {n: pa.chunked_array(chunks[n], types[n] or pa.null()) for n in wanted}
         return pa.table(table) if table else pa.table({n: pa.array([]) for n in wanted})
 
     def dataset_format(self, columns: Mapping[str, Any]) -> Any:
         return None  # pyarrow.dataset has no Avro reader: read file by file
+
+    def duckdb_scan(self, where: str, columns: Mapping[str, str], hive: bool) -> str | None:
+        return None  # DuckDB reads Avro only through an extension it downloads: read through fastavro
 
     def schemas(self) -> dict[str, str]:
         return {kind: schema_text(kind) for kind in SCHEMA_FILES}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from producer.formats import Kind, Writer, has_pyarrow
+from producer.formats import Kind, Writer, has_pyarrow, sql
 
 
 class Csv:
@@ -54,6 +54,10 @@ class Csv:
         import pyarrow.dataset as pads
 
         return pads.CsvFileFormat(convert_options=pacsv.ConvertOptions(column_types=dict(columns)))
+
+    def duckdb_scan(self, where: str, columns: Mapping[str, str], hive: bool) -> str | None:
+        return (f"SELECT {sql.casts(columns)} FROM read_csv({where}, header = true, all_varchar = true, "
+                f"union_by_name = true{sql.hive_flag(hive)})")
 
     def schemas(self) -> dict[str, str]:
         return {}

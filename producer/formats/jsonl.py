@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from producer.formats import Kind, Writer, has_pyarrow
+from producer.formats import Kind, Writer, has_pyarrow, sql
 from producer.sinks.gather import Gathering, TextWriter
 from sim import wire
 
@@ -90,6 +90,12 @@ class Jsonl:
         import pyarrow.json as pajson
 
         return pads.JsonFileFormat(parse_options=pajson.ParseOptions(explicit_schema=pa.schema(list(columns.items()))))
+
+    def duckdb_scan(self, where: str, columns: Mapping[str, str], hive: bool) -> str | None:
+        # Times are read as text and parsed by the cast (with their UTC offset).
+        types = "{" + ", ".join(f"'{c}': '{'VARCHAR' if t == 'TIMESTAMPTZ' else t}'" for c, t in columns.items()) + "}"
+        return (f"SELECT {sql.casts(columns)} FROM read_json({where}, format = 'newline_delimited', "
+                f"columns = {types}{sql.hive_flag(hive)})")
 
     def schemas(self) -> dict[str, str]:
         return {}

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from producer.formats import Kind, Writer
+from producer.formats import Kind, Writer, sql
 from sim.extras import need
 
 
@@ -59,6 +59,9 @@ class Parquet:
         import pyarrow.dataset as pads
 
         return pads.ParquetFileFormat()
+
+    def duckdb_scan(self, where: str, columns: Mapping[str, str], hive: bool) -> str | None:
+        return f"SELECT {sql.casts(columns)} FROM read_parquet({where}{sql.hive_flag(hive)})"
 
     def schemas(self) -> dict[str, str]:
         return {}
