@@ -22,7 +22,9 @@ started or restarted, or a cluster with no worker for
 from __future__ import annotations
 
 import re
+import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -127,14 +129,33 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         return
     assert workers is not None
     try:
-        cluster = distributed.LocalCluster(
-            n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1",
-            dashboard_address="127.0.0.1:0", silence_logs=50,  # None would take 127.0.0.1:8787: another run may hold it
-        )
+        with _workers_ignore_ctrl_c():
+            cluster = distributed.LocalCluster(
+                n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1",
+                dashboard_address="127.0.0.1:0", silence_logs=50,  # None would take 127.0.0.1:8787: another run may hold it
+            )
     except RuntimeError as exc:  # "Nanny failed to start": a worker process died while starting
         raise ClusterError(f"--workers {workers}: the local Dask workers could not be started ({_reason(exc)})") from None
     with cluster, distributed.Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start the local cluster's processes with SIGINT ignored (a signal ignored is kept across exec).
+
+    A terminal's Ctrl-C reaches the whole foreground process group: each
+    Nanny and worker would die of it with a traceback of its own, while
+    this process stops the run (one line, exit 130) and closes the cluster.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _reason(exc: BaseException) -> str:

@@ -91,8 +91,8 @@ def seed_taken_as_text(text: str) -> bool:
     """A ``SEED`` that looks like a number but is not a whole one from 0 to 2**63 - 1 (``-1``, ``1.5``):
     it is hashed as text like any word, which its writer likely did not mean, so it deserves a warning."""
     word = text.strip()
-    return bool(re.fullmatch(r"[+-]?[0-9][0-9_.,eE+-]*|[+-]?\.[0-9]+", word)) and not (
-        word.isdigit() and int(word) <= 2**63 - 1)
+    # All digits is a whole number: itself, or (past 2**63 - 1) an error, never text.
+    return bool(re.fullmatch(r"[+-]?[0-9][0-9_.,eE+-]*|[+-]?\.[0-9]+", word)) and not word.isdigit()
 
 
 def seed_from_text(text: str) -> int:
