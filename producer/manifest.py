@@ -96,6 +96,17 @@ def _store_from_dict(raw: Any, where: str) -> tuple[Store, bool]:
     return store, known
 
 
+def run_info_of(folder: Path) -> tuple[RunInfo | None, list[str]]:
+    """A data set folder's run.json, if it has one, and the notes a report gives about it."""
+    if not (folder / MANIFEST_NAME).exists():
+        return None, [f"No {MANIFEST_NAME} in {folder} (a data set written by an older 'simulate'?): "
+                      "the figures show the data without the profile's expectation."]
+    info, dwell_known = read_manifest(folder)
+    if not dwell_known:
+        return info, ["run.json does not describe a store's dwell model: the default one is drawn."]
+    return info, []
+
+
 def read_manifest(folder: str | Path) -> tuple[RunInfo, bool]:
     """Read ``folder/run.json``: the run and whether every store's dwell model is known."""
     path = Path(folder) / MANIFEST_NAME

@@ -42,7 +42,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
 from producer.dataset import Dataset, DatasetError, read_dataset
-from producer.manifest import MANIFEST_NAME, ManifestError, RunInfo, read_manifest
+from producer.manifest import ManifestError, RunInfo, run_info_of
 from producer.options import fail
 from producer.report_capacity import ErlangTable, admission_png, admission_series, erlang_html, erlang_table
 from producer.report_chain import build_chain_report, chain_report
@@ -412,15 +412,7 @@ def build_report(folder: str | Path, fmt: str | None = None) -> Report:
     """Read a data set (and its run.json) and draw every figure."""
     path = Path(folder)
     data = read_dataset(path, fmt)
-    notes: list[str] = []
-    info: RunInfo | None = None
-    if (path / MANIFEST_NAME).exists():
-        info, dwell_known = read_manifest(path)
-        if not dwell_known:
-            notes.append("run.json does not describe a store's dwell model: the default one is drawn.")
-    else:
-        notes.append(f"No {MANIFEST_NAME} in {path} (a data set written by an older 'simulate'?): "
-                     "the figures show the data without the profile's expectation.")
+    info, notes = run_info_of(path)
     stores = info.stores if info else None
     start, end = _span(data, info)
     if stores is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from producer.dataset import data_files
-from producer.manifest import MANIFEST_NAME, RunInfo, read_manifest
+from producer.manifest import RunInfo, run_info_of
 from producer.report_agg import Counts, aggregate, bin_width
 from producer.report_page import ChainReport
 from producer.report_views import store_view
@@ -47,15 +47,7 @@ def build_chain_report(folder: str | Path, fmt: str | None = None) -> ChainRepor
     """Read a data set folder (and its run.json) into the chain report."""
     path = Path(folder)
     files = data_files(path, fmt)
-    notes: list[str] = []
-    info: RunInfo | None = None
-    if (path / MANIFEST_NAME).exists():
-        info, dwell_known = read_manifest(path)
-        if not dwell_known:
-            notes.append("run.json does not describe a store's dwell model: the default one is drawn.")
-    else:
-        notes.append(f"No {MANIFEST_NAME} in {path} (a data set written by an older 'simulate'?): "
-                     "the figures show the data without the profile's expectation.")
+    info, notes = run_info_of(path)
     stores, width = _stores_and_width(info)
     counts = aggregate(files, stores, info.start if info else None, info.end if info else None, width)
     return chain_report(counts, info, path.name, f"{path} ({files.fmt})", notes)
