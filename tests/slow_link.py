@@ -3,6 +3,10 @@
 Real sockets and a real redis-server behind it; only the wire is slow. Each
 direction reads as fast as data comes and delivers each chunk ``delay``
 seconds after it arrived, so the link has latency, not a bandwidth cap.
+
+A link made ``gated`` accepts connections but forwards nothing until
+:meth:`open_gate`: clients started one after the other then meet Redis at
+the same moment (``connections`` counts the connections accepted so far).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from tests.redis_server import free_port
 class SlowLink:
     """``127.0.0.1:port`` -> ``127.0.0.1:target``, every chunk delayed by ``delay`` seconds."""
 
-    def __init__(self, target: int, delay: float) -> None:
+    def __init__(self, target: int, delay: float, gated: bool = False) -> None:
         self.target, self.delay, self.port = target, delay, free_port()
+        self.connections = 0
         self._loop = asyncio.new_event_loop()
+        self._gate: asyncio.Event | None = None
+        self._gated = gated
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -32,6 +39,9 @@ class SlowLink:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
+        self._gate = asyncio.Event()
+        if not self._gated:
+            self._gate.set()
         server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", self.port))
         self._ready.set()
         try:
@@ -39,7 +49,15 @@ class SlowLink:
         finally:
             server.close()
 
+    def open_gate(self) -> None:
+        """Forward from now on (a gated link)."""
+        assert self._gate is not None
+        self._loop.call_soon_threadsafe(self._gate.set)
+
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        assert self._gate is not None
+        await self._gate.wait()
         try:
             server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target)
         except OSError:

@@ -29,13 +29,20 @@ DAY = ("--sim-start", "2025-11-03", "--days", "1", "--daily-customers", "6000")
 
 
 def test_two_producers_started_together_make_one_run(redis_server: RedisServer, tmp_path: Path) -> None:
-    link = SlowLink(redis_server.port, 0.100)
+    # Each through a link of its own, held shut until both producers are connecting: on a busy machine
+    # one process may start seconds after the other, and a winner that had finished its day by then
+    # left the loser a finished run of another seed to refuse (exit 2), not a lease to lose.
+    links = [SlowLink(redis_server.port, 0.100, gated=True) for _ in range(2)]
     try:
-        first = watch_producer(link.url, *DAY, "--seed", "1", speed="1e6")
-        second = watch_producer(link.url, *DAY, "--seed", "2", speed="1e6")
+        first = watch_producer(links[0].url, *DAY, "--seed", "1", speed="1e6")
+        second = watch_producer(links[1].url, *DAY, "--seed", "2", speed="1e6")
+        wait_for(lambda: all(link.connections for link in links))
+        for link in links:
+            link.open_gate()
         (_, err1), (_, err2) = first.finish(timeout=180), second.finish(timeout=180)
     finally:
-        link.close()
+        for link in links:
+            link.close()
     codes = sorted([first.proc.returncode, second.proc.returncode])
     assert codes == [0, 1], (err1, err2)
     winner_seed = "1" if first.proc.returncode == 0 else "2"
