@@ -182,14 +182,26 @@ def test_the_pushed_clock_comes_back_after_redis_restarts(tmp_path: Path) -> Non
         server.close()
 
 
-def test_a_server_that_refuses_the_push_is_polled(tmp_path: Path, redis_server: RedisServer) -> None:
-    """An ACL user without SUBSCRIBE (the README's minimal ACL): one warning, the clock polled, the run exact."""
+def _acl_user(admin: redis.Redis, port: int, *more: str) -> str:
+    """The README's minimal ACL user (plus ``more`` rules); the producer's URL as that user."""
     from tests.test_redis_auth import ACL_COMMANDS
 
-    admin = redis.Redis.from_url(redis_server.url)
     admin.execute_command("ACL", "SETUSER", "producer", "on", ">pw-123", "resetkeys", "~foot_traffic*", "~sim:*",
-                          *ACL_COMMANDS.split())
-    url = f"redis://producer:pw-123@127.0.0.1:{redis_server.port}/0"
+                          *ACL_COMMANDS.split(), *more)
+    return f"redis://producer:pw-123@127.0.0.1:{port}/0"
+
+
+def _assert_exact(client: redis.Redis, tmp_path: Path, end: dt.datetime) -> None:
+    """The streams hold exactly the offline run's events from START to ``end``."""
+    sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
+    assert payloads(client, SESSIONS) == sessions
+    assert payloads(client, DOORS) == doors
+
+
+def test_a_server_that_refuses_the_push_is_polled(tmp_path: Path, redis_server: RedisServer) -> None:
+    """An ACL user without SUBSCRIBE (the README's minimal ACL): one warning, the clock polled, the run exact."""
+    admin = redis.Redis.from_url(redis_server.url)
+    url = _acl_user(admin, redis_server.port)
     end = START + dt.timedelta(hours=1)
     admin.set("sim:now", iso(START))
     proc = watch_producer(url, "--until", iso(end), *TRAFFIC, clock="redis")
@@ -211,9 +223,7 @@ def test_a_server_that_refuses_the_push_is_polled(tmp_path: Path, redis_server: 
             proc.proc.wait(timeout=10)
     assert proc.proc.returncode == 0, err
     assert err.count("refuses client tracking") == 1 and "Traceback" not in err, err
-    sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
-    assert payloads(admin, SESSIONS) == sessions
-    assert payloads(admin, DOORS) == doors
+    _assert_exact(admin, tmp_path, end)
 
 
 def test_a_malformed_clock_max_jump_is_one_line(redis_server: RedisServer) -> None:
@@ -227,12 +237,8 @@ def test_a_malformed_clock_max_jump_is_one_line(redis_server: RedisServer) -> No
 
 def test_the_acl_docs_clock_md_gives_is_enough_for_the_push(tmp_path: Path, redis_server: RedisServer) -> None:
     """The README's ACL plus ``+subscribe &__redis__:invalidate`` (docs/clock.md): the clock is pushed."""
-    from tests.test_redis_auth import ACL_COMMANDS
-
     admin = redis.Redis.from_url(redis_server.url)
-    admin.execute_command("ACL", "SETUSER", "producer", "on", ">pw-123", "resetkeys", "~foot_traffic*", "~sim:*",
-                          *ACL_COMMANDS.split(), "+subscribe", "resetchannels", "&__redis__:invalidate")
-    url = f"redis://producer:pw-123@127.0.0.1:{redis_server.port}/0"
+    url = _acl_user(admin, redis_server.port, "+subscribe", "resetchannels", "&__redis__:invalidate")
     end = START + dt.timedelta(hours=1)
     admin.set("sim:now", iso(START))
     proc = watch_producer(url, "--until", iso(end), *TRAFFIC, clock="redis")
@@ -247,9 +253,7 @@ def test_the_acl_docs_clock_md_gives_is_enough_for_the_push(tmp_path: Path, redi
             proc.proc.wait(timeout=10)
     assert proc.proc.returncode == 0, err
     assert "refuses" not in err and "Traceback" not in err, err
-    sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
-    assert payloads(admin, SESSIONS) == sessions
-    assert payloads(admin, DOORS) == doors
+    _assert_exact(admin, tmp_path, end)
 
 
 def test_a_frozen_redis_ends_the_push_and_does_not_hold_up_a_stop(redis_server: RedisServer) -> None:
