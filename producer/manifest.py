@@ -41,6 +41,11 @@ class RunInfo:
     stores: tuple[Store, ...]
     settings: dict[str, Any]
 
+    @property
+    def rejected_written(self) -> bool:
+        """Whether the run wrote the customers turned away or giving up (``WRITE_REJECTED``)."""
+        return bool(self.settings.get("write_rejected"))
+
 
 def store_to_dict(store: Store) -> dict[str, Any]:
     """A store's entry: :meth:`Store.to_mapping` with the profile as TOML text (JSON has no dates)."""

@@ -177,15 +177,7 @@ def read_observed(
         raise ObservedError(f"--count-column {count_column!r}: no such column in {source}; it has {table.column_names}")
     count = count_column or ("count" if "count" in table.column_names else None)
     if count is not None:
-        name = _pick(table, time_column, HOUR_COLUMNS, "hour", source)
-        counts = table.column(count).to_numpy(zero_copy_only=False)
-        if not np.issubdtype(counts.dtype, np.number) or np.isnan(counts.astype(float)).any() or (counts < 0).any():
-            raise ObservedError(f"{source}: column {count!r} must hold whole numbers >= 0")
-        local, utc = local_seconds(table.column(name), timezone, name)
-        day, minute = days_and_minutes(local)
-        if (minute % 60).any():
-            raise ObservedError(f"{source}: column {name!r} must hold the start of each hour (minute 00)")
-        return Observed(day, minute, counts.astype(float), name, utc)
+        return _hourly(table, count, time_column, timezone, source)
     if time_column is None and not any(c in table.column_names for c in ENTRY_COLUMNS) and "hour" in table.column_names:
         _refuse_uncounted(table, "hour", timezone, source)  # hourly times without counts
     name = _pick(table, time_column, ENTRY_COLUMNS, "entry time", source)
@@ -197,6 +189,19 @@ def read_observed(
     local, utc = local_seconds(table.column(name), timezone, name)
     day, minute = days_and_minutes(local)
     return Observed(day, minute, None, name, utc)
+
+
+def _hourly(table: pa.Table, count: str, time_column: str | None, timezone: str, source: str) -> Observed:
+    """Hourly counts: column ``count`` (whole numbers >= 0) by the hour's start."""
+    name = _pick(table, time_column, HOUR_COLUMNS, "hour", source)
+    counts = table.column(count).to_numpy(zero_copy_only=False)
+    if not np.issubdtype(counts.dtype, np.number) or np.isnan(counts.astype(float)).any() or (counts < 0).any():
+        raise ObservedError(f"{source}: column {count!r} must hold whole numbers >= 0")
+    local, utc = local_seconds(table.column(name), timezone, name)
+    day, minute = days_and_minutes(local)
+    if (minute % 60).any():
+        raise ObservedError(f"{source}: column {name!r} must hold the start of each hour (minute 00)")
+    return Observed(day, minute, counts.astype(float), name, utc)
 
 
 def read_durations(path: str | Path, column: str = "trip_duration_minutes", required: bool = True) -> np.ndarray | None:

@@ -9,7 +9,6 @@ return a :class:`~producer.summary.Summary` that the command prints.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -17,9 +16,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from producer.formats import has_pyarrow
 from producer.options import fail
 from producer.run_folder import replace_earlier_runs
-from producer.run_output import cannot_write, print_seed, record_run
+from producer.run_output import Output, cannot_write, print_seed, record_run
 from producer.sensor_output import SensorOutput, remove_stale
-from producer.settings import Settings
+from producer.settings import SensorSettings, TrafficSettings
 from producer.sinks.files import DOORS_NAME, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from producer.summary import Summary
@@ -29,34 +28,20 @@ from sim.fast import DAY
 from sim.run import Simulation
 
 
-@dataclass(frozen=True)
-class Output:
-    """Where and how an offline run writes: the folder, the format, the engine, and how it is cut and run."""
+def run_offline(run: Simulation, traffic: TrafficSettings, sensing: SensorSettings, output: Output,
+                console: Console) -> Summary:
+    """Simulate ``run`` and write it as ``output`` says; what it did.
 
-    out: str
-    fmt: str
-    engine: str
-    partition: bool = False
-    workers: int | None = None  #: a local Dask cluster of this many workers
-    scheduler: str | None = None  #: a running Dask cluster's scheduler
-
-    @property
-    def partitioned(self) -> bool:
-        """Written as hive-partitioned data sets (``--partition``, implied by Dask)."""
-        return self.partition or self.workers is not None or self.scheduler is not None
-
-
-def run_offline(run: Simulation, settings: Settings, output: Output, console: Console) -> Summary:
-    """Simulate ``run`` and write it as ``output`` says; what it did."""
+    ``traffic`` says whether the seed was given and whether customers turned away are written;
+    ``sensing`` whether the run has a door sensor, and its interval.
+    """
+    sensor = sensing if sensing.has_sensor(run.stores) else None
     if not output.partitioned:
-        return run_plain(run, settings, out=output.out, fmt=output.fmt, engine=output.engine, console=console)
+        return run_plain(run, traffic, sensor, output, console)
     need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
     from producer.simulate_partitioned import simulate_partitioned  # pyarrow and the task side: only here
 
-    return simulate_partitioned(
-        run, settings, out=output.out, fmt=output.fmt, engine=output.engine, workers=output.workers,
-        scheduler=output.scheduler, console=console, sensor=settings.has_sensor(run.stores),
-    )
+    return simulate_partitioned(run, traffic, sensor, output, console)
 
 
 def _progress(console: Console) -> Progress:
@@ -66,23 +51,25 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def run_plain(run: Simulation, settings: Settings, *, out: str, fmt: str, engine: str, console: Console) -> Summary:
-    """Simulate ``run`` in this process and write its files and run.json (one-line errors: exit 1)."""
+def run_plain(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, output: Output,
+              console: Console) -> Summary:
+    """Simulate ``run`` in this process and write its files and run.json (one-line errors: exit 1); ``sensor``
+    is the sensor section of a run with a door sensor, else ``None``."""
     start, end, seed = run.start, run.end, run.seed
-    sensor = settings.has_sensor(run.stores)
+    out, fmt = output.out, output.fmt
     try:
-        sink = FileSink(out, fmt, TRUE_DOORS_NAME if sensor else DOORS_NAME)
-        sensed = SensorOutput(run, settings, out, fmt) if sensor else None
+        sink = FileSink(out, fmt, TRUE_DOORS_NAME if sensor is not None else DOORS_NAME)
+        sensed = SensorOutput(run, sensor, out, fmt) if sensor is not None else None
     except OSError as exc:
         fail(cannot_write(out, exc), 1)
-    print_seed(console, settings.seed, seed)
+    print_seed(console, traffic.seed, seed)
     tune_for_batches(arrow=has_pyarrow())  # every format that needs pyarrow has it
     began = time.perf_counter()
     turned_away = gave_up = 0
     try:
         with _progress(console) as bar:
             task = bar.add_task("simulate", total=(end - start) / DAY)
-            for batch in run.batches(engine, rejected=settings.write_rejected):  # type: ignore[arg-type]
+            for batch in run.batches(output.engine, rejected=traffic.write_rejected):  # type: ignore[arg-type]
                 sink.write(batch)
                 if sensed is not None:
                     sensed.write(batch.doors)
@@ -95,7 +82,7 @@ def run_plain(run: Simulation, settings: Settings, *, out: str, fmt: str, engine
         if sensed is None:
             remove_stale(out, fmt)
         replace_earlier_runs(out, paths, sensor_paths)  # a folder holds one run
-        record_run(out, run, settings, engine, fmt, sensed is not None)
+        record_run(run, traffic, sensor, output)
     except OSError as exc:  # the disk filled up, the folder went away ...
         _abort(sink, sensed)
         fail(cannot_write(out, exc), 1)

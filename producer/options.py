@@ -24,6 +24,7 @@ from producer.settings import (
     given_value,
     is_flag,
     near_misses,
+    section_names,
     seed_taken_as_text,
 )
 from sim.limits import TrafficError
@@ -42,21 +43,20 @@ METAVARS = {
     "count_interval": "MINUTES",
 }
 
-#: The sections ``--help`` lists options in (the settings' sections, then the command's own), by option name.
+#: The sections ``--help`` lists options in, by option name: the settings' sections
+#: (:data:`producer.settings.SECTIONS`, with the command's own span options), and the output's options.
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "Span": ("start", "sim_start", "days", "until"),
-    "Traffic": ("seed", "profile_file", "default_daily_customers", "base_daily_customers", "daily_customers",
-                "daily_variation_pct", "disable_daily_variation", "traffic_multiplier", "timezone",
-                "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file"),
-    "Door sensor": ("sensor", "count_interval"),
+    "Span": ("start", *section_names("span"), "days", "until"),
+    "Traffic": section_names("traffic"),
+    "Door sensor": section_names("sensor"),
     "Output": ("out", "fmt", "engine", "partition", "workers", "scheduler", "quiet", "fresh"),
-    "Redis": ("redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "stream_maxlen", "buffer_max",
-              "redis_connect_timeout"),
-    "Redis Cluster": ("redis_cluster", "stream_per_store", "shard"),
-    "Clock": ("speed", "clock", "clock_key", "clock_db", "publish_clock"),
-    "Lease": ("standby", "lease_seconds"),
-    "Metrics and logs": ("metrics_host", "metrics_port", "log_level"),
+    "Redis": section_names("redis"),
+    "Redis Cluster": section_names("cluster"),
+    "Clock": section_names("clock"),
+    "Lease": section_names("lease"),
+    "Metrics and logs": section_names("metrics"),
 }
+
 
 #: An example or two per command, shown at the end of its ``--help``.
 EXAMPLES: dict[str, tuple[str, ...]] = {

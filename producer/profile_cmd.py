@@ -25,10 +25,11 @@ from rich.console import Console
 from rich.table import Table
 
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
+from producer.settings import TrafficSettings
 from sim.calendar import Calendar
 from sim.dwell import DEFAULT_DWELL, Dwell, DwellBySlot, GammaDwell, HistogramDwell, LognormalDwell
 from sim.extras import need
-from sim.fit import DWELL_KINDS, FitError, build_profile, day_slot_counts, fit_dwell, fit_weekly
+from sim.fit import DWELL_KINDS, FitError, WeeklyFit, build_profile, day_slot_counts, fit_dwell, fit_weekly
 from sim.fit_calendar import DEFAULT_LEVEL, CalendarFit, fit_calendar
 from sim.fit_days import LocalDays, days_with_every_hour, local_days, whole_days
 from sim.limits import FIRST_DATE, LAST_DATE
@@ -139,7 +140,7 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     days and the months differ at --level.
     """
     need("pyarrow", "foot-traffic profile fit", "fit")  # reading observed files; not in the base install
-    from producer.observed import ObservedError, read_durations, read_observed
+    from producer.observed import ObservedError, read_observed
 
     starts = _slots(slot_text)
     bin_width = _whole_number(bin_text, "--bin-width", 1, 1440)
@@ -162,27 +163,41 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
         whole = _whole(obs, days, first, last)
         if not whole.any():
             raise FitError("no whole local day in the data to fit")
-        minutes = None
-        if dwell_kind != "none":
-            if durations is not None:
-                minutes = read_durations(durations, duration_column)
-            else:
-                minutes = read_durations(observed, duration_column, required=False)
-                source = click.get_current_context().get_parameter_source("dwell_kind")
-                if minutes is None and source is not click.core.ParameterSource.DEFAULT:
-                    fail(f"--dwell {dwell_kind} needs visit durations: a column {duration_column!r} in {observed} "
-                         "(see --duration-column) or a --durations FILE; pass --dwell none to leave the dwell out")
+        minutes = _minutes(observed, durations, duration_column, dwell_kind)
         counts = day_slot_counts(obs.day, obs.minute, starts, first, last, obs.weight)
         dwell = None if minutes is None else fit_dwell(minutes, dwell_kind, bin_width)
-        cal = None
-        if with_calendar:
-            cal = fit_calendar(counts, first, days.ratios, whole, level)
-            weekly = cal.weekly
-        else:
-            weekly = fit_weekly(counts, first, days.ratios, whole)
+        cal = fit_calendar(counts, first, days.ratios, whole, level) if with_calendar else None
+        weekly = cal.weekly if cal is not None else fit_weekly(counts, first, days.ratios, whole)
         fitted = build_profile(weekly, starts, name, None if cal is None else cal.calendar, dwell)
     except (ObservedError, FitError) as exc:
         fail(str(exc))
+    _write_profile(out, fitted)
+    _echo_fitted(out, fitted, weekly, counts, whole, first, obs.hourly)
+    if cal is not None:
+        _echo_calendar(cal, fitted.slot_names)
+    if plot is not None:
+        _write_plot(plot, counts, first, whole, fitted, minutes, dwell)
+
+
+def _minutes(observed: str, durations: str | None, duration_column: str, dwell_kind: str) -> np.ndarray | None:
+    """The observed visit durations to fit the dwell to: --durations FILE, else OBSERVED's column (when it
+    has one, or when --dwell was given: then it must); ``None`` for ``--dwell none`` or no durations."""
+    from producer.observed import read_durations
+
+    if dwell_kind == "none":
+        return None
+    if durations is not None:
+        return read_durations(durations, duration_column)
+    minutes = read_durations(observed, duration_column, required=False)
+    source = click.get_current_context().get_parameter_source("dwell_kind")
+    if minutes is None and source is not click.core.ParameterSource.DEFAULT:
+        fail(f"--dwell {dwell_kind} needs visit durations: a column {duration_column!r} in {observed} "
+             "(see --duration-column) or a --durations FILE; pass --dwell none to leave the dwell out")
+    return minutes
+
+
+def _write_profile(out: str, fitted: Profile) -> None:
+    """Write the fitted profile to ``out`` (a temporary name, then a rename: nothing half-written is left)."""
     tmp = Path(out).with_name(Path(out).name + ".partial")
     try:
         tmp.write_text(fitted.to_toml(), encoding="utf-8")
@@ -191,6 +206,11 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
         with contextlib.suppress(OSError):  # nothing half-written is left behind
             tmp.unlink(missing_ok=True)
         fail(f"--out {out!r}: cannot write the profile there: {exc.strerror or type(exc).__name__}", 1)
+
+
+def _echo_fitted(out: str, fitted: Profile, weekly: WeeklyFit, counts: np.ndarray, whole: np.ndarray, first: int,
+                 hourly: bool) -> None:
+    """What was fitted from which days, and the partial days dropped."""
     used = counts[whole].sum()
     kept = np.flatnonzero(whole)
     click.echo(
@@ -203,12 +223,8 @@ def fit(observed: str, out: str, force: bool, timezone: str, time_column: str | 
     dropped = [dt.date.fromordinal(first + int(i)).isoformat() for i in np.flatnonzero(~whole)]
     if dropped:
         shown = ", ".join(dropped[:10]) + (f" and {len(dropped) - 10} more" if len(dropped) > 10 else "")
-        why = "missing hours" if obs.hourly else "not wholly inside the data's UTC days"
+        why = "missing hours" if hourly else "not wholly inside the data's UTC days"
         click.echo(f"dropped {len(dropped)} partial local day{'s' if len(dropped) > 1 else ''} ({why}): {shown}")
-    if cal is not None:
-        _echo_calendar(cal, fitted.slot_names)
-    if plot is not None:
-        _write_plot(plot, counts, first, whole, fitted, minutes, dwell)
 
 
 def _write_plot(plot: str, counts: np.ndarray, first: int, whole: np.ndarray, fitted: Profile,
@@ -297,10 +313,15 @@ def _week(profile_: Profile, week: str | None) -> tuple[Profile, list[dt.date]]:
 def show(file: str | None, week: str | None, **options: Any) -> None:
     """Print a profile (FILE, else PROFILE_FILE, else the default) with expected customers per slot and day."""
     settings = load_settings(options)
-    prof = load_profile(file) if file is not None else settings.profile()
+    show_profile(file, week, settings)  # its traffic section
+
+
+def show_profile(file: str | None, week: str | None, traffic: TrafficSettings) -> None:
+    """``profile show``: the profile's expected customers per slot and day, then what shapes it."""
+    prof = load_profile(file) if file is not None else traffic.profile()
     shown, days = _week(prof, week)
-    store = Store(profile=shown, baseline=settings.baseline_for(prof), daily_customers=settings.daily_customers,
-                  variation=0.0, multiplier=settings.traffic_multiplier)
+    store = Store(profile=shown, baseline=traffic.baseline_for(prof), daily_customers=traffic.daily_customers,
+                  variation=0.0, multiplier=traffic.traffic_multiplier)
     columns = [expected_counts(store, store.day_plan(day)) for day in days]
     console = Console()
     if not console.is_terminal:
@@ -316,21 +337,35 @@ def show(file: str | None, week: str | None, **options: Any) -> None:
     table.add_row("day", *[f"{c.sum():.1f}" for c in columns])
     console.print(table)
     total = sum(float(c.sum()) for c in columns)
-    base_from = ("DAILY_CUSTOMERS" if settings.daily_customers is not None
-                 else "BASE_DAILY_CUSTOMERS" if settings.base_daily_customers is not None
-                 else "profile" if prof.baseline is not None else "DEFAULT_DAILY_CUSTOMERS")
-    console.print(f"week total {total:.1f}; baseline {store.baseline:g}/day (from {base_from}), "
+    console.print(f"week total {total:.1f}; baseline {store.baseline:g}/day (from {_baseline_from(traffic, prof)}), "
                   f"multiplier {store.multiplier:g}; dwell {_dwell_text(prof)}", highlight=False)
     if not prof.calendar.is_empty and week is None:
         console.print("the profile has a calendar; pass --week DATE to see it applied", highlight=False)
+    for line in _layers_text(prof, total):
+        console.print(line, highlight=False)
+
+
+def _baseline_from(traffic: TrafficSettings, prof: Profile) -> str:
+    """Which setting (or the profile) the baseline comes from."""
+    if traffic.daily_customers is not None:
+        return "DAILY_CUSTOMERS"
+    if traffic.base_daily_customers is not None:
+        return "BASE_DAILY_CUSTOMERS"
+    return "profile" if prof.baseline is not None else "DEFAULT_DAILY_CUSTOMERS"
+
+
+def _layers_text(prof: Profile, total: float) -> list[str]:
+    """A line for each of the profile's groups and sensor, when it has them."""
+    lines = []
     if prof.groups is not None:
         g = prof.groups
-        console.print(f"groups: mean size {g.mean():.2f} (about {total / g.mean():.1f} groups a week), "
-                      f"members enter within {g.spread} s, {g.together:.0%} leave together; "
-                      f"people per slot have variance/mean {g.second_moment() / g.mean():.2f}", highlight=False)
+        lines.append(f"groups: mean size {g.mean():.2f} (about {total / g.mean():.1f} groups a week), "
+                     f"members enter within {g.spread} s, {g.together:.0%} leave together; "
+                     f"people per slot have variance/mean {g.second_moment() / g.mean():.2f}")
     if prof.sensor is not None:
         n = prof.sensor
-        console.print(f"sensor: misses in/out {n.miss_in:g}/{n.miss_out:g}, double counts in/out "
-                      f"{n.double_in:g}/{n.double_out:g}, delay median {n.delay_median:g} s (sigma {n.delay_sigma:g}), "
-                      f"duplicates {n.duplicate:g}, {n.outages_per_day:g} outages a day of {n.outage_minutes:g} min "
-                      f"({n.outage_mode}); see docs/sensors.md", highlight=False)
+        lines.append(f"sensor: misses in/out {n.miss_in:g}/{n.miss_out:g}, double counts in/out "
+                     f"{n.double_in:g}/{n.double_out:g}, delay median {n.delay_median:g} s (sigma {n.delay_sigma:g}), "
+                     f"duplicates {n.duplicate:g}, {n.outages_per_day:g} outages a day of {n.outage_minutes:g} min "
+                     f"({n.outage_mode}); see docs/sensors.md")
+    return lines

@@ -45,7 +45,7 @@ from producer.dataset import Dataset, DatasetError, read_dataset
 from producer.manifest import ManifestError, RunInfo, run_info_of
 from producer.options import fail
 from producer.report_capacity import ErlangTable, admission_png, admission_series, erlang_html, erlang_table
-from producer.report_chain import build_chain_report, chain_report
+from producer.report_chain import REJECTED_NOT_WRITTEN, build_chain_report, chain_report
 from producer.report_page import render_page
 from producer.report_redis import StreamsError, read_streams, source_name
 from producer.sinks.files import FORMATS
@@ -415,12 +415,7 @@ def build_report(folder: str | Path, fmt: str | None = None) -> Report:
     info, notes = run_info_of(path)
     stores = info.stores if info else None
     start, end = _span(data, info)
-    if stores is None:
-        per_store: list[tuple[Store | None, str, str | None]] = [(None, "UTC", None)]
-    elif len(stores) == 1:
-        per_store = [(stores[0], stores[0].timezone, None)]
-    else:
-        per_store = [(s, s.timezone, s.store_id) for s in stores]
+    per_store = _per_store(stores)
     zones = {zone for _, zone, _ in per_store}
     one_zone = next(iter(zones)) if len(zones) == 1 else "UTC"
     figures = [
@@ -432,17 +427,33 @@ def build_report(folder: str | Path, fmt: str | None = None) -> Report:
     sensed = sensor_figure(data, start, end, one_zone)
     if sensed is not None:
         figures.append(sensed)
+    erlang = _capacity_figures(data, stores or (), start, end, info is not None and info.rejected_written,
+                               figures, notes)
+    return Report(path, data, info, start, end, notes, figures, erlang)
+
+
+def _per_store(stores: tuple[Store, ...] | None) -> list[tuple[Store | None, str, str | None]]:
+    """(store, its time zone, its id in titles) for each figure drawn per store: one unnamed without run.json."""
+    if stores is None:
+        return [(None, "UTC", None)]
+    if len(stores) == 1:
+        return [(stores[0], stores[0].timezone, None)]
+    return [(s, s.timezone, s.store_id) for s in stores]
+
+
+def _capacity_figures(data: Dataset, stores: tuple[Store, ...], start: int, end: int, rejected_written: bool,
+                      figures: list[Figure], notes: list[str]) -> list[ErlangTable]:
+    """Each store with a capacity: its admission figure (added to ``figures``) and its Erlang table; the note
+    (once) when who was turned away was not written."""
     erlang = []
-    rejected_written = bool(info and info.settings.get("write_rejected"))
-    for store in stores or ():
+    for store in stores:
         if store.capacity is None:
             continue
-        figures.append(admission_figure(data, store, start, end, None if len(stores or ()) == 1 else store.store_id))
+        figures.append(admission_figure(data, store, start, end, None if len(stores) == 1 else store.store_id))
         erlang.append(erlang_table(data, store, rejected_written))
         if not rejected_written and not any("WRITE_REJECTED" in n for n in notes):
-            notes.append("Customers turned away or giving up were not written (WRITE_REJECTED=0): "
-                         "the admission figures show admitted customers only.")
-    return Report(path, data, info, start, end, notes, figures, erlang)
+            notes.append(REJECTED_NOT_WRITTEN)
+    return erlang
 
 
 def render_html(report: Report) -> str:

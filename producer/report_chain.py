@@ -18,6 +18,10 @@ from producer.report_views import store_view
 from sim.events import iso
 from sim.store import Store
 
+#: The note of a report whose stores have a capacity when the run did not write who was turned away.
+REJECTED_NOT_WRITTEN = ("Customers turned away or giving up were not written (WRITE_REJECTED=0): "
+                        "the admission figures show admitted customers only.")
+
 
 def _stores_and_width(info: RunInfo | None) -> tuple[tuple[str, ...] | None, int]:
     if info is None:
@@ -30,11 +34,10 @@ def chain_report(counts: Counts, info: RunInfo | None, title: str, source: str, 
     start = info.start if info else counts.anchor
     end = info.end if info else counts.anchor + counts.n_bins * counts.bin_seconds
     by_id: dict[str, Store] = {s.store_id: s for s in info.stores} if info else {}
-    rejected_written = bool(info and info.settings.get("write_rejected"))
+    rejected_written = info is not None and info.rejected_written
     views = [store_view(counts, r, by_id.get(sid), start, end, rejected_written) for r, sid in enumerate(counts.stores)]
     if any(s.capacity is not None for s in by_id.values()) and not rejected_written:
-        notes.append("Customers turned away or giving up were not written (WRITE_REJECTED=0): "
-                     "the admission figures show admitted customers only.")
+        notes.append(REJECTED_NOT_WRITTEN)
     summary = [("data set", source), ("span", f"{iso(start)} to {iso(end)}"), ("stores", f"{len(counts.stores):,}"),
                ("visits", f"{int(counts.entries.sum()):,}"),
                ("door events", f"{int(counts.door_in.sum() + counts.door_out.sum()):,} entries and exits")]

@@ -19,7 +19,6 @@ Nothing is written to Redis.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -32,7 +31,7 @@ import redis
 from producer.live.runstate import RunRecordError, RunState, run_key, store_fingerprint
 from producer.manifest import RunInfo
 from producer.report_agg import Counts, bin_width
-from producer.settings import Settings, SettingsError
+from producer.settings import SPECS, TRAFFIC_SETTINGS, SettingsError, TrafficSettings
 from sim.events import iso
 from sim.store import Store
 
@@ -116,9 +115,9 @@ def _stores_of(state: RunState, notes: list[str]) -> tuple[Store, ...] | None:
         if name not in ("fingerprint", "sensor"):
             values[name] = json.loads(text)
     try:
-        settings = dataclasses.replace(Settings.load({}, {}), seed=state.seed,
-                                       **{k: v for k, v in values.items() if k in Settings.__dataclass_fields__})
-        stores = settings.stores()
+        traffic = TrafficSettings(**{name: values.get(name, SPECS[name].default) for name in TRAFFIC_SETTINGS}
+                                  | {"seed": state.seed})  # the record's traffic section, defaults for the rest
+        stores = traffic.stores()
     except (SettingsError, OSError, ValueError, TypeError) as exc:
         notes.append(f"The run's stores cannot be rebuilt here ({' '.join(str(exc).split())[:160]}): "
                      "the figures show the data without the profile's expectation.")
@@ -180,12 +179,7 @@ def read_streams(url: str, stream: str) -> tuple[Counts, RunInfo | None, list[st
         raise StreamsError(f"--redis-url: cannot read the streams ({' '.join(str(exc).split())[:200]})") from None
     finally:
         client.close()
-    assert tally.first is not None and tally.last is not None and tally.anchor is not None
-    end = (tally.last // width + 1) * width
-    if state is not None and state.closed is not None:
-        end = state.closed
-    start = tally.anchor if state is None else max(state.sim_start, tally.first // width * width
-                                                   if any("STREAM_MAXLEN" in n for n in notes) else state.sim_start)
+    start, end = _span(tally, state, width, trimmed=any("STREAM_MAXLEN" in n for n in notes))
     order = tuple(s.store_id for s in stores) if stores else tuple(sorted(tally.stores))
     counts = tally.counts(order, end)
     info = None
@@ -193,6 +187,18 @@ def read_streams(url: str, stream: str) -> tuple[Counts, RunInfo | None, list[st
         rejected = bool(json.loads(state.traffic.get("write_rejected", "false")))
         info = RunInfo(state.seed, start, end, stores, {"write_rejected": rejected})
     return counts, info, notes
+
+
+def _span(tally: _Tally, state: RunState | None, width: int, trimmed: bool) -> tuple[int, int]:
+    """The span reported: from the run's start (or, from a ``trimmed`` stream, the bin of the first session
+    kept) to the run's close, or the bin after the last session read."""
+    assert tally.first is not None and tally.last is not None and tally.anchor is not None
+    end = (tally.last // width + 1) * width
+    if state is not None and state.closed is not None:
+        end = state.closed
+    if state is None:
+        return tally.anchor, end
+    return max(state.sim_start, tally.first // width * width if trimmed else state.sim_start), end
 
 
 def source_name(url: str, stream: str) -> str:

@@ -1,18 +1,43 @@
-"""What every offline run prints and records, plain or partitioned: the seed line, run.json, write errors.
+"""What every offline run writes to and records, plain or partitioned: the output section, the seed line,
+run.json, write errors.
 
-Its own module so that :mod:`producer.simulate` and
+Its own module so that :mod:`producer.offline` and
 :mod:`producer.simulate_partitioned` share it without importing each other.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 
 from producer.manifest import write_manifest
-from producer.settings import TRAFFIC_SETTINGS, Settings
+from producer.settings import TRAFFIC_SETTINGS, SensorSettings, TrafficSettings
 from sim.run import Simulation
+
+
+@dataclass(frozen=True)
+class Output:
+    """The output section: where and how an offline run writes (the folder, the format, the engine, and how
+    it is cut and run). Command-line options of ``simulate`` only, with no environment variable."""
+
+    out: str
+    fmt: str
+    engine: str
+    partition: bool = False
+    workers: int | None = None  #: a local Dask cluster of this many workers
+    scheduler: str | None = None  #: a running Dask cluster's scheduler
+
+    @property
+    def partitioned(self) -> bool:
+        """Written as hive-partitioned data sets (``--partition``, implied by Dask)."""
+        return self.partition or self.workers is not None or self.scheduler is not None
+
+    @property
+    def on_dask(self) -> bool:
+        """Run on a Dask cluster (``--workers`` or ``--scheduler``)."""
+        return self.workers is not None or self.scheduler is not None
 
 
 def print_seed(console: Console, given: int | None, seed: int) -> None:
@@ -22,18 +47,20 @@ def print_seed(console: Console, given: int | None, seed: int) -> None:
                       highlight=False)
 
 
-def manifest_settings(settings: Settings, seed: int, engine: str, fmt: str, **more: Any) -> dict[str, Any]:
-    """The settings recorded in run.json."""
-    return {**{name: getattr(settings, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
-            "engine": engine, "format": fmt, **more}
+def manifest_settings(traffic: TrafficSettings, seed: int, output: Output, **more: Any) -> dict[str, Any]:
+    """The settings recorded in run.json: the traffic section (with the run's seed) and the output's
+    engine and format, then ``more``."""
+    return {**{name: getattr(traffic, name) for name in TRAFFIC_SETTINGS}, "seed": seed,
+            "engine": output.engine, "format": output.fmt, **more}
 
 
-def record_run(out: str, run: Simulation, settings: Settings, engine: str, fmt: str, sensor: bool,
+def record_run(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, output: Output,
                **layout: Any) -> None:
-    """Write run.json for a plain run or (``layout``: how it was cut and run) a partitioned one."""
-    more = {"sensor": True, "count_interval": settings.count_interval} if sensor else {}
-    write_manifest(out, run.seed, run.start, run.end, run.stores,
-                   manifest_settings(settings, run.seed, engine, fmt, **layout, **more))
+    """Write run.json for a plain run or (``layout``: how it was cut and run) a partitioned one; ``sensor``
+    is the sensor section of a run with a door sensor, else ``None``."""
+    more = {"sensor": True, "count_interval": sensor.count_interval} if sensor is not None else {}
+    write_manifest(output.out, run.seed, run.start, run.end, run.stores,
+                   manifest_settings(traffic, run.seed, output, **layout, **more))
 
 
 def cannot_write(out: str, exc: OSError) -> str:

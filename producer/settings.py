@@ -373,6 +373,9 @@ class TrafficSettings:
     write_rejected: bool
     stores_file: str | None
 
+    def __post_init__(self) -> None:
+        self._check_traffic()  # a section built alone checks itself too (Settings checks every section)
+
     @property
     def baseline(self) -> float:
         if self.base_daily_customers is not None:

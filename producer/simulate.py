@@ -10,8 +10,9 @@ import click
 from rich.console import Console
 
 from producer import formats
-from producer.offline import Output, run_offline
+from producer.offline import run_offline
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
+from producer.run_output import Output
 from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS
 from producer.sinks.files import FORMATS
 from producer.span import parse_end, parse_start
@@ -60,7 +61,8 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
         fail(str(exc))
     if Path(out).exists() and not Path(out).is_dir():
         fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
-    summary = run_offline(run, settings, Output(out, fmt, engine, partition, n_workers, address), console)
+    output = Output(out, fmt, engine, partition, n_workers, address)
+    summary = run_offline(run, settings, settings, output, console)  # its traffic and sensor sections
     if not quiet:
         for line in summary.lines():
             click.echo(line)

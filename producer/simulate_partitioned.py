@@ -19,8 +19,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from producer.options import fail
 from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
 from producer.run_folder import replace_earlier_runs
-from producer.run_output import cannot_write, print_seed, record_run
-from producer.settings import Settings
+from producer.run_output import Output, cannot_write, print_seed, record_run
+from producer.settings import SensorSettings, TrafficSettings
 from producer.summary import Summary
 from sim.run import Simulation
 
@@ -38,37 +38,38 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def simulate_partitioned(
-    run: Simulation, settings: Settings, *, out: str, fmt: str, engine: str, workers: int | None,
-    scheduler: str | None, console: Console, sensor: bool = False,
-) -> Summary:
-    """Run ``run`` as tasks, write the data sets and run.json; what it did (the command prints it)."""
+def simulate_partitioned(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, output: Output,
+                         console: Console) -> Summary:
+    """Run ``run`` as tasks, write the data sets and run.json; what it did (the command prints it).
+
+    ``sensor`` is the sensor section of a run with a door sensor, else ``None``.
+    """
     from producer.cluster import ClusterError, DaskMissing, require_dask, warn_if_too_small
 
-    on_dask = workers is not None or scheduler is not None
+    out, workers, scheduler = output.out, output.workers, output.scheduler
     warn_if_too_small(run, workers, console.quiet)
-    if on_dask:
+    if output.on_dask:
         try:
             require_dask()
         except DaskMissing as exc:
             fail(str(exc), 2)
     tasks = plan_tasks(
-        run.seed, run.stores, run.start, run.end, engine=engine,  # type: ignore[arg-type]
-        rejected=settings.write_rejected, fmt=fmt, out=out, workers=workers or 1,
-        sensor_interval=60 * settings.count_interval if sensor else None,
+        run.seed, run.stores, run.start, run.end, engine=output.engine,  # type: ignore[arg-type]
+        rejected=traffic.write_rejected, fmt=output.fmt, out=out, workers=workers or 1,
+        sensor_interval=60 * sensor.count_interval if sensor is not None else None,
     )
     try:
         Path(out).mkdir(parents=True, exist_ok=True)
         prepare(out)
     except OSError as exc:
         fail(cannot_write(out, exc), 1)
-    print_seed(console, settings.seed, run.seed)
+    print_seed(console, traffic.seed, run.seed)
     began = time.perf_counter()
     try:
-        results = _run_all(tasks, workers, scheduler, console)
-        paths = publish(out, sensor)
+        results = _run_all(tasks, output, console)
+        paths = publish(out, sensor is not None)
         replace_earlier_runs(out, paths)  # a folder holds one run: an earlier plain run's files go
-        record_run(out, run, settings, engine, fmt, sensor, layout=SENSOR_LAYOUT if sensor else LAYOUT,
+        record_run(run, traffic, sensor, output, layout=SENSOR_LAYOUT if sensor is not None else LAYOUT,
                    tasks=len(tasks), workers=workers, scheduler=scheduler)
     except DaskMissing as exc:
         abort(out)
@@ -82,11 +83,11 @@ def simulate_partitioned(
     except BaseException:
         abort(out)
         raise
-    return _summary(run, tasks, results, paths, time.perf_counter() - began, workers, scheduler, sensor)
+    return _summary(run, tasks, results, paths, time.perf_counter() - began, output, sensor is not None)
 
 
-def _run_all(tasks: list[Task], workers: int | None, scheduler: str | None, console: Console) -> list[TaskResult]:
-    """Every task's result: on Dask when asked (``workers`` or ``scheduler``), else one after the other here."""
+def _run_all(tasks: list[Task], output: Output, console: Console) -> list[TaskResult]:
+    """Every task's result: on Dask when asked (``--workers`` or ``--scheduler``), else one after the other here."""
     from producer.cluster import connect, run_tasks
 
     results: list[TaskResult] = []
@@ -97,8 +98,8 @@ def _run_all(tasks: list[Task], workers: int | None, scheduler: str | None, cons
             results.append(result)
             bar.advance(progress)
 
-        if workers is not None or scheduler is not None:
-            with connect(workers, scheduler) as client:
+        if output.on_dask:
+            with connect(output.workers, output.scheduler) as client:
                 run_tasks(client, tasks, done)
         else:
             for task in tasks:
@@ -106,16 +107,23 @@ def _run_all(tasks: list[Task], workers: int | None, scheduler: str | None, cons
     return results
 
 
-def _summary(run: Simulation, tasks: list[Task], results: list[TaskResult], paths: list[Path], elapsed: float,
-             workers: int | None, scheduler: str | None, sensor: bool) -> Summary:
-    where = f"on {workers} local workers" if workers else f"on {scheduler}" if scheduler else "in one process"
-    if (workers is not None or scheduler is not None) and results:
+def _where(output: Output, results: list[TaskResult]) -> str:
+    """Where the tasks ran, for the summary line (on Dask: with the peak memory of a worker)."""
+    if not output.on_dask:
+        return "in one process"
+    where = f"on {output.workers} local workers" if output.workers else f"on {output.scheduler}"
+    if results:
         where += f" (peak memory per worker {max(r.peak_rss_mb for r in results):,.0f} MB)"
+    return where
+
+
+def _summary(run: Simulation, tasks: list[Task], results: list[TaskResult], paths: list[Path], elapsed: float,
+             output: Output, sensor: bool) -> Summary:
     visits = sum(r.sessions for r in results)
+    capacity = (sum(r.turned_away for r in results), sum(r.gave_up for r in results))
     return Summary(
         seed=run.seed, start=run.start, end=run.end, visits=visits, events=visits + sum(r.doors for r in results),
         elapsed=elapsed, paths=tuple(paths[:2]), sensor_paths=tuple(paths[2:4]) if sensor else None,
-        capacity=(sum(r.turned_away for r in results), sum(r.gave_up for r in results))
-        if any(s.interacts for s in run.stores) else None,
-        tasks=len(tasks), where=where, sensor_records=sum(r.sensor_records for r in results),
+        capacity=capacity if any(s.interacts for s in run.stores) else None,
+        tasks=len(tasks), where=_where(output, results), sensor_records=sum(r.sensor_records for r in results),
     )

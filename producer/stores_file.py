@@ -142,29 +142,9 @@ def _store(
     patience: int | None, profiles: dict[Path, Profile],
     baseline_for: Callable[[Profile], float] | None = None,
 ) -> Store:
-    if not isinstance(table, Mapping):
-        raise StoresError(f"{where}: stores[{i}]: expected a table ([[stores]]) with an id")
-    if "id" not in table:
-        raise StoresError(f"{where}: stores[{i}]: id: missing; every store needs a unique id (a string)")
-    store_id = table["id"]
-    if not isinstance(store_id, str) or not store_id.strip():
-        raise StoresError(f"{where}: stores[{i}]: id: expected a non-empty string, got {store_id!r}")
+    store_id = _store_id(table, i, where)
     at = f"{where}: store {store_id!r}"
-    unknown = sorted(set(table) - set(STORE_KEYS))
-    if unknown:
-        raise StoresError(f"{at}: unknown key {unknown[0]!r}; accepted keys are {', '.join(STORE_KEYS)}")
-    if "baseline" in table and "daily_customers" in table:
-        raise StoresError(f"{at}: give baseline or daily_customers, not both")
-    changes: dict[str, Any] = {"store_id": store_id}
-    if "baseline" in table:
-        changes["daily_customers"] = None
-    for key, (parse, name, accepts) in _FIELDS.items():
-        if key not in table:
-            continue
-        try:
-            changes[name] = parse(table[key])
-        except ValueError:
-            raise StoresError(f"{at}: {key} = {_short(table[key])} is not valid; expected {accepts}") from None
+    changes: dict[str, Any] = {"store_id": store_id, **_plain_keys(table, at)}
     if "profile" in table:
         profile = changes["profile"] = _profile(table["profile"], at, folder, profiles)
         changes["dwell"] = profile.dwell or DEFAULT_DWELL
@@ -178,6 +158,38 @@ def _store(
         return dataclasses.replace(defaults, **changes)
     except ValueError as exc:
         raise StoresError(f"{at}: {exc}") from None
+
+
+def _store_id(table: Any, i: int, where: str) -> str:
+    """The id of the ``i``-th ``[[stores]]`` table, checked: a table with a non-empty string id."""
+    if not isinstance(table, Mapping):
+        raise StoresError(f"{where}: stores[{i}]: expected a table ([[stores]]) with an id")
+    if "id" not in table:
+        raise StoresError(f"{where}: stores[{i}]: id: missing; every store needs a unique id (a string)")
+    store_id = table["id"]
+    if not isinstance(store_id, str) or not store_id.strip():
+        raise StoresError(f"{where}: stores[{i}]: id: expected a non-empty string, got {store_id!r}")
+    return store_id
+
+
+def _plain_keys(table: Mapping[str, Any], at: str) -> dict[str, Any]:
+    """The Store fields a table's plain keys (:data:`_FIELDS`) give, each checked; unknown keys refused."""
+    unknown = sorted(set(table) - set(STORE_KEYS))
+    if unknown:
+        raise StoresError(f"{at}: unknown key {unknown[0]!r}; accepted keys are {', '.join(STORE_KEYS)}")
+    if "baseline" in table and "daily_customers" in table:
+        raise StoresError(f"{at}: give baseline or daily_customers, not both")
+    changes: dict[str, Any] = {}
+    if "baseline" in table:
+        changes["daily_customers"] = None
+    for key, (parse, name, accepts) in _FIELDS.items():
+        if key not in table:
+            continue
+        try:
+            changes[name] = parse(table[key])
+        except ValueError:
+            raise StoresError(f"{at}: {key} = {_short(table[key])} is not valid; expected {accepts}") from None
+    return changes
 
 
 def _profile(value: Any, at: str, folder: Path, cache: dict[Path, Profile]) -> Profile:
