@@ -3,7 +3,7 @@
 ``foot-traffic simulate`` writes it beside the data files so that a data set
 can be explained later without the command line that made it: the seed, the
 simulated span, the settings and every store's configuration (its profile as
-TOML text, its dwell mixture). ``foot-traffic report`` reads it back to draw
+TOML text, its dwell model). ``foot-traffic report`` reads it back to draw
 the profile's expectation beside the data. A store is written in its own
 form (:meth:`~sim.store.Store.to_mapping`), the profile as TOML text.
 
@@ -24,7 +24,13 @@ from sim.profile import ProfileError
 from sim.store import Store
 
 MANIFEST_NAME = "run.json"
-FORMAT_VERSION = 1
+#: The version written. 2: each store in its own form (:meth:`Store.to_mapping`: the dwell a table with its
+#: ``kind``, the queue's keys). 1: before that (a mixture dwell as ``{"shares", "bands"}``, any other as
+#: ``null``, no ``capacity_mode`` or ``patience``); files written just before the bump carry 1 with stores
+#: in their own form, which version 1 reads too.
+FORMAT_VERSION = 2
+#: The versions read.
+READABLE_VERSIONS = (1, 2)
 
 
 class ManifestError(ValueError):
@@ -74,31 +80,38 @@ def write_manifest(
     return path
 
 
-def _store_from_dict(raw: Any, where: str) -> tuple[Store, bool]:
+def _store_from_dict(raw: Any, where: str, version: int) -> tuple[Store, bool]:
     """A store and whether its dwell model is known.
 
-    Older files wrote a mixture dwell as ``{"shares", "bands"}`` and any
-    other as ``null`` (a store only ever had one from its profile, which the
-    profile text holds), and had no ``capacity_mode`` and ``patience`` (their
-    stores queued without patience).
+    Version 2 holds each store in its own form. Version 1 files wrote a
+    mixture dwell as ``{"shares", "bands"}`` and any other as ``null`` (a
+    store only ever had one from its profile, which the profile text holds),
+    and had no ``capacity_mode`` and ``patience`` (their stores queued
+    without patience).
     """
     if not isinstance(raw, dict):
         raise ManifestError(f"{where}: expected an object")
     try:
         profile = tomllib.loads(raw["profile"])
-        dwell = raw["dwell"]
-        known = dwell is not None or "dwell" in profile
-        if dwell is None:
-            dwell = profile.get("dwell", {"kind": "default"})
-        elif isinstance(dwell, dict) and "kind" not in dwell:
-            dwell = {"kind": "mixture", **dwell}
-        store = Store.from_mapping({"capacity_mode": "queue", "patience": None, **raw,
-                                    "profile": profile, "dwell": dwell}, where)
+        dwell, known = raw["dwell"], True
+        if version == 1:
+            dwell, known = _v1_dwell(dwell, profile)
+            raw = {"capacity_mode": "queue", "patience": None, **raw}
+        store = Store.from_mapping({**raw, "profile": profile, "dwell": dwell}, where)
     except KeyError as exc:
         raise ManifestError(f"{where}: missing key {exc.args[0]!r}") from None
     except (ProfileError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
         raise ManifestError(f"{where}: {' '.join(str(exc).split())}") from None
     return store, known
+
+
+def _v1_dwell(dwell: Any, profile: dict[str, Any]) -> tuple[Any, bool]:
+    """A version 1 store's dwell as a table, and whether it is known (``null``: the profile's, if it has one)."""
+    if dwell is None:
+        return profile.get("dwell", {"kind": "default"}), "dwell" in profile
+    if isinstance(dwell, dict) and "kind" not in dwell:
+        return {"kind": "mixture", **dwell}, True
+    return dwell, True
 
 
 def run_info_of(folder: Path) -> tuple[RunInfo | None, list[str]]:
@@ -123,8 +136,12 @@ def read_manifest(folder: str | Path) -> tuple[RunInfo, bool]:
         raise ManifestError(f"{path}: cannot read it ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
-        raise ManifestError(f"{path}: expected a run manifest with format_version {FORMAT_VERSION}")
+    if not isinstance(doc, dict):
+        raise ManifestError(f"{path}: expected a run manifest (a JSON object with format_version)")
+    version = doc.get("format_version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        raise ManifestError(f"{path}: format_version {version!r} is not one this version reads: expected "
+                            + " or ".join(str(v) for v in READABLE_VERSIONS))
     try:
         seed, start, end = int(doc["seed"]), int(doc["start"]), int(doc["end"])
         raw_stores, settings = doc["stores"], doc["settings"]
@@ -136,7 +153,7 @@ def read_manifest(folder: str | Path) -> tuple[RunInfo, bool]:
         raise ManifestError(f"{path}: 'stores' must be a non-empty list")
     if end <= start:
         raise ManifestError(f"{path}: 'end' must come after 'start'")
-    parsed = [_store_from_dict(s, f"{path}: stores[{i}]") for i, s in enumerate(raw_stores)]
+    parsed = [_store_from_dict(s, f"{path}: stores[{i}]", version) for i, s in enumerate(raw_stores)]
     info = RunInfo(
         seed=seed, start=start, end=end, stores=tuple(s for s, _ in parsed),
         settings=settings if isinstance(settings, dict) else {},
