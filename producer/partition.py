@@ -33,7 +33,6 @@ the other (``simulate --partition``), workers run them in parallel.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
 import shutil
@@ -41,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from producer.partition_paths import move_to_partitions, partial_name
+from producer.partition_paths import DayFiles, OpenDays, partial_name
 from producer.partition_sensor import SENSOR_DATASETS, SensorPartitions, extended_end
 from producer.sinks.files import DOORS_NAME, SESSIONS_NAME, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
@@ -140,46 +139,18 @@ def plan_tasks(
     return whole + split
 
 
-class _DayFiles:
-    """One store's rows of one UTC date, through a :class:`FileSink` in a staging folder.
-
-    The files are the format's partition files (:mod:`producer.formats`; a
-    Parquet partition has no ``store_id`` column, the path holds it). When
-    the date is done its two files are moved to their partitions (a file
-    with no rows is dropped).
-    """
-
-    def __init__(self, task: Task, day: int) -> None:
-        self.task, self.date = task, dt.date(1970, 1, 1) + dt.timedelta(days=day)
-        self.sink = FileSink(Path(task.out) / STAGING / f"{quote(task.store.store_id, safe='')}-{day}", task.fmt,
-                             partition=True)
-
-    def write(self, batch: Batch) -> None:
-        self.sink.write(batch)
-
-    def finish(self) -> list[int]:
-        paths = self.sink.close()
-        move_to_partitions(paths, self.task.datasets, self.sink.rows, self.task.out, self.task.store.store_id,
-                           self.date, self.task.fmt)
-        self.sink.folder.rmdir()
-        return list(self.sink.rows)
-
-    def abort(self) -> None:
-        self.sink.abort()
-        shutil.rmtree(self.sink.folder, ignore_errors=True)
-
-
-class _Partitions:
+class _Partitions(OpenDays):
     """One store's rows cut by UTC date, each date written to its partitions when done.
 
     Sessions arrive in entry order and door events in time order, so a date
-    is done once both have moved past it.
+    is done once both have moved past it. A date's files are the format's
+    partition files (:mod:`producer.formats`; a Parquet partition has no
+    ``store_id`` column, the path holds it).
     """
 
     def __init__(self, task: Task) -> None:
+        super().__init__()
         self.task = task
-        self.open: dict[int, _DayFiles] = {}
-        self.rows = [0, 0]
         self._seen = [-1, -1]  # latest day number seen in sessions, in door events
 
     def write(self, batch: Batch) -> None:
@@ -192,27 +163,13 @@ class _Partitions:
             self._seen[0] = max(self._seen[0], int(batch.sessions.entry[-1]) // DAY)
         if len(batch.doors):
             self._seen[1] = max(self._seen[1], int(batch.doors.time[-1]) // DAY)
-        for day in [d for d in self.open if d < min(self._seen)]:
-            self._finish(day)
+        self._finish_before(min(self._seen))
 
-    def _day(self, day: int) -> _DayFiles:
-        part = self.open.get(day)
-        if part is None:
-            part = self.open[day] = _DayFiles(self.task, day)
-        return part
-
-    def _finish(self, day: int) -> None:
-        rows = self.open.pop(day).finish()
-        self.rows = [a + b for a, b in zip(self.rows, rows)]
-
-    def close(self) -> None:
-        for day in sorted(self.open):
-            self._finish(day)
-
-    def abort(self) -> None:
-        for part in self.open.values():
-            part.abort()
-        self.open.clear()
+    def _open_day(self, day: int) -> DayFiles:
+        task = self.task
+        sink = FileSink(Path(task.out) / STAGING / f"{quote(task.store.store_id, safe='')}-{day}", task.fmt,
+                        partition=True)
+        return DayFiles(sink, task.datasets, task.out, task.store.store_id, day, task.fmt)
 
 
 def run_task(task: Task) -> TaskResult:

@@ -29,13 +29,12 @@ midnight, so a task for ``[a, b)`` feeds its own layer the crossings from
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 
+from producer.partition_paths import DayFiles, OpenDays
 from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, SensorFileSink
 from sim.batch import DoorColumns
 from sim.fast import DAY
@@ -52,48 +51,21 @@ def extended_end(end: int, run_end: int, interval: int) -> int:
     return min(run_end, -(-end // interval) * interval)
 
 
-class _DayFiles:
-    """One store's sensor rows of one UTC date, through a :class:`SensorFileSink` (its partition files) in staging."""
-
-    def __init__(self, out: Path, staging: Path, store_id: str, day: int, fmt: str) -> None:
-        self.out, self.store_id, self.fmt = out, store_id, fmt
-        self.date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
-        folder = staging / f"{quote(store_id, safe='')}-{day}-sensor"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.sink = SensorFileSink(folder, fmt, partition=True)
-
-    def write(self, records: SensorColumns, counts: CountColumns) -> None:
-        self.sink.write(records, counts)
-
-    def finish(self) -> list[int]:
-        from producer.partition_paths import move_to_partitions
-
-        paths = self.sink.close()
-        move_to_partitions(paths, SENSOR_DATASETS, self.sink.rows, self.out, self.store_id, self.date, self.fmt)
-        self.sink.folder.rmdir()
-        return list(self.sink.rows)
-
-    def abort(self) -> None:
-        self.sink.abort()
-        shutil.rmtree(self.sink.folder, ignore_errors=True)
-
-
 def _dates(times: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """Rows by UTC day (epoch days), each day's rows in their order."""
     days = times // DAY
     return [(int(d), days == d) for d in np.unique(days).tolist()]
 
 
-class SensorPartitions:
+class SensorPartitions(OpenDays):
     """One task's sensor layer and its partitions (see the module's doc)."""
 
     def __init__(self, seed: int, store: Store, start: int, end: int, run_start: int, run_end: int,
                  interval: int, fmt: str, out: str | Path, staging: Path) -> None:
+        super().__init__()
         self.start, self.end, self.run_start = start, end, run_start
         self.fmt, self.out, self.staging, self.store_id = fmt, Path(out), staging, store.store_id
         self.layer = SensorLayer(seed, (store,), start, extended_end(end, run_end, interval), interval=interval)
-        self.open: dict[int, _DayFiles] = {}
-        self.rows = [0, 0]
         self._fed = -1  # the latest UTC day fed
 
     def write(self, doors: DoorColumns) -> None:
@@ -105,18 +77,11 @@ class SensorPartitions:
         oldest = since // DAY if since is not None else self._fed
         # A date is done once the days after it (an interval ends at most a day later) are being fed
         # and none of its records is still to be delivered.
-        for day in [d for d in self.open if d < min(self._fed - 1, oldest)]:
-            self._finish(day)
+        self._finish_before(min(self._fed - 1, oldest))
 
     def close(self) -> None:
         self._put(*self.layer.close())
-        for day in sorted(self.open):
-            self._finish(day)
-
-    def abort(self) -> None:
-        for part in self.open.values():
-            part.abort()
-        self.open.clear()
+        super().close()
 
     def _put(self, records: SensorColumns, counts: CountColumns) -> None:
         records = records.take(records.time < self.end)  # crossings past the span only feed the counts
@@ -128,13 +93,8 @@ class SensorPartitions:
         for day, mine in _dates(counts.interval_start):
             self._day(day).write(none_r, counts.take(mine))
 
-    def _day(self, day: int) -> _DayFiles:
-        part = self.open.get(day)
-        if part is None:
-            part = self.open[day] = _DayFiles(self.out, self.staging, self.store_id, day, self.fmt)
-        return part
-
-    def _finish(self, day: int) -> None:
-        rows = self.open.pop(day).finish()
-        self.rows = [a + b for a, b in zip(self.rows, rows, strict=True)]
-
+    def _open_day(self, day: int) -> DayFiles:
+        folder = self.staging / f"{quote(self.store_id, safe='')}-{day}-sensor"
+        folder.mkdir(parents=True, exist_ok=True)
+        return DayFiles(SensorFileSink(folder, self.fmt, partition=True), SENSOR_DATASETS, self.out, self.store_id,
+                        day, self.fmt)
