@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,16 +187,35 @@ def followed_clock(sink: RedisSink, waker: Waker, push: bool) -> FollowedClock:
     return clock
 
 
+@dataclass
+class Following:
+    """A producer's parts following ``sim:now`` (CLOCK=redis) on empty bench streams, the clock set to ``start``."""
+
+    sink: RedisSink
+    waker: Waker
+    outbox: Outbox
+    clock: FollowedClock
+    idle_gc: IdleGC
+    env: PacedEnvironment
+    t0: int
+
+    @classmethod
+    def open(cls, url: str, start: str, push: bool) -> Following:
+        sink, waker, outbox = open_outbox(url)
+        t0 = to_epoch(start)
+        sink.client.set("sim:now", f"{start}+00:00")
+        clock = followed_clock(sink, waker, push)
+        clock.wait_first(waker.wait)
+        idle_gc = IdleGC()
+        env = PacedEnvironment(clock, waker, t0, outlet=outbox, gc=idle_gc)
+        return cls(sink, waker, outbox, clock, idle_gc, env, t0)
+
+
 def followed_run(url: str, multiplier: float, daily: int, start: str, warm: float, measure: float,
                  push: bool, step: float = 5) -> dict[str, float]:
     """Produce following a clock driven by another process (CLOCK=redis): lateness from each clock change."""
-    sink, waker, outbox = open_outbox(url)
-    t0 = to_epoch(start)
-    sink.client.set("sim:now", f"{start}+00:00")
-    clock = followed_clock(sink, waker, push)
-    clock.wait_first(waker.wait)
-    idle_gc = IdleGC()
-    env = PacedEnvironment(clock, waker, t0, outlet=outbox, gc=idle_gc)
+    f = Following.open(url, start, push)
+    sink, waker, outbox, clock, idle_gc, env, t0 = f.sink, f.waker, f.outbox, f.clock, f.idle_gc, f.env, f.t0
     emitter = Emitter(outbox)
     StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, None, emitter,
                window=window(multiplier))
@@ -221,14 +241,8 @@ def followed_run(url: str, multiplier: float, daily: int, start: str, warm: floa
 
 def idle_cpu(url: str, push: bool, seconds: float) -> float:
     """Percent of a core the producer uses while the clock it follows stands still (all its threads)."""
-    sink, waker, outbox = open_outbox(url)
-    start = f"{MONDAY}T10:00:00"
-    t0 = to_epoch(start)
-    sink.client.set("sim:now", f"{start}+00:00")
-    clock = followed_clock(sink, waker, push)
-    clock.wait_first(waker.wait)
-    idle_gc = IdleGC()
-    env = PacedEnvironment(clock, waker, t0, outlet=outbox, gc=idle_gc)
+    f = Following.open(url, f"{MONDAY}T10:00:00", push)
+    sink, waker, outbox, idle_gc, env, t0 = f.sink, f.waker, f.outbox, f.idle_gc, f.env, f.t0
     outbox.due = env.due
     StoreModel(env, 1, (Store(daily_customers=2_000, variation=0.0),), t0, None, Emitter(outbox), window=10)
     env.run_to(t0 + 1)  # the day's draw and the first instant, before measuring

@@ -22,10 +22,12 @@ Each test runs the real producer (``python -m producer``) following a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -65,76 +67,94 @@ def tracking_clients(client: redis.Redis) -> list[dict[str, object]]:
     return [c for c in client.client_list() if "t" in str(c["flags"]) and "B" in str(c["flags"])]
 
 
-def test_values_no_run_can_reach_are_held_with_one_warning_each(tmp_path: Path) -> None:
-    server = RedisServer().start()
-    proc: Watched | None = None
+@contextlib.contextmanager
+def own_server(*extra: str) -> Iterator[RedisServer]:
+    """A redis-server of the test's own (one it restarts), closed on the way out."""
+    server = RedisServer(extra=list(extra)).start()
     try:
+        yield server
+    finally:
+        server.close()
+
+
+@contextlib.contextmanager
+def producer(url: str, *args: str, **settings: object) -> Iterator[Watched]:
+    """A watched producer, killed on the way out if it still runs: a failed assertion leaves no producer behind."""
+    proc = watch_producer(url, *args, **settings)
+    try:
+        yield proc
+    finally:
+        if proc.proc.poll() is None:
+            proc.proc.kill()
+            proc.proc.wait(timeout=10)
+
+
+def assert_exact(client: redis.Redis, tmp_path: Path, end: dt.datetime) -> None:
+    """The streams hold exactly the offline run's events from START to ``end``."""
+    sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
+    assert payloads(client, SESSIONS) == sessions
+    assert payloads(client, DOORS) == doors
+
+
+def test_values_no_run_can_reach_are_held_with_one_warning_each(tmp_path: Path) -> None:
+    with own_server() as server:
         clock = redis.Redis.from_url(server.url)
         end = START + dt.timedelta(hours=3)
         clock.set("sim:now", iso(START))
-        proc = watch_producer(server.url, "--until", iso(end), *TRAFFIC, clock="redis")
-        proc.wait_for_log("on the clock")
-        held = START
-        bad: list[tuple[str | None, str]] = [
-            ("0001-01-01T00:00:00+14:00", "is outside the supported dates"),
-            ("9999-12-31T23:59:59-14:00", "is outside the supported dates"),
-            ("abc", "is not an ISO time"),
-            ("", "is not an ISO time"),
-            (None, "cannot be read (WRONGTYPE"),  # a list where the time should be
-        ]
-        seen: dict[str, int] = {}
-        for i, (value, warning) in enumerate(bad, start=1):
-            held += dt.timedelta(minutes=20)
-            clock.set("sim:now", iso(held))
-            if value is None:
-                clock.delete("sim:now")
-                clock.rpush("sim:now", iso(end))
-            else:
-                clock.set("sim:now", value)
-            seen[warning] = seen.get(warning, 0) + 1
-            wait_for_count(proc, warning, seen[warning])
-            assert latest_event(clock) <= held.timestamp(), f"written past the time held at {value!r}"
-            clock.set("sim:now", iso(held + dt.timedelta(seconds=30)))
-            wait_for_count(proc, "following it again", i)
-        clock.set("sim:now", iso(end))
-        _, err = proc.finish(timeout=120)
+        with producer(server.url, "--until", iso(end), *TRAFFIC, clock="redis") as proc:
+            proc.wait_for_log("on the clock")
+            held = START
+            bad: list[tuple[str | None, str]] = [
+                ("0001-01-01T00:00:00+14:00", "is outside the supported dates"),
+                ("9999-12-31T23:59:59-14:00", "is outside the supported dates"),
+                ("abc", "is not an ISO time"),
+                ("", "is not an ISO time"),
+                (None, "cannot be read (WRONGTYPE"),  # a list where the time should be
+            ]
+            seen: dict[str, int] = {}
+            for i, (value, warning) in enumerate(bad, start=1):
+                held += dt.timedelta(minutes=20)
+                clock.set("sim:now", iso(held))
+                if value is None:
+                    clock.delete("sim:now")
+                    clock.rpush("sim:now", iso(end))
+                else:
+                    clock.set("sim:now", value)
+                seen[warning] = seen.get(warning, 0) + 1
+                wait_for_count(proc, warning, seen[warning])
+                assert latest_event(clock) <= held.timestamp(), f"written past the time held at {value!r}"
+                clock.set("sim:now", iso(held + dt.timedelta(seconds=30)))
+                wait_for_count(proc, "following it again", i)
+            clock.set("sim:now", iso(end))
+            _, err = proc.finish(timeout=120)
         assert proc.proc.returncode == 0, err
         for warning, n in seen.items():
             assert err.count(warning) == n, err  # one warning each, however often it was read
         assert "Traceback" not in err, err
-        sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
-        assert payloads(clock, SESSIONS) == sessions
-        assert payloads(clock, DOORS) == doors
-    finally:
-        if proc is not None and proc.proc.poll() is None:
-            proc.proc.kill()  # a failed assertion leaves no producer behind
-            proc.proc.wait(timeout=10)
-        server.close()
+        assert_exact(clock, tmp_path, end)
 
 
 def test_a_far_jump_is_held_and_the_run_goes_on_exact(tmp_path: Path) -> None:
-    server = RedisServer().start()
-    proc: Watched | None = None
-    try:
+    with own_server() as server:
         clock = redis.Redis.from_url(server.url)
         clock.set("sim:now", iso(START))
-        proc = watch_producer(server.url, *TRAFFIC, clock="redis")  # open-ended: no --days, no --until
-        proc.wait_for_log("on the clock")
-        held = START + dt.timedelta(minutes=30)
-        clock.set("sim:now", iso(held))
-        wait_for(lambda: latest_event(clock) >= held.timestamp() - 600)  # an event in the last ten minutes: written up to about there
-        clock.set("sim:now", "9999-12-31T23:59:59+00:00")
-        proc.wait_for_log("is outside the supported dates")
-        far = START + dt.timedelta(days=10)
-        clock.set("sim:now", iso(far))
-        proc.wait_for_log("CLOCK_MAX_JUMP=86400")
-        assert iso(far) in proc.stderr
-        assert latest_event(clock) <= held.timestamp(), "nothing beyond the intended window"
-        back = held + dt.timedelta(minutes=30)
-        clock.set("sim:now", iso(back))
-        wait_for(lambda: latest_event(clock) >= back.timestamp() - 600)  # an event in the last ten minutes: written up to about there
-        proc.proc.terminate()
-        _, err = proc.finish(timeout=60)
+        with producer(server.url, *TRAFFIC, clock="redis") as proc:  # open-ended: no --days, no --until
+            proc.wait_for_log("on the clock")
+            held = START + dt.timedelta(minutes=30)
+            clock.set("sim:now", iso(held))
+            wait_for(lambda: latest_event(clock) >= held.timestamp() - 600)  # an event in the last ten minutes: written up to about there
+            clock.set("sim:now", "9999-12-31T23:59:59+00:00")
+            proc.wait_for_log("is outside the supported dates")
+            far = START + dt.timedelta(days=10)
+            clock.set("sim:now", iso(far))
+            proc.wait_for_log("CLOCK_MAX_JUMP=86400")
+            assert iso(far) in proc.stderr
+            assert latest_event(clock) <= held.timestamp(), "nothing beyond the intended window"
+            back = held + dt.timedelta(minutes=30)
+            clock.set("sim:now", iso(back))
+            wait_for(lambda: latest_event(clock) >= back.timestamp() - 600)  # an event in the last ten minutes: written up to about there
+            proc.proc.terminate()
+            _, err = proc.finish(timeout=60)
         assert proc.proc.returncode == 0, err
         assert err.count("is outside the supported dates") == 1 and err.count("more than CLOCK_MAX_JUMP") == 1, err
         assert "Traceback" not in err, err
@@ -144,42 +164,28 @@ def test_a_far_jump_is_held_and_the_run_goes_on_exact(tmp_path: Path) -> None:
         got_sessions, got_doors = payloads(clock, SESSIONS), payloads(clock, DOORS)
         assert len(got_doors) > 100 and got_doors == doors[:len(got_doors)]
         assert got_sessions == sessions[:len(got_sessions)]
-    finally:
-        if proc is not None and proc.proc.poll() is None:
-            proc.proc.kill()  # a failed assertion leaves no producer behind
-            proc.proc.wait(timeout=10)
-        server.close()
 
 
 def test_the_pushed_clock_comes_back_after_redis_restarts(tmp_path: Path) -> None:
-    server = RedisServer(extra=["--appendonly", "yes", "--appendfsync", "always"]).start()
-    proc: Watched | None = None
-    try:
+    with own_server("--appendonly", "yes", "--appendfsync", "always") as server:
         clock = redis.Redis.from_url(server.url)
         end = START + dt.timedelta(hours=2)
         clock.set("sim:now", iso(START))
-        proc = watch_producer(server.url, "--until", iso(end), *TRAFFIC, clock="redis")
-        proc.wait_for_log("on the clock")
-        wait_for(lambda: len(tracking_clients(clock)) == 1)
-        half = START + dt.timedelta(hours=1)
-        clock.set("sim:now", iso(half))
-        wait_for(lambda: latest_event(clock) >= half.timestamp() - 600)  # an event in the last ten minutes: written up to about there
-        server.restart(down_for=0.5)
-        proc.wait_for_log("the push connection is back")
-        clock = redis.Redis.from_url(server.url)
-        assert len(tracking_clients(clock)) == 1
-        clock.set("sim:now", iso(end))
-        _, err = proc.finish(timeout=120)
+        with producer(server.url, "--until", iso(end), *TRAFFIC, clock="redis") as proc:
+            proc.wait_for_log("on the clock")
+            wait_for(lambda: len(tracking_clients(clock)) == 1)
+            half = START + dt.timedelta(hours=1)
+            clock.set("sim:now", iso(half))
+            wait_for(lambda: latest_event(clock) >= half.timestamp() - 600)  # an event in the last ten minutes: written up to about there
+            server.restart(down_for=0.5)
+            proc.wait_for_log("the push connection is back")
+            clock = redis.Redis.from_url(server.url)
+            assert len(tracking_clients(clock)) == 1
+            clock.set("sim:now", iso(end))
+            _, err = proc.finish(timeout=120)
         assert proc.proc.returncode == 0, err
         assert "Traceback" not in err, err
-        sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
-        assert payloads(clock, SESSIONS) == sessions
-        assert payloads(clock, DOORS) == doors
-    finally:
-        if proc is not None and proc.proc.poll() is None:
-            proc.proc.kill()  # a failed assertion leaves no producer behind
-            proc.proc.wait(timeout=10)
-        server.close()
+        assert_exact(clock, tmp_path, end)
 
 
 def _acl_user(admin: redis.Redis, port: int, *more: str) -> str:
@@ -191,21 +197,13 @@ def _acl_user(admin: redis.Redis, port: int, *more: str) -> str:
     return f"redis://producer:pw-123@127.0.0.1:{port}/0"
 
 
-def _assert_exact(client: redis.Redis, tmp_path: Path, end: dt.datetime) -> None:
-    """The streams hold exactly the offline run's events from START to ``end``."""
-    sessions, doors = offline(tmp_path, "--start", iso(START), "--until", iso(end), *TRAFFIC)
-    assert payloads(client, SESSIONS) == sessions
-    assert payloads(client, DOORS) == doors
-
-
 def test_a_server_that_refuses_the_push_is_polled(tmp_path: Path, redis_server: RedisServer) -> None:
     """An ACL user without SUBSCRIBE (the README's minimal ACL): one warning, the clock polled, the run exact."""
     admin = redis.Redis.from_url(redis_server.url)
     url = _acl_user(admin, redis_server.port)
     end = START + dt.timedelta(hours=1)
     admin.set("sim:now", iso(START))
-    proc = watch_producer(url, "--until", iso(end), *TRAFFIC, clock="redis")
-    try:
+    with producer(url, "--until", iso(end), *TRAFFIC, clock="redis") as proc:
         proc.wait_for_log("on the clock")  # started at START
         proc.wait_for_log("refuses client tracking")
         assert not tracking_clients(admin)
@@ -217,13 +215,9 @@ def test_a_server_that_refuses_the_push_is_polled(tmp_path: Path, redis_server: 
             raise AssertionError(f"the clock was not followed:\n{proc.stderr}") from None
         admin.set("sim:now", iso(end))
         _, err = proc.finish(timeout=120)
-    finally:
-        if proc.proc.poll() is None:
-            proc.proc.kill()
-            proc.proc.wait(timeout=10)
     assert proc.proc.returncode == 0, err
     assert err.count("refuses client tracking") == 1 and "Traceback" not in err, err
-    _assert_exact(admin, tmp_path, end)
+    assert_exact(admin, tmp_path, end)
 
 
 def test_a_malformed_clock_max_jump_is_one_line(redis_server: RedisServer) -> None:
@@ -241,41 +235,33 @@ def test_the_acl_docs_clock_md_gives_is_enough_for_the_push(tmp_path: Path, redi
     url = _acl_user(admin, redis_server.port, "+subscribe", "resetchannels", "&__redis__:invalidate")
     end = START + dt.timedelta(hours=1)
     admin.set("sim:now", iso(START))
-    proc = watch_producer(url, "--until", iso(end), *TRAFFIC, clock="redis")
-    try:
+    with producer(url, "--until", iso(end), *TRAFFIC, clock="redis") as proc:
         proc.wait_for_log("on the clock")
         wait_for(lambda: len(tracking_clients(admin)) == 1)
         admin.set("sim:now", iso(end))
         _, err = proc.finish(timeout=120)
-    finally:
-        if proc.proc.poll() is None:
-            proc.proc.kill()
-            proc.proc.wait(timeout=10)
     assert proc.proc.returncode == 0, err
     assert "refuses" not in err and "Traceback" not in err, err
-    _assert_exact(admin, tmp_path, end)
+    assert_exact(admin, tmp_path, end)
 
 
 def test_a_frozen_redis_ends_the_push_and_does_not_hold_up_a_stop(redis_server: RedisServer) -> None:
     """Redis SIGSTOPped: the push's probe finds it silent (said once); SIGTERM still ends the producer in 5 s."""
     client = redis.Redis.from_url(redis_server.url)
     client.set("sim:now", iso(START))
-    proc = watch_producer(redis_server.url, *TRAFFIC, clock="redis")
     assert redis_server.proc is not None
-    try:
-        proc.wait_for_log("on the clock")
-        wait_for(lambda: len(tracking_clients(client)) == 1)
-        redis_server.proc.send_signal(signal.SIGSTOP)
-        proc.wait_for_log("the push connection is lost")  # no reply to its probe
-        began = time.monotonic()
-        proc.proc.send_signal(signal.SIGTERM)
-        wait_for(lambda: proc.proc.poll() is not None, timeout=5)
-        took = time.monotonic() - began
-    finally:
-        redis_server.proc.send_signal(signal.SIGCONT)
-        if proc.proc.poll() is None:
-            proc.proc.kill()
-            proc.proc.wait(timeout=10)
+    with producer(redis_server.url, *TRAFFIC, clock="redis") as proc:
+        try:
+            proc.wait_for_log("on the clock")
+            wait_for(lambda: len(tracking_clients(client)) == 1)
+            redis_server.proc.send_signal(signal.SIGSTOP)
+            proc.wait_for_log("the push connection is lost")  # no reply to its probe
+            began = time.monotonic()
+            proc.proc.send_signal(signal.SIGTERM)
+            wait_for(lambda: proc.proc.poll() is not None, timeout=5)
+            took = time.monotonic() - began
+        finally:
+            redis_server.proc.send_signal(signal.SIGCONT)
     _, err = proc.finish(timeout=10)
     assert proc.proc.returncode in (0, 1) and took < 5, err
     assert err.count("the push connection is lost") == 1 and "Traceback" not in err, err
