@@ -11,12 +11,11 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.formats import has_pyarrow
 from producer.options import fail
 from producer.run_folder import replace_earlier_runs
-from producer.run_output import Output, cannot_write, print_seed, record_run
+from producer.run_output import Output, cannot_write, print_seed, progress_bar, record_run
 from producer.sensor_output import SensorOutput, remove_stale
 from producer.settings import SensorSettings, TrafficSettings
 from producer.sinks.files import DOORS_NAME, FileSink
@@ -44,13 +43,6 @@ def run_offline(run: Simulation, traffic: TrafficSettings, sensing: SensorSettin
     return simulate_partitioned(run, traffic, sensor, output, console)
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} days"),
-        TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
-    )
-
-
 def run_plain(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, output: Output,
               console: Console) -> Summary:
     """Simulate ``run`` in this process and write its files and run.json (one-line errors: exit 1); ``sensor``
@@ -67,7 +59,7 @@ def run_plain(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings 
     began = time.perf_counter()
     turned_away = gave_up = 0
     try:
-        with _progress(console) as bar:
+        with progress_bar(console, "days") as bar:
             task = bar.add_task("simulate", total=(end - start) / DAY)
             for batch in run.batches(output.engine, rejected=traffic.write_rejected):  # type: ignore[arg-type]
                 sink.write(batch)

@@ -33,6 +33,7 @@ import io
 import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import click
 import matplotlib.dates as mdates
@@ -233,10 +234,7 @@ def occupancy_figure(
         ax.axhline(sum(limits), color="#555555", lw=1, ls="--", label=f"capacity {sum(limits)}")
     _time_axis(ax, when, zone)
     ax.set_ylim(bottom=0)
-    ax.set_ylabel("customers inside")
-    ax.set_xlabel(f"time ({zone}), sampled every {step // 60} min")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
+    _label(ax, f"time ({zone}), sampled every {step // 60} min", "customers inside", "upper right")
     return _drawn(
         fig, "occupancy", "Occupancy over time",
         "Customers inside just before each sampled time: entries minus exits so far. "
@@ -246,6 +244,14 @@ def occupancy_figure(
            "Erlang's loss figure below)." if limits else "."),
         series, ax.get_xlabel(),
     )
+
+
+def _label(ax: Axes, xlabel: str, ylabel: str, legend: Literal["upper right", "upper left"]) -> None:
+    """A figure's axis labels, its light grid and its legend (at ``legend``)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(loc=legend)
 
 
 def _time_axis(ax: Axes, when: np.ndarray, zone: str) -> None:
@@ -282,10 +288,7 @@ def sensor_figure(data: Dataset, start: int, end: int, zone: str = "UTC") -> Fig
     ax.plot(when, true, color=SIM_COLOR, lw=0.9, label="true (from the true door events)")
     ax.plot(when, counted, color=EXPECT_COLOR, lw=0.9, label="counted (running sum of the interval counts)")
     _time_axis(ax, when, zone)
-    ax.set_ylabel("customers inside")
-    ax.set_xlabel(f"time ({zone}), at the end of each count interval")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left")
+    _label(ax, f"time ({zone}), at the end of each count interval", "customers inside", "upper left")
     return _drawn(
         fig, "sensor", "True against counted occupancy",
         "Customers inside at the end of each count interval over the run's first week: from the true "
@@ -345,10 +348,7 @@ def dwell_figure(data: Dataset, stores: tuple[Store, ...] | None) -> Figure:
         beyond = model.sum() - np.cumsum(model)  # expected visits longer than k + 1 minutes
         end = max(end, int(np.argmax(beyond < 0.5)) + 1)
     ax.set_xlim(0, end + 1)
-    ax.set_xlabel("dwell (trip_duration_minutes)")
-    ax.set_ylabel("visits")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
+    _label(ax, "dwell (trip_duration_minutes)", "visits", "upper right")
     return _drawn(
         fig, "dwell", "Dwell histogram",
         "Visits per whole minute of dwell, and the dwell model's probability of each minute "

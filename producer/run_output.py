@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
 from producer.settings import TRAFFIC_SETTINGS, SensorSettings, TrafficSettings
@@ -45,6 +46,14 @@ def print_seed(console: Console, given: int | None, seed: int) -> None:
     if given is None:
         console.print(f"seed {seed} (drawn from OS entropy; pass --seed {seed} to repeat this run)",
                       highlight=False)
+
+
+def progress_bar(console: Console, unit: str) -> Progress:
+    """The bar a run shows on a terminal while it simulates, counting ``unit`` (days, tasks); none elsewhere."""
+    return Progress(
+        TextColumn("simulating"), BarColumn(), TextColumn(f"{{task.completed:.0f}}/{{task.total:.0f}} {unit}"),
+        TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
+    )
 
 
 def manifest_settings(traffic: TrafficSettings, seed: int, output: Output, **more: Any) -> dict[str, Any]:

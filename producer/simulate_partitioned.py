@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.options import fail
 from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
 from producer.run_folder import replace_earlier_runs
-from producer.run_output import Output, cannot_write, print_seed, record_run
+from producer.run_output import Output, cannot_write, print_seed, progress_bar, record_run
 from producer.settings import SensorSettings, TrafficSettings
 from producer.summary import Summary
 from sim.run import Simulation
@@ -29,13 +28,6 @@ LAYOUT = "hive: store_id=<id>/date=<UTC date of the row's time>/part-0000.<ext>"
 #: The same with a door sensor: its records by their crossing's time, counts by their interval's start.
 SENSOR_LAYOUT = ("hive: store_id=<id>/date=<UTC date of the row's time (sensor records: the crossing's time; "
                  "counts: interval_start)>/part-0000.<ext>")
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} tasks"),
-        TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
-    )
 
 
 def simulate_partitioned(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, output: Output,
@@ -91,7 +83,7 @@ def _run_all(tasks: list[Task], output: Output, console: Console) -> list[TaskRe
     from producer.cluster import connect, run_tasks
 
     results: list[TaskResult] = []
-    with _progress(console) as bar:
+    with progress_bar(console, "tasks") as bar:
         progress = bar.add_task("simulate", total=len(tasks))
 
         def done(task: Task, result: TaskResult) -> None:

@@ -213,17 +213,22 @@ def _stats() -> Any:
 
 
 @dataclass(frozen=True)
-class LognormalDwell:
-    """Lognormal minutes: ``median`` and ``spread`` = standard deviation / mean.
-
-    ln X is normal with mean ln(median) and sigma = sqrt(ln(1 + spread**2)).
-    """
+class _MedianSpread:
+    """A dwell model given by its ``median`` and ``spread`` = standard deviation / mean (both checked)."""
 
     median: float
     spread: float
 
     def __post_init__(self) -> None:
         _check_median_spread(self.median, self.spread)
+
+
+@dataclass(frozen=True)
+class LognormalDwell(_MedianSpread):
+    """Lognormal minutes: ``median`` and ``spread`` = standard deviation / mean.
+
+    ln X is normal with mean ln(median) and sigma = sqrt(ln(1 + spread**2)).
+    """
 
     @property
     def sigma(self) -> float:
@@ -244,17 +249,11 @@ class LognormalDwell:
 
 
 @dataclass(frozen=True)
-class GammaDwell:
+class GammaDwell(_MedianSpread):
     """Gamma minutes: ``median`` and ``spread`` = standard deviation / mean.
 
     The shape is 1 / spread**2; the scale puts the median where asked.
     """
-
-    median: float
-    spread: float
-
-    def __post_init__(self) -> None:
-        _check_median_spread(self.median, self.spread)
 
     @property
     def shape(self) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 
 class ProfileError(ValueError):
     """A profile is malformed; the message is one line naming the key."""
+
+
+def checked_table(table: Any, name: str, keys: Sequence[str], expected: str) -> Mapping[str, Any]:
+    """``table`` (a profile's ``[name]`` table) when it is a table holding only ``keys``, else a one-line
+    :class:`ProfileError`: ``name: expected <expected>``, or the first unknown key and the accepted ones."""
+    if not isinstance(table, Mapping):
+        raise ProfileError(f"{name}: expected {expected}")
+    unknown = sorted(set(table) - set(keys))
+    if unknown:
+        raise ProfileError(f"{name}: unknown key {unknown[0]!r}; accepted keys are {list(keys)}")
+    return table
 
 
 def read_bounded(path: str | Path, where: str, error: type[ValueError], limit: int = MAX_FILE_BYTES) -> bytes:

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import ProfileError
+from sim.errors import ProfileError, checked_table
 from sim.limits import GROUP_SIZE, GROUP_SPREAD_SECONDS, PROBABILITY
 from sim.numbers import plain as _num
 
@@ -86,11 +86,7 @@ class Groups:
 
 def groups_from_mapping(table: Any) -> Groups:
     """The profile's ``[groups]`` table, validated (one-line :class:`ProfileError`)."""
-    if not isinstance(table, Mapping):
-        raise ProfileError("groups: expected a table with sizes = {1 = 0.6, 2 = 0.4, ...}")
-    unknown = sorted(set(table) - set(_KEYS))
-    if unknown:
-        raise ProfileError(f"groups: unknown key {unknown[0]!r}; accepted keys are {list(_KEYS)}")
+    table = checked_table(table, "groups", _KEYS, "a table with sizes = {1 = 0.6, 2 = 0.4, ...}")
     sizes = table.get("sizes")
     if not isinstance(sizes, Mapping) or not sizes:
         raise ProfileError("groups.sizes: missing; expected a table of size = probability, e.g. {1 = 0.6, 2 = 0.4}")

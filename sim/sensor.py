@@ -22,11 +22,10 @@ length and mode). What the sensor does with these numbers is
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sim.errors import ProfileError
+from sim.errors import ProfileError, checked_table
 from sim.limits import DELAY_SECONDS, DELAY_SIGMA, OUTAGE_MINUTES, OUTAGES_PER_DAY, PROBABILITY, Range
 from sim.numbers import plain as _num
 
@@ -83,11 +82,7 @@ KEYS: tuple[str, ...] = tuple(f.name for f in fields(Sensor))
 
 def sensor_from_mapping(table: Any) -> Sensor:
     """The profile's ``[sensor]`` table, validated (one-line :class:`ProfileError`)."""
-    if not isinstance(table, Mapping):
-        raise ProfileError("sensor: expected a table such as [sensor] miss_in = 0.02")
-    unknown = sorted(set(table) - set(KEYS))
-    if unknown:
-        raise ProfileError(f"sensor: unknown key {unknown[0]!r}; accepted keys are {list(KEYS)}")
+    table = checked_table(table, "sensor", KEYS, "a table such as [sensor] miss_in = 0.02")
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key == "outage_mode":

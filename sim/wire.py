@@ -4,7 +4,7 @@ The JSON form is the wire format of the producer this project replaces
 (SPEC.md): the same field names, order and types, times in ISO 8601 UTC with
 an explicit ``+00:00``, the slot label joined by an en dash. The payload
 builders below (sessions, door events, the sensor's records and interval
-counts) are the one place keys and their order are declared.
+counts) and their keys (``SESSION_KEYS`` ...) are the one place keys and their order are declared.
 
 Encoding, a column at a time: a builder is called once with markers, and its
 JSON becomes a bytes template with one ``%s``/``%d`` per field; each column
@@ -45,47 +45,42 @@ _PLAIN = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
 # -- the payloads ---------------------------------------------------------------------------------
 
 
+#: Each payload's keys in the wire's order (SPEC.md); the CSV and Parquet files name their columns by them.
+SESSION_KEYS = ("event_type", "customer_id", "entry_time", "exit_time", "trip_duration_minutes", "weekday",
+                "time_slot", "store_id", "queue_seconds")
+DOOR_KEYS = ("event_type", "time", "weekday", "time_slot", "customer_id", "store_id")
+#: A sensor record: the door event's keys, then ``sent_at`` and ``reading``.
+SENSOR_KEYS = (*DOOR_KEYS, "sent_at", "reading")
+COUNT_KEYS = ("store_id", "interval_start", "interval_end", "in", "out")
+
+
+def _payload(keys: tuple[str, ...], *values: Any) -> dict[str, Any]:
+    return dict(zip(keys, values, strict=True))
+
+
 def session_payload(
     customer_id: str, entry_time: str, exit_time: str, minutes: int,
     weekday: str, time_slot: str, store_id: str, queue_seconds: int = 0,
 ) -> dict[str, Any]:
-    return {
-        "event_type": SESSION_TYPE,
-        "customer_id": customer_id,
-        "entry_time": entry_time,
-        "exit_time": exit_time,
-        "trip_duration_minutes": minutes,
-        "weekday": weekday,
-        "time_slot": time_slot,
-        "store_id": store_id,
-        "queue_seconds": queue_seconds,
-    }
+    return _payload(SESSION_KEYS, SESSION_TYPE, customer_id, entry_time, exit_time, minutes, weekday, time_slot,
+                    store_id, queue_seconds)
 
 
 def door_payload(
     kind: str, time: str, weekday: str, time_slot: str, customer_id: str, store_id: str,
 ) -> dict[str, Any]:
-    return {
-        "event_type": kind,
-        "time": time,
-        "weekday": weekday,
-        "time_slot": time_slot,
-        "customer_id": customer_id,
-        "store_id": store_id,
-    }
+    return _payload(DOOR_KEYS, kind, time, weekday, time_slot, customer_id, store_id)
 
 
 def sensor_payload(kind: str, time: str, weekday: str, time_slot: str, customer_id: str, store_id: str,
                    sent_at: str, reading: int) -> dict[str, Any]:
     """A sensor record: the door event's fields, then ``sent_at`` and ``reading``."""
-    return {**door_payload(kind, time, weekday, time_slot, customer_id, store_id),
-            "sent_at": sent_at, "reading": reading}
+    return _payload(SENSOR_KEYS, kind, time, weekday, time_slot, customer_id, store_id, sent_at, reading)
 
 
 def count_payload(store_id: str, interval_start: str, interval_end: str, entries: int, exits: int) -> dict[str, Any]:
     """One interval's counts of one store's sensor."""
-    return {"store_id": store_id, "interval_start": interval_start, "interval_end": interval_end,
-            "in": entries, "out": exits}
+    return _payload(COUNT_KEYS, store_id, interval_start, interval_end, entries, exits)
 
 
 # -- times ----------------------------------------------------------------------------------------

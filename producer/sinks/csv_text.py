@@ -20,14 +20,16 @@ import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Generic, TypeVar
 
 from sim.batch import DoorColumns, SessionColumns, texts
 from sim.events import iso_many
+from sim.wire import DOOR_KEYS, SESSION_KEYS
 
-SESSION_COLUMNS = ("event_type", "customer_id", "entry_time", "exit_time", "trip_duration_minutes",
-                   "weekday", "time_slot", "store_id", "queue_seconds")
-DOOR_COLUMNS = ("event_type", "time", "weekday", "time_slot", "customer_id", "store_id")
+C = TypeVar("C", SessionColumns, DoorColumns)
+
+SESSION_COLUMNS = SESSION_KEYS
+DOOR_COLUMNS = DOOR_KEYS
 
 
 def _csv_line(values: Iterable[object]) -> str:
@@ -51,46 +53,49 @@ class _Labels:
         return [quoted[v] for v in values]
 
 
-class _CsvFile:
+class _CsvFile(Generic[C]):
+    """A CSV file of one kind of columns: its header, then each write's rows (:meth:`_lines`)."""
+
     def __init__(self, path: Path, header: tuple[str, ...]) -> None:
         self._file: IO[str] = open(path, "w", encoding="utf-8", newline="")
         self._file.write(_csv_line(header))
         self._label = _Labels()
 
+    def write(self, cols: C) -> None:
+        if len(cols):
+            self._file.write("".join(self._lines(cols, self._label)))
+
+    def _lines(self, cols: C, label: _Labels) -> list[str]:
+        raise NotImplementedError
+
     def close(self) -> None:
         self._file.close()
 
 
-class SessionCsvWriter(_CsvFile):
+class SessionCsvWriter(_CsvFile[SessionColumns]):
     def __init__(self, path: Path) -> None:
         super().__init__(path, SESSION_COLUMNS)
 
-    def write(self, cols: SessionColumns) -> None:
-        if not len(cols):
-            return
-        label = self._label
-        self._file.write("".join([
+    def _lines(self, cols: SessionColumns, label: _Labels) -> list[str]:
+        return [
             f'"foot_traffic","{c}","{e}","{x}",{m},{w},{s},{st},{q}\n'
             for c, e, x, m, w, s, st, q in zip(
                 texts(cols.customer_id), iso_many(cols.entry), iso_many(cols.exit),
                 cols.trip_duration_minutes.tolist(), label(texts(cols.weekday)), label(texts(cols.time_slot)),
                 label(texts(cols.store_id)), cols.queue_seconds.tolist(), strict=True,
             )
-        ]))
+        ]
 
 
-class DoorCsvWriter(_CsvFile):
+class DoorCsvWriter(_CsvFile[DoorColumns]):
     def __init__(self, path: Path) -> None:
         super().__init__(path, DOOR_COLUMNS)
 
-    def write(self, cols: DoorColumns) -> None:
-        if not len(cols):
-            return
-        label = self._label
-        self._file.write("".join([
+    def _lines(self, cols: DoorColumns, label: _Labels) -> list[str]:
+        return [
             f'{k},"{t}",{w},{s},"{c}",{st}\n'
             for k, t, w, s, c, st in zip(
                 label(texts(cols.event_type)), iso_many(cols.time), label(texts(cols.weekday)),
                 label(texts(cols.time_slot)), texts(cols.customer_id), label(texts(cols.store_id)), strict=True,
             )
-        ]))
+        ]

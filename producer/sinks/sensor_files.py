@@ -31,14 +31,14 @@ from producer.sinks.files import abandon
 from sim.batch import texts
 from sim.events import iso_many
 from sim.sensor_stream import CountColumns, SensorColumns
-from sim.wire import iso_ms
+from sim.wire import COUNT_KEYS, SENSOR_KEYS, iso_ms
 
 SENSOR_NAME = "foot_traffic_realistic"
 TRUE_DOORS_NAME = "foot_traffic_realistic_true"
 COUNTS_NAME = "foot_traffic_counts"
 
-SENSOR_COLUMNS = ("event_type", "time", "weekday", "time_slot", "customer_id", "store_id", "sent_at", "reading")
-COUNT_COLUMNS = ("store_id", "interval_start", "interval_end", "in", "out")
+SENSOR_COLUMNS = SENSOR_KEYS
+COUNT_COLUMNS = COUNT_KEYS
 
 
 def _sensor_rows(cols: SensorColumns) -> list[Sequence[object]]:
