@@ -211,15 +211,20 @@ def arrivals_figure(
     )
 
 
+def _inside(data: Dataset, times: np.ndarray) -> np.ndarray:
+    """Customers inside just before each of ``times``: the door events' entries minus exits so far."""
+    entries = np.sort(data.door_time[data.door_kind == "entry"])
+    exits = np.sort(data.door_time[data.door_kind == "exit"])
+    return (np.searchsorted(entries, times, "left") - np.searchsorted(exits, times, "left")).astype(float)
+
+
 def occupancy_figure(
     data: Dataset, stores: tuple[Store, ...] | None, start: int, end: int, zone: str = "UTC",
 ) -> Figure:
     """Customers inside over the run, from the door events, beside E[N(t)], on the clock of ``zone``."""
     step = max(60, (end - start) // OCCUPANCY_POINTS // 60 * 60)
     times = np.arange(start + step, end + 1, step, dtype=np.int64)
-    entries = np.sort(data.door_time[data.door_kind == "entry"])
-    exits = np.sort(data.door_time[data.door_kind == "exit"])
-    inside = (np.searchsorted(entries, times, "left") - np.searchsorted(exits, times, "left")).astype(float)
+    inside = _inside(data, times)
     fig = MplFigure(figsize=(12, 4), layout="constrained")
     ax = fig.subplots()
     when = times.astype("datetime64[s]")
@@ -279,9 +284,7 @@ def sensor_figure(data: Dataset, start: int, end: int, zone: str = "UTC") -> Fig
     net = np.cumsum((ins - outs)[order])
     at = np.searchsorted(ends[order], times, "right") - 1
     counted = np.where(at >= 0, net[np.clip(at, 0, None)], 0).astype(float)
-    entries = np.sort(data.door_time[data.door_kind == "entry"])
-    exits = np.sort(data.door_time[data.door_kind == "exit"])
-    true = (np.searchsorted(entries, times, "left") - np.searchsorted(exits, times, "left")).astype(float)
+    true = _inside(data, times)
     fig = MplFigure(figsize=(12, 4), layout="constrained")
     ax = fig.subplots()
     when = times.astype("datetime64[s]")

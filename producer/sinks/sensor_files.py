@@ -28,7 +28,7 @@ from typing import IO, Any
 from producer import formats
 from producer.formats import Kind
 from producer.sinks.files import abandon
-from sim.batch import texts
+from sim.batch import DoorColumns, texts
 from sim.events import iso_many
 from sim.sensor_stream import CountColumns, SensorColumns
 from sim.wire import COUNT_KEYS, SENSOR_KEYS, iso_ms
@@ -76,19 +76,13 @@ def sensor_csv(path: Path, kind: Kind) -> _Csv:
 def sensor_table(cols: SensorColumns) -> Any:
     import pyarrow as pa
 
-    from producer.sinks.arrow import arrow_strings
+    from producer.sinks.arrow import door_table
 
     ts = pa.timestamp("ms", tz="UTC")
-    return pa.table({
-        "event_type": arrow_strings(cols.event_type),
-        "time": pa.array(cols.time * 1000, pa.int64()).cast(ts),
-        "weekday": arrow_strings(cols.weekday),
-        "time_slot": arrow_strings(cols.time_slot),
-        "customer_id": arrow_strings(cols.customer_id),
-        "store_id": arrow_strings(cols.store_id),
-        "sent_at": pa.array(cols.sent_at, pa.int64()).cast(ts),
-        "reading": pa.array(cols.reading.astype("int8")),
-    })
+    crossing = DoorColumns(cols.event_type, cols.time, cols.weekday, cols.time_slot, cols.customer_id, cols.store_id)
+    table = door_table(crossing)  # a record: its crossing's door event, then when it was sent and what it read
+    table = table.append_column("sent_at", pa.array(cols.sent_at, pa.int64()).cast(ts))
+    return table.append_column("reading", pa.array(cols.reading.astype("int8")))
 
 
 def count_table(cols: CountColumns) -> Any:
