@@ -71,8 +71,6 @@ class Waker:
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
         self.stopping = False
-        #: How many entries are still unwritten (told by the producer), for the stop watchdog's message.
-        self.unwritten: Callable[[], int] | None = None
 
     def wait(self, seconds: float) -> None:
         """Sleep up to ``seconds``; raise :class:`Stopped` if a stop was requested."""
@@ -113,15 +111,17 @@ class Waker:
             except OSError:
                 pass
 
-    def install_signal_handlers(self, deadline: float = 4.5) -> Callable[[], None]:
+    def install_signal_handlers(self, deadline: float = 4.5, unwritten: Callable[[], int] = lambda: -1
+                                ) -> Callable[[], None]:
         """SIGTERM, SIGHUP and SIGINT call :meth:`stop`; returns a function restoring the old handlers.
 
         A stop must end the process in bounded time whatever Redis does (a
         frozen server answers nothing, and ``docker stop`` waits 10 s): if the
         process is still running ``deadline`` seconds after the first stop
         signal, it says what is left unwritten and exits 1 (a restart writes
-        it). A second SIGINT exits at once with 130. Only the main thread may
-        set handlers; elsewhere this does nothing.
+        it). ``unwritten()`` counts the entries left (``-1``: not known). A
+        second SIGINT exits at once with 130. Only the main thread may set
+        handlers; elsewhere this does nothing.
         """
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
@@ -135,7 +135,7 @@ class Waker:
                 return
             log.info("received %s: flushing and stopping", name)
             self.stop()
-            watchdog = threading.Timer(deadline, self._overdue, args=(deadline,))
+            watchdog = threading.Timer(deadline, _overdue, args=(deadline, unwritten))
             watchdog.daemon = True
             watchdog.start()
 
@@ -146,12 +146,14 @@ class Waker:
                 signal.signal(sig, h)
         return restore
 
-    def _overdue(self, deadline: float) -> None:
-        left = self.unwritten() if self.unwritten is not None else -1
-        what = f"{left} entries are" if left >= 0 else "what was buffered is"
-        log.error("still stopping %.1f s after the stop signal (Redis does not answer): %s not written; "
-                  "exiting 1, a restart with the same settings writes them", deadline, what)
-        _exit_now(1)
+
+def _overdue(deadline: float, unwritten: Callable[[], int]) -> None:
+    """The stop watchdog: still running ``deadline`` seconds after the stop signal; say what is left, exit 1."""
+    left = unwritten()
+    what = f"{left} entries are" if left >= 0 else "what was buffered is"
+    log.error("still stopping %.1f s after the stop signal (Redis does not answer): %s not written; "
+              "exiting 1, a restart with the same settings writes them", deadline, what)
+    _exit_now(1)
 
 
 def _exit_now(code: int) -> None:
@@ -241,10 +243,6 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         """
         if self.peek() == self.now and self.outlet is not None and not self.outlet.pending():
             simpy.Environment.step(self)
-
-    def due(self, t: float) -> float | None:
-        """The monotonic time at which simulated time ``t`` is due (``None``: not known yet)."""
-        return self.pace.due(t)
 
     def lag(self) -> float:
         """How far (seconds) the simulation is behind its schedule now (0 when on time)."""
