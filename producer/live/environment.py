@@ -264,47 +264,64 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
                 return
         if self.waker.stopping and nxt > self.now:
             raise Stopped
-        pace, outlet = self.pace, self.outlet
-        due = pace.due(nxt)
+        self._until_due(nxt)
+        self._now_due = True
+        simpy.Environment.step(self)
+
+    def _until_due(self, nxt: float) -> None:
+        """Flush and sleep until ``nxt`` is due (at once if it is already)."""
+        due = self.pace.due(nxt)
         while True:
-            now = time.monotonic()
-            late = -1.0 if due is None else now - due
-            if outlet is not None and outlet.pending():
-                # A batch waits until the one in flight is answered (or the buffer is large): on a
-                # slow link that makes batches grow with the round trip, not stall on it. The
-                # writer thread sends it and reads the replies; the answer wakes this loop.
-                # On schedule with the next event due within FLUSH_AHEAD, its entries join this
-                # batch: at high speed-ups that is a batch per millisecond, not per simulated second.
-                age = now - outlet.buffered_since()
-                if outlet.pending() >= FLUSH_COUNT or not outlet.busy() and (
-                        late < -FLUSH_AHEAD or age > (FLUSH_AHEAD if late < 0 else FLUSH_AGE)):
-                    outlet.flush(self._clock(nxt), wait=False)
-                    now = time.monotonic()
-                    late = -1.0 if due is None else now - due
+            now, late = self._flush_before(nxt, due)
             if late >= 0:
                 self._note_lag(late)
                 if self.gc is not None:
                     self.gc.idle(0.0)
-                break
+                return
             self._note_lag(0.0)
-            wake = due if due is not None else pace.wake_at(nxt)
-            if self.gc is not None:
-                expected = due if due is not None else pace.expect(nxt)
-                self.gc.idle(0.0 if expected is None else expected - now)
-            wait = wake - time.monotonic()
-            if outlet is not None and outlet.pending():
-                retry = outlet.retry_at()  # the sink is down: wake for its next retry
-                if retry is not None:
-                    wait = min(wait, max(0.0, retry - now))
-            if wait > EARLY:
-                # Linux lets a select() timeout run 0.1% long (1 ms on a 1 s wait): wake a
-                # little early and wait the rest, which is short, in the next round.
-                wait -= wait / 500 + EARLY / 10
-            self.waker.wait(wait)
+            self._sleep(nxt, due, now)
             if due is None:
-                due = pace.due(nxt)
-        self._now_due = True
-        simpy.Environment.step(self)
+                due = self.pace.due(nxt)
+
+    def _flush_before(self, nxt: float, due: float | None) -> tuple[float, float]:
+        """Hand the outlet its buffer if it is time to; returns (now, seconds late: negative while early).
+
+        A batch waits until the one in flight is answered (or the buffer is large): on a
+        slow link that makes batches grow with the round trip, not stall on it. The
+        writer thread sends it and reads the replies; the answer wakes this loop.
+        On schedule with the next event due within FLUSH_AHEAD, its entries join this
+        batch: at high speed-ups that is a batch per millisecond, not per simulated second.
+        """
+        now = time.monotonic()
+        late = -1.0 if due is None else now - due
+        outlet = self.outlet
+        if outlet is None or not outlet.pending():
+            return now, late
+        age = now - outlet.buffered_since()
+        if outlet.pending() >= FLUSH_COUNT or not outlet.busy() and (
+                late < -FLUSH_AHEAD or age > (FLUSH_AHEAD if late < 0 else FLUSH_AGE)):
+            outlet.flush(self._clock(nxt), wait=False)
+            now = time.monotonic()
+            late = -1.0 if due is None else now - due
+        return now, late
+
+    def _sleep(self, nxt: float, due: float | None, now: float) -> None:
+        """Wait until ``nxt`` is due (or the pace's next look, or the outlet's next retry); collect garbage first."""
+        pace, outlet = self.pace, self.outlet
+        wake = due if due is not None else pace.wake_at(nxt)
+        if self.gc is not None:
+            expected = due if due is not None else pace.expect(nxt)
+            self.gc.idle(0.0 if expected is None else expected - now)
+        wait = wake - time.monotonic()
+        if outlet is not None and outlet.pending():
+            retry = outlet.retry_at()  # the sink is down: wake for its next retry
+            if retry is not None:
+                wait = min(wait, max(0.0, retry - now))
+        if wait > EARLY:
+            # Linux lets a select() timeout run 0.1% long (1 ms on a 1 s wait): wake a
+            # little early and wait the rest, which is short, in the next round.
+            wait -= wait / 500 + EARLY / 10
+        self.waker.wait(wait)
 
     def _clock(self, nxt: float) -> int:
         """The simulated time whose events are all processed: ``now``, or the second before."""
