@@ -26,7 +26,7 @@ from producer.live.cluster_sink import ClusterSink
 from producer.live.environment import Waker
 from producer.live.layout import StreamLayout
 from producer.live.redis_sink import RedisError, RedisSink
-from producer.live.run import Asked, LiveRun
+from producer.live.run import Asked, LiveRun, Sections
 from producer.live.shards import shard_stores
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
 from producer.settings import (
@@ -66,9 +66,9 @@ def run_producer(
     start = parse_start(settings, 0) if settings.sim_start is not None else None
     parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
     stores = shard_stores(settings, settings.stores())
-    layout = StreamLayout.of(settings, stores)
+    layout = StreamLayout.of(settings, settings, settings, stores)
     sink = _sink(settings, settings, layout)
-    live = LiveRun(settings, Asked(stores, layout, start, given, fresh, days, until), sink, waker)
+    live = LiveRun(Sections.of(settings), Asked(stores, layout, start, given, fresh, days, until), sink, waker)
     restore = waker.install_signal_handlers(unwritten=live.unwritten) if install_signals else (lambda: None)
     try:
         return live.run()

@@ -41,10 +41,18 @@ from producer.live.records import RunRecords
 from producer.live.redis_sink import ZERO_ID, RedisError, RedisSink, reply_text
 from producer.live.replayer import RunReplayer
 from producer.live.resume import model_start
-from producer.live.runstate import RunState, resolve
+from producer.live.runstate import RunSettings, RunState, resolve
 from producer.live.sensor_pump import SensorEmitter, attach, sensor_start
 from producer.options import plural
-from producer.settings import MAX_SPEED, Settings, SettingsError
+from producer.settings import (
+    MAX_SPEED,
+    ClockSettings,
+    LeaseSettings,
+    MetricsSettings,
+    RedisSettings,
+    Settings,
+    SettingsError,
+)
 from producer.span import parse_end
 from sim.events import iso
 from sim.model import StoreModel
@@ -99,6 +107,21 @@ class Followed:
 
 
 @dataclasses.dataclass(frozen=True)
+class Sections:
+    """The settings sections a run reads, each handed out of the command's one :class:`Settings`."""
+
+    run: RunSettings  #: what defines the run: the traffic, the sensor, the clock (a stored run must agree)
+    redis: RedisSettings
+    clock: ClockSettings
+    lease: LeaseSettings
+    metrics: MetricsSettings
+
+    @classmethod
+    def of(cls, settings: Settings) -> Sections:
+        return cls(run=settings, redis=settings, clock=settings, lease=settings, metrics=settings)
+
+
+@dataclasses.dataclass(frozen=True)
 class Asked:
     """What the command asked for: the stores and their streams, the start, the end, ``--fresh``."""
 
@@ -114,13 +137,14 @@ class Asked:
 class LiveRun:
     """One producer run on a :class:`RedisSink`, phase by phase (see the module's docstring)."""
 
-    def __init__(self, settings: Settings, asked: Asked, sink: RedisSink, waker: Waker) -> None:
-        self.settings, self.asked, self.sink, self.waker = settings, asked, sink, waker
-        self.timeout = settings.redis_connect_timeout or None
+    def __init__(self, sections: Sections, asked: Asked, sink: RedisSink, waker: Waker) -> None:
+        self.sections, self.asked, self.sink, self.waker = sections, asked, sink, waker
+        self.timeout = sections.redis.redis_connect_timeout or None
         self.reach = Reach(sink, waker)
         self.records = RunRecords(sink, asked.layout.bases)
         self.lost: list[str] = []
-        self.leases = LeaseGroup([Lease(sink.client, lease_key(base), settings.lease_seconds, self._lost_lease)
+        self.leases = LeaseGroup([Lease(sink.client, lease_key(base), sections.lease.lease_seconds,
+                                        self._lost_lease)
                                   for base in asked.layout.bases], sink.eval_each)
         self._outbox: Outbox | None = None  # made by the backfill phase
 
@@ -149,16 +173,16 @@ class LiveRun:
             raise RedisError(f"Redis at {self.sink.where} refused a command: {reply_text(exc)}") from None
         except TRANSIENT as exc:  # Redis did not come back within REDIS_CONNECT_TIMEOUT while the run opened
             raise RedisError(f"Redis at {self.sink.where} is unreachable after "
-                             f"{self.settings.redis_connect_timeout:g} s (REDIS_CONNECT_TIMEOUT): "
+                             f"{self.sections.redis.redis_connect_timeout:g} s (REDIS_CONNECT_TIMEOUT): "
                              f"{' '.join(str(exc).split())}") from None
 
     # -- 1. connect ------------------------------------------------------------------------------
 
     def connect(self) -> CollectorRegistry | None:
         """Serve ``/metrics`` (if asked) and wait until Redis answers; returns the metrics' registry."""
-        settings = self.settings
+        metrics = self.sections.metrics
         try:
-            registry = serve(settings.metrics_host, settings.metrics_port) if settings.metrics_port else None
+            registry = serve(metrics.metrics_host, metrics.metrics_port) if metrics.metrics_port else None
         except MetricsPortError as exc:
             raise RedisError(str(exc)) from None
         self.reach.wait(self.sink.ping, self.timeout)
@@ -186,7 +210,7 @@ class LiveRun:
 
     def lease(self) -> None:
         """Take the leases of the streams (a standby waits until they are free)."""
-        self.leases.take(self.settings.standby, self.waker.wait)
+        self.leases.take(self.sections.lease.standby, self.waker.wait)
 
     def _lost_lease(self, why: str) -> None:
         """Another producer took the streams: stop writing at once (the run ends with exit 1)."""
@@ -198,7 +222,7 @@ class LiveRun:
         """Continue the run stored beside the streams, or begin a new one (and store it)."""
         asked, key = self.asked, self.records.name
         stored, raw = self.records.read(asked.fresh)
-        state, how = resolve(stored, self.settings, asked.start, asked.given, asked.fresh, time.time(), key)
+        state, how = resolve(stored, self.sections.run, asked.start, asked.given, asked.fresh, time.time(), key)
         clock = self._followed() if state.clock == "redis" else None
         drawn: dict[tuple[int, dt.date], Arrivals] = {}
         if how == "new" and asked.start is None:
@@ -218,7 +242,7 @@ class LiveRun:
 
     def _followed(self) -> FollowedClock:
         """The followed clock (``CLOCK=redis``), once it has a first value."""
-        settings = self.settings
+        settings = self.sections.clock
         if "speed" in self.asked.given:
             raise SettingsError(
                 f"SPEED={settings.speed:g} has no meaning with CLOCK=redis: the followed clock "
@@ -295,10 +319,11 @@ class LiveRun:
         a sensor the model catches up instead: the backfill knows no sensor,
         true and counts streams.
         """
-        settings, layout = self.settings, self.asked.layout
+        sections, layout = self.sections, self.asked.layout
         replayer = RunReplayer(lambda: run.state, self.asked.stores, run.end, layout, self.records,
-                               settings.write_rejected, 60 * settings.count_interval)
-        outbox = self._outbox = Outbox(self.sink, self.waker, settings.buffer_max, settings.publish_clock,
+                               sections.run.write_rejected, 60 * sections.run.count_interval)
+        outbox = self._outbox = Outbox(self.sink, self.waker, sections.redis.buffer_max,
+                                       sections.clock.publish_clock,
                                        due=run.pace.due, replayer=replayer, reach=self.reach)
         outbox.connect(self.timeout)
         outbox.check_tops()
@@ -315,8 +340,8 @@ class LiveRun:
     def follow(self, run: Run, backfilled: tuple[Outbox, int], registry: CollectorRegistry | None) -> Followed:
         """The model, in the paced environment from where the streams end, on the clock to the end or a stop."""
         outbox, visits = backfilled
-        settings, stores, state = self.settings, self.asked.stores, run.state
-        interval = 60 * settings.count_interval
+        sections, stores, state = self.sections, self.asked.stores, run.state
+        interval = 60 * sections.run.count_interval
         if self.asked.layout.sensor:
             begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval)
         else:
@@ -332,25 +357,26 @@ class LiveRun:
         StoreModel(env, state.seed, stores, begin, run.end, emitter, window=window(speed), prefetch=True,
                    drawn=run.drawn)
         env.prime()  # the model's first step (the first day's draw), before the clock starts
-        if run.how == "new" and isinstance(run.pace, WallClock) and settings.sim_start is not None:
+        if run.how == "new" and isinstance(run.pace, WallClock) and self.asked.start is not None:
             # A new run with a given start: its clock starts now, after that draw.
             run.anchor(time.time())
             retrying(lambda: self.records.write(run.state), "writing the run record", self.waker.wait, self.timeout)
         ProgressLog(env, outbox, emitter).start()
-        if settings.publish_clock:
+        if sections.clock.publish_clock:
             # Keep sim:now moving between events, about ten times per wall second.
             every = max(1, round(state.speed * 0.1))
             env.every(every, lambda now: outbox.flush(now - 1, wait=False), first=state.sim_start + every)
         if registry is not None:
             registry.register(ProducerCollector(outbox, self.sink.streams, lambda: env.now, lambda: emitter.visits))
-            log.info("serving Prometheus metrics on %s:%d", settings.metrics_host, settings.metrics_port)
+            log.info("serving Prometheus metrics on %s:%d", sections.metrics.metrics_host,
+                     sections.metrics.metrics_port)
         return Followed(env, emitter, self._on_the_clock(env, emitter, outbox, run, idle_gc))
 
     def _emitter(self, env: PacedEnvironment, outbox: Outbox, run: Run, feed_from: int, visits: int) -> Emitter:
-        settings, layout, state = self.settings, self.asked.layout, run.state
+        wanted, layout, state = self.sections.run, self.asked.layout, run.state
         emitter = (attach(env, outbox, state.seed, self.asked.stores, state.sim_start, run.end,
-                          60 * settings.count_interval, feed_from, settings.write_rejected, run.pace, layout)
-                   if layout.sensor else Emitter(outbox, settings.write_rejected, layout))
+                          60 * wanted.count_interval, feed_from, wanted.write_rejected, run.pace, layout)
+                   if layout.sensor else Emitter(outbox, wanted.write_rejected, layout))
         emitter.visits += visits
         return emitter
 
