@@ -190,10 +190,6 @@ class Outbox:
         """Failed Redis operations (connecting and writing), for the log and /metrics."""
         return self._reach.errors
 
-    @errors.setter
-    def errors(self, value: int) -> None:
-        self._reach.errors = value
-
     def check_tops(self) -> None:
         """Before a run continues: each stream's newest entry must look like one of ours.
 
@@ -205,11 +201,6 @@ class Outbox:
         for entry in self._top:
             if entry is not None and not _dated_by_its_id(entry):
                 raise self._foreign(entry.stream, entry.id, "its id is not its event's time")
-
-    def streams_replaced(self) -> None:
-        """The streams were deleted on purpose (``--fresh``): read them anew, as at start."""
-        self._unsynced()
-        self._sync()
 
     def reread(self, timeout: float | None = None) -> None:
         """Read the streams anew, as at start, waiting for Redis (after a backfill wrote past the tops,
@@ -314,7 +305,7 @@ class Outbox:
         if self._clock is None:
             self._clock = self._clock_sent  # send it again (unless a newer one is waiting)
         self._clock_sent = None
-        self.errors += 1
+        self._reach.failed()
 
     def drain(self, timeout: float) -> bool:
         """Flush everything, retrying for up to ``timeout`` seconds (shutdown); ``True`` if done."""

@@ -27,6 +27,10 @@ class Reach:
         #: Failed Redis operations so far (connection attempts, and the outbox's failed writes).
         self.errors = 0
 
+    def failed(self) -> None:
+        """Count a failed operation (a write the outbox will retry)."""
+        self.errors += 1
+
     def wait(self, attempt: Callable[[], object], timeout: float | None) -> None:
         """``attempt()`` until it succeeds; ``timeout`` (seconds, ``None`` = for ever) bounds the wait,
         after which the last error is raised. A log line per attempt."""

@@ -88,7 +88,7 @@ class Run:
     how: str  #: ``new``, ``continued`` or ``re-anchored``
     pace: Pace
     drawn: dict[tuple[int, dt.date], Arrivals]
-    end: int | None = None
+    end: int | None  #: exclusive (``None``: until stopped)
 
     def anchor(self, wall_start: float) -> None:
         """A new run's wall clock starts now (after the first day's draw): its state and pace say so."""
@@ -202,11 +202,8 @@ class LiveRun:
             self.lease()
             return self.resolve()
 
-        run = retrying(step, f"opening the run on Redis at {self.sink.where}", self.waker.wait, self.timeout,
-                       again=lambda: self.reach.wait(self.sink.ping, self.timeout))
-        run.end = parse_end(run.state.sim_start, self.asked.days, self.asked.until, None)
-        run.state.check_end(run.end, self.records.name)
-        return run
+        return retrying(step, f"opening the run on Redis at {self.sink.where}", self.waker.wait, self.timeout,
+                        again=lambda: self.reach.wait(self.sink.ping, self.timeout))
 
     def lease(self) -> None:
         """Take the leases of the streams (a standby waits until they are free)."""
@@ -238,7 +235,9 @@ class LiveRun:
             self.records.write(state)
         pace: Pace = clock if clock is not None else WallClock(state.sim_start, state.speed, state.wall_start)
         self._announce(state, how, clock)
-        return Run(state, how, pace, drawn)
+        end = parse_end(state.sim_start, asked.days, asked.until, None)
+        state.check_end(end, key)
+        return Run(state, how, pace, drawn, end)
 
     def _followed(self) -> FollowedClock:
         """The followed clock (``CLOCK=redis``), once it has a first value."""
@@ -376,8 +375,7 @@ class LiveRun:
         wanted, layout, state = self.sections.run, self.asked.layout, run.state
         emitter = (attach(env, outbox, state.seed, self.asked.stores, state.sim_start, run.end,
                           60 * wanted.count_interval, feed_from, wanted.write_rejected, run.pace, layout)
-                   if layout.sensor else Emitter(outbox, wanted.write_rejected, layout))
-        emitter.visits += visits
+                   if layout.sensor else Emitter(outbox, wanted.write_rejected, layout, visits))
         return emitter
 
     def _on_the_clock(self, env: PacedEnvironment, emitter: Emitter, outbox: Outbox, run: Run,
@@ -442,7 +440,7 @@ def _sensor_tail(env: PacedEnvironment, emitter: SensorEmitter) -> None:
     The offline file holds every counted crossing of the run, some delivered
     after its end; the streams hold the same, each written at its ``sent_at``.
     """
-    emitter.ended = True
+    emitter.end()
     last = emitter.pump.close()
     if last is not None:
         log.info("the run's end is reached; the sensor's last records and counts follow until %s",
