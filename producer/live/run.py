@@ -185,8 +185,14 @@ class LiveRun:
             registry = serve(metrics.metrics_host, metrics.metrics_port) if metrics.metrics_port else None
         except MetricsPortError as exc:
             raise RedisError(str(exc)) from None
-        self.reach.wait(self.sink.ping, self.timeout)
+        self.reach.wait(self._reachable, self.timeout)
         return registry
+
+    def _reachable(self) -> None:
+        """Redis answers, and lets us read the streams: a refusal (an ACL that denies them, a cluster node
+        without ``REDIS_CLUSTER``) is one line before any lease is taken."""
+        self.sink.ping()
+        self.sink.tops()
 
     # -- 2. lease and 3. resolve the run ------------------------------------------------------
 
@@ -203,7 +209,7 @@ class LiveRun:
             return self.resolve()
 
         return retrying(step, f"opening the run on Redis at {self.sink.where}", self.waker.wait, self.timeout,
-                        again=lambda: self.reach.wait(self.sink.ping, self.timeout))
+                        again=lambda: self.reach.wait(self._reachable, self.timeout))
 
     def lease(self) -> None:
         """Take the leases of the streams (a standby waits until they are free)."""
