@@ -33,8 +33,8 @@ from producer.live.emitter import Emitter  # noqa: E402
 from producer.live.environment import IdleGC, PacedEnvironment, Waker  # noqa: E402
 from producer.live.outbox import Outbox  # noqa: E402
 from producer.live.pace import WallClock  # noqa: E402
-from producer.live.produce import window  # noqa: E402
 from producer.live.redis_sink import RedisSink  # noqa: E402
+from producer.live.run import window  # noqa: E402
 from producer.live.sensor_pump import attach  # noqa: E402
 from sim import DEFAULT_PROFILE, Store  # noqa: E402
 from sim.model import StoreModel  # noqa: E402
@@ -58,13 +58,12 @@ def run(url: str, daily: int, sensor: bool, speed: float, seconds: int) -> dict[
     sink = RedisSink.connect(url, "", 0, 0, streams, 200_000)
     sink.delete_streams()
     waker = Waker()
-    outbox = Outbox(sink, waker, buffer_max=1_000_000)
-    outbox.connect(5)
     t0 = to_epoch(MONDAY)
     pace = WallClock(t0, speed, time.time())
+    outbox = Outbox(sink, waker, buffer_max=1_000_000, due=pace.due)
+    outbox.connect(5)
     idle_gc = IdleGC()
     env = PacedEnvironment(pace, waker, t0, outlet=outbox, gc=idle_gc)
-    outbox.due = env.due
     stores = (_store(daily, sensor),)
     emitter = (attach(env, outbox, 1, stores, t0, t0 + seconds, 900, t0, False, pace)
                if sensor else Emitter(outbox))

@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,8 @@ from producer.live.environment import IdleGC, PacedEnvironment, Waker  # noqa: E
 from producer.live.metrics import Lateness  # noqa: E402
 from producer.live.outbox import Outbox  # noqa: E402
 from producer.live.pace import FollowedClock, WallClock  # noqa: E402
-from producer.live.produce import window  # noqa: E402
 from producer.live.redis_sink import RedisSink  # noqa: E402
+from producer.live.run import window  # noqa: E402
 from sim.batch import texts  # noqa: E402
 from sim.model import StoreModel  # noqa: E402
 from sim.run import Simulation, to_epoch  # noqa: E402
@@ -66,25 +67,34 @@ EVENTS_PER_VISIT = 3  # a session, an entry, an exit
 MONDAY = "2025-11-03"
 
 
-def open_outbox(url: str) -> tuple[RedisSink, Waker, Outbox]:
-    """Empty bench streams and an outbox on them, connected."""
+def open_sink(url: str) -> tuple[RedisSink, Waker]:
+    """Empty bench streams, and a waker."""
     sink = RedisSink.connect(url, "", 0, 0, ("bench", "bench:realistic"), 20_000)
     sink.delete_streams()
-    waker = Waker()
-    outbox = Outbox(sink, waker, buffer_max=1_000_000)
+    return sink, Waker()
+
+
+def outbox_on(sink: RedisSink, waker: Waker, due: Callable[[float], float | None] | None = None) -> Outbox:
+    """An outbox on the bench streams, connected; ``due``: the run's pace (for lateness)."""
+    outbox = Outbox(sink, waker, buffer_max=1_000_000, due=due)
     outbox.connect(5)
-    return sink, waker, outbox
+    return outbox
+
+
+def open_outbox(url: str, due: Callable[[float], float | None] | None = None) -> tuple[RedisSink, Waker, Outbox]:
+    """Empty bench streams and an outbox on them, connected."""
+    sink, waker = open_sink(url)
+    return sink, waker, outbox_on(sink, waker, due)
 
 
 def producer_run(url: str, speed: float, daily: int, start: str, warm: float, measure: float) -> dict[str, float]:
     """Produce in real time: ``warm`` wall seconds unmeasured, then ``measure`` wall seconds measured."""
-    sink, waker, outbox = open_outbox(url)
     t0 = to_epoch(start)
     # The model and its first day's draw are built before the clock starts.
     pace = WallClock(t0, speed, time.time())
+    sink, waker, outbox = open_outbox(url, pace.due)
     idle_gc = IdleGC()  # as the producer does
     env = PacedEnvironment(pace, waker, t0, outlet=outbox, gc=idle_gc)
-    outbox.due = env.due
     emitter = Emitter(outbox)
     StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, None, emitter, window=window(speed))
     env.run(until=t0 + 1)  # draws the day (not measured)
@@ -200,12 +210,15 @@ class Following:
     t0: int
 
     @classmethod
-    def open(cls, url: str, start: str, push: bool) -> Following:
-        sink, waker, outbox = open_outbox(url)
+    def open(cls, url: str, start: str, push: bool,
+             due_of: Callable[[FollowedClock], Callable[[float], float | None]]) -> Following:
+        """``due_of``: the outbox's lateness reference, given the clock."""
+        sink, waker = open_sink(url)
         t0 = to_epoch(start)
         sink.client.set("sim:now", f"{start}+00:00")
         clock = followed_clock(sink, waker, push)
         clock.wait_first(waker.wait)
+        outbox = outbox_on(sink, waker, due_of(clock))
         idle_gc = IdleGC()
         env = PacedEnvironment(clock, waker, t0, outlet=outbox, gc=idle_gc)
         return cls(sink, waker, outbox, clock, idle_gc, env, t0)
@@ -214,15 +227,16 @@ class Following:
 def followed_run(url: str, multiplier: float, daily: int, start: str, warm: float, measure: float,
                  push: bool, step: float = 5) -> dict[str, float]:
     """Produce following a clock driven by another process (CLOCK=redis): lateness from each clock change."""
-    f = Following.open(url, start, push)
-    sink, waker, outbox, clock, idle_gc, env, t0 = f.sink, f.waker, f.outbox, f.clock, f.idle_gc, f.env, f.t0
+    made: dict[str, Written] = {}
+    f = Following.open(url, start, push, lambda clock: made.setdefault("written", Written(clock)).due)
+    sink, waker, outbox, idle_gc, env, t0 = f.sink, f.waker, f.outbox, f.idle_gc, f.env, f.t0
+    written = made["written"]
     emitter = Emitter(outbox)
     StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, None, emitter,
                window=window(multiplier))
     env.prime()  # the day's draw, before the clock moves
     idle_gc.start()
-    written = Written(clock)
-    outbox.due, outbox.lateness = written.due, written  # type: ignore[assignment]
+    outbox.lateness = written  # type: ignore[assignment]  # lateness from each clock change
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as said:
         driver = subprocess.Popen([sys.executable, "-c", CLOCK_DRIVER, url, str(t0), str(step), str(multiplier)],
                                   stdout=said)
@@ -241,9 +255,8 @@ def followed_run(url: str, multiplier: float, daily: int, start: str, warm: floa
 
 def idle_cpu(url: str, push: bool, seconds: float) -> float:
     """Percent of a core the producer uses while the clock it follows stands still (all its threads)."""
-    f = Following.open(url, f"{MONDAY}T10:00:00", push)
+    f = Following.open(url, f"{MONDAY}T10:00:00", push, lambda clock: clock.due)
     sink, waker, outbox, idle_gc, env, t0 = f.sink, f.waker, f.outbox, f.idle_gc, f.env, f.t0
-    outbox.due = env.due
     StoreModel(env, 1, (Store(daily_customers=2_000, variation=0.0),), t0, None, Emitter(outbox), window=10)
     env.run_to(t0 + 1)  # the day's draw and the first instant, before measuring
     idle_gc.start()
@@ -345,11 +358,11 @@ def lateness_table(url: str, quick: bool) -> None:
 
 def model_backfill(url: str, daily: int) -> tuple[float, float, int]:
     """The SimPy model with every event already due (the catch-up without backfill): (events/s, CPU us, n)."""
-    sink, waker, outbox = open_outbox(url)
     t0 = to_epoch(MONDAY)
+    pace = WallClock(t0, 1e12, time.time())
+    sink, waker, outbox = open_outbox(url, pace.due)
     idle_gc = IdleGC()
-    env = PacedEnvironment(WallClock(t0, 1e12, time.time()), waker, t0, outlet=outbox, gc=idle_gc)
-    outbox.due = env.due
+    env = PacedEnvironment(pace, waker, t0, outlet=outbox, gc=idle_gc)
     StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, t0 + 86_400, Emitter(outbox),
                window=3600)
     idle_gc.start()

@@ -26,7 +26,7 @@ from pyinstrument import Profiler  # noqa: E402
 from producer.live.emitter import Emitter  # noqa: E402
 from producer.live.environment import IdleGC, PacedEnvironment  # noqa: E402
 from producer.live.pace import WallClock  # noqa: E402
-from producer.live.produce import window  # noqa: E402
+from producer.live.run import window  # noqa: E402
 from sim.model import StoreModel  # noqa: E402
 from sim.run import to_epoch  # noqa: E402
 from sim.store import Store  # noqa: E402
@@ -41,13 +41,12 @@ def main() -> None:
     args = parser.parse_args()
     server = RedisServer().start()
     try:
-        sink, waker, outbox = open_outbox(server.url)
         t0 = to_epoch(f"{MONDAY}T10:00:00")
         daily = int(args.rate * 86_400 / EVENTS_PER_VISIT / args.speed / (20 / 93 * 6))
         pace = WallClock(t0, args.speed, time.time())
+        sink, waker, outbox = open_outbox(server.url, pace.due)
         idle_gc = IdleGC()
         env = PacedEnvironment(pace, waker, t0, outlet=outbox, gc=idle_gc)
-        outbox.due = env.due
         StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, None, Emitter(outbox),
                    window=window(args.speed))
         env.run(until=t0 + 1)

@@ -35,7 +35,8 @@ class Emitter:
     layout does not name writes to set 0 (one set for the run).
     """
 
-    def __init__(self, outbox: Taker, rejected: bool = False, layout: StreamLayout | None = None) -> None:
+    def __init__(self, outbox: Taker, rejected: bool = False, layout: StreamLayout | None = None,
+                 visits: int = 0) -> None:
         self.outbox = outbox
         #: Write customers who never got in (``WRITE_REJECTED``) on the door stream.
         self.rejected = rejected
@@ -44,7 +45,7 @@ class Emitter:
         self._doors = layout.door_kind
         self._ms = [-1] * len(layout.streams)
         self._seq = [0] * len(layout.streams)
-        self.visits = 0
+        self.visits = visits  #: visits seen (from ``visits``: those the backfill wrote)
 
     def _next_id(self, stream: int, t: int) -> tuple[int, int]:
         ms = t * 1000

@@ -71,8 +71,6 @@ class Waker:
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
         self.stopping = False
-        #: How many entries are still unwritten (told by the producer), for the stop watchdog's message.
-        self.unwritten: Callable[[], int] | None = None
 
     def wait(self, seconds: float) -> None:
         """Sleep up to ``seconds``; raise :class:`Stopped` if a stop was requested."""
@@ -113,15 +111,17 @@ class Waker:
             except OSError:
                 pass
 
-    def install_signal_handlers(self, deadline: float = 4.5) -> Callable[[], None]:
+    def install_signal_handlers(self, deadline: float = 4.5, unwritten: Callable[[], int] = lambda: -1
+                                ) -> Callable[[], None]:
         """SIGTERM, SIGHUP and SIGINT call :meth:`stop`; returns a function restoring the old handlers.
 
         A stop must end the process in bounded time whatever Redis does (a
         frozen server answers nothing, and ``docker stop`` waits 10 s): if the
         process is still running ``deadline`` seconds after the first stop
         signal, it says what is left unwritten and exits 1 (a restart writes
-        it). A second SIGINT exits at once with 130. Only the main thread may
-        set handlers; elsewhere this does nothing.
+        it). ``unwritten()`` counts the entries left (``-1``: not known). A
+        second SIGINT exits at once with 130. Only the main thread may set
+        handlers; elsewhere this does nothing.
         """
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
@@ -135,7 +135,7 @@ class Waker:
                 return
             log.info("received %s: flushing and stopping", name)
             self.stop()
-            watchdog = threading.Timer(deadline, self._overdue, args=(deadline,))
+            watchdog = threading.Timer(deadline, _overdue, args=(deadline, unwritten))
             watchdog.daemon = True
             watchdog.start()
 
@@ -146,12 +146,14 @@ class Waker:
                 signal.signal(sig, h)
         return restore
 
-    def _overdue(self, deadline: float) -> None:
-        left = self.unwritten() if self.unwritten is not None else -1
-        what = f"{left} entries are" if left >= 0 else "what was buffered is"
-        log.error("still stopping %.1f s after the stop signal (Redis does not answer): %s not written; "
-                  "exiting 1, a restart with the same settings writes them", deadline, what)
-        _exit_now(1)
+
+def _overdue(deadline: float, unwritten: Callable[[], int]) -> None:
+    """The stop watchdog: still running ``deadline`` seconds after the stop signal; say what is left, exit 1."""
+    left = unwritten()
+    what = f"{left} entries are" if left >= 0 else "what was buffered is"
+    log.error("still stopping %.1f s after the stop signal (Redis does not answer): %s not written; "
+              "exiting 1, a restart with the same settings writes them", deadline, what)
+    _exit_now(1)
 
 
 def _exit_now(code: int) -> None:
@@ -242,10 +244,6 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
         if self.peek() == self.now and self.outlet is not None and not self.outlet.pending():
             simpy.Environment.step(self)
 
-    def due(self, t: float) -> float | None:
-        """The monotonic time at which simulated time ``t`` is due (``None``: not known yet)."""
-        return self.pace.due(t)
-
     def lag(self) -> float:
         """How far (seconds) the simulation is behind its schedule now (0 when on time)."""
         nxt = self.peek()
@@ -266,47 +264,64 @@ class PacedEnvironment(simpy.rt.RealtimeEnvironment):
                 return
         if self.waker.stopping and nxt > self.now:
             raise Stopped
-        pace, outlet = self.pace, self.outlet
-        due = pace.due(nxt)
+        self._until_due(nxt)
+        self._now_due = True
+        simpy.Environment.step(self)
+
+    def _until_due(self, nxt: float) -> None:
+        """Flush and sleep until ``nxt`` is due (at once if it is already)."""
+        due = self.pace.due(nxt)
         while True:
-            now = time.monotonic()
-            late = -1.0 if due is None else now - due
-            if outlet is not None and outlet.pending():
-                # A batch waits until the one in flight is answered (or the buffer is large): on a
-                # slow link that makes batches grow with the round trip, not stall on it. The
-                # writer thread sends it and reads the replies; the answer wakes this loop.
-                # On schedule with the next event due within FLUSH_AHEAD, its entries join this
-                # batch: at high speed-ups that is a batch per millisecond, not per simulated second.
-                age = now - outlet.buffered_since()
-                if outlet.pending() >= FLUSH_COUNT or not outlet.busy() and (
-                        late < -FLUSH_AHEAD or age > (FLUSH_AHEAD if late < 0 else FLUSH_AGE)):
-                    outlet.flush(self._clock(nxt), wait=False)
-                    now = time.monotonic()
-                    late = -1.0 if due is None else now - due
+            now, late = self._flush_before(nxt, due)
             if late >= 0:
                 self._note_lag(late)
                 if self.gc is not None:
                     self.gc.idle(0.0)
-                break
+                return
             self._note_lag(0.0)
-            wake = due if due is not None else pace.wake_at(nxt)
-            if self.gc is not None:
-                expected = due if due is not None else pace.expect(nxt)
-                self.gc.idle(0.0 if expected is None else expected - now)
-            wait = wake - time.monotonic()
-            if outlet is not None and outlet.pending():
-                retry = outlet.retry_at()  # the sink is down: wake for its next retry
-                if retry is not None:
-                    wait = min(wait, max(0.0, retry - now))
-            if wait > EARLY:
-                # Linux lets a select() timeout run 0.1% long (1 ms on a 1 s wait): wake a
-                # little early and wait the rest, which is short, in the next round.
-                wait -= wait / 500 + EARLY / 10
-            self.waker.wait(wait)
+            self._sleep(nxt, due, now)
             if due is None:
-                due = pace.due(nxt)
-        self._now_due = True
-        simpy.Environment.step(self)
+                due = self.pace.due(nxt)
+
+    def _flush_before(self, nxt: float, due: float | None) -> tuple[float, float]:
+        """Hand the outlet its buffer if it is time to; returns (now, seconds late: negative while early).
+
+        A batch waits until the one in flight is answered (or the buffer is large): on a
+        slow link that makes batches grow with the round trip, not stall on it. The
+        writer thread sends it and reads the replies; the answer wakes this loop.
+        On schedule with the next event due within FLUSH_AHEAD, its entries join this
+        batch: at high speed-ups that is a batch per millisecond, not per simulated second.
+        """
+        now = time.monotonic()
+        late = -1.0 if due is None else now - due
+        outlet = self.outlet
+        if outlet is None or not outlet.pending():
+            return now, late
+        age = now - outlet.buffered_since()
+        if outlet.pending() >= FLUSH_COUNT or not outlet.busy() and (
+                late < -FLUSH_AHEAD or age > (FLUSH_AHEAD if late < 0 else FLUSH_AGE)):
+            outlet.flush(self._clock(nxt), wait=False)
+            now = time.monotonic()
+            late = -1.0 if due is None else now - due
+        return now, late
+
+    def _sleep(self, nxt: float, due: float | None, now: float) -> None:
+        """Wait until ``nxt`` is due (or the pace's next look, or the outlet's next retry); collect garbage first."""
+        pace, outlet = self.pace, self.outlet
+        wake = due if due is not None else pace.wake_at(nxt)
+        if self.gc is not None:
+            expected = due if due is not None else pace.expect(nxt)
+            self.gc.idle(0.0 if expected is None else expected - now)
+        wait = wake - time.monotonic()
+        if outlet is not None and outlet.pending():
+            retry = outlet.retry_at()  # the sink is down: wake for its next retry
+            if retry is not None:
+                wait = min(wait, max(0.0, retry - now))
+        if wait > EARLY:
+            # Linux lets a select() timeout run 0.1% long (1 ms on a 1 s wait): wake a
+            # little early and wait the rest, which is short, in the next round.
+            wait -= wait / 500 + EARLY / 10
+        self.waker.wait(wait)
 
     def _clock(self, nxt: float) -> int:
         """The simulated time whose events are all processed: ``now``, or the second before."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from producer.settings import Settings
+from producer.settings import ClusterSettings, RedisSettings, SensorSettings
 from sim.store import Store
 
 #: What a stream of a set holds, as its offset in the set.
@@ -37,12 +37,13 @@ class StreamLayout:
     door_suffix: str = ":realistic"
 
     @classmethod
-    def of(cls, settings: Settings, stores: Sequence[Store]) -> StreamLayout:
+    def of(cls, redis: RedisSettings, cluster: ClusterSettings, sensor: SensorSettings,
+           stores: Sequence[Store]) -> StreamLayout:
         """The layout the settings give these stores (``STREAM_PER_STORE``, a sensor in a profile)."""
-        sensor = settings.has_sensor(stores)
-        if not settings.stream_per_store:
-            return cls((settings.redis_stream,), sensor)
-        return cls.per_store_sets(settings.redis_stream, stores, sensor)
+        has_sensor = sensor.has_sensor(stores)
+        if not cluster.stream_per_store:
+            return cls((redis.redis_stream,), has_sensor)
+        return cls.per_store_sets(redis.redis_stream, stores, has_sensor)
 
     @classmethod
     def per_store_sets(cls, base: str, stores: Sequence[Store], sensor: bool = False) -> StreamLayout:

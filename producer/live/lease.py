@@ -4,7 +4,7 @@ Two producers writing the same streams would mix their runs (or, with the
 same run, race for it). Before it reads or creates a run, a producer takes
 the key ``<REDIS_STREAM>:lease`` with ``SET NX PX`` (a token of its own,
 expiring after ``LEASE_SECONDS``) and renews it from a background thread
-every third of that time, for as long as it produces; a clean exit deletes
+(one for all the leases of its stores, :class:`LeaseGroup`) every third of that time, for as long as it produces; a clean exit deletes
 it. A second producer on the same streams finds the lease taken and either
 exits with one line or, with ``STANDBY=1``, waits: when the active producer
 dies its lease expires, and the standby takes it and continues the run
@@ -55,7 +55,7 @@ def lease_key(stream: str) -> str:
 
 
 class Lease:
-    """``<stream>:lease``, held while producing and renewed in the background."""
+    """``<stream>:lease``, held while producing (and renewed in the background by its :class:`LeaseGroup`)."""
 
     def __init__(self, client: redis.Redis, key: str, seconds: float, lost: Callable[[str], None]) -> None:
         self.client, self.key, self.ms = client, key, max(1, int(seconds * 1000))
@@ -63,8 +63,6 @@ class Lease:
         self.lost = lost
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def holder(self) -> str | None:
         raw = self.client.get(self.key)
@@ -74,7 +72,7 @@ class Lease:
         """Take the lease if it is free, or keep it if it is ours already (a start-up step retried)."""
         return bool(self._renew(keys=[self.key], args=[self.token, self.ms]))
 
-    def take(self, standby: bool, wait: Callable[[float], None], keep: bool = True) -> None:
+    def take(self, standby: bool, wait: Callable[[float], None]) -> None:
         """Take the lease; if a live producer has it: raise :class:`LeaseTaken`, or wait (``standby``).
 
         A lease left by a producer that died (a crash, then a restart at once)
@@ -102,23 +100,6 @@ class Lease:
             wait(min(0.1, self.ms / 3000))
         if said:
             log.warning("took over lease %s; continuing the run", self.key)
-        if keep and self._thread is None:  # else the caller renews it (a LeaseGroup: one thread for many)
-            self._thread = threading.Thread(target=self._keep, name="lease", daemon=True)
-            self._thread.start()
-
-    def _keep(self) -> None:
-        every = self.ms / 3000
-        while not self._stop.wait(every):
-            if not self.renew():
-                return
-
-    def renew(self) -> bool:
-        """Extend the lease once; ``False`` when another producer has it (``lost`` was told)."""
-        try:
-            kept = self._renew(keys=[self.key], args=[self.token, self.ms])
-        except redis.RedisError:
-            return True  # Redis is down: the outbox says so; the lease is renewed when it is back
-        return self.renewed(kept)
 
     def renewed(self, kept: int) -> bool:
         """What the renewal script answered: ``False`` when another producer has the lease (``lost`` is told)."""
@@ -131,10 +112,7 @@ class Lease:
         return True
 
     def release(self) -> None:
-        """Stop renewing and delete the lease if it is still ours (a standby takes over at once)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        """Delete the lease if it is still ours (a standby takes over at once)."""
         try:
             self._release(keys=[self.key], args=[self.token])
         except redis.RedisError:
@@ -142,7 +120,8 @@ class Lease:
 
 
 class LeaseGroup:
-    """The leases of a producer's stores (``STREAM_PER_STORE``), taken in turn and renewed by one thread."""
+    """The leases of a producer (one, or one per store: ``STREAM_PER_STORE``), taken together and renewed by
+    one thread."""
 
     def __init__(self, leases: list[Lease],
                  eval_each: Callable[[str, Sequence[tuple[str, Sequence[Any]]]], list[Any]] | None = None) -> None:
@@ -159,12 +138,10 @@ class LeaseGroup:
         round trip per thousand stores; only a lease held by another
         producer is waited for, one at a time.
         """
-        single = len(self.leases) == 1
-        taken = [False] if single else [bool(kept) for kept in self._script_all()]
-        for lease, ok in zip(self.leases, taken, strict=True):
-            if not ok:
-                lease.take(standby, wait, keep=single)
-        if not single and self._thread is None:  # taken again (a retried start): renewed already
+        for lease, kept in zip(self.leases, self._script_all(), strict=True):
+            if not kept:
+                lease.take(standby, wait)
+        if self._thread is None:  # taken again (a retried start): renewed already
             self._thread = threading.Thread(target=self._keep, name="leases", daemon=True)
             self._thread.start()
 

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import ssl
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import islice
+from typing import Protocol
 
 import orjson
 
 from producer.live.environment import Waker
-from producer.live.faults import TRANSIENT, Backoff, retrying
+from producer.live.faults import TRANSIENT, Backoff
 from producer.live.metrics import Lateness
+from producer.live.reach import Reach
 from producer.live.redis_sink import (
     ZERO_ID,
     Entry,
@@ -52,21 +53,31 @@ class ForeignEntry(RedisError):
     """A stream holds an entry this run did not write: continuing would lose or mix events."""
 
 
+class Replayer(Protocol):
+    """What makes lost entries again: the run's model replayed (:class:`producer.live.replayer.RunReplayer`)."""
+
+    def replay(self, since: Sequence[StreamId], lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
+        """The entries with ids above ``since[s]`` up to what had been acknowledged, for each lost
+        ``(stream, its top now, what had been acknowledged)``, in order."""
+        ...
+
+
 class Outbox:
     """Buffers entries and writes them to a :class:`RedisSink` exactly once."""
 
     def __init__(
         self, sink: RedisSink, waker: Waker, buffer_max: int, publish_clock: bool = False,
-        backoff: Backoff | None = None,
+        backoff: Backoff | None = None, *, due: Callable[[float], float | None] | None = None,
+        replayer: Replayer | None = None, reach: Reach | None = None,
     ) -> None:
         self.sink, self.waker, self.buffer_max = sink, waker, buffer_max
         self.publish_clock = publish_clock
-        #: When a simulated time fell due (monotonic), for lateness: the run's pace, set once it is known.
-        self.due: Callable[[float], float | None] = lambda t: None
-        #: Entries Redis lost (it restarted empty or from an older snapshot), written again:
-        #: called with ``[(stream, its top now, what had been acknowledged)]``, returns those
-        #: entries in order. Set by the producer, which can regenerate them.
-        self.heal: Callable[[list[tuple[int, StreamId, StreamId]]], list[Entry]] | None = None
+        #: When a simulated time fell due (monotonic), for lateness: the run's pace.
+        self.due: Callable[[float], float | None] = due or (lambda t: None)
+        #: Makes again the entries Redis lost (it restarted empty or from an older snapshot).
+        self.replayer = replayer
+        #: Waits for Redis (the run's connect phase used it first) and counts failures.
+        self._reach = reach or Reach(sink, waker, backoff)
         self._buffer: deque[Entry] = deque()
         self._last: list[StreamId] = [ZERO_ID for _ in sink.streams]
         self._acked: list[StreamId] = [ZERO_ID for _ in sink.streams]  # the newest id known written
@@ -77,7 +88,7 @@ class Outbox:
         self._synced = False
         self._down = True  # until the first successful sync
         self._retry_at = 0.0
-        self._backoff = backoff or Backoff()  # the retry policy (faults.py)
+        self._backoff = self._reach.backoff  # the retry policy (faults.py)
         sink.on_reply = waker.nudge  # a batch confirmed: the paced loop may send the next one
         self._clock: int | None = None
         self._since = 0.0
@@ -87,7 +98,6 @@ class Outbox:
         # What happened, for the log and /metrics.
         self.written = [0 for _ in sink.streams]
         self.skipped = [0 for _ in sink.streams]
-        self.errors = 0
         self.lateness = Lateness()
         self.window = Lateness()  # since the last progress line
 
@@ -172,28 +182,13 @@ class Outbox:
         (seconds, ``None`` = forever) bounds the wait, after which the last
         error is raised.
         """
-        retrying(self._connect_once, f"Redis at {self.sink.where} is unreachable", self.waker.wait, timeout,
-                 self._backoff)
-        self._backoff.reset()
-
-    def _connect_once(self) -> None:
-        try:
-            self._sync()
-        except TRANSIENT as exc:
-            if _untrusted_certificate(exc):  # retrying cannot fix a certificate
-                raise RedisError(
-                    f"TLS: the certificate of Redis at {self.sink.where} is not trusted "
-                    f"({_short(exc).split('] ')[-1].split(' (_ssl')[0]}): give its CA in REDIS_URL "
-                    "(rediss://host:port/0?ssl_ca_certs=/path/ca.crt)") from None
-            self.errors += 1
-            if self.errors == 1:  # once: the default (redis:6379) is the compose service's name
-                log.info("to use another Redis, name it: REDIS_URL=redis://HOST:PORT/DB or --redis-url "
-                         "(or REDIS_HOST and REDIS_PORT); waiting for this one meanwhile "
-                         "(REDIS_CONNECT_TIMEOUT=SECONDS stops waiting)")
-            raise
-        if self.errors:
-            log.info("connected to Redis at %s", self.sink.where)
+        self._reach.wait(self._sync, timeout)
         self._down = False
+
+    @property
+    def errors(self) -> int:
+        """Failed Redis operations (connecting and writing), for the log and /metrics."""
+        return self._reach.errors
 
     def check_tops(self) -> None:
         """Before a run continues: each stream's newest entry must look like one of ours.
@@ -206,11 +201,6 @@ class Outbox:
         for entry in self._top:
             if entry is not None and not _dated_by_its_id(entry):
                 raise self._foreign(entry.stream, entry.id, "its id is not its event's time")
-
-    def streams_replaced(self) -> None:
-        """The streams were deleted on purpose (``--fresh``): read them anew, as at start."""
-        self._unsynced()
-        self._sync()
 
     def reread(self, timeout: float | None = None) -> None:
         """Read the streams anew, as at start, waiting for Redis (after a backfill wrote past the tops,
@@ -315,7 +305,7 @@ class Outbox:
         if self._clock is None:
             self._clock = self._clock_sent  # send it again (unless a newer one is waiting)
         self._clock_sent = None
-        self.errors += 1
+        self._reach.failed()
 
     def drain(self, timeout: float) -> bool:
         """Flush everything, retrying for up to ``timeout`` seconds (shutdown); ``True`` if done."""
@@ -379,10 +369,10 @@ class Outbox:
                       "%d-%d to %d-%d (restarted empty, from an older snapshot, or a failover to a replica that had not "
                       "received them?); writing them again",
                       self.sink.where, self.sink.streams[i], *acked, *now)
-        if self.heal is None:
+        if self.replayer is None:
             raise RedisError(f"Redis at {self.sink.where} lost acknowledged entries before the run began; "
                              "restart the producer to write them again")
-        again = self.heal(lost)
+        again = self.replayer.replay(list(self._last), lost)
         self._buffer.extendleft(reversed(again))
         self._since = time.monotonic()
         for i, now, _ in lost:
@@ -498,11 +488,6 @@ def _dated_by_its_id(entry: Entry) -> bool:
         return bool(to_epoch(when) * 1000 == entry.ms)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return False
-
-
-def _untrusted_certificate(exc: BaseException) -> bool:
-    cause = exc.__cause__ or exc.__context__
-    return isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def _short(exc: BaseException) -> str:

@@ -25,9 +25,10 @@ import json
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from producer.live.redis_sink import RedisError
-from producer.settings import SPECS, TRAFFIC_SETTINGS, Settings, SettingsError
+from producer.settings import SPECS, TRAFFIC_SETTINGS, SettingsError
 from sim.events import iso
 from sim.limits import FIRST_INSTANT, LAST_INSTANT
 from sim.run import fresh_seed
@@ -44,6 +45,26 @@ _V1_KEYS = (
 VERSION = "2"
 #: The sensor's part of a run's identity, and what a record without it means (no sensor).
 SENSOR_DEFAULTS = {"sensor": "false", "count_interval": "null"}
+
+
+class RunSettings(Protocol):
+    """The sections a run is read from: the traffic (its fields by name, the stores), the sensor and the
+    clock. A :class:`~producer.settings.Settings` is all three."""
+
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def speed(self) -> float: ...
+    @property
+    def clock(self) -> str: ...
+    @property
+    def count_interval(self) -> int: ...
+    @property
+    def write_rejected(self) -> bool: ...
+
+    def stores(self) -> tuple[Store, ...]: ...
+
+    def has_sensor(self, stores: Sequence[Store]) -> bool: ...
 
 
 class RunRecordError(RedisError):
@@ -66,7 +87,7 @@ def store_fingerprint(stores: Sequence[Store]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def traffic_of(settings: Settings) -> dict[str, str]:
+def traffic_of(settings: RunSettings) -> dict[str, str]:
     """The run-defining settings as JSON text, plus the fingerprint of the stores they describe.
 
     The sensor counts by what it does, not by how it was asked: ``sensor`` is
@@ -83,7 +104,7 @@ def traffic_of(settings: Settings) -> dict[str, str]:
     return values
 
 
-def _v1_traffic_of(settings: Settings) -> dict[str, str]:
+def _v1_traffic_of(settings: RunSettings) -> dict[str, str]:
     values = {name: repr(getattr(settings, name)) for name in _V1_KEYS}
     values["fingerprint"] = hashlib.sha256(repr(settings.stores()).encode()).hexdigest()[:16]
     return values
@@ -160,7 +181,7 @@ class RunState:
 
 
 def resolve(
-    stored: RunState | None, settings: Settings, start: int | None, given: Collection[str],
+    stored: RunState | None, settings: RunSettings, start: int | None, given: Collection[str],
     fresh: bool, now: float, key: str,
 ) -> tuple[RunState, str]:
     """The run to produce, and a word on how it was chosen (``new``, ``continued``, ``re-anchored``).
@@ -175,6 +196,18 @@ def resolve(
         sim_start = start if start is not None else int(now)
         return RunState(seed, sim_start, now, settings.speed, traffic, settings.clock), "new"
     hint = f"pass --fresh to start a new run, or leave it unset to continue the run stored in {key}"
+    stored = _agreed(stored, settings, traffic, start, given, hint)
+    if "speed" in given and settings.speed != stored.speed and stored.clock == "wall":
+        # Keep simulated time continuous: the sim time due now stays due now.
+        t_now = stored.sim_time_at(now)
+        wall_start = now - (t_now - stored.sim_start) / settings.speed
+        return dataclasses.replace(stored, wall_start=wall_start, speed=settings.speed), "re-anchored"
+    return stored, "continued"
+
+
+def _agreed(stored: RunState, settings: RunSettings, traffic: dict[str, str], start: int | None,
+            given: Collection[str], hint: str) -> RunState:
+    """The stored run, if the settings agree with it (a version 1 record upgraded); else a one-line error."""
     if "clock" in given and settings.clock != stored.clock:
         raise SettingsError(f"CLOCK={settings.clock} differs from the stored run's clock {stored.clock}; {hint}")
     if settings.seed is not None and settings.seed != stored.seed:
@@ -185,26 +218,26 @@ def resolve(
     if stored.version == "1":
         _check_v1(stored, settings, hint)
         stored = dataclasses.replace(stored, traffic=traffic, version=VERSION)  # upgraded when stored again
+    _check_traffic(traffic, stored.traffic, hint)
+    return stored
+
+
+def _check_traffic(traffic: dict[str, str], stored: dict[str, str], hint: str) -> None:
+    """The run-defining settings, the sensor and the stores must be the stored run's."""
     for name in RUN_SETTINGS:
-        if traffic[name] != stored.traffic.get(name):
+        if traffic[name] != stored.get(name):
             raise SettingsError(
                 f"{SPECS[name].env}={_show(traffic[name])} differs from the stored run's "
-                f"{SPECS[name].env}={_show(stored.traffic.get(name))}; {hint}")
+                f"{SPECS[name].env}={_show(stored.get(name))}; {hint}")
     for name, default in SENSOR_DEFAULTS.items():
-        if traffic[name] != stored.traffic.get(name, default):
+        if traffic[name] != stored.get(name, default):
             raise SettingsError(
-                f"{_sensor_words(traffic)} differs from the stored run's {_sensor_words(stored.traffic)}; {hint}")
-    if traffic["fingerprint"] != stored.traffic.get("fingerprint"):
+                f"{_sensor_words(traffic)} differs from the stored run's {_sensor_words(stored)}; {hint}")
+    if traffic["fingerprint"] != stored.get("fingerprint"):
         raise SettingsError(f"the stores (profile or stores file contents) differ from the stored run's; {hint}")
-    if "speed" in given and settings.speed != stored.speed and stored.clock == "wall":
-        # Keep simulated time continuous: the sim time due now stays due now.
-        t_now = stored.sim_time_at(now)
-        wall_start = now - (t_now - stored.sim_start) / settings.speed
-        return dataclasses.replace(stored, wall_start=wall_start, speed=settings.speed), "re-anchored"
-    return stored, "continued"
 
 
-def _check_v1(stored: RunState, settings: Settings, hint: str) -> None:
+def _check_v1(stored: RunState, settings: RunSettings, hint: str) -> None:
     """A run stored by version 1 is checked the way version 1 checked it."""
     old = _v1_traffic_of(settings)
     for name in _V1_KEYS:

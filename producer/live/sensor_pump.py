@@ -294,6 +294,10 @@ class SensorEmitter(Emitter):
         #: Set when the run's end is reached: what the model does after it is not written.
         self.ended = False
 
+    def end(self) -> None:
+        """The run's end is reached: what the model does from now on is not written."""
+        self.ended = True
+
     def on_session(self, session: Session) -> None:
         if not self.ended:
             super().on_session(session)
@@ -346,7 +350,7 @@ def replay_sensor_entries(
                      layout=layout)
     StoreModel(env, seed, stores, begin, model_end, emitter)
     env.run(until=model_end)
-    emitter.ended = True
+    emitter.end()
     if end is not None and model_end >= end:
         emitter.pump.close()
     emitter.pump.drain(model_end - 1, max(ms for ms, _ in upto))

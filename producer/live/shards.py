@@ -26,7 +26,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 
-from producer.settings import Settings, SettingsError
+from producer.settings import ClusterSettings, SettingsError
 from sim.store import Store
 
 
@@ -35,7 +35,7 @@ def shard_of(store_id: str, count: int) -> int:
     return zlib.crc32(store_id.encode()) % count
 
 
-def shard_stores(settings: Settings, stores: Sequence[Store]) -> tuple[Store, ...]:
+def shard_stores(settings: ClusterSettings, stores: Sequence[Store]) -> tuple[Store, ...]:
     """The stores this producer takes (all, unless ``SHARD`` is set); one-line errors for what cannot work."""
     if settings.stream_per_store:
         for store in stores:
