@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
 from producer.live.backfill import backfill
+from producer.live.catchup import QuietTimes
 from producer.live.cluster_sink import ClusterSink
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
@@ -304,16 +305,18 @@ def _produce(
     sensor = layout.sensor
     interval = 60 * settings.count_interval
     backfilled_visits = 0
+    quiet = QuietTimes(stores, state.sim_start)  # where the model may start after the backfill (a capacity)
     # With a sensor the model catches up: the backfill knows no sensor, true and counts streams.
     if not sensor:
         sessions_before = layout.total(outbox.written, SESSIONS)
-        if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, layout):
+        if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, layout,
+                    settings.write_rejected, quiet):
             outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
         backfilled_visits = layout.total(outbox.written, SESSIONS) - sessions_before  # a session per visit there
     if sensor:
         begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval)
     else:
-        begin = model_start(state.sim_start, outbox.last_ids, stores)
+        begin = model_start(state.sim_start, outbox.last_ids, stores, quiet)
         feed_from = begin
     if begin > state.sim_start:
         log.info("the streams end at %s: replaying the model from %s", iso(min(ms for ms, _ in outbox.last_ids)
