@@ -46,23 +46,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from producer.live.catchup import QuietTimes, due_batches, store_index
+from producer.live.catchup import Column, QuietTimes, due_batches, sequence, store_index
 from producer.live.cluster_sink import ClusterSink
 from producer.live.faults import retrying
 from producer.live.layout import DOORS, SESSIONS, StreamLayout
 from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
-from producer.live.redis_sink import ZERO_ID, Entry, RedisSink, StreamId
+from producer.live.redis_sink import ZERO_ID, RedisSink, StreamId
 from producer.live.resume import model_start
+from producer.live.sensor_backfill import sensor_entries
+from producer.live.sensor_pump import sensor_start
 from producer.settings import MAX_SPEED
 from sim.batch import Batch, texts
 from sim.events import iso
@@ -76,39 +77,6 @@ CHUNK = 5000
 IN_FLIGHT = 8
 #: Backfill only when at least this far (wall seconds) behind: less is caught up by the model.
 BEHIND = 1.0
-
-@dataclass
-class Column:
-    """Entries of one stream, column-wise: ids (``ms``, ``seq``), payloads and keys."""
-
-    stream: int
-    ms: np.ndarray
-    seq: np.ndarray
-    data: list[bytes]
-    key: list[bytes]
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def part(self, lo: int, hi: int) -> Column:
-        return Column(self.stream, self.ms[lo:hi], self.seq[lo:hi], self.data[lo:hi], self.key[lo:hi])
-
-    def entry(self, i: int) -> Entry:
-        ms = int(self.ms[i])
-        return Entry(self.stream, ms // 1000, ms, int(self.seq[i]), self.data[i], self.key[i])
-
-    def entries(self) -> list[Entry]:
-        return [self.entry(i) for i in range(len(self))]
-
-
-def sequence(t: np.ndarray) -> np.ndarray:
-    """Each event's number within its second (0, 1, 2 ... for events at the same time), as the emitter counts."""
-    n = len(t)
-    idx = np.arange(n)
-    starts = np.ones(n, dtype=bool)
-    starts[1:] = t[1:] != t[:-1]
-    return idx - np.maximum.accumulate(np.where(starts, idx, 0))
-
 
 def _keys(values: np.ndarray) -> list[bytes]:
     return values.tolist() if values.dtype.kind == "S" else [v.encode() for v in texts(values)]
@@ -326,10 +294,12 @@ class Pipes:
 def backfill(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: RedisSink,
     outbox: Outbox, layout: StreamLayout | None = None, rejected: bool = False, quiet: QuietTimes | None = None,
+    interval: int | None = None,
 ) -> int:
     """Write what is due already (vectorized or exact engine), if far enough behind; returns the entries written.
 
-    ``layout``: the run's streams (one pair by default, or a pair per store: ``STREAM_PER_STORE=1``).
+    ``layout``: the run's streams (one pair by default, or a pair per store: ``STREAM_PER_STORE=1``; with
+    a sensor, four: :mod:`~producer.live.sensor_backfill`, whose counts are per ``interval`` seconds).
     ``rejected``: the door events include the customers who never got in (``WRITE_REJECTED``).
     ``quiet`` notes the instants the model may start at afterwards (stores with a capacity: :mod:`~producer.live.catchup`).
 
@@ -346,25 +316,25 @@ def backfill(
         return 0
     if (until - max(resume, sim_start)) / pace.speed < BEHIND and pace.speed < MAX_SPEED:
         return 0
-    begin = model_start(sim_start, last, stores)
+    layout = layout or StreamLayout.one_pair()
+    begin, made = _made(seed, stores, layout, sim_start, end, until, rejected, last, quiet, interval)
     if pace.speed >= MAX_SPEED:  # nothing is late: the whole span is due at once, by request
         log.info("--speed max: writing %s to %s at once with the %s", iso(begin), iso(until), _engine(stores))
     else:
         log.info("%.0f s behind: backfilling from %s to %s with the %s",
                  (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until), _engine(stores))
     began = time.monotonic()
-    layout = layout or StreamLayout.one_pair()
     per_store = layout.per_store
-    split = (lambda batch: store_columns(batch, stores, layout)) if per_store else (lambda b: columns(b, layout))
     pipes: Pipes | None = None
     written = [0 for _ in sink.streams]
     try:
         pipes = Pipes(sink, gather=per_store)
-        _write_all(due_batches(seed, stores, begin, until, rejected, last, quiet), last, outbox, pipes, split)
+        _write_all(made, last, outbox, pipes)
         pipes.finish()
         if pipes.error is not None:
             raise pipes.error
-        _note_the_end(quiet, end, until, outbox)
+        if not layout.sensor:  # with a sensor its tail (delivered after the end) is the model's
+            _note_the_end(quiet, end, until, outbox)
     except Foreign as exc:
         log.warning("backfill skipped: %s (the model's replay checks it)", exc)
         if pipes is not None:
@@ -408,15 +378,31 @@ def _engine(stores: Sequence[Store]) -> str:
     return "exact event engine" if any(s.capacity is not None for s in stores) else "vectorized engine"
 
 
-def _write_all(
-    batches: Iterable[Batch], last: list[StreamId], outbox: Outbox, pipes: Pipes, split: Callable[[Batch], Sequence[Column]],
-) -> None:
+def _made(
+    seed: int, stores: Sequence[Store], layout: StreamLayout, sim_start: int, end: int | None, until: int,
+    rejected: bool, last: list[StreamId], quiet: QuietTimes | None, interval: int | None,
+) -> tuple[int, Iterator[Sequence[Column]]]:
+    """Where the engine starts (a restart's model start) and the columns of every stream due before ``until``."""
+    if layout.sensor:
+        if interval is None:
+            raise ValueError("a backfill with a sensor needs the counts' interval")
+        begin, feed_from = sensor_start(sim_start, last, stores, interval)
+        return begin, sensor_entries(seed, stores, layout, sim_start, end, interval, begin, feed_from, until,
+                                     rejected, last, quiet)
+    begin = model_start(sim_start, last, stores)
+    batches = due_batches(seed, stores, begin, until, rejected, last, quiet)
+    if layout.per_store:
+        return begin, (store_columns(batch, stores, layout) for batch in batches)
+    return begin, (columns(batch, layout) for batch in batches)
+
+
+def _write_all(made: Iterable[Sequence[Column]], last: list[StreamId], outbox: Outbox, pipes: Pipes) -> None:
     """Generate, check the tops, and send every entry above them, in pipelines of at most :data:`CHUNK`."""
     tops = outbox.tops
     seen = [top == ZERO_ID for top in last]
     held: list[Column] = []  # what waits until both tops are checked
-    for batch in batches:
-        for col in split(batch):
+    for cols in made:
+        for col in cols:
             if not len(col):
                 continue
             stream = col.stream

@@ -31,10 +31,11 @@ Two things differ from the vectorized engine's windows:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from producer.live.redis_sink import StreamId
+from producer.live.redis_sink import Entry, StreamId
 from sim.batch import Batch, DoorColumns, texts
 from sim.events import ENTRY, EXIT
 from sim.exact import exact_batches
@@ -42,6 +43,39 @@ from sim.store import Store
 
 #: Simulated seconds per batch of the engine.
 WINDOW = 3600
+
+
+@dataclass
+class Column:
+    """Entries of one stream, column-wise: ids (``ms``, ``seq``), payloads and keys."""
+
+    stream: int
+    ms: np.ndarray
+    seq: np.ndarray
+    data: list[bytes]
+    key: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def part(self, lo: int, hi: int) -> Column:
+        return Column(self.stream, self.ms[lo:hi], self.seq[lo:hi], self.data[lo:hi], self.key[lo:hi])
+
+    def entry(self, i: int) -> Entry:
+        ms = int(self.ms[i])
+        return Entry(self.stream, ms // 1000, ms, int(self.seq[i]), self.data[i], self.key[i])
+
+    def entries(self) -> list[Entry]:
+        return [self.entry(i) for i in range(len(self))]
+
+
+def sequence(t: np.ndarray) -> np.ndarray:
+    """Each event's number within its second (0, 1, 2 ... for events at the same time), as the emitter counts."""
+    n = len(t)
+    idx = np.arange(n)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = t[1:] != t[:-1]
+    return idx - np.maximum.accumulate(np.where(starts, idx, 0))
 
 
 def store_index(store_id: np.ndarray, stores: Sequence[Store]) -> np.ndarray:

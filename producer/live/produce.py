@@ -306,15 +306,13 @@ def _produce(
     interval = 60 * settings.count_interval
     backfilled_visits = 0
     quiet = QuietTimes(stores, state.sim_start)  # where the model may start after the backfill (a capacity)
-    # With a sensor the model catches up: the backfill knows no sensor, true and counts streams.
-    if not sensor:
-        sessions_before = layout.total(outbox.written, SESSIONS)
-        if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, layout,
-                    settings.write_rejected, quiet):
-            outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
-        backfilled_visits = layout.total(outbox.written, SESSIONS) - sessions_before  # a session per visit there
+    sessions_before = layout.total(outbox.written, SESSIONS)
+    if backfill(state.seed, stores, state.sim_start, end, run.pace, sink, outbox, layout,
+                settings.write_rejected, quiet, interval):
+        outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
+    backfilled_visits = layout.total(outbox.written, SESSIONS) - sessions_before  # a session per visit there
     if sensor:
-        begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval)
+        begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval, quiet)
     else:
         begin = model_start(state.sim_start, outbox.last_ids, stores, quiet)
         feed_from = begin
