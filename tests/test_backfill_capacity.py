@@ -13,6 +13,7 @@ nothing is lost or written twice), with the emitter's ids.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import time
@@ -21,11 +22,22 @@ from pathlib import Path
 import pytest
 import redis
 
-from sim.profile import DEFAULT_WEIGHTS
+from producer.live import backfill as bf
+from producer.live.catchup import QuietTimes, due_batches
+from producer.live.environment import Waker
+from producer.live.outbox import Outbox
+from producer.live.pace import WallClock
+from producer.live.resume import model_start
+from sim.profile import DEFAULT_PROFILE, DEFAULT_WEIGHTS
+from sim.run import to_epoch
+from sim.store import Store
+from tests.outbox_faults import MAXLEN, STREAMS
+from tests.outbox_faults import read_stream as read_entries
 from tests.per_store import emitter_ids
 from tests.producer_run import DOORS, SESSIONS, offline, read_stream, run_producer
 from tests.profiles import profile_text, write_profile
 from tests.redis_server import RedisServer
+from tests.test_backfill_faults import KillingSink
 
 START = "2025-11-03T08:00:00"
 GROUPS = """[groups]
@@ -105,3 +117,50 @@ def test_speed_max_with_a_capacity_writes_the_span_exactly(redis_server: RedisSe
     assert _model_start(done.stderr) == dt.datetime(2025, 11, 5, 8), done.stderr
     sessions, doors = offline(tmp_path, "--start", *span[1:2], *span[2:], *args)
     _assert_streams_are_offline(redis.Redis.from_url(redis_server.url), sessions, doors)
+
+
+def test_a_capacity_backfill_cut_off_leaves_a_gap_free_prefix_and_a_quiet_start(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis kills the backfill's connection mid-way: each stream holds a prefix, a second backfill the rest.
+
+    The quiet instants noted up to the cut are still true: the model start they give is at or before the
+    streams' tops, after the run's start.
+    """
+    monkeypatch.setattr(bf, "CHUNK", 2000)
+    start = to_epoch("2025-11-03")
+    stores = (Store(profile=dataclasses.replace(DEFAULT_PROFILE, weights=tuple(
+        (0.0, *w[1:]) for w in DEFAULT_PROFILE.weights)), daily_customers=6000, capacity=60, patience=300),)
+    want: list[list[tuple[bytes, bytes, bytes]]] = [[], []]
+    for batch in due_batches(1, stores, start, start + 2 * 86_400, True, []):
+        for col in bf.columns(batch):
+            want[col.stream] += [(b"%d-%d" % (m, q), d, k)
+                                 for m, q, d, k in zip(col.ms.tolist(), col.seq.tolist(), col.data, col.key)]
+    assert any(b'"gave_up"' in d for _, d, _ in want[1]), "the capacity binds"
+    sink = KillingSink.connect(redis_server.url, "", 0, 0, STREAMS, MAXLEN)
+    sink.kill_at = 9
+    waker = Waker()
+    outbox = Outbox(sink, waker, buffer_max=100_000)
+    admin = redis.Redis.from_url(redis_server.url)
+    pace = WallClock(start, 1.0, time.time() - 3 * 86_400)  # the whole span is due
+    try:
+        outbox.connect(timeout=30)
+        quiet = QuietTimes(stores, start)
+        first = bf.backfill(1, stores, start, start + 2 * 86_400, pace, sink, outbox, rejected=True, quiet=quiet)
+        got = [read_entries(admin, name) for name in STREAMS]
+        total = sum(len(w) for w in want)
+        assert 0 < first < total, f"the kill cut the backfill short ({first} of {total} written)"
+        for g, w in zip(got, want, strict=True):
+            assert g == w[:len(g)], "each stream holds a prefix of the run's entries: no gap, no repeat"
+        begin = model_start(start, outbox.last_ids, stores, quiet)
+        resume = min(ms for ms, _ in outbox.last_ids) // 1000
+        assert start < begin <= resume, (begin, resume)
+        sink.kill_at = -1
+        rest = bf.backfill(1, stores, start, start + 2 * 86_400, pace, sink, outbox, rejected=True)
+        held = sum(len(g) for g in got)
+        assert [read_entries(admin, name) for name in STREAMS] == want, "the whole span, each entry once"
+        assert rest == total - held, "the second backfill wrote exactly what was missing"
+    finally:
+        admin.close()
+        sink.close()
+        waker.close()
