@@ -6,7 +6,10 @@ the vectorized engine where no store has a capacity, the exact event
 engine (:func:`sim.exact.exact_batches`) where one has (queue with
 patience, loss mode, groups, ``WRITE_REJECTED``).
 
-Two things differ from the vectorized engine's windows:
+What it hands the writer is a :class:`Column` per stream (ids, payloads,
+keys, column-wise; :func:`sequence` numbers a stream's ids within their
+second as the emitter does). Two things differ from the vectorized
+engine's windows:
 
 - the exact engine cuts batches where the SimPy run does (a window's end
   falls between the exits and the arrivals of one second; the collector
@@ -100,6 +103,7 @@ class QuietTimes:
     """
 
     def __init__(self, stores: Sequence[Store], start: int) -> None:
+        """``start``: the run's start, where the engine the backfill runs begins (every store empty)."""
         self.stores = tuple(stores)
         self._capped = np.array([s.capacity is not None for s in self.stores], dtype=bool)
         self._inside = 0  # customers inside the stores with a capacity, after the events seen
