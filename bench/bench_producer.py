@@ -16,8 +16,10 @@
     with the vectorized engine (producer/live/backfill.py), beside
     ``redis-benchmark -P 64`` XADD (Redis's own ceiling for the same
     command), the SimPy model catching up, a redis-py pipeline, and a naive
-    loop of one XADD per event (what the old producer did). Target: backfill
-    >= 1/3 of redis-benchmark.
+    loop of one XADD per event (what the old producer did); then a store
+    with a capacity (queue with patience; the exact engine), and a store with
+    a door sensor (four streams), each backfilled beside the SimPy model
+    catching up on it. Target: backfill >= 1/3 of redis-benchmark.
 
 Run from the repository root::
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -52,14 +55,18 @@ import redis  # noqa: E402
 from producer.live.backfill import backfill  # noqa: E402
 from producer.live.emitter import Emitter  # noqa: E402
 from producer.live.environment import IdleGC, PacedEnvironment, Waker  # noqa: E402
+from producer.live.layout import StreamLayout  # noqa: E402
 from producer.live.metrics import Lateness  # noqa: E402
 from producer.live.outbox import Outbox  # noqa: E402
 from producer.live.pace import FollowedClock, WallClock  # noqa: E402
 from producer.live.redis_sink import RedisSink  # noqa: E402
 from producer.live.run import window  # noqa: E402
+from producer.live.sensor_pump import attach  # noqa: E402
 from sim.batch import texts  # noqa: E402
 from sim.model import StoreModel  # noqa: E402
+from sim.profile import DEFAULT_PROFILE  # noqa: E402
 from sim.run import Simulation, to_epoch  # noqa: E402
+from sim.sensor import Sensor  # noqa: E402
 from sim.store import Store  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 
@@ -67,9 +74,9 @@ EVENTS_PER_VISIT = 3  # a session, an entry, an exit
 MONDAY = "2025-11-03"
 
 
-def open_sink(url: str) -> tuple[RedisSink, Waker]:
-    """Empty bench streams, and a waker."""
-    sink = RedisSink.connect(url, "", 0, 0, ("bench", "bench:realistic"), 20_000)
+def open_sink(url: str, layout: StreamLayout | None = None) -> tuple[RedisSink, Waker]:
+    """Empty bench streams (a pair, or the layout's), and a waker."""
+    sink = RedisSink.connect(url, "", 0, 0, (layout or StreamLayout(("bench",))).streams, 20_000)
     sink.delete_streams()
     return sink, Waker()
 
@@ -81,9 +88,10 @@ def outbox_on(sink: RedisSink, waker: Waker, due: Callable[[float], float | None
     return outbox
 
 
-def open_outbox(url: str, due: Callable[[float], float | None] | None = None) -> tuple[RedisSink, Waker, Outbox]:
-    """Empty bench streams and an outbox on them, connected."""
-    sink, waker = open_sink(url)
+def open_outbox(url: str, due: Callable[[float], float | None] | None = None,
+                layout: StreamLayout | None = None) -> tuple[RedisSink, Waker, Outbox]:
+    """Empty bench streams (a pair, or the layout's) and an outbox on them, connected."""
+    sink, waker = open_sink(url, layout)
     return sink, waker, outbox_on(sink, waker, due)
 
 
@@ -356,15 +364,19 @@ def lateness_table(url: str, quick: bool) -> None:
           f"{ref.quantile(0.99) * 1e3:.2f} ms, max {ref.max * 1e3:.2f} ms, in the same run)")
 
 
-def model_backfill(url: str, daily: int) -> tuple[float, float, int]:
+def model_backfill(
+    url: str, daily: int, stores: tuple[Store, ...] | None = None, layout: StreamLayout | None = None,
+) -> tuple[float, float, int]:
     """The SimPy model with every event already due (the catch-up without backfill): (events/s, CPU us, n)."""
     t0 = to_epoch(MONDAY)
     pace = WallClock(t0, 1e12, time.time())
-    sink, waker, outbox = open_outbox(url, pace.due)
+    sink, waker, outbox = open_outbox(url, pace.due, layout)
     idle_gc = IdleGC()
     env = PacedEnvironment(pace, waker, t0, outlet=outbox, gc=idle_gc)
-    StoreModel(env, 1, (Store(daily_customers=daily, variation=0.0),), t0, t0 + 86_400, Emitter(outbox),
-               window=3600)
+    stores = stores or (Store(daily_customers=daily, variation=0.0),)
+    emitter = (attach(env, outbox, 1, stores, t0, t0 + 86_400, 900, t0, True, pace, layout)
+               if layout is not None and layout.sensor else Emitter(outbox, rejected=True))
+    StoreModel(env, 1, stores, t0, t0 + 86_400, emitter, window=3600)
     idle_gc.start()
     cpu0, wall0 = time.process_time(), time.monotonic()
     env.run_to(t0 + 86_400)
@@ -377,18 +389,36 @@ def model_backfill(url: str, daily: int) -> tuple[float, float, int]:
     return n / wall, 1e6 * cpu / n, n
 
 
-def fast_backfill(url: str, daily: int) -> tuple[float, float, int]:
-    """A producer a day behind its clock: the backfill path (vectorized engine, pipelines). (events/s, CPU us, n)"""
-    sink, waker, outbox = open_outbox(url)
+def fast_backfill(
+    url: str, daily: int, stores: tuple[Store, ...] | None = None, layout: StreamLayout | None = None,
+) -> tuple[float, float, int]:
+    """A producer a day behind its clock: the backfill path (vectorized or exact engine, pipelines). (events/s, CPU us, n)"""
+    sink, waker, outbox = open_outbox(url, layout=layout)
     t0 = to_epoch(MONDAY)
     pace = WallClock(t0, 1.0, time.time() - 86_400 - 10)  # a day and a bit behind
-    stores = (Store(daily_customers=daily, variation=0.0),)
+    stores = stores or (Store(daily_customers=daily, variation=0.0),)
     cpu0, wall0 = time.process_time(), time.monotonic()
-    n = backfill(1, stores, t0, t0 + 86_400, pace, sink, outbox)
+    n = backfill(1, stores, t0, t0 + 86_400, pace, sink, outbox, layout, rejected=True, interval=900)
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
     sink.close()
     waker.close()
     return n / wall, 1e6 * cpu / max(n, 1), n
+
+
+#: A sensor with every kind of error (tests/test_producer_sensor.py's, shorter delays).
+SENSOR = Sensor(miss_in=0.05, miss_out=0.08, double_in=0.04, double_out=0.03, delay_median=20, delay_sigma=1.5,
+                duplicate=0.05, outages_per_day=6, outage_minutes=45)
+SENSOR_LAYOUT = StreamLayout(("bench",), sensor=True)
+
+
+def sensor_store(daily: int) -> tuple[Store, ...]:
+    """A store with a door sensor (four streams)."""
+    return (Store(daily_customers=daily, variation=0.0, profile=dataclasses.replace(DEFAULT_PROFILE, sensor=SENSOR)),)
+
+
+def capacity_store(daily: int) -> tuple[Store, ...]:
+    """A store whose capacity binds at its peaks (queue with a 10-minute patience): some wait, some give up."""
+    return (Store(daily_customers=daily, variation=0.0, capacity=daily // 30, patience=600),)
 
 
 def sample_events(n: int) -> list[tuple[bytes, bytes]]:
@@ -439,6 +469,10 @@ def backfill_table(url: str, port: int, quick: bool) -> None:
     daily = 60_000 if quick else 200_000
     rate, cpu_us, n = model_backfill(url, daily)
     fast, fast_cpu, fast_n = fast_backfill(url, daily)
+    cap_model, cap_model_cpu, cap_model_n = model_backfill(url, daily, capacity_store(daily))
+    cap, cap_cpu, cap_n = fast_backfill(url, daily, capacity_store(daily))
+    sen_model, sen_model_cpu, sen_model_n = model_backfill(url, daily, sensor_store(daily), SENSOR_LAYOUT)
+    sen, sen_cpu, sen_n = fast_backfill(url, daily, sensor_store(daily), SENSOR_LAYOUT)
     events = sample_events(30_000 if quick else 60_000)
     naive = naive_loop(url, events[:10_000 if quick else 20_000])
     pipe = redispy_pipeline(url, events)
@@ -450,9 +484,21 @@ def backfill_table(url: str, port: int, quick: bool) -> None:
     print(f"{'redis-benchmark -P 64 XADD (Redis ceiling)':<52} {rb:>10,.0f}")
     print(f"{'redis-py pipeline, 1000 XADD per round trip':<52} {pipe:>10,.0f}")
     print(f"{'naive loop, one XADD per event (old producer)':<52} {naive:>10,.0f}")
+    print(f"{'capacity store: backfill (exact engine, pipelines)':<52} {cap:>10,.0f}  ({cap_n:,} events, "
+          f"{cap_cpu:.1f} us CPU per event)")
+    print(f"{'capacity store: catching up with the SimPy model':<52} {cap_model:>10,.0f}  ({cap_model_n:,} events, "
+          f"{cap_model_cpu:.1f} us CPU per event)")
+    print(f"{'sensor (4 streams): backfill (pipelines)':<52} {sen:>10,.0f}  ({sen_n:,} entries, "
+          f"{sen_cpu:.1f} us CPU per entry)")
+    print(f"{'sensor (4 streams): catching up with the SimPy model':<52} {sen_model:>10,.0f}  ({sen_model_n:,} "
+          f"entries, {sen_model_cpu:.1f} us CPU per entry)")
     print(f"ratios: backfill / redis-benchmark = {fast / rb:.2f} (target >= 0.33), "
           f"backfill / redis-py pipeline = {fast / pipe:.2f}, SimPy catch-up / redis-benchmark = {rate / rb:.2f}, "
           f"backfill / naive = {fast / naive:.1f}x")
+    print(f"capacity store: backfill / redis-benchmark = {cap / rb:.2f}, SimPy catch-up / redis-benchmark = "
+          f"{cap_model / rb:.2f}, backfill / SimPy catch-up = {cap / cap_model:.1f}x (before: the catch-up was the model)")
+    print(f"sensor: backfill / redis-benchmark = {sen / rb:.2f}, SimPy catch-up / redis-benchmark = "
+          f"{sen_model / rb:.2f}, backfill / SimPy catch-up = {sen / sen_model:.1f}x (before: the catch-up was the model)")
 
 
 def main() -> None:

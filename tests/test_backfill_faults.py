@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from producer.live import backfill as bf
+from producer.live.catchup import WINDOW
 from producer.live.environment import Waker
 from producer.live.outbox import Outbox
 from producer.live.pace import WallClock
@@ -45,7 +46,7 @@ class KillingSink(RedisSink):
 def expected() -> list[list[tuple[bytes, bytes, bytes]]]:
     """The run's entries per stream for the day, as stored: (id, data, key)."""
     out: list[list[tuple[bytes, bytes, bytes]]] = [[], []]
-    for batch in fast_batches(1, STORES, START, START + 86_400, bf.WINDOW):
+    for batch in fast_batches(1, STORES, START, START + 86_400, WINDOW):
         for col in bf.columns(batch):
             out[col.stream] += [(b"%d-%d" % (m, q), d, k)
                                 for m, q, d, k in zip(col.ms.tolist(), col.seq.tolist(), col.data, col.key)]

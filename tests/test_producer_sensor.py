@@ -244,10 +244,14 @@ def test_sensor_entries_wait_for_the_clock(redis_server: RedisServer, tmp_path: 
     assert proc.proc.returncode == 0, err
 
 
-def test_speed_max_with_a_sensor_is_caught_up_by_the_model(redis_server: RedisServer, tmp_path: Path) -> None:
-    # The backfill knows no sensor: with one, the SimPy model writes the whole span (docs/sensors.md, "Live").
+def test_speed_max_with_a_sensor_is_backfilled_and_the_model_writes_the_tail(
+    redis_server: RedisServer, tmp_path: Path,
+) -> None:
+    # The backfill writes the four streams up to the run's end; the model the sensor's tail after it
+    # (docs/sensors.md, "Live").
     span = _span(tmp_path, "hold", seed="2")
     done = run_producer(redis_server.url, "--sim-start", "2025-11-03", *span, speed="max")
     assert done.returncode == 0, done.stderr
+    assert "--speed max: writing" in done.stderr and "backfilled" in done.stderr, done.stderr
     assert "the sensor's last records and counts follow until" in done.stderr
     assert_streams_equal_files(streams(redis_server.url), offline_files(tmp_path, "--start", "2025-11-03", *span))

@@ -4,13 +4,18 @@ A restart after an outage, a continued run whose clock went on, or a run
 at ``SPEED=max`` (its whole span due at once) begins with a stretch of
 events that are all due already. The
 SimPy model would write them one event at a time (about 12 us each); where
-the vectorized engine is exact (no store has a capacity limit, the wall
-clock paces the run) this module writes them instead:
+the wall clock paces the run this module writes them instead:
 
-- events from the vectorized engine (:func:`sim.fast.fast_batches`, the
-  engine of ``foot-traffic simulate``, equal to the model event for event),
-  from where a restart's model would start (:func:`~producer.live.resume.model_start`)
-  up to the second now due;
+- events from an engine equal to the model event for event
+  (:func:`~producer.live.catchup.due_batches`): the vectorized engine
+  (:func:`sim.fast.fast_batches`, the engine of ``foot-traffic simulate``)
+  where no store has a capacity, the exact event engine
+  (:func:`sim.exact.exact_batches`) where one has; from where a restart's
+  model would start (:func:`~producer.live.resume.model_start`: the run's
+  start, with a capacity) up to the second now due. With a capacity the
+  instants at which every such store was empty are noted
+  (:class:`~producer.live.catchup.QuietTimes`): the model continues from
+  the latest of them, not from the run's start;
 - entry ids ``<ms>-<seq>`` computed column-wise exactly as the
   :class:`~producer.live.emitter.Emitter` numbers them, and the JSON lines
   of :meth:`~sim.batch.SessionColumns.json_lines` (the bytes the model's
@@ -41,26 +46,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from producer.live.catchup import Column, QuietTimes, due_batches, sequence, store_index
 from producer.live.cluster_sink import ClusterSink
 from producer.live.faults import retrying
 from producer.live.layout import DOORS, SESSIONS, StreamLayout
 from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
-from producer.live.redis_sink import ZERO_ID, Entry, RedisSink, StreamId
+from producer.live.redis_sink import ZERO_ID, RedisSink, StreamId
 from producer.live.resume import model_start
+from producer.live.sensor_backfill import sensor_entries
+from producer.live.sensor_pump import sensor_start
 from producer.settings import MAX_SPEED
 from sim.batch import Batch, texts
 from sim.events import iso
-from sim.fast import fast_batches
 from sim.store import Store
 
 log = logging.getLogger("producer.live.backfill")
@@ -71,42 +77,6 @@ CHUNK = 5000
 IN_FLIGHT = 8
 #: Backfill only when at least this far (wall seconds) behind: less is caught up by the model.
 BEHIND = 1.0
-#: Simulated seconds per batch of the vectorized engine.
-WINDOW = 3600
-
-
-@dataclass
-class Column:
-    """Entries of one stream, column-wise: ids (``ms``, ``seq``), payloads and keys."""
-
-    stream: int
-    ms: np.ndarray
-    seq: np.ndarray
-    data: list[bytes]
-    key: list[bytes]
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def part(self, lo: int, hi: int) -> Column:
-        return Column(self.stream, self.ms[lo:hi], self.seq[lo:hi], self.data[lo:hi], self.key[lo:hi])
-
-    def entry(self, i: int) -> Entry:
-        ms = int(self.ms[i])
-        return Entry(self.stream, ms // 1000, ms, int(self.seq[i]), self.data[i], self.key[i])
-
-    def entries(self) -> list[Entry]:
-        return [self.entry(i) for i in range(len(self))]
-
-
-def sequence(t: np.ndarray) -> np.ndarray:
-    """Each event's number within its second (0, 1, 2 ... for events at the same time), as the emitter counts."""
-    n = len(t)
-    idx = np.arange(n)
-    starts = np.ones(n, dtype=bool)
-    starts[1:] = t[1:] != t[:-1]
-    return idx - np.maximum.accumulate(np.where(starts, idx, 0))
-
 
 def _keys(values: np.ndarray) -> list[bytes]:
     return values.tolist() if values.dtype.kind == "S" else [v.encode() for v in texts(values)]
@@ -141,7 +111,7 @@ def _by_store(
     layout: StreamLayout, kind: int, times: np.ndarray, store_id: np.ndarray, data: list[bytes], key: list[bytes], stores: Sequence[Store],
 ) -> list[Column]:
     """One stream's rows of every store (``kind``: SESSIONS or DOORS) split into the stores' columns."""
-    code = _store_index(store_id, stores)
+    code = store_index(store_id, stores)
     order = np.argsort(code, kind="stable")
     bounds = np.searchsorted(code[order], np.arange(len(stores) + 1))
     t = times.astype(np.int64)[order]
@@ -152,15 +122,6 @@ def _by_store(
         tk = t[lo:hi]
         out.append(Column(layout.set_stream(k, kind), tk * 1000, sequence(tk), [data[i] for i in rows], [key[i] for i in rows]))
     return out
-
-
-def _store_index(store_id: np.ndarray, stores: Sequence[Store]) -> np.ndarray:
-    """Each row's store as its index in ``stores`` (the engine's codes when the column still has them)."""
-    codes = getattr(store_id, "codes", None)
-    if codes is not None:
-        return np.asarray(codes, dtype=np.int64)
-    index = {st.store_id: k for k, st in enumerate(stores)}
-    return np.array([index[v] for v in texts(store_id)], dtype=np.int64)
 
 
 def due_now(pace: Pace) -> int | None:
@@ -332,16 +293,20 @@ class Pipes:
 
 def backfill(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: RedisSink,
-    outbox: Outbox, layout: StreamLayout | None = None,
+    outbox: Outbox, layout: StreamLayout | None = None, rejected: bool = False, quiet: QuietTimes | None = None,
+    interval: int | None = None,
 ) -> int:
-    """Write what is due already with the vectorized engine, if far enough behind; returns the entries written.
+    """Write what is due already (vectorized or exact engine), if far enough behind; returns the entries written.
 
-    ``layout``: the run's streams (one pair by default, or a pair per store: ``STREAM_PER_STORE=1``).
+    ``layout``: the run's streams (one pair by default, or a pair per store: ``STREAM_PER_STORE=1``; with
+    a sensor, four: :mod:`~producer.live.sensor_backfill`, whose counts are per ``interval`` seconds).
+    ``rejected``: the door events include the customers who never got in (``WRITE_REJECTED``).
+    ``quiet`` notes the instants the model may start at afterwards (stores with a capacity: :mod:`~producer.live.catchup`).
 
     Afterwards the outbox has re-read the streams' tops (the model continues from them).
     """
     now = due_now(pace)
-    if now is None or any(s.capacity is not None for s in stores):
+    if now is None:
         return 0
     last = outbox.last_ids
     resume = min(ms for ms, _ in last) // 1000 if last else sim_start
@@ -351,24 +316,25 @@ def backfill(
         return 0
     if (until - max(resume, sim_start)) / pace.speed < BEHIND and pace.speed < MAX_SPEED:
         return 0
-    begin = model_start(sim_start, last, stores)
-    if pace.speed >= MAX_SPEED:  # nothing is late: the whole span is due at once, by request
-        log.info("--speed max: writing %s to %s at once with the vectorized engine", iso(begin), iso(until))
-    else:
-        log.info("%.0f s behind: backfilling from %s to %s with the vectorized engine",
-                 (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until))
-    began = time.monotonic()
     layout = layout or StreamLayout.one_pair()
+    begin, made = _made(seed, stores, layout, sim_start, end, until, rejected, last, quiet, interval)
+    if pace.speed >= MAX_SPEED:  # nothing is late: the whole span is due at once, by request
+        log.info("--speed max: writing %s to %s at once with the %s", iso(begin), iso(until), _engine(stores))
+    else:
+        log.info("%.0f s behind: backfilling from %s to %s with the %s",
+                 (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until), _engine(stores))
+    began = time.monotonic()
     per_store = layout.per_store
-    split = (lambda batch: store_columns(batch, stores, layout)) if per_store else (lambda b: columns(b, layout))
     pipes: Pipes | None = None
     written = [0 for _ in sink.streams]
     try:
         pipes = Pipes(sink, gather=per_store)
-        _write_all(seed, stores, begin, until, last, outbox, pipes, split)
+        _write_all(made, last, outbox, pipes)
         pipes.finish()
         if pipes.error is not None:
             raise pipes.error
+        if not layout.sensor:  # with a sensor its tail (delivered after the end) is the model's
+            _note_the_end(quiet, end, until, outbox)
     except Foreign as exc:
         log.warning("backfill skipped: %s (the model's replay checks it)", exc)
         if pipes is not None:
@@ -401,16 +367,42 @@ def backfill(
     return total
 
 
-def _write_all(
-    seed: int, stores: Sequence[Store], begin: int, until: int, last: list[StreamId], outbox: Outbox,
-    pipes: Pipes, split: Callable[[Batch], Sequence[Column]],
-) -> None:
+def _note_the_end(quiet: QuietTimes | None, end: int | None, until: int, outbox: Outbox) -> None:
+    """Everything up to the run's end is written (not cut short by a stop): the model has nothing left to make."""
+    if quiet is not None and end is not None and until >= end and not outbox.waker.stopping:
+        quiet.written_to_end(end)
+
+
+def _engine(stores: Sequence[Store]) -> str:
+    """The engine the backfill's events come from, as the log names it."""
+    return "exact event engine" if any(s.capacity is not None for s in stores) else "vectorized engine"
+
+
+def _made(
+    seed: int, stores: Sequence[Store], layout: StreamLayout, sim_start: int, end: int | None, until: int,
+    rejected: bool, last: list[StreamId], quiet: QuietTimes | None, interval: int | None,
+) -> tuple[int, Iterator[Sequence[Column]]]:
+    """Where the engine starts (a restart's model start) and the columns of every stream due before ``until``."""
+    if layout.sensor:
+        if interval is None:
+            raise ValueError("a backfill with a sensor needs the counts' interval")
+        begin, feed_from = sensor_start(sim_start, last, stores, interval)
+        return begin, sensor_entries(seed, stores, layout, sim_start, end, interval, begin, feed_from, until,
+                                     rejected, last, quiet)
+    begin = model_start(sim_start, last, stores)
+    batches = due_batches(seed, stores, begin, until, rejected, last, quiet)
+    if layout.per_store:
+        return begin, (store_columns(batch, stores, layout) for batch in batches)
+    return begin, (columns(batch, layout) for batch in batches)
+
+
+def _write_all(made: Iterable[Sequence[Column]], last: list[StreamId], outbox: Outbox, pipes: Pipes) -> None:
     """Generate, check the tops, and send every entry above them, in pipelines of at most :data:`CHUNK`."""
     tops = outbox.tops
     seen = [top == ZERO_ID for top in last]
     held: list[Column] = []  # what waits until both tops are checked
-    for batch in fast_batches(seed, stores, begin, until, WINDOW):
-        for col in split(batch):
+    for cols in made:
+        for col in cols:
             if not len(col):
                 continue
             stream = col.stream

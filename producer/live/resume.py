@@ -18,8 +18,11 @@ model can instead start at ``resume - longest dwell - margin``:
 
 This needs a longest visit, the engine's own (:attr:`sim.store.Store.lookback`:
 the dwell bound over every model a store uses, plus a leaving group's
-spread); a store whose dwell has no bound, or a capacity limit (customers
-then interact), replays from the start.
+spread); a store whose dwell has no bound replays from the start. Where
+stores have a capacity (customers then interact) the model may start at
+an instant when every such store was empty, as the backfill saw them
+(:class:`~producer.live.catchup.QuietTimes`), a longest visit of the other
+stores (and the margin) before the tops; without one seen, from the start.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from collections.abc import Sequence
 
 import simpy
 
+from producer.live.catchup import QuietTimes
 from producer.live.emitter import Emitter
 from producer.live.layout import StreamLayout
 from producer.live.redis_sink import Entry, StreamId
@@ -43,13 +47,30 @@ def longest_dwell(stores: Sequence[Store]) -> int | None:
     return lookback(stores)
 
 
-def model_start(sim_start: int, last_ids: Sequence[tuple[int, int]], stores: Sequence[Store]) -> int:
-    """The simulated time the model may start at, given each stream's last entry id."""
+def model_start(
+    sim_start: int, last_ids: Sequence[tuple[int, int]], stores: Sequence[Store], quiet: QuietTimes | None = None,
+) -> int:
+    """The simulated time the model may start at, given each stream's last entry id.
+
+    ``quiet``: the instants the backfill saw every store with a capacity empty.
+    """
     resume = min(ms // 1000 for ms, _ in last_ids) if last_ids else 0
-    bound = longest_dwell(stores)
-    if bound is None or resume <= sim_start:
+    if resume <= sim_start:
         return sim_start
-    return max(sim_start, resume - bound - MARGIN)
+    bound = longest_dwell(stores)
+    if bound is not None:
+        return max(sim_start, resume - bound - MARGIN)
+    at = _quiet_start(resume, stores, quiet)
+    return sim_start if at is None else max(sim_start, at)
+
+
+def _quiet_start(resume: int, stores: Sequence[Store], quiet: QuietTimes | None) -> int | None:
+    """The latest quiet instant a longest visit of the stores without a capacity (and the margin) before ``resume``."""
+    plain = [s for s in stores if not s.interacts]
+    others = lookback(plain)
+    if quiet is None or others is None:
+        return None
+    return quiet.latest(resume - others - MARGIN if plain else resume)
 
 
 class Collector:

@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
 from producer.live.backfill import backfill
+from producer.live.catchup import QuietTimes
 from producer.live.emitter import Emitter
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.live.faults import TRANSIENT, retrying
@@ -317,40 +318,43 @@ class LiveRun:
 
     # -- 4. backfill ------------------------------------------------------------------------------
 
-    def backfill(self, run: Run) -> tuple[Outbox, int]:
-        """The outbox of the run, connected, and what is due already written in bulk (no sensor).
+    def backfill(self, run: Run) -> tuple[Outbox, int, QuietTimes]:
+        """The outbox of the run, connected, and what is due already written in bulk.
 
-        Returns the outbox and the visits backfilled (a session per visit). With
-        a sensor the model catches up instead: the backfill knows no sensor,
-        true and counts streams.
+        Returns the outbox, the visits backfilled (a session per visit) and
+        where the model may start after it (:class:`QuietTimes`: for a
+        capacity, an instant the backfill saw every store empty). With a
+        sensor its four streams are backfilled too.
         """
-        sections, layout = self.sections, self.asked.layout
-        replayer = RunReplayer(lambda: run.state, self.asked.stores, run.end, layout, self.records,
-                               sections.run.write_rejected, 60 * sections.run.count_interval)
+        sections, layout, stores = self.sections, self.asked.layout, self.asked.stores
+        interval = 60 * sections.run.count_interval
+        replayer = RunReplayer(lambda: run.state, stores, run.end, layout, self.records,
+                               sections.run.write_rejected, interval)
         outbox = self._outbox = Outbox(self.sink, self.waker, sections.redis.buffer_max,
                                        sections.clock.publish_clock,
                                        due=run.pace.due, replayer=replayer, reach=self.reach)
         outbox.connect(self.timeout)
         outbox.check_tops()
-        if layout.sensor:
-            return outbox, 0
         state = run.state
+        quiet = QuietTimes(stores, state.sim_start)
         before = layout.total(outbox.written, SESSIONS)
-        if backfill(state.seed, self.asked.stores, state.sim_start, run.end, run.pace, self.sink, outbox, layout):
+        if backfill(state.seed, stores, state.sim_start, run.end, run.pace, self.sink, outbox, layout,
+                    sections.run.write_rejected, quiet, interval):
             outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
-        return outbox, layout.total(outbox.written, SESSIONS) - before
+        return outbox, layout.total(outbox.written, SESSIONS) - before, quiet
 
     # -- 5. follow the clock ---------------------------------------------------------------------
 
-    def follow(self, run: Run, backfilled: tuple[Outbox, int], registry: CollectorRegistry | None) -> Followed:
+    def follow(self, run: Run, backfilled: tuple[Outbox, int, QuietTimes],
+               registry: CollectorRegistry | None) -> Followed:
         """The model, in the paced environment from where the streams end, on the clock to the end or a stop."""
-        outbox, visits = backfilled
+        outbox, visits, quiet = backfilled
         sections, stores, state = self.sections, self.asked.stores, run.state
         interval = 60 * sections.run.count_interval
         if self.asked.layout.sensor:
-            begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval)
+            begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval, quiet)
         else:
-            begin = feed_from = model_start(state.sim_start, outbox.last_ids, stores)
+            begin = feed_from = model_start(state.sim_start, outbox.last_ids, stores, quiet)
         resume = min(ms for ms, _ in outbox.last_ids) // 1000 if outbox.last_ids else begin
         if begin > state.sim_start:
             log.info("the streams end at %s: replaying the model from %s", iso(resume), iso(begin))

@@ -63,6 +63,7 @@ import numpy as np
 import simpy
 from simpy.events import EventPriority
 
+from producer.live.catchup import QuietTimes
 from producer.live.emitter import Emitter, Taker
 from producer.live.layout import COUNTS, SENSOR, SESSIONS, StreamLayout
 from producer.live.pace import FollowedClock, Pace, WallClock
@@ -87,21 +88,24 @@ def lanes(stores: Sequence[Store], layout: StreamLayout) -> dict[str, int]:
     return {s.store_id: layout.stream(s.store_id, SESSIONS) for s in stores}
 
 
-def sensor_start(sim_start: int, last_ids: Sequence[StreamId], stores: Sequence[Store], interval: int) -> tuple[int, int]:
+def sensor_start(
+    sim_start: int, last_ids: Sequence[StreamId], stores: Sequence[Store], interval: int, quiet: QuietTimes | None = None,
+) -> tuple[int, int]:
     """Where a (re)started run with a sensor starts: ``(model start, first crossing the layer sees)``.
 
     The layer must see every crossing of each UTC day it draws for, from the
     day's start, and every crossing whose records may lie after the streams'
     tops: so it starts at a UTC midnight at least ``HORIZON_MS`` and an
     interval before the oldest top, and the model a longest dwell earlier
-    (:func:`~producer.live.resume.model_start`), so that the crossings from
-    that midnight on are exactly the full run's.
+    (:func:`~producer.live.resume.model_start`; with a capacity, at an instant
+    ``quiet`` saw the stores empty), so that the crossings from that midnight
+    on are exactly the full run's.
     """
     resume = min(ms for ms, _ in last_ids) // 1000 if last_ids else 0
     feed_from = (resume - HORIZON_MS // 1000 - interval) // DAY * DAY
     if feed_from <= sim_start:
         return sim_start, sim_start
-    return model_start(sim_start, [(feed_from * 1000, 0)], stores), feed_from
+    return model_start(sim_start, [(feed_from * 1000, 0)], stores, quiet), feed_from
 
 
 class SensorPump:
