@@ -64,7 +64,7 @@ _PLAIN, _LOSS, _QUEUE = 0, 1, 2
 #: Door events the SimPy run's batch collector gathers before it hands a batch over.
 COLLECT = 50_000
 _NEVER = 2**62
-_FORGET_AT = 1 << 16
+_FORGET_AT = 1 << 13
 _TOP = (_NEVER + 1, 1, 0, 0)  #: an empty heap's top: after everything, even the last arrival
 
 
