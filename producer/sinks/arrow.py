@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from producer.sinks.gather import Gathering
 from sim.batch import Coded, DoorColumns, SessionColumns
+from sim.sensor_stream import SensorColumns
 
 #: Parquet has no seconds unit; milliseconds is what Spark and pandas read natively.
 _TS = pa.timestamp("ms", tz="UTC")
@@ -77,15 +78,20 @@ def session_table(cols: SessionColumns) -> pa.Table:
     }, schema=SESSION_SCHEMA)
 
 
-def door_table(cols: DoorColumns) -> pa.Table:
-    return pa.table({
+def door_arrays(cols: DoorColumns | SensorColumns) -> dict[str, pa.Array]:
+    """A door event's columns as Arrow arrays (also the first columns of a sensor's record)."""
+    return {
         "event_type": arrow_strings(cols.event_type),
         "time": pa.array(cols.time * 1000, pa.int64()).cast(_TS),
         "weekday": arrow_strings(cols.weekday),
         "time_slot": arrow_strings(cols.time_slot),
         "customer_id": arrow_strings(cols.customer_id),
         "store_id": arrow_strings(cols.store_id),
-    }, schema=DOOR_SCHEMA)
+    }
+
+
+def door_table(cols: DoorColumns) -> pa.Table:
+    return pa.table(door_arrays(cols), schema=DOOR_SCHEMA)
 
 
 #: Columns with a value per event (almost): a dictionary would only be built to be dropped.

@@ -76,16 +76,11 @@ def sensor_csv(path: Path, kind: Kind) -> _Csv:
 def sensor_table(cols: SensorColumns) -> Any:
     import pyarrow as pa
 
-    from producer.sinks.arrow import arrow_strings
+    from producer.sinks.arrow import door_arrays
 
     ts = pa.timestamp("ms", tz="UTC")
     return pa.table({
-        "event_type": arrow_strings(cols.event_type),
-        "time": pa.array(cols.time * 1000, pa.int64()).cast(ts),
-        "weekday": arrow_strings(cols.weekday),
-        "time_slot": arrow_strings(cols.time_slot),
-        "customer_id": arrow_strings(cols.customer_id),
-        "store_id": arrow_strings(cols.store_id),
+        **door_arrays(cols),  # a record's first columns are a door event's
         "sent_at": pa.array(cols.sent_at, pa.int64()).cast(ts),
         "reading": pa.array(cols.reading.astype("int8")),
     })
