@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import importlib.util
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,8 @@ HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 Job = tuple[str, Callable[[], int], Callable[[], object]]  # name, timed call, untimed setup
+#: Each job's (wall, CPU) seconds of every round, by name: the ratios' medians are paired by round.
+ROUNDS: dict[str, list[tuple[float, float]]] = {}
 
 
 def best_of_each(jobs: list[Job], repeat: int) -> list[tuple[str, float, int]]:
@@ -59,17 +62,31 @@ def best_of_each(jobs: list[Job], repeat: int) -> list[tuple[str, float, int]]:
 
     Each round runs every job once: on a shared machine whose load comes and
     goes, a ratio of jobs run in turns is fairer than one of jobs run one
-    after the other.
+    after the other. Every round's wall and CPU time (this process's, all its
+    threads) is kept in ``ROUNDS`` for :func:`paired`.
     """
     times: dict[str, list[float]] = {name: [] for name, _, _ in jobs}
     events: dict[str, int] = {}
+    for name, _, _ in jobs:
+        ROUNDS[name] = []
     for _ in range(repeat):
         for name, fn, setup in jobs:
             setup()
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             events[name] = fn()
             times[name].append(time.perf_counter() - t)
+            ROUNDS[name].append((times[name][-1], time.process_time() - cpu))
     return [(name, min(times[name]), events[name]) for name, _, _ in jobs]
+
+
+def paired(faster: str, slower: str, events: float = 1.0) -> str:
+    """The medians over rounds of ``slower``'s time over ``faster``'s (times ``events``, the second's
+    events over the first's, for a ratio of rates), wall and CPU: less at the mercy of one lucky run
+    than the best of each."""
+    pairs = list(zip(ROUNDS[faster], ROUNDS[slower]))
+    wall = statistics.median(b[0] / a[0] for a, b in pairs) / events
+    cpu = statistics.median(b[1] / a[1] for a, b in pairs) / events
+    return f"median of {len(pairs)} rounds: wall {wall:.2f}, CPU {cpu:.2f}"
 
 
 def best(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
@@ -292,8 +309,9 @@ def print_capacity_year(capped: list[tuple[str, float, int, str]], days: int) ->
     for name, seconds, n, _ in capped:
         print(f"  {name:<45} {n:>11,} events {seconds:8.2f} s {n / seconds:>12,.0f} events/s")
     for pair in dict.fromkeys(p for *_, p in capped):
-        exact, simpy = (s for _, s, _, p in capped if p == pair)
-        print(f"  {pair + ': exact / SimPy model':<46}= {simpy / exact:.2f}x  (target >= 5)")
+        (exact, seconds, _, _), (simpy, simpy_seconds, _, _) = (row for row in capped if row[3] == pair)
+        print(f"  {pair + ': exact / SimPy model':<46}= {simpy_seconds / seconds:.2f}x  (target >= 5; "
+              f"{paired(exact, simpy)})")
 
 
 def main() -> None:
@@ -351,10 +369,14 @@ def main() -> None:
         print(f"  {'avro / parquet':<32}= {avro / parquet:.2f}")
     ref = rate.get("reference: bare numpy -> Parquet")
     if ref:
-        print(f"  parquet / bare numpy reference  = {rate[rows[0][0]] / ref:.2f}  (target >= 0.9)")
+        ours, theirs = next(r for r in rows if r[0] == rows[0][0]), next(r for r in rows if r[0].startswith("reference: bare numpy"))
+        print(f"  parquet / bare numpy reference  = {rate[rows[0][0]] / ref:.2f}  (target >= 0.9; "
+              f"{paired(ours[0], theirs[0], theirs[2] / ours[2])})")
     loop = rate.get("reference: bare SimPy loop")
     if loop:
-        print(f"  SimPy model / bare SimPy loop   = {rate['SimPy model (counting observer)'] / loop:.2f}  (target >= 1.0)")
+        model, bare = (next(r for r in rows if r[0] == n) for n in ("SimPy model (counting observer)", "reference: bare SimPy loop"))
+        print(f"  SimPy model / bare SimPy loop   = {rate[model[0]] / loop:.2f}  (target >= 1.0; "
+              f"{paired(model[0], bare[0], bare[2] / model[2])})")
     if capped:
         print_capacity_year(capped, args.capacity_days)
     if memory is not None:

@@ -51,8 +51,12 @@ class Gathering:
 
     def _flush(self) -> None:
         if self._pending:
-            self._write_now(concat_columns(self._pending))
+            self._write_parts(self._pending)
         self._pending, self._rows = [], 0
+
+    def _write_parts(self, parts: list[Any]) -> None:
+        """Write what was gathered: joined into one (a writer may do that elsewhere, see ParquetWriter)."""
+        self._write_now(concat_columns(parts))
 
     def _write_now(self, cols: Any) -> None:
         raise NotImplementedError

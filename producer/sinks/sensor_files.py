@@ -28,17 +28,17 @@ from typing import IO, Any
 from producer import formats
 from producer.formats import Kind
 from producer.sinks.files import abandon
-from sim.batch import DoorColumns, texts
+from sim.batch import texts
 from sim.events import iso_many
 from sim.sensor_stream import CountColumns, SensorColumns
-from sim.wire import COUNT_KEYS, SENSOR_KEYS, iso_ms
+from sim.wire import iso_ms
 
 SENSOR_NAME = "foot_traffic_realistic"
 TRUE_DOORS_NAME = "foot_traffic_realistic_true"
 COUNTS_NAME = "foot_traffic_counts"
 
-SENSOR_COLUMNS = SENSOR_KEYS
-COUNT_COLUMNS = COUNT_KEYS
+SENSOR_COLUMNS = ("event_type", "time", "weekday", "time_slot", "customer_id", "store_id", "sent_at", "reading")
+COUNT_COLUMNS = ("store_id", "interval_start", "interval_end", "in", "out")
 
 
 def _sensor_rows(cols: SensorColumns) -> list[Sequence[object]]:
@@ -76,13 +76,14 @@ def sensor_csv(path: Path, kind: Kind) -> _Csv:
 def sensor_table(cols: SensorColumns) -> Any:
     import pyarrow as pa
 
-    from producer.sinks.arrow import door_table
+    from producer.sinks.arrow import door_arrays
 
     ts = pa.timestamp("ms", tz="UTC")
-    crossing = DoorColumns(cols.event_type, cols.time, cols.weekday, cols.time_slot, cols.customer_id, cols.store_id)
-    table = door_table(crossing)  # a record: its crossing's door event, then when it was sent and what it read
-    table = table.append_column("sent_at", pa.array(cols.sent_at, pa.int64()).cast(ts))
-    return table.append_column("reading", pa.array(cols.reading.astype("int8")))
+    return pa.table({
+        **door_arrays(cols),  # a record's first columns are a door event's
+        "sent_at": pa.array(cols.sent_at, pa.int64()).cast(ts),
+        "reading": pa.array(cols.reading.astype("int8")),
+    })
 
 
 def count_table(cols: CountColumns) -> Any:
