@@ -33,17 +33,15 @@ from sim.batch import ColumnTable
 from sim.dwell import sample_day
 from sim.groups import Groups
 from sim.limits import check_daily_mean
+from sim.scenario_effects import with_scenarios
 from sim.store import DayPlan, Store
+from sim.uuids import format_uuids
 
 #: Purposes, each its own stream. Never renumber: it would change every run.
 COUNTS, PLACEMENT, DWELL, IDS = 0, 1, 2, 3
 #: Group sizes, members' entry offsets and leaving together (only drawn when the profile has groups).
 GROUPS = 4
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-#: Where each of a UUID's 32 hex digits goes in its 36-character form.
-_UUID_POS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)], dtype=np.intp)
-
+#: Scenarios draw from purposes 20 to 24 (sim.scenario_draw, sim.scenario_effects), the sensor 10 to 13.
 
 def stream(seed: int, store: Store, day: dt.date, purpose: int) -> np.random.Generator:
     """The Generator for one store, one local day and one purpose."""
@@ -88,19 +86,6 @@ def day_total(store: Store, plan: DayPlan) -> int:
     return int(np.floor(expected_counts(store, plan).sum() + 0.5))
 
 
-def format_uuids(raw: np.ndarray) -> np.ndarray:
-    """Turn an (n, 16) uint8 array into n version-4 UUID strings (dtype S36)."""
-    raw = raw.copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    out = np.full((raw.shape[0], 36), ord("-"), dtype=np.uint8)
-    digits = np.empty((raw.shape[0], 32), dtype=np.uint8)
-    digits[:, 0::2] = _HEX[raw >> 4]
-    digits[:, 1::2] = _HEX[raw & 0x0F]
-    out[:, _UUID_POS] = digits
-    return out.view("S36").reshape(-1)
-
-
 @dataclass
 class Arrivals(ColumnTable):
     """Customers in entry order, as parallel arrays."""
@@ -130,8 +115,16 @@ class Arrivals(ColumnTable):
 
 
 def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
-    """All of one store's customers arriving on one local day, in entry order."""
+    """All of one store's customers arriving on one local day, in entry order (its scenarios applied)."""
     plan = store.day_plan(day)
+    arrivals = _draw_plain_day(seed, store, index, day, plan)
+    if not (store.profile.scenarios or store.scenarios):  # the day as it always was
+        return arrivals
+    return with_scenarios(seed, store, index, day, plan, arrivals, expected_counts(store, plan))
+
+
+def _draw_plain_day(seed: int, store: Store, index: int, day: dt.date, plan: DayPlan) -> Arrivals:
+    """:func:`draw_day` before any scenario."""
     if store.profile.groups is not None:
         return _draw_day_in_groups(seed, store, index, day, plan, store.profile.groups)
     rng = stream(seed, store, day, COUNTS)
