@@ -1,7 +1,7 @@
 """An offline run, what ``simulate`` calls: :func:`run_offline` (a run and where its output goes -> a Summary).
 
 A plain run (:func:`run_plain`) is the whole run in this process, to two
-files (four with a door sensor), and run.json; a partitioned one is cut into
+files (four with a door sensor, one more with scenarios: their labels), and run.json; a partitioned one is cut into
 tasks (:func:`producer.simulate_partitioned.simulate_partitioned`). Both
 return a :class:`~producer.summary.Summary` that the command prints.
 """
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.formats import has_pyarrow
+from producer.labels_output import write_labels
 from producer.options import fail
 from producer.run_folder import replace_earlier_runs
 from producer.run_output import cannot_write, print_seed, record_run
@@ -94,7 +95,7 @@ def run_plain(run: Simulation, settings: Settings, *, out: str, fmt: str, engine
         sensor_paths = sensed.close() if sensed is not None else None
         if sensed is None:
             remove_stale(out, fmt)
-        replace_earlier_runs(out, paths, sensor_paths)  # a folder holds one run
+        replace_earlier_runs(out, [*paths, *write_labels(run, out, fmt)], sensor_paths)  # a folder holds one run
         record_run(out, run, settings, engine, fmt, sensed is not None)
     except OSError as exc:  # the disk filled up, the folder went away ...
         _abort(sink, sensed)
