@@ -13,6 +13,7 @@ from pathlib import Path
 from producer.dataset import data_files
 from producer.manifest import RunInfo, run_info_of
 from producer.report_agg import Counts, aggregate, bin_width
+from producer.report_labels import store_labels
 from producer.report_page import ChainReport
 from producer.report_views import store_view
 from sim.events import iso
@@ -32,6 +33,9 @@ def chain_report(counts: Counts, info: RunInfo | None, title: str, source: str, 
     by_id: dict[str, Store] = {s.store_id: s for s in info.stores} if info else {}
     rejected_written = bool(info and info.settings.get("write_rejected"))
     views = [store_view(counts, r, by_id.get(sid), start, end, rejected_written) for r, sid in enumerate(counts.stores)]
+    for view, labelled in zip(views, map(store_labels(info).get, counts.stores), strict=True):
+        if labelled:
+            view.figures["labels"] = labelled  # the scenarios' windows, shaded in the time figures
     if any(s.capacity is not None for s in by_id.values()) and not rejected_written:
         notes.append("Customers turned away or giving up were not written (WRITE_REJECTED=0): "
                      "the admission figures show admitted customers only.")

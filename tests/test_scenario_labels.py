@@ -133,3 +133,24 @@ def test_a_store_without_scenarios_draws_what_it_drew_before(tmp_path: Path) -> 
     lines = [line for b in alone.batches() for line in b.doors.json_lines()]
     both = [line for b in beside.batches() for line in b.doors.json_lines() if b'"plain"' in line]
     assert len(lines) > 1000 and both == lines
+
+
+def test_the_sensor_scenarios_give_the_same_sensor_files_partitioned(tmp_path: Path) -> None:
+    """examples/scenarios.toml: a blocked door and a counter offline; the sensor's files of a plain run and
+    of a partitioned one hold the same rows."""
+    example = Path(__file__).resolve().parents[1] / "examples"
+    args = ["simulate", "--quiet", "--stores", str(example / "scenarios.toml"), "--start", "2025-11-24", "--days",
+            "3", "--seed", "42"]
+    for name, extra in (("plain", []), ("parts", ["--partition"])):
+        result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / name), *extra], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "parts" / f"{LABELS_NAME}.jsonl").read_bytes() == \
+        (tmp_path / "plain" / f"{LABELS_NAME}.jsonl").read_bytes()
+    for dataset in ("foot_traffic", "foot_traffic_realistic_true", "foot_traffic_realistic", "foot_traffic_counts"):
+        want = flat_lines(tmp_path / "plain", dataset)
+        assert len(want) >= 3 * 3 * 96  # the counts: 3 stores, 3 days of 15-minute intervals
+        assert sorted(partitioned_lines(tmp_path / "parts", dataset)) == sorted(want), dataset
+    blocked = [json.loads(line) for line in flat_lines(tmp_path / "plain", "foot_traffic_realistic")
+               if b'"mall-entrance"' in line and b'"entry"' in line]
+    inside = [r for r in blocked if "2025-11-25T09:00:00" <= r["time"] < "2025-11-25T11:00:00"]
+    assert blocked and not inside
