@@ -15,7 +15,7 @@ from producer.manifest import RunInfo, run_info_of
 from producer.report_agg import Counts, aggregate, bin_width
 from producer.report_labels import store_labels
 from producer.report_page import ChainReport
-from producer.report_views import store_view
+from producer.report_views import StoreView, store_view
 from sim.events import iso
 from sim.store import Store
 
@@ -26,6 +26,14 @@ def _stores_and_width(info: RunInfo | None) -> tuple[tuple[str, ...] | None, int
     return tuple(s.store_id for s in info.stores), bin_width([m for s in info.stores for m in s.profile.starts])
 
 
+def _add_labels(views: list[StoreView], info: RunInfo | None) -> None:
+    """Each view of a store with labels gets its windows, which the page shades in the time figures."""
+    labelled = store_labels(info)
+    for view in views:
+        if view.row["store"] in labelled:
+            view.figures["labels"] = labelled[view.row["store"]]
+
+
 def chain_report(counts: Counts, info: RunInfo | None, title: str, source: str, notes: list[str]) -> ChainReport:
     """The page's contents from the binned counts and the run's record (None: the data alone)."""
     start = info.start if info else counts.anchor
@@ -33,9 +41,7 @@ def chain_report(counts: Counts, info: RunInfo | None, title: str, source: str, 
     by_id: dict[str, Store] = {s.store_id: s for s in info.stores} if info else {}
     rejected_written = bool(info and info.settings.get("write_rejected"))
     views = [store_view(counts, r, by_id.get(sid), start, end, rejected_written) for r, sid in enumerate(counts.stores)]
-    for view, labelled in zip(views, map(store_labels(info).get, counts.stores), strict=True):
-        if labelled:
-            view.figures["labels"] = labelled  # the scenarios' windows, shaded in the time figures
+    _add_labels(views, info)
     if any(s.capacity is not None for s in by_id.values()) and not rejected_written:
         notes.append("Customers turned away or giving up were not written (WRITE_REJECTED=0): "
                      "the admission figures show admitted customers only.")

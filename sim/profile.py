@@ -322,7 +322,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Pr
         dwell=dwell_from_mapping(data["dwell"], slot_index) if "dwell" in data else None,
         groups=groups_from_mapping(data["groups"]) if "groups" in data else None,
         sensor=sensor_from_mapping(data["sensor"]) if "sensor" in data else None,
-        scenarios=scenarios_from_list(data["scenarios"]) if "scenarios" in data else (),
+        scenarios=scenarios_from_list(data.get("scenarios", [])),
     )
 
 

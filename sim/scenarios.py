@@ -146,44 +146,58 @@ def scenario_from_mapping(table: Any, key: str = "scenarios[0]") -> Scenario:
     unknown = sorted(set(table) - set(_KEYS[kind]))
     if unknown:
         raise ProfileError(f"{key}: unknown key {unknown[0]!r} for a {kind}; accepted keys are {list(_KEYS[kind])}")
-    fixed, drawn = "start" in table, "per_month" in table
-    if fixed == drawn:
+    if ("start" in table) == ("per_month" in table):
         raise ProfileError(f"{key}: give start (a fixed time) or per_month (drawn at a rate), exactly one of them")
-    values: dict[str, Any] = {"kind": kind}
-    if fixed:
-        values["start"] = _local_time(table["start"], f"{key}.start")
-        if kind != "early_closure":
-            if "end" not in table:
-                raise ProfileError(f"{key}.end: missing; a {kind} at a fixed time needs its end 'YYYY-MM-DDTHH:MM'")
-            values["end"] = end = _local_time(table["end"], f"{key}.end")
-            length = (end - values["start"]).total_seconds() / 60
-            most = OFFLINE_MINUTES if kind == "counter_offline" else MINUTES
-            if not 1 <= length <= most.high:
-                raise ProfileError(f"{key}.end: {table['end']!r} must come 1 to {most.high:,.0f} minutes "
-                                   f"after start {table['start']!r}")
-        if "minutes" in table:
-            raise ProfileError(f"{key}.minutes: only for a scenario drawn at a rate (per_month); give end instead")
-    else:
-        values["per_month"] = PER_MONTH.check(table["per_month"], f"{key}.per_month", ProfileError)
-        if "end" in table:
-            raise ProfileError(f"{key}.end: only for a scenario at a fixed time (start); give minutes instead")
-        if kind != "early_closure":
-            if "minutes" not in table:
-                raise ProfileError(f"{key}.minutes: missing; a drawn {kind} needs its length, {MINUTES.accepts()}")
-            most = OFFLINE_MINUTES if kind == "counter_offline" else MINUTES
-            values["minutes"] = most.check(table["minutes"], f"{key}.minutes", ProfileError)
+    timing = _fixed(table, key, kind) if "start" in table else _drawn(table, key, kind)
+    return Scenario(kind=kind, **timing, **_parameters(table, key, kind))
+
+
+def _longest(kind: str) -> Range:
+    return OFFLINE_MINUTES if kind == "counter_offline" else MINUTES
+
+
+def _fixed(table: Mapping[str, Any], key: str, kind: str) -> dict[str, Any]:
+    """``start`` and ``end`` (an early closure: ``start`` only), local times."""
+    start = _local_time(table["start"], f"{key}.start")
+    if "minutes" in table:
+        raise ProfileError(f"{key}.minutes: only for a scenario drawn at a rate (per_month); give end instead")
+    if kind == "early_closure":
+        return {"start": start}
+    if "end" not in table:
+        raise ProfileError(f"{key}.end: missing; a {kind} at a fixed time needs its end 'YYYY-MM-DDTHH:MM'")
+    end = _local_time(table["end"], f"{key}.end")
+    most = _longest(kind).high
+    if not 1 <= (end - start).total_seconds() / 60 <= most:
+        raise ProfileError(f"{key}.end: {table['end']!r} must come 1 to {most:,.0f} minutes after start {table['start']!r}")
+    return {"start": start, "end": end}
+
+
+def _drawn(table: Mapping[str, Any], key: str, kind: str) -> dict[str, Any]:
+    """``per_month`` and ``minutes`` (an early closure: ``per_month`` only)."""
+    per_month = PER_MONTH.check(table["per_month"], f"{key}.per_month", ProfileError)
+    if "end" in table:
+        raise ProfileError(f"{key}.end: only for a scenario at a fixed time (start); give minutes instead")
+    if kind == "early_closure":
+        return {"per_month": per_month}
+    if "minutes" not in table:
+        raise ProfileError(f"{key}.minutes: missing; a drawn {kind} needs its length, {MINUTES.accepts()}")
+    return {"per_month": per_month, "minutes": _longest(kind).check(table["minutes"], f"{key}.minutes", ProfileError)}
+
+
+def _parameters(table: Mapping[str, Any], key: str, kind: str) -> dict[str, Any]:
+    """``factor`` (surge, slow checkout) or ``direction`` (door blocked)."""
     if kind in ("surge", "slow_checkout"):
         factor = SURGE_FACTOR if kind == "surge" else SLOW_FACTOR
         if "factor" not in table:
             raise ProfileError(f"{key}.factor: missing; a {kind} needs one, {factor.accepts()}")
-        values["factor"] = factor.check(table["factor"], f"{key}.factor", ProfileError)
+        return {"factor": factor.check(table["factor"], f"{key}.factor", ProfileError)}
     if kind == "door_blocked":
         direction = table.get("direction")
         if direction not in DIRECTIONS:
             got = "missing" if "direction" not in table else repr(direction)
             raise ProfileError(f"{key}.direction: {got}; expected one of {', '.join(map(repr, DIRECTIONS))}")
-        values["direction"] = direction
-    return Scenario(**values)
+        return {"direction": direction}
+    return {}
 
 
 def scenarios_from_list(value: Any, key: str = "scenarios") -> tuple[Scenario, ...]:
