@@ -27,6 +27,7 @@ from producer.summary import Summary
 from producer.tuning import tune_for_batches
 from sim.extras import need
 from sim.fast import DAY
+from sim.labels import sensor_scenario
 from sim.run import Simulation
 
 
@@ -49,6 +50,10 @@ class Output:
 
 def run_offline(run: Simulation, settings: Settings, output: Output, console: Console) -> Summary:
     """Simulate ``run`` and write it as ``output`` says; what it did."""
+    acting = sensor_scenario(run.stores)
+    if acting is not None and settings.sensor == "off":
+        fail(f"SENSOR=off, but store {acting[0]!r} has a {acting[1]} scenario, which acts on the door sensor: "
+             "turn the sensor on (SENSOR=auto) or remove the scenario", 2)
     if not output.partitioned:
         return run_plain(run, settings, out=output.out, fmt=output.fmt, engine=output.engine, console=console)
     need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")

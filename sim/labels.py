@@ -33,6 +33,7 @@ import orjson
 from sim.batch import ColumnTable
 from sim.expect import MAX_DWELL_MINUTES, RateCurve, expected_occupancy, rate_curve
 from sim.scenario_draw import Occurrence, occurrences
+from sim.scenarios import SENSOR_KINDS
 from sim.store import Store
 from sim.wire import iso
 
@@ -93,6 +94,15 @@ def _columns(rows: list[tuple[str, str, int, int, str, str, float]]) -> LabelCol
 def has_scenarios(stores: Sequence[Store]) -> bool:
     """Whether any store has a scenario (a run without any writes no labels)."""
     return any(s.profile.scenarios or s.scenarios for s in stores)
+
+
+def sensor_scenario(stores: Sequence[Store]) -> tuple[str, str] | None:
+    """The first store with a scenario acting on the door sensor, and its kind (None: no such store)."""
+    for store in stores:
+        for scenario in (*store.profile.scenarios, *store.scenarios):
+            if scenario.kind in SENSOR_KINDS:
+                return store.store_id, scenario.kind
+    return None
 
 
 def expected_effect(store: Store, occ: Occurrence, start: int, end: int,

@@ -41,7 +41,8 @@ from sim.uuids import format_uuids
 COUNTS, PLACEMENT, DWELL, IDS = 0, 1, 2, 3
 #: Group sizes, members' entry offsets and leaving together (only drawn when the profile has groups).
 GROUPS = 4
-#: Scenarios draw from purposes 20 to 24 (sim.scenario_draw, sim.scenario_effects), the sensor 10 to 13.
+# Scenarios draw from purposes 20 to 24 (sim.scenario_draw, sim.scenario_effects), the sensor from 10 to 13.
+
 
 def stream(seed: int, store: Store, day: dt.date, purpose: int) -> np.random.Generator:
     """The Generator for one store, one local day and one purpose."""

@@ -154,3 +154,15 @@ def test_the_command_line_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "scenarios[0].factor" in lines[0], result.stderr
+
+
+def test_a_sensor_scenario_with_the_sensor_off_is_one_line(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, profile_text(tables=SENSOR + scenario(kind="door_blocked", direction="in",
+                                                                         per_month=1, minutes=30)))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", "--days", "1", "--seed", "1", "--profile-file", str(path),
+                                       "--sensor", "off", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SENSOR=off" in lines[0] and "door_blocked" in lines[0], result.stderr
+    assert not out.exists() or not any(out.iterdir())
