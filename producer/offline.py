@@ -1,7 +1,7 @@
 """An offline run, what ``simulate`` calls: :func:`run_offline` (a run and where its output goes -> a Summary).
 
 A plain run (:func:`run_plain`) is the whole run in this process, to two
-files (four with a door sensor), and run.json; a partitioned one is cut into
+files (four with a door sensor, one more with scenarios: their labels), and run.json; a partitioned one is cut into
 tasks (:func:`producer.simulate_partitioned.simulate_partitioned`). Both
 return a :class:`~producer.summary.Summary` that the command prints.
 """
@@ -13,6 +13,7 @@ import time
 from rich.console import Console
 
 from producer.formats import has_pyarrow
+from producer.labels_output import write_labels
 from producer.options import fail
 from producer.run_folder import replace_earlier_runs
 from producer.run_output import Output, cannot_write, print_seed, progress_bar, record_run
@@ -24,6 +25,7 @@ from producer.summary import Summary
 from producer.tuning import tune_for_batches
 from sim.extras import need
 from sim.fast import DAY
+from sim.labels import sensor_scenario
 from sim.run import Simulation
 
 
@@ -34,6 +36,10 @@ def run_offline(run: Simulation, traffic: TrafficSettings, sensing: SensorSettin
     ``traffic`` says whether the seed was given and whether customers turned away are written;
     ``sensing`` whether the run has a door sensor, and its interval.
     """
+    acting = sensor_scenario(run.stores)
+    if acting is not None and sensing.sensor == "off":
+        fail(f"SENSOR=off, but store {acting[0]!r} has a {acting[1]} scenario, which acts on the door sensor: "
+             "turn the sensor on (SENSOR=auto) or remove the scenario", 2)
     sensor = sensing if sensing.has_sensor(run.stores) else None
     if not output.partitioned:
         return run_plain(run, traffic, sensor, output, console)
@@ -73,7 +79,7 @@ def run_plain(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings 
         sensor_paths = sensed.close() if sensed is not None else None
         if sensed is None:
             remove_stale(out, fmt)
-        replace_earlier_runs(out, paths, sensor_paths)  # a folder holds one run
+        replace_earlier_runs(out, [*paths, *write_labels(run, out, fmt)], sensor_paths)  # a folder holds one run
         record_run(run, traffic, sensor, output)
     except OSError as exc:  # the disk filled up, the folder went away ...
         _abort(sink, sensed)

@@ -13,8 +13,9 @@ from pathlib import Path
 from producer.dataset import data_files
 from producer.manifest import RunInfo, run_info_of
 from producer.report_agg import Counts, aggregate, bin_width
+from producer.report_labels import store_labels
 from producer.report_page import ChainReport
-from producer.report_views import store_view
+from producer.report_views import StoreView, store_view
 from sim.events import iso
 from sim.store import Store
 
@@ -29,6 +30,14 @@ def _stores_and_width(info: RunInfo | None) -> tuple[tuple[str, ...] | None, int
     return tuple(s.store_id for s in info.stores), bin_width([m for s in info.stores for m in s.profile.starts])
 
 
+def _add_labels(views: list[StoreView], info: RunInfo | None) -> None:
+    """Each view of a store with labels gets its windows, which the page shades in the time figures."""
+    labelled = store_labels(info)
+    for view in views:
+        if view.row["store"] in labelled:
+            view.figures["labels"] = labelled[view.row["store"]]
+
+
 def chain_report(counts: Counts, info: RunInfo | None, title: str, source: str, notes: list[str]) -> ChainReport:
     """The page's contents from the binned counts and the run's record (None: the data alone)."""
     start = info.start if info else counts.anchor
@@ -36,6 +45,7 @@ def chain_report(counts: Counts, info: RunInfo | None, title: str, source: str, 
     by_id: dict[str, Store] = {s.store_id: s for s in info.stores} if info else {}
     rejected_written = info is not None and info.rejected_written
     views = [store_view(counts, r, by_id.get(sid), start, end, rejected_written) for r, sid in enumerate(counts.stores)]
+    _add_labels(views, info)
     if any(s.capacity is not None for s in by_id.values()) and not rejected_written:
         notes.append(REJECTED_NOT_WRITTEN)
     summary = [("data set", source), ("span", f"{iso(start)} to {iso(end)}"), ("stores", f"{len(counts.stores):,}"),

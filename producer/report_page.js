@@ -92,6 +92,21 @@
     return out;
   }
 
+  // The store's labelled scenario windows (run.json's labels, on its local clock), as shaded rectangles.
+  const SHADE = { surge: "#F58518", early_closure: "#555555", door_blocked: "#B279A2", counter_offline: "#E45756", slow_checkout: "#54A24B" };
+  function shades(fig) {
+    const iso = (t) => new Date(t * 1000).toISOString().slice(0, 19);
+    return (fig.labels || []).map((l) => ({ type: "rect", xref: "x", yref: "paper", x0: iso(l.x0), x1: iso(l.x1), y0: 0, y1: 1,
+      fillcolor: SHADE[l.kind] || CAP, opacity: 0.18, layer: "below", line: { width: 0 }, name: l.kind,
+      label: { text: l.kind.replace("_", " "), textposition: "top left", font: { size: 10, color: CAP } } }));
+  }
+  function shadeCaption(fig) {
+    const labels = fig.labels || [];
+    if (!labels.length) return "";
+    const kinds = [...new Set(labels.map((l) => l.kind.replace("_", " ")))].join(", ");
+    return " Shaded: the run's " + labels.length + " labelled scenario window" + (labels.length > 1 ? "s" : "") + " (" + kinds + ").";
+  }
+
   function section(parent, id, title, caption) {
     const div = document.createElement("section");
     div.id = id;
@@ -112,8 +127,8 @@
       "Customers inside store " + store + " at the end of each " + (o.x.dx / 60) + "-minute step, on its local clock (" + fig.zone +
       "): entries minus exits so far. Expected: the arrival rate integrated against the dwell survival" +
       (o.capacity ? ", for a store without a limit; the dashed line is this store's capacity, which the data cannot pass." : ".") +
-      " Drag the slider or on the figure to zoom (the first week is shown); double-click to see it all."),
-    traces, { margin: MARGIN, legend: LEGEND, yaxis: { title: { text: "customers inside" }, rangemode: "tozero" },
+      " Drag the slider or on the figure to zoom (the first week is shown); double-click to see it all." + shadeCaption(fig)),
+    traces, { margin: MARGIN, legend: LEGEND, shapes: shades(fig), yaxis: { title: { text: "customers inside" }, rangemode: "tozero" },
       xaxis: { title: { text: "local time (" + fig.zone + ")" }, type: "date", range: week, rangeslider: { visible: true } } }, CONFIG);
   }
 
@@ -189,10 +204,10 @@
   function sensor(parent, store, fig) {
     const s = fig.sensor, x = times(s.x, s.true.length);
     Plotly.newPlot(section(parent, "sensor", "True against counted occupancy (" + fig.zone + ")",
-      "Customers inside store " + store + " at the end of each count interval: from the true door events, and as its counter's interval counts add up (ins minus outs so far). Misses, double counts and outages make the counted line drift."),
+      "Customers inside store " + store + " at the end of each count interval: from the true door events, and as its counter's interval counts add up (ins minus outs so far). Misses, double counts and outages make the counted line drift." + shadeCaption(fig)),
     [{ x: x, y: s.true, name: "true (door events)", line: { color: SIM, width: 1 } },
       { x: x, y: s.counted, name: "counted (running sum of the interval counts)", line: { color: EXP, width: 1 } }],
-    { margin: MARGIN, legend: LEGEND, yaxis: { title: { text: "customers inside" } },
+    { margin: MARGIN, legend: LEGEND, shapes: shades(fig), yaxis: { title: { text: "customers inside" } },
       xaxis: { title: { text: "local time (" + fig.zone + ")" }, type: "date", rangeslider: { visible: true } } }, CONFIG);
   }
 

@@ -4,7 +4,7 @@ The run is cut into tasks (a store, a span of days: :mod:`producer.partition`)
 run one after the other in this process (``--partition``) or in parallel on
 Dask (:mod:`producer.cluster`). Either way the data sets hold the same rows
 as the two files of a plain run, partitioned by store and UTC date, and
-``run.json`` is written as for a plain run. The data sets are written under
+``run.json`` (and, with scenarios, the labels' file) is written as for a plain run. The data sets are written under
 ``.partial`` names and take their names only when every task is done.
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from producer.labels_output import write_labels
 from producer.options import fail
 from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
 from producer.run_folder import replace_earlier_runs
@@ -60,7 +61,7 @@ def simulate_partitioned(run: Simulation, traffic: TrafficSettings, sensor: Sens
     try:
         results = _run_all(tasks, output, console)
         paths = publish(out, sensor is not None)
-        replace_earlier_runs(out, paths)  # a folder holds one run: an earlier plain run's files go
+        replace_earlier_runs(out, [*paths, *write_labels(run, out, output.fmt)])  # a folder holds one run
         record_run(run, traffic, sensor, output, layout=SENSOR_LAYOUT if sensor is not None else LAYOUT,
                    tasks=len(tasks), workers=workers, scheduler=scheduler)
     except DaskMissing as exc:

@@ -46,12 +46,13 @@ from sim.limits import (
     WHOLE_CUSTOMERS_PER_DAY,
 )
 from sim.profile import Profile, ProfileError, load_profile, profile_from_mapping
+from sim.scenarios import scenarios_from_list
 from sim.store import CAPACITY_MODES, Store, zone_named
 
 #: Every key a store table accepts.
 STORE_KEYS: tuple[str, ...] = (
     "id", "profile", "baseline", "daily_customers", "variation", "multiplier",
-    "timezone", "capacity", "capacity_mode", "patience_minutes",
+    "timezone", "capacity", "capacity_mode", "patience_minutes", "scenarios",
 )
 
 
@@ -150,6 +151,7 @@ def _store(
         changes["dwell"] = profile.dwell or DEFAULT_DWELL
         if baseline_for is not None and "baseline" not in table and "daily_customers" not in table:
             changes["baseline"] = baseline_for(profile)
+    changes.update(_scenarios(table, at))
     capacity = changes.get("capacity", defaults.capacity)
     mode = changes.get("capacity_mode", defaults.capacity_mode)
     if "patience" not in changes and patience is not None and capacity is not None and mode == "queue":
@@ -190,6 +192,16 @@ def _plain_keys(table: Mapping[str, Any], at: str) -> dict[str, Any]:
         except ValueError:
             raise StoresError(f"{at}: {key} = {_short(table[key])} is not valid; expected {accepts}") from None
     return changes
+
+
+def _scenarios(table: Mapping[str, Any], at: str) -> dict[str, Any]:
+    """The store's own ``[[stores.scenarios]]`` (sim.scenarios), beside its profile's."""
+    if "scenarios" not in table:
+        return {}
+    try:
+        return {"scenarios": scenarios_from_list(table["scenarios"])}
+    except ProfileError as exc:
+        raise StoresError(f"{at}: {exc}") from None
 
 
 def _profile(value: Any, at: str, folder: Path, cache: dict[Path, Profile]) -> Profile:

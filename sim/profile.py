@@ -37,6 +37,12 @@ Profiles load from TOML files (the whole format: ``docs/profiles.md``)::
     [sensor]                             # optional, see sim.sensor
     miss_in = 0.02
 
+    [[scenarios]]                        # optional, see sim.scenarios
+    kind = "surge"
+    factor = 2
+    start = "2025-11-28T10:00"
+    end = "2025-11-28T12:00"
+
 A slot with weight 0 is closed: no arrivals. A weekday whose weights are all
 0 is closed all day (at least one weekday must be open). Every problem (a
 missing weekday, an unordered slot, a negative weight, a bad date) raises
@@ -61,6 +67,7 @@ from sim.errors import ProfileError, read_toml
 from sim.groups import Groups, groups_from_mapping
 from sim.limits import CUSTOMERS_PER_DAY, WEIGHT
 from sim.numbers import plain as _num
+from sim.scenarios import SENSOR_KINDS, Scenario, scenarios_from_list
 from sim.sensor import Sensor, sensor_from_mapping
 
 WEEKDAYS: tuple[str, ...] = (
@@ -133,6 +140,7 @@ class Profile:
     dwell: Dwell | None = None
     groups: Groups | None = None  #: people arriving together (None: everyone alone, as always)
     sensor: Sensor | None = None  #: the door sensor's imperfections (None: no sensor layer)
+    scenarios: tuple[Scenario, ...] = ()  #: what happens to stores of this profile on purpose (sim.scenarios)
 
     def __post_init__(self) -> None:
         _check_starts(self.starts, "slots")
@@ -147,6 +155,7 @@ class Profile:
         for s in self.calendar.special:
             if s.slots is not None and max(s.slots) >= len(self.starts):
                 raise ProfileError(f"special {s.date.isoformat()}: slot index out of range")
+        check_sensor_scenarios(self.scenarios, self.sensor, "scenarios")
 
     def dwell_model(self) -> Dwell:
         """The profile's dwell model, or the old producer's mixture when it has none."""
@@ -199,6 +208,8 @@ class Profile:
             data["groups"] = self.groups.to_mapping()
         if self.sensor is not None:
             data["sensor"] = self.sensor.to_mapping()
+        if self.scenarios:
+            data["scenarios"] = [s.to_mapping() for s in self.scenarios]
         return data
 
     def to_toml(self) -> str:
@@ -221,6 +232,16 @@ def _inline_arrays(text: str) -> str:
     value, so a comma inside a string is kept as it is); anything else stays as written.
     """
     return _ARRAY.sub(lambda m: "[" + ", ".join(line.strip()[:-1] for line in m.group(1).splitlines()) + "]", text)
+
+
+def check_sensor_scenarios(scenarios: Sequence[Scenario], sensor: Sensor | None, key: str) -> None:
+    """A scenario acting on the door sensor needs one: the profile's ``[sensor]`` table."""
+    if sensor is not None:
+        return
+    for i, scenario in enumerate(scenarios):
+        if scenario.kind in SENSOR_KINDS:
+            raise ProfileError(f"{key}[{i}]: a {scenario.kind} acts on the door sensor; "
+                               "the profile needs a [sensor] table (docs/sensors.md)")
 
 
 def _check_starts(starts: Sequence[int], key: str) -> None:
@@ -256,7 +277,8 @@ def _at(source: str) -> str:
 
 def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Profile:
     """Build and validate a profile from parsed TOML (or any mapping)."""
-    known = {"name", "slots", "weights", "baseline", "closed", "closures", "special", "seasonality", "dwell", "groups", "sensor"}
+    known = {"name", "slots", "weights", "baseline", "closed", "closures", "special", "seasonality", "dwell", "groups", "sensor",
+             "scenarios"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ProfileError(f"{_at(source)}unknown key {unknown[0]!r}; accepted keys are {sorted(known)}")
@@ -300,6 +322,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Pr
         dwell=dwell_from_mapping(data["dwell"], slot_index) if "dwell" in data else None,
         groups=groups_from_mapping(data["groups"]) if "groups" in data else None,
         sensor=sensor_from_mapping(data["sensor"]) if "sensor" in data else None,
+        scenarios=scenarios_from_list(data.get("scenarios", [])),
     )
 
 

@@ -33,19 +33,16 @@ from sim.batch import ColumnTable
 from sim.dwell import sample_day
 from sim.groups import Groups
 from sim.limits import check_daily_mean
+from sim.scenario_effects import with_scenarios
 from sim.store import DayPlan, Store
+from sim.uuids import format_uuids
 
 #: Purposes, each its own stream. Never renumber: it would change every run.
 COUNTS, PLACEMENT, DWELL, IDS = 0, 1, 2, 3
 #: Group sizes, members' entry offsets and leaving together (only drawn when the profile has groups).
 GROUPS = 4
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-#: Each byte's two hex digits, high then low, as one 2-byte item.
-_HEX_PAIRS = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 0x0F]], axis=1).copy().view("V2").ravel()
-#: A UUID's five groups of hex digits (8-4-4-4-12), and where each starts in its 36-character form.
-_UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
-_UUID_AT = (0, 9, 14, 19, 24)
+# Scenarios draw from purposes 20 to 24 (sim.scenario_draw, sim.scenario_effects), the sensor from 10 to 13.
 
 
 def stream(seed: int, store: Store, day: dt.date, purpose: int) -> np.random.Generator:
@@ -91,23 +88,6 @@ def day_total(store: Store, plan: DayPlan) -> int:
     return int(np.floor(expected_counts(store, plan).sum() + 0.5))
 
 
-def format_uuids(raw: np.ndarray) -> np.ndarray:
-    """Turn an (n, 16) uint8 array into n version-4 UUID strings (dtype S36).
-
-    Each byte's two hex digits are looked up at once (a table of 256 digit
-    pairs), and the five groups copied as slices: a fifth of the time of a
-    digit at a time and a scatter, which was a tenth of a year's run.
-    """
-    pairs = _HEX_PAIRS[raw]  # (n, 16) digit pairs
-    pairs[:, 6] = _HEX_PAIRS[(raw[:, 6] & 0x0F) | 0x40]  # version 4
-    pairs[:, 8] = _HEX_PAIRS[(raw[:, 8] & 0x3F) | 0x80]  # variant 1
-    digits = pairs.view(np.uint8)  # (n, 32)
-    out = np.full((raw.shape[0], 36), ord("-"), dtype=np.uint8)
-    for (lo, hi), at in zip(_UUID_GROUPS, _UUID_AT):
-        out[:, at:at + hi - lo] = digits[:, lo:hi]
-    return out.view("S36").reshape(-1)
-
-
 @dataclass
 class Arrivals(ColumnTable):
     """Customers in entry order, as parallel arrays."""
@@ -137,8 +117,16 @@ class Arrivals(ColumnTable):
 
 
 def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
-    """All of one store's customers arriving on one local day, in entry order."""
+    """All of one store's customers arriving on one local day, in entry order (its scenarios applied)."""
     plan = store.day_plan(day)
+    arrivals = _draw_plain_day(seed, store, index, day, plan)
+    if not (store.profile.scenarios or store.scenarios):  # the day as it always was
+        return arrivals
+    return with_scenarios(seed, store, index, day, plan, arrivals, expected_counts(store, plan))
+
+
+def _draw_plain_day(seed: int, store: Store, index: int, day: dt.date, plan: DayPlan) -> Arrivals:
+    """:func:`draw_day` before any scenario."""
     if store.profile.groups is not None:
         return _draw_day_in_groups(seed, store, index, day, plan, store.profile.groups)
     rng = stream(seed, store, day, COUNTS)

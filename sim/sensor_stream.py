@@ -20,7 +20,9 @@ delivered after a lognormal delay (median, sigma; cut at a day,
 Outages are a Poisson number a UTC day, starting uniformly in it, lasting
 an exponential time (cut at a day); a crossing during an outage is never
 counted (``lose``) or delivered at the outage's end plus its delay
-(``hold``).
+(``hold``). A store's scenarios (:mod:`sim.scenarios`) add scheduled
+outages (``counter_offline``, held or lost as the sensor's ``outage_mode``
+says) and windows where one direction is not counted at all (``door_blocked``).
 
 Randomness: per store, per UTC day and per purpose, its own Generator from
 the run's seed (purposes 10 to 13, apart from the model's), drawn in event
@@ -39,6 +41,8 @@ import numpy as np
 from sim import wire
 from sim.batch import ColumnTable, DoorColumns, texts
 from sim.events import ENTRY, EXIT
+from sim.scenario_draw import Occurrence
+from sim.scenario_effects import sensor_windows
 from sim.sensor import Sensor
 from sim.store import Store
 
@@ -153,6 +157,8 @@ class SensorLayer:
         self._mu = np.array([s.delay_mu for s in self.sensors])
         self._sigma = np.array([s.delay_sigma for s in self.sensors])
         self._lose = np.array([s.outage_mode == "lose" for s in self.sensors])
+        #: Stores with scenarios: only they have scheduled windows (door blocked, counter offline).
+        self._planned = [i for i, s in enumerate(self.stores) if s.profile.scenarios or s.scenarios]
 
     def process(self, doors: DoorColumns) -> tuple[SensorColumns, CountColumns]:
         """Take a batch of door events; give the records and counts that are final now."""
@@ -217,6 +223,7 @@ class SensorLayer:
                          np.where(u < self._miss[store, is_entry] + self._double[store, is_entry], 2, 1))
         down, held_until = self._outage_ends(store, time)
         count[down & self._lose[store]] = 0
+        count[self._blocked(store, time, is_entry)] = 0
         self._count(store, time, is_entry, count)
         parts = []
         seq = (self._made + np.arange(len(rows))) * 4
@@ -259,8 +266,11 @@ class SensorLayer:
     def _outage_ends(self, store: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Whether each crossing falls in an outage, and that outage's end (the latest if several)."""
         ends = np.full(len(time), np.iinfo(np.int64).min, dtype=np.int64)
+        for s, occ in self._windows(store, time, "counter_offline"):
+            inside = (store == s) & (time >= occ.start) & (time < occ.end)
+            ends[inside] = np.maximum(ends[inside], occ.end)
         if not any(s.outages_per_day > 0 for s in self.sensors):
-            return np.zeros(len(time), dtype=bool), ends
+            return ends > np.iinfo(np.int64).min, ends
         for s in np.unique(store).tolist():
             mine = np.flatnonzero(store == s)
             for d in range(int(time[mine].min()) // DAY - 1, int(time[mine].max()) // DAY + 1):
@@ -268,6 +278,23 @@ class SensorLayer:
                     inside = mine[(time[mine] >= a) & (time[mine] < b)]
                     ends[inside] = np.maximum(ends[inside], b)
         return ends > np.iinfo(np.int64).min, ends
+
+    def _windows(self, store: np.ndarray, time: np.ndarray, kind: str) -> list[tuple[int, Occurrence]]:
+        """The scheduled windows of ``kind`` that meet the crossings' span, with their store's index."""
+        if not self._planned or not len(time):
+            return []
+        lo, hi = int(time.min()), int(time.max()) + 1
+        present = set(np.unique(store).tolist())
+        return [(s, occ) for s in self._planned if s in present
+                for occ in sensor_windows(self.seed, self.stores[s], lo, hi) if occ.kind == kind]
+
+    def _blocked(self, store: np.ndarray, time: np.ndarray, is_entry: np.ndarray) -> np.ndarray:
+        """Whether each crossing goes through a blocked door (its store's door_blocked in its direction)."""
+        blocked = np.zeros(len(time), dtype=bool)
+        for s, occ in self._windows(store, time, "door_blocked"):
+            way = 1 if occ.scenario.direction == "in" else 0
+            blocked |= (store == s) & (is_entry == way) & (time >= occ.start) & (time < occ.end)
+        return blocked
 
     def _outages_of(self, store: int, day: int) -> tuple[np.ndarray, np.ndarray]:
         key = (store, day)

@@ -32,7 +32,8 @@ from sim.limits import (
     WHOLE_CUSTOMERS_PER_DAY,
     check_daily_mean,
 )
-from sim.profile import DEFAULT_PROFILE, Profile, profile_from_mapping
+from sim.profile import DEFAULT_PROFILE, Profile, check_sensor_scenarios, profile_from_mapping
+from sim.scenarios import Scenario, scenarios_from_list, slow_factor, slowed_minutes
 
 UTC = dt.UTC
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -68,6 +69,7 @@ class Store:
     capacity: int | None = None
     capacity_mode: str = "queue"
     patience: int | None = None  #: seconds a queued customer waits at most
+    scenarios: tuple[Scenario, ...] = ()  #: the store's own scenarios, beside its profile's (sim.scenarios)
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +91,7 @@ class Store:
                 )
             if self.capacity is None or self.capacity_mode != "queue":
                 raise ValueError("patience: only a queue (a capacity with capacity_mode 'queue') has one")
+        check_sensor_scenarios(self.scenarios, self.profile.sensor, "scenarios")
         object.__setattr__(self, "_zone", zone_named(self.timezone))
         if self.dwell is DEFAULT_DWELL and self.profile.dwell is not None:
             object.__setattr__(self, "dwell", self.profile.dwell)
@@ -121,12 +124,15 @@ class Store:
         ``run.json``, Dask tasks): the dwell as a profile's ``[dwell]`` table
         and the profile as the mapping of its TOML document.
         """
-        return {
+        data = {
             "store_id": self.store_id, "baseline": self.baseline, "daily_customers": self.daily_customers,
             "variation": self.variation, "multiplier": self.multiplier, "timezone": self.timezone,
             "capacity": self.capacity, "capacity_mode": self.capacity_mode, "patience": self.patience,
             "dwell": dwell_to_mapping(self.dwell, self.profile.slot_names), "profile": self.profile.to_mapping(),
         }
+        if self.scenarios:  # only then: a store without any is recorded as it always was
+            data["scenarios"] = [s.to_mapping() for s in self.scenarios]
+        return data
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "store") -> Store:
@@ -141,6 +147,7 @@ class Store:
             capacity=None if data["capacity"] is None else int(data["capacity"]),
             capacity_mode=str(data["capacity_mode"]),
             patience=None if data["patience"] is None else int(data["patience"]),
+            scenarios=scenarios_from_list(data["scenarios"], f"{source}.scenarios") if "scenarios" in data else (),
         )
 
     def __reduce_ex__(self, protocol: Any) -> Any:
@@ -166,7 +173,7 @@ class Store:
         may leave together (the first member leaves one dwell after the
         last member's entry), plus, in a queue, the patience (a queue
         without one has no bound; a store that turns customers away has
-        no wait).
+        no wait). A slow checkout lengthens the dwell's bound by its factor.
         """
         dwell = upper_minutes(self.dwell)
         if dwell is None:
@@ -178,6 +185,9 @@ class Store:
             if self.patience is None:
                 return None
             wait = self.patience
+        slow = slow_factor((*self.profile.scenarios, *self.scenarios))
+        if slow > 1:  # a visit of m whole minutes and r seconds becomes ceil(m x slow) minutes and r seconds
+            return 60 * slowed_minutes(dwell + spread // 60, slow) + 59 + wait
         return 60 * dwell + spread + wait
 
     @property

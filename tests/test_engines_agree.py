@@ -8,6 +8,7 @@ from sim import Collector, Profile, Simulation, Store, to_epoch
 from sim.dwell import MixtureDwell, UniformBand
 from sim.sampling import ArrivalFeed
 from tests.helpers import json_lines
+from tests.scenario_cases import TRAFFIC
 
 ODD = Profile(
     starts=(0, 8 * 60 + 30, 12 * 60, 18 * 60 + 45, 22 * 60 + 10),
@@ -24,6 +25,8 @@ CASES = [
     ("fixed-total", 4, Store(daily_customers=2_500, dwell=SHORT)),
     ("two-stores", 5, (Store(store_id="a", dwell=SHORT, baseline=5000),
                        Store(store_id="b", profile=ODD, baseline=5000, dwell=SHORT))),
+    ("scenarios", 6, (Store(store_id="a", baseline=5000, timezone="Europe/Rome", scenarios=TRAFFIC),
+                      Store(store_id="b", profile=ODD, baseline=3000, dwell=SHORT, scenarios=TRAFFIC[2:]))),
 ]
 
 

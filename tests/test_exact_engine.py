@@ -23,6 +23,7 @@ from sim.exact import COLLECT, EventLoop, exact_batches
 from sim.fast import fast_batches
 from sim.groups import Groups
 from sim.profile import DEFAULT_PROFILE
+from tests.scenario_cases import TRAFFIC
 
 FLAT = Profile(starts=(0,), weights=((1.0,),) * 7, name="flat")
 SHORT = MixtureDwell(shares=(0.5, 0.5), bands=(UniformBand(1, 2), UniformBand(3, 3)))
@@ -39,6 +40,9 @@ CASES = [
     ("dst-loss", (Store(timezone="Europe/London", baseline=3_000, capacity=20, capacity_mode="loss"),)),
     ("groups", (Store(profile=GROUPED, baseline=4_000, capacity=20, patience=120),)),
     ("fixed-total", (Store(daily_customers=2_500, dwell=SHORT, capacity=12),)),
+    ("scenarios-queue", (Store(**BUSY, capacity=4, patience=600, scenarios=TRAFFIC),)),  # type: ignore[arg-type]
+    ("scenarios-groups", (Store(profile=GROUPED, baseline=4_000, capacity=20, timezone="Europe/Rome",
+                                scenarios=TRAFFIC),)),
     ("three-stores", (
         Store(store_id="a", dwell=SHORT, baseline=5_000, capacity=10, patience=60, timezone="Europe/Rome"),
         Store(store_id="b", dwell=SHORT, baseline=5_000),

@@ -23,7 +23,7 @@ from nbclient import NotebookClient
 from tests.redis_server import RedisServer
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-OFFLINE = ("exploring_a_profile", "fitting_a_profile")
+OFFLINE = ("exploring_a_profile", "fitting_a_profile", "testing_a_detector")
 LIVE = "watching_the_live_stream"
 KERNEL = "foot-traffic-test"
 

@@ -26,6 +26,8 @@ from tests.browser import Browser
 
 STORES = [f"store-{i:03d}" for i in range(100)]
 ZONES = ("UTC", "Europe/Rome", "America/New_York", "Asia/Tokyo")
+#: The first store has a labelled scenario: its occupancy shades the window.
+SURGE = '[[stores.scenarios]]\nkind = "surge"\nfactor = 3\nstart = "2025-11-01T10:00"\nend = "2025-11-01T13:00"\n'
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("chain")
     (folder / "stores.toml").write_text("".join(
         f'[[stores]]\nid = "{s}"\ntimezone = "{ZONES[i % 4]}"\nbaseline = 200\n'
-        + ('capacity = 8\ncapacity_mode = "loss"\n' if i % 10 == 3 else "") + "\n"
+        + ('capacity = 8\ncapacity_mode = "loss"\n' if i % 10 == 3 else "") + (SURGE if i == 0 else "") + "\n"
         for i, s in enumerate(STORES)), encoding="utf-8")
     result = CliRunner().invoke(main, [
         "simulate", "--stores", str(folder / "stores.toml"), "--start", "2025-10-31", "--days", "4",
@@ -75,6 +77,10 @@ def test_the_chain_report_works_in_a_browser(page: Path, browser: Browser, tmp_p
     assert sorted(listed) == STORES
     # The first store is drawn on load; then the picker picks a capped store: its admission figure too.
     assert figures_of(browser, STORES[0]) == ["occupancy", "weekly", "daily", "dwell"]
+    shaded = browser.evaluate("document.getElementById('occupancy-plot').layout.shapes.map(s => [s.name, s.x0, s.x1])")
+    assert shaded == [["surge", "2025-11-01T10:00:00", "2025-11-01T13:00:00"]]
+    assert browser.evaluate("document.querySelectorAll('#occupancy-plot .shapelayer path').length") >= 1
+    assert "labelled scenario window" in browser.evaluate("document.querySelector('#occupancy .caption').textContent")
     browser.evaluate("const p = document.getElementById('store-picker'); p.value = 'store-013';"
                      "p.dispatchEvent(new Event('change'))")
     assert figures_of(browser, "store-013") == ["occupancy", "weekly", "daily", "dwell", "admission"]

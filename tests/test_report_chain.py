@@ -247,3 +247,19 @@ def test_a_sensor_run_shows_its_undercount_and_counted_occupancy(tmp_path: Path)
     assert abs(view.row["undercount"] - 0.05) < 4 * (0.05 * 0.95 / true_in) ** 0.5
     sensed = view.figures["sensor"]
     assert sensed["true"].size > 100 and sensed["counted"][-1] != sensed["true"][-1]
+
+
+def test_a_store_with_labels_has_its_windows_shaded_on_its_clock(tmp_path: Path) -> None:
+    stores = STORES.replace('id = "rome"\ntimezone = "Europe/Rome"\nbaseline = 500\n',
+                            'id = "rome"\ntimezone = "Europe/Rome"\nbaseline = 500\n[[stores.scenarios]]\n'
+                            'kind = "surge"\nfactor = 3\nstart = "2025-10-30T18:00"\nend = "2025-10-30T19:30"\n'
+                            '[[stores.scenarios]]\nkind = "early_closure"\nstart = "2025-10-31T12:00"\n')
+    labelled = build_chain_report(simulate(tmp_path, stores, 3))
+    figures = views(labelled)
+    rome = figures["rome"]["labels"]
+    local = dt.datetime(2025, 10, 30, 18, 0, tzinfo=dt.UTC).timestamp()
+    assert [(w["kind"], w["x0"], w["x1"] - w["x0"]) for w in rome] == [
+        ("surge", local, 90 * 60), ("early_closure", local + 18 * 3600, 12 * 3600)]
+    assert all("labels" not in figures[s] for s in ("nyc", "tokyo", "utc"))
+    page = render_page(labelled)
+    assert '"labels":[{"kind":"surge"' in page and "shapes: shades(fig)" in page

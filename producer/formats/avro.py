@@ -37,7 +37,7 @@ from sim.wire import SESSION_TYPE
 #: The schema file of each data set.
 SCHEMA_FILES: dict[str, str] = {
     "sessions": "session.avsc", "doors": "door_event.avsc",
-    "sensor": "sensor_record.avsc", "counts": "interval_count.avsc",
+    "sensor": "sensor_record.avsc", "counts": "interval_count.avsc", "labels": "label.avsc",
 }
 #: Deflate is one of the two codecs every Avro reader must know; level 1 costs little over none.
 CODEC, LEVEL = "deflate", 1
@@ -62,6 +62,9 @@ def _columns(kind: Kind, cols: Any) -> list[np.ndarray]:
                 cols.trip_duration_minutes, cols.weekday, cols.time_slot, cols.store_id, cols.queue_seconds]
     if kind == "counts":
         return [cols.store_id, cols.interval_start * 1000, cols.interval_end * 1000, cols.entries, cols.exits]
+    if kind == "labels":
+        return [cols.store_id, cols.kind, cols.start * 1000, cols.end * 1000, cols.parameters, cols.effect,
+                cols.expected]
     door = [cols.event_type, cols.time * 1000, cols.weekday, cols.time_slot, cols.customer_id, cols.store_id]
     return door if kind == "doors" else [*door, cols.sent_at, cols.reading]
 
@@ -103,6 +106,11 @@ def longs(values: np.ndarray) -> list[bytes]:
     return tokens
 
 
+def doubles(values: np.ndarray) -> list[bytes]:
+    """Each double's Avro encoding: eight bytes, little-endian IEEE 754."""
+    return [v.tobytes() for v in np.asarray(values, dtype="<f8")]
+
+
 def strings(values: np.ndarray) -> list[bytes]:
     """Each string's Avro encoding (its UTF-8 length, then its bytes).
 
@@ -139,7 +147,8 @@ class AvroWriter(Gathering):
         super().__init__()
         self._kind = kind
         declared = json.dumps(schema(kind), separators=(",", ":"), ensure_ascii=False).encode()
-        self._long = [f["type"] != "string" for f in schema(kind)["fields"]]
+        self._encode = [strings if f["type"] == "string" else doubles if f["type"] == "double" else longs
+                        for f in schema(kind)["fields"]]
         self._sync = hashlib.blake2b(declared, digest_size=16).digest()
         meta = {b"avro.schema": declared, b"avro.codec": CODEC.encode()}
         header = b"".join(varint(len(k)) + k + varint(len(v)) + v for k, v in meta.items())
@@ -147,7 +156,7 @@ class AvroWriter(Gathering):
         self._file.write(MAGIC + varint(len(meta)) + header + b"\x00" + self._sync)
 
     def _write_now(self, cols: Any) -> None:
-        fields = [longs(v) if is_long else strings(v) for v, is_long in zip(_columns(self._kind, cols), self._long)]
+        fields = [encode(v) for v, encode in zip(_columns(self._kind, cols), self._encode, strict=True)]
         pack = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)  # deflate: raw, as the Avro spec says
         data = pack.compress(b"".join(chain.from_iterable(zip(*fields)))) + pack.flush()
         self._file.write(varint(len(cols)) + varint(len(data)) + data + self._sync)

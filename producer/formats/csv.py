@@ -23,6 +23,10 @@ class Csv:
         return None
 
     def writer(self, path: Path, kind: Kind, partition: bool = False) -> Writer:
+        if kind == "labels":
+            from producer.sinks import label_files
+
+            return label_files.LabelCsv(path)
         if kind in ("sensor", "counts"):
             from producer.sinks import sensor_files
 

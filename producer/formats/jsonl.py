@@ -20,10 +20,12 @@ import orjson
 from producer.formats import Kind, Writer, has_pyarrow, sql
 from producer.sinks.gather import Gathering, TextWriter
 from sim import wire
+from sim.labels import LabelColumns
 
 #: The wire encoder's lines of each data set.
 _WIRE: dict[str, Callable[[Any], list[bytes]]] = {
     "sessions": wire.session_lines, "doors": wire.door_lines, "sensor": wire.sensor_lines, "counts": wire.count_lines,
+    "labels": LabelColumns.json_lines,
 }
 
 
@@ -39,11 +41,11 @@ def encoder(kind: Kind, arrow: bool | None = None) -> Callable[[Any], bytes | me
     """The text (``\\n``-terminated lines) of a batch of ``kind``'s columns.
 
     ``arrow``: through Arrow (default: where pyarrow is installed; the
-    interval counts, a few rows, always through the wire encoder).
+    interval counts and the labels, a few rows, always through the wire encoder).
     """
     if arrow is None:
         arrow = has_pyarrow()
-    if not arrow or kind == "counts":
+    if not arrow or kind in ("counts", "labels"):
         return _wire_text(_WIRE[kind])
     from producer.sinks import jsonl, sensor_jsonl
 
@@ -56,7 +58,7 @@ def text_writer(path: Path, kind: Kind, arrow: bool | None = None) -> TextWriter
     """A JSONL file of ``kind`` through :func:`encoder`: Arrow's text made of gathered batches (its cost
     per call is high), the wire encoder's batch by batch (twice as fast on day-sized batches as gathered)."""
     arrow = has_pyarrow() if arrow is None else arrow
-    return TextWriter(path, encoder(kind, arrow), rows=Gathering.ROWS if arrow and kind != "counts" else 0)
+    return TextWriter(path, encoder(kind, arrow), rows=Gathering.ROWS if arrow and kind not in ("counts", "labels") else 0)
 
 
 class Jsonl:

@@ -18,8 +18,10 @@ from sim.extras import need
 
 def _tables(kind: Kind) -> tuple[Callable[[Any], Any], Any]:
     """The function making ``kind``'s Arrow table from its columns, and the table's schema."""
-    from producer.sinks import arrow, sensor_files
+    from producer.sinks import arrow, label_files, sensor_files
 
+    if kind == "labels":
+        return label_files.label_table, label_files.label_table(label_files.LabelColumns.empty()).schema
     if kind == "sessions":
         return arrow.session_table, arrow.SESSION_SCHEMA
     if kind == "doors":
