@@ -49,14 +49,13 @@ import numpy as np
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from producer.live.cluster_sink import ClusterSink
 from producer.live.faults import retrying
 from producer.live.layout import DOORS, SESSIONS, StreamLayout
 from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
-from producer.live.redis_sink import ZERO_ID, Entry, RedisSink, StreamId
 from producer.live.resume import model_start
+from producer.live.sink import ZERO_ID, Entry, Sink, StreamId
 from producer.settings import MAX_SPEED
 from sim.batch import Batch, texts
 from sim.events import iso
@@ -177,7 +176,7 @@ class Foreign(Exception):
 class Pipe:
     """Pre-encoded XADD pipelines on a connection of their own (to one Redis, or one primary); a thread reads the replies."""
 
-    def __init__(self, sink: RedisSink, pool: Any) -> None:
+    def __init__(self, sink: Sink, pool: Any) -> None:
         self.sink, self.pool = sink, pool
         self.conn: Any = pool.get_connection()
         self.slots = threading.Semaphore(IN_FLIGHT)
@@ -267,10 +266,9 @@ class Pipes:
     column (a whole batch's stream, up to CHUNK entries) is a pipeline.
     """
 
-    def __init__(self, sink: RedisSink, gather: bool = False) -> None:
+    def __init__(self, sink: Sink, gather: bool = False) -> None:
         self.gather = gather
-        targets = sink.stream_pools() if isinstance(sink, ClusterSink) else [
-            ("", sink.client.connection_pool) for _ in sink.streams]
+        targets = sink.stream_pools()
         self.by_node: dict[str, Pipe] = {}
         try:
             for name, pool in targets:
@@ -331,7 +329,7 @@ class Pipes:
 
 
 def backfill(
-    seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: RedisSink,
+    seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: Sink,
     outbox: Outbox, layout: StreamLayout | None = None,
 ) -> int:
     """Write what is due already with the vectorized engine, if far enough behind; returns the entries written.
@@ -377,8 +375,7 @@ def backfill(
         if pipes is not None:
             pipes.finish()
         why = " ".join(str(exc).split())[:160] or type(exc).__name__
-        if isinstance(sink, ClusterSink):
-            sink.slots_may_have_moved(why)
+        sink.slots_may_have_moved(why)
         log.warning("backfill stopped (%s): the model continues from the streams' tops", why)
     finally:
         if pipes is not None:

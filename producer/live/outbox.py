@@ -28,15 +28,7 @@ import orjson
 from producer.live.environment import Waker
 from producer.live.faults import TRANSIENT, Backoff, retrying
 from producer.live.metrics import Lateness
-from producer.live.redis_sink import (
-    ZERO_ID,
-    Entry,
-    NotYet,
-    RedisError,
-    RedisSink,
-    Refused,
-    StreamId,
-)
+from producer.live.sink import ZERO_ID, Entry, NotYet, RedisError, Refused, Sink, StreamId
 from sim.events import iso
 from sim.run import to_epoch
 
@@ -53,10 +45,10 @@ class ForeignEntry(RedisError):
 
 
 class Outbox:
-    """Buffers entries and writes them to a :class:`RedisSink` exactly once."""
+    """Buffers entries and writes them to a :class:`~producer.live.sink.Sink` exactly once."""
 
     def __init__(
-        self, sink: RedisSink, waker: Waker, buffer_max: int, publish_clock: bool = False,
+        self, sink: Sink, waker: Waker, buffer_max: int, publish_clock: bool = False,
         backoff: Backoff | None = None,
     ) -> None:
         self.sink, self.waker, self.buffer_max = sink, waker, buffer_max

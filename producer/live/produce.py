@@ -41,7 +41,7 @@ from producer.live.outbox import Outbox
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
 from producer.live.records import RunRecords
-from producer.live.redis_sink import ZERO_ID, Entry, RedisError, RedisSink, StreamId, reply_text
+from producer.live.redis_sink import RedisSink
 from producer.live.resume import model_start, replay_entries
 from producer.live.runstate import RunState, resolve
 from producer.live.sensor_pump import (
@@ -51,6 +51,7 @@ from producer.live.sensor_pump import (
     sensor_start,
 )
 from producer.live.shards import shard_stores
+from producer.live.sink import ZERO_ID, Entry, RedisError, Sink, StreamId, reply_text
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, plural, settings_options
 from producer.settings import (
     MAX_SPEED,
@@ -145,7 +146,7 @@ def run_producer(
         sink.close()
 
 
-def _sink(settings: Settings, layout: StreamLayout) -> RedisSink:
+def _sink(settings: Settings, layout: StreamLayout) -> Sink:
     """The sink of the run's streams: on one Redis, or on a Redis Cluster (``REDIS_CLUSTER``)."""
     streams = layout.streams
     if settings.redis_cluster is not None:
@@ -157,7 +158,7 @@ def _sink(settings: Settings, layout: StreamLayout) -> RedisSink:
 
 
 def _leased(
-    settings: Settings, stores: Sequence[Store], layout: StreamLayout, sink: RedisSink, outbox: Outbox,
+    settings: Settings, stores: Sequence[Store], layout: StreamLayout, sink: Sink, outbox: Outbox,
     waker: Waker, registry: CollectorRegistry | None, start: int | None, given: Collection[str], fresh: bool,
     days: str | None, until: str | None,
 ) -> int:
@@ -181,13 +182,13 @@ def _leased(
     return code
 
 
-def _unreachable(sink: RedisSink, settings: Settings, exc: BaseException) -> RedisError:
+def _unreachable(sink: Sink, settings: Settings, exc: BaseException) -> RedisError:
     return RedisError(f"Redis at {sink.where} is unreachable after {settings.redis_connect_timeout:g} s "
                       f"(REDIS_CONNECT_TIMEOUT): {' '.join(str(exc).split())}")
 
 
 def _open_retried(
-    sink: RedisSink, outbox: Outbox, settings: Settings, stores: Sequence[Store], start: int | None,
+    sink: Sink, outbox: Outbox, settings: Settings, stores: Sequence[Store], start: int | None,
     given: Collection[str], fresh: bool, waker: Waker, records: RunRecords, leases: LeaseGroup,
 ) -> Run:
     """Take the leases and open the run, the whole retried while Redis is away (a start-up fault).
@@ -215,7 +216,7 @@ def _lost_lease(why: str, waker: Waker, lost: list[str]) -> None:
 
 
 def _open_run(
-    sink: RedisSink, outbox: Outbox, settings: Settings, stores: Sequence[Store], start: int | None,
+    sink: Sink, outbox: Outbox, settings: Settings, stores: Sequence[Store], start: int | None,
     given: Collection[str], fresh: bool, waker: Waker, records: RunRecords,
 ) -> Run:
     """Continue the run stored beside the streams, or begin a new one (and store it)."""
@@ -270,7 +271,7 @@ def _open_run(
     return Run(state, how, pace, drawn)
 
 
-def _clear_the_way(sink: RedisSink, outbox: Outbox, state: RunState, key: str, fresh: bool) -> None:
+def _clear_the_way(sink: Sink, outbox: Outbox, state: RunState, key: str, fresh: bool) -> None:
     """A new run starts on empty streams: ``--fresh`` replaces streams that hold anything.
 
     Entries at or after the new start would collide with the run's ids; older
@@ -296,7 +297,7 @@ def _clear_the_way(sink: RedisSink, outbox: Outbox, state: RunState, key: str, f
 
 
 def _produce(
-    settings: Settings, stores: Sequence[Store], layout: StreamLayout, run: Run, end: int | None, sink: RedisSink,
+    settings: Settings, stores: Sequence[Store], layout: StreamLayout, run: Run, end: int | None, sink: Sink,
     outbox: Outbox, waker: Waker, registry: CollectorRegistry | None, records: RunRecords,
 ) -> int:
     state = run.state
