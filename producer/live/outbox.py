@@ -439,11 +439,12 @@ class Outbox:
         self._inflight = 0
         self._since = written
         self._clock_sent = None
+        # The repeated entries are held (checked above): acknowledged too, so that a Redis that loses them is healed.
+        self._note_acked(chunk)
         if repeated:
             for i in sorted(repeated, reverse=True):
                 self.skipped[chunk[i].stream] += 1
                 del chunk[i]
-        self._note_acked(chunk)
         self._account(chunk, written)
 
     def _note_acked(self, chunk: list[Entry]) -> None:
