@@ -92,20 +92,29 @@ class MemorySink:
     def send(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> None:
         if self._outcome is not None:
             raise RuntimeError("a batch is already in flight")
-        fault = self.faults.pop(0) if self.faults and entries else None
-        if self.down or (fault is not None and fault.fault in (Fault.LOST_BEFORE, Fault.MOVED)):
-            why = fault.fault.value if fault is not None else f"{self.where} is down"
-            self._outcome = Refused(why) if fault is not None and fault.fault is Fault.MOVED else RedisConnectionError(why)
-            return
-        if fault is not None and fault.fault is Fault.DUPLICATE:
-            for e in entries[:fault.count]:
+        fault = self.faults.pop(0) if self.faults and entries else None  # a probe's PING takes no fault
+        self._outcome = self._apply(entries, extra, fault)
+
+    def _apply(self, entries: Sequence[Entry], extra: Sequence[Command], fault: Injected | None) -> list[int] | BaseException:
+        """The batch as the server takes it: its outcome (the repeated entries' indices, or the failure)."""
+        if self.down:
+            return RedisConnectionError(f"{self.where} is down")
+        kind = fault.fault if fault is not None else None
+        count = fault.count if fault is not None else 0
+        if kind is Fault.MOVED:
+            return Refused(kind.value)
+        if kind is Fault.LOST_BEFORE:
+            return RedisConnectionError(kind.value)
+        if kind is Fault.DUPLICATE:
+            for e in entries[:count]:
                 self._add(e)
-            fault = None
-        applied = fault.count if fault is not None and fault.fault is Fault.PARTIAL else len(entries)
-        repeated = [i for i, e in enumerate(entries[:applied]) if not self._add(e)]
-        if fault is None:
-            self.keys.update({str(cmd[1]): str(cmd[2]).encode() for cmd in extra if cmd[0] == "SET"})
-        self._outcome = RedisConnectionError(fault.fault.value) if fault is not None else repeated
+            kind = None
+        repeated = [i for i, e in enumerate(entries[:count if kind is Fault.PARTIAL else len(entries)])
+                    if not self._add(e)]
+        if kind is not None:  # LOST_AFTER, PARTIAL
+            return RedisConnectionError(kind.value)
+        self.keys.update({str(cmd[1]): str(cmd[2]).encode() for cmd in extra if cmd[0] == "SET"})
+        return repeated
 
     def _add(self, e: Entry) -> bool:
         """XADD with an explicit id: ``False`` if it is not above the stream's last generated id."""

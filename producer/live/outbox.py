@@ -353,16 +353,19 @@ class Outbox:
         lost = [(i, last[i], self._acked[i]) for i in range(len(last)) if last[i] < self._acked[i]]
         if lost:
             self._heal(lost)
-        if self._buffer:
-            held = [e for e in self._buffer if e.id <= last[e.stream]]
-            if held:
-                self.check_held(held)
-                self._buffer = deque(e for e in self._buffer if e.id > last[e.stream])
-                for e in held:
-                    self.skipped[e.stream] += 1
-                    self._acked[e.stream] = max(self._acked[e.stream], e.id)
-                log.info("Redis already held %d of the %d buffered events; not writing them again",
-                         len(held), len(held) + len(self._buffer))
+        self._drop_held(last)
+
+    def _drop_held(self, last: list[StreamId]) -> None:
+        """Buffered entries at or below their stream's top are in Redis already (checked): they leave the buffer."""
+        held = [e for e in self._buffer if e.id <= last[e.stream]]
+        if held:
+            self.check_held(held)
+            self._buffer = deque(e for e in self._buffer if e.id > last[e.stream])
+            for e in held:
+                self.skipped[e.stream] += 1
+                self._acked[e.stream] = max(self._acked[e.stream], e.id)
+            log.info("Redis already held %d of the %d buffered events; not writing them again",
+                     len(held), len(held) + len(self._buffer))
 
     def _heal(self, lost: list[tuple[int, StreamId, StreamId]]) -> None:
         """Redis went back (restarted empty or from an older snapshot): write the lost entries again first."""
