@@ -193,7 +193,12 @@ def test_an_entry_refused_as_already_there_is_healed_when_redis_loses_it() -> No
     sink, waker = MemorySink(STREAMS), Waker()
     outbox = Outbox(sink, waker, BUFFER_MAX)
     asked: list[list[tuple[int, StreamId, StreamId]]] = []
-    outbox.heal = lambda lost: asked.append(lost) or [first]
+
+    def heal(lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
+        asked.append(lost)
+        return [first]
+
+    outbox.heal = heal
     outbox.connect(timeout=PATIENCE)
     outbox.put(first)
     sink.inject(Fault.DUPLICATE, 1)
