@@ -21,8 +21,9 @@ the wall clock paces the run this module writes them instead:
   of :meth:`~sim.batch.SessionColumns.json_lines` (the bytes the model's
   events give);
 - pre-encoded ``XADD`` pipelines sent back to back on a connection of their
-  own while a reader thread reads the replies, up to :data:`IN_FLIGHT` of
-  them in flight.
+  own (redis-py's ``send_packed_command``) while a reader thread reads the
+  replies with redis-py's parser (``read_response``, hiredis), up to
+  :data:`IN_FLIGHT` of them in flight.
 
 With ``STREAM_PER_STORE=1`` each batch is split by store: store ``k``'s
 sessions and door events go to its set of the run's stream layout, each stream
@@ -46,24 +47,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 
 from producer.live.catchup import Column, QuietTimes, due_batches, sequence, store_index
-from producer.live.cluster_sink import ClusterSink
 from producer.live.faults import retrying
 from producer.live.layout import DOORS, SESSIONS, StreamLayout
 from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
 from producer.live.pace import Pace, WallClock
-from producer.live.redis_sink import ZERO_ID, RedisSink, StreamId
 from producer.live.resume import model_start
 from producer.live.sensor_backfill import sensor_entries
 from producer.live.sensor_pump import sensor_start
+from producer.live.sink import ZERO_ID, Entry, Sink, StreamId, reply_text
 from producer.settings import MAX_SPEED
 from sim.batch import Batch, texts
 from sim.events import iso
@@ -138,7 +136,7 @@ class Foreign(Exception):
 class Pipe:
     """Pre-encoded XADD pipelines on a connection of their own (to one Redis, or one primary); a thread reads the replies."""
 
-    def __init__(self, sink: RedisSink, pool: Any) -> None:
+    def __init__(self, sink: Sink, pool: Any) -> None:
         self.sink, self.pool = sink, pool
         self.conn: Any = pool.get_connection()
         self.slots = threading.Semaphore(IN_FLIGHT)
@@ -172,20 +170,14 @@ class Pipe:
         self._reader.join()
 
     def close(self) -> None:
-        """Its replies were read past redis-py's parser: the connection is closed, not reused."""
-        self.conn.disconnect()
+        """Back to the pool once every reply was read; closed if the reading stopped (replies may be left)."""
+        if self.error is not None or self.confirmed < len(self.sent):
+            self.conn.disconnect()
         self.pool.release(self.conn)
 
     def _read(self) -> None:
-        """Count the replies straight off the socket; stop at the first that is not an entry id.
-
-        An XADD's reply is ``$<n>\\r\\n<id>\\r\\n`` (two lines), an error
-        ``-<message>\\r\\n``: counting lines in what ``recv`` returns keeps
-        this thread off the GIL, where a parser's call per reply would take
-        it from the thread that generates and packs.
-        """
-        sock = self.conn._sock
-        lines, tail, k, due = 0, b"", 0, 0
+        """Read each pipeline's replies with redis-py's parser (hiredis); stop at the first refusal or failure."""
+        k = 0
         try:
             while True:
                 with self._more:
@@ -194,22 +186,8 @@ class Pipe:
                     if k >= len(self._replies):
                         return
                     due = self._replies[k]
-                while lines < 2 * due:
-                    got = sock.recv(1 << 20)
-                    if not got:
-                        raise RedisConnectionError("Redis closed the connection")
-                    buf = tail + got
-                    end = buf.rfind(b"\r\n")
-                    if end < 0:
-                        tail = buf
-                        continue
-                    done, tail = buf[:end + 2], buf[end + 2:]
-                    if done.startswith((b"-", b"!")) or b"\n-" in done or b"\n!" in done:
-                        at = done.find(b"-") if done.startswith(b"-") or b"\n-" in done else done.find(b"!")
-                        message = done[at + 1:done.find(b"\r\n", at)].decode(errors="replace")
-                        raise ResponseError(message)
-                    lines += done.count(b"\r\n")
-                lines -= 2 * due
+                for _ in range(due):
+                    self.conn.read_response()  # raises a refusal (a ResponseError) or a lost connection
                 k += 1
                 self.confirmed = k
                 self.slots.release()
@@ -228,10 +206,9 @@ class Pipes:
     column (a whole batch's stream, up to CHUNK entries) is a pipeline.
     """
 
-    def __init__(self, sink: RedisSink, gather: bool = False) -> None:
+    def __init__(self, sink: Sink, gather: bool = False) -> None:
         self.gather = gather
-        targets = sink.stream_pools() if isinstance(sink, ClusterSink) else [
-            ("", sink.client.connection_pool) for _ in sink.streams]
+        targets = sink.stream_pools()
         self.by_node: dict[str, Pipe] = {}
         try:
             for name, pool in targets:
@@ -292,7 +269,7 @@ class Pipes:
 
 
 def backfill(
-    seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: RedisSink,
+    seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: Sink,
     outbox: Outbox, layout: StreamLayout | None = None, rejected: bool = False, quiet: QuietTimes | None = None,
     interval: int | None = None,
 ) -> int:
@@ -325,40 +302,8 @@ def backfill(
                  (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until), _engine(stores))
     began = time.monotonic()
     per_store = layout.per_store
-    pipes: Pipes | None = None
-    written = [0 for _ in sink.streams]
-    try:
-        pipes = Pipes(sink, gather=per_store)
-        _write_all(made, last, outbox, pipes)
-        pipes.finish()
-        if pipes.error is not None:
-            raise pipes.error
-        if not layout.sensor:  # with a sensor its tail (delivered after the end) is the model's
-            _note_the_end(quiet, end, until, outbox)
-    except Foreign as exc:
-        log.warning("backfill skipped: %s (the model's replay checks it)", exc)
-        if pipes is not None:
-            pipes.finish()
-    except Exception as exc:  # noqa: BLE001 - any failure (the connection, a refusal, MOVED): stop, check, continue
-        if pipes is not None:
-            pipes.finish()
-        why = " ".join(str(exc).split())[:160] or type(exc).__name__
-        if isinstance(sink, ClusterSink):
-            sink.slots_may_have_moved(why)
-        log.warning("backfill stopped (%s): the model continues from the streams' tops", why)
-    finally:
-        if pipes is not None:
-            pipes.close()
-    unconfirmed = [e for col in (pipes.unconfirmed() if pipes else []) for e in col.entries()]
-    for col in pipes.confirmed() if pipes else []:
-        written[col.stream] += len(col)
-    def check() -> None:
-        outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
-        held = [e for e in unconfirmed if e.id <= outbox.last_ids[e.stream]]
-        if held:
-            outbox.check_held(held)  # present as sent (or trimmed), or the run stops: nothing lost unseen
-
-    retrying(check, "checking what the backfill wrote", outbox.waker.wait)  # Redis lost again meanwhile
+    written = _write(sink, outbox, per_store, lambda pipes: _write_all(made, last, outbox, pipes),
+                     then=(lambda: None) if layout.sensor else (lambda: _note_the_end(quiet, end, until, outbox)))
     for i, n in enumerate(written):
         outbox.written[i] += n
     total = sum(written)
@@ -396,6 +341,78 @@ def _made(
     return begin, (columns(batch, layout) for batch in batches)
 
 
+def _write(sink: Sink, outbox: Outbox, gather: bool, write: Callable[[Pipes], None],
+           then: Callable[[], None]) -> list[int]:
+    """``write`` on the sink's pipes, ``then`` once all is answered; whatever fails, check what Redis holds
+    after it. The entries written, per stream.
+
+    A failure (the connection, a refusal, ``MOVED``) stops the backfill: the
+    model continues from the streams' tops, as after a restart.
+    """
+    pipes: Pipes | None = None
+    try:
+        pipes = Pipes(sink, gather=gather)
+        write(pipes)
+        pipes.finish()
+        if pipes.error is not None:
+            raise pipes.error
+        then()
+    except Foreign as exc:
+        log.warning("backfill skipped: %s (the model's replay checks it)", exc)
+    except Exception as exc:  # noqa: BLE001 - any failure: stop, check, continue
+        why = reply_text(exc)[:160] or type(exc).__name__  # with the reply's code (MOVED ...)
+        sink.slots_may_have_moved(why)
+        log.warning("backfill stopped (%s): the model continues from the streams' tops", why)
+    finally:
+        if pipes is not None:
+            pipes.finish()
+            pipes.close()
+    return _settle(outbox, pipes, len(sink.streams))
+
+
+def _settle(outbox: Outbox, pipes: Pipes | None, streams: int) -> list[int]:
+    """Re-read the tops (waiting for Redis); what of the unanswered pipelines Redis holds must be as sent.
+
+    The entries written, per stream: those answered, and those Redis holds
+    although their replies were lost (checked present as sent, or trimmed).
+    """
+    written = [0 for _ in range(streams)]
+    for col in pipes.confirmed() if pipes else []:
+        written[col.stream] += len(col)
+    unconfirmed = [e for col in (pipes.unconfirmed() if pipes else []) for e in col.entries()]
+    held: list[Entry] = []
+
+    def check() -> None:
+        outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
+        held[:] = [e for e in unconfirmed if e.id <= outbox.last_ids[e.stream]]
+        if held:
+            outbox.check_held(held)  # present as sent (or trimmed), or the run stops: nothing lost unseen
+
+    retrying(check, "checking what the backfill wrote", outbox.waker.wait)  # Redis lost again meanwhile
+    for e in held:
+        written[e.stream] += 1
+    return written
+
+
+def _first_above(col: Column, last: list[StreamId], tops: list[Entry | None], seen: list[bool]) -> int:
+    """Where the column's entries above its stream's top begin; the top checked as this run's (``seen``)."""
+    stream = col.stream
+    top_ms, top_seq = last[stream]
+    above = (col.ms > top_ms) | ((col.ms == top_ms) & (col.seq > top_seq))
+    first = int(np.argmax(above)) if above.any() else len(col)
+    if not seen[stream]:
+        at = np.flatnonzero((col.ms == top_ms) & (col.seq == top_seq))
+        if len(at):
+            mine = col.entry(int(at[0]))
+            top = tops[stream]  # the newest entry; its id is below the top id if that one was deleted
+            if top is not None and top.id == last[stream] and (top.data, top.key) != (mine.data, mine.key):
+                raise Foreign(f"stream {stream}'s newest entry is not this run's event")
+            seen[stream] = True
+        elif first < len(col):
+            raise Foreign(f"this run never produces stream {stream}'s newest id")
+    return first
+
+
 def _write_all(made: Iterable[Sequence[Column]], last: list[StreamId], outbox: Outbox, pipes: Pipes) -> None:
     """Generate, check the tops, and send every entry above them, in pipelines of at most :data:`CHUNK`."""
     tops = outbox.tops
@@ -405,20 +422,7 @@ def _write_all(made: Iterable[Sequence[Column]], last: list[StreamId], outbox: O
         for col in cols:
             if not len(col):
                 continue
-            stream = col.stream
-            top_ms, top_seq = last[stream]
-            above = (col.ms > top_ms) | ((col.ms == top_ms) & (col.seq > top_seq))
-            first = int(np.argmax(above)) if above.any() else len(col)
-            if not seen[stream]:
-                at = np.flatnonzero((col.ms == top_ms) & (col.seq == top_seq))
-                if len(at):
-                    mine = col.entry(int(at[0]))
-                    top = tops[stream]  # the newest entry; its id is below the top id if that one was deleted
-                    if top is not None and top.id == last[stream] and (top.data, top.key) != (mine.data, mine.key):
-                        raise Foreign(f"stream {stream}'s newest entry is not this run's event")
-                    seen[stream] = True
-                elif first < len(col):
-                    raise Foreign(f"this run never produces stream {stream}'s newest id")
+            first = _first_above(col, last, tops, seen)
             for lo in range(first, len(col), CHUNK):
                 held.append(col.part(lo, min(lo + CHUNK, len(col))))
         if all(seen):

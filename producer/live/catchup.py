@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from producer.live.redis_sink import Entry, StreamId
+from producer.live.sink import Entry, StreamId
 from sim.batch import Batch, DoorColumns, texts
 from sim.events import ENTRY, EXIT
 from sim.exact import exact_batches

@@ -1,4 +1,4 @@
-"""The streams on a Redis Cluster: :class:`RedisSink` with each batch split by the node holding each stream.
+"""The streams on a Redis Cluster: a sink that splits each batch by the node holding each stream.
 
 Everything but the hot path goes through redis-py's cluster client
 (:class:`redis.cluster.RedisCluster`), which follows ``MOVED``/``ASK`` and
@@ -34,15 +34,9 @@ from redis.exceptions import AskError, ClusterError, RedisClusterException, Resp
 from redis.retry import Retry
 
 from producer.live.faults import ID_TOO_SMALL, TRANSIENT, refused_for_now
-from producer.live.redis_sink import (
-    Entry,
-    RedisError,
-    RedisSink,
-    Refused,
-    _bulk,
-    pack_command,
-    reply_text,
-)
+from producer.live.redis_commands import Commands
+from producer.live.redis_sink import Packer, pack_command
+from producer.live.sink import Command, Entry, RedisError, Refused, StreamId, reply_text
 
 log = logging.getLogger("producer.live.cluster_sink")
 
@@ -57,13 +51,21 @@ return #ARGV
 """
 
 
-class ClusterSink(RedisSink):
-    """The run's streams on a Redis Cluster (any number of streams, each on its slot's primary)."""
+class ClusterSink:
+    """The run's streams on a Redis Cluster (any number of streams, each on its slot's primary): a :class:`~producer.live.sink.Sink`.
+
+    Shares the plain commands (:class:`~producer.live.redis_commands.Commands`, on the
+    cluster client) and the packing (:class:`~producer.live.redis_sink.Packer`) with
+    :class:`~producer.live.redis_sink.RedisSink`; the hot path is its own.
+    """
 
     def __init__(self, make_client: Any, streams: Sequence[str], maxlen: int, where: str) -> None:
         self._make_client = make_client
-        self._client: RedisCluster | None = None
-        super().__init__(None, streams, maxlen, where)  # type: ignore[arg-type]  # made at the first ping
+        self._client: RedisCluster | None = None  # made at the first command
+        self.streams, self.maxlen, self.where = tuple(streams), maxlen, where
+        self.commands = Commands(lambda: self.client, self.streams, where, cluster=True,
+                                 cluster_error=self._cluster_error)
+        self.packer = Packer(self.streams, maxlen)
         #: Why the slot table may be out of date (a failed write), or ``None``: re-read it first.
         self._stale: str | None = None
         #: The batch in flight: per node, (its pool, a connection, the batch's entry index of each reply or -1).
@@ -71,8 +73,10 @@ class ClusterSink(RedisSink):
         #: The batch in flight (entries, commands), read in this thread: no writer thread here.
         self._sent: tuple[int, int] | None = None
         self._next_poll = 0.0  # when awaiting_reply() may look at the sockets again
+        self.on_reply: Any = None  # batches are read in the caller's thread: nobody to wake
+        self.replied_at = 0.0
 
-    @property  # type: ignore[override]
+    @property
     def client(self) -> Any:
         if self._client is None:
             try:
@@ -83,10 +87,6 @@ class ClusterSink(RedisSink):
                                      "is not a cluster node (cluster mode is not enabled): unset REDIS_CLUSTER") from None
                 raise Refused(f"no node of the cluster answers ({_short(exc, None)[:120]})") from None
         return self._client
-
-    @client.setter
-    def client(self, value: Any) -> None:
-        self._client = value
 
     @classmethod
     def connect_cluster(
@@ -106,19 +106,19 @@ class ClusterSink(RedisSink):
 
     # -- plain commands: the cluster client -----------------------------------------------------
 
-    def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super()._call(func, *args, **kwargs)
-        except (RedisClusterException, ClusterError) as exc:
-            self._stale = _short(exc)
-            raise Refused(f"the cluster: {_short(exc)}") from None
+    def _cluster_error(self, exc: BaseException) -> BaseException | None:
+        """A cluster-level failure (no node, slots not covered ...): the slot table may be stale; retry."""
+        if not isinstance(exc, (RedisClusterException, ClusterError)):
+            return None
+        self._stale = _short(exc)
+        return Refused(f"the cluster: {_short(exc)}")
 
     def _nodes(self) -> list[Any]:
         """The primary holding each stream's slot (the slot table re-read first if it may be stale)."""
         client = self.client
         if self._stale is not None:
             log.info("re-reading the slot table of the %s after: %s", self.where, self._stale)
-            self._call(client.nodes_manager.initialize)
+            self.commands.call(client.nodes_manager.initialize)
             self._stale = None
         try:
             return [client.get_node_from_key(name) for name in self.streams]
@@ -138,30 +138,53 @@ class ClusterSink(RedisSink):
         """Every primary holding one of the streams answers (the slot table re-read if it may be stale)."""
         try:
             for node in {n.name: n for n in self._nodes()}.values():
-                self._call(node.redis_connection.ping)
+                self.commands.call(node.redis_connection.ping)
         except TRANSIENT as exc:
             self._stale = _short(exc)
             raise
 
+    def last_ids(self) -> list[StreamId]:
+        return [eid for eid, _ in self.tops()]
+
+    def tops(self) -> list[tuple[StreamId, Entry | None]]:
+        return self.commands.tops()
+
+    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
+        return self.commands.entries(stream, low, high)
+
+    def extent(self, stream: int) -> tuple[int, StreamId | None]:
+        return self.commands.extent(stream)
+
+    def each(self, commands: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        return self.commands.each(commands)
+
     def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """One ``EVAL`` at a time: redis-py's cluster pipeline takes no scripts."""
-        out: list[Any] = []
-        for key, args in calls:
-            try:
-                out.append(self._call(self.client.eval, script, 1, key, *args))
-            except ResponseError as exc:
-                out.append(exc)
-        return out
+        return self.commands.eval_each(script, calls)
+
+    def read_hashes(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        return self.commands.read_hashes(keys)
+
+    def create_hashes(self, keys: Sequence[str], values: dict[str, str]) -> list[bool]:
+        return self.commands.create_hashes(keys, values)
+
+    def write_hashes(self, keys: Sequence[str], values: dict[str, str]) -> None:
+        self.commands.write_hashes(keys, values)
+
+    def delete_hash(self, key: str) -> None:
+        self.commands.delete_hash(key)
+
+    def consumer_groups(self) -> list[tuple[str, str]]:
+        return self.commands.consumer_groups()
 
     def delete_streams(self) -> None:
         for name in self.streams:
-            self._call(self.client.delete, name)
+            self.commands.call(self.client.delete, name)
 
     def replace_streams(self) -> list[tuple[str, str]]:
         """Delete the streams, keeping their consumer groups: per stream in one script (one slot each)."""
         groups = self.consumer_groups()
         for name in self.streams:
-            self._call(self.client.eval, _REPLACE, 1, name, *[g for s, g in groups if s == name])
+            self.commands.call(self.client.eval, _REPLACE, 1, name, *[g for s, g in groups if s == name])
         return groups
 
     def clock_reader(self, key: str, db: int) -> Any:
@@ -172,9 +195,12 @@ class ClusterSink(RedisSink):
         """No pushed clock on a cluster (the key's node may move): the followed clock polls."""
         return None
 
+    def pack_columns(self, stream: int, ms: Any, seq: Any, data: list[bytes], key: list[bytes]) -> bytes:
+        return self.packer.columns(stream, ms, seq, data, key)
+
     # -- the hot path ---------------------------------------------------------------------------
 
-    def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:
+    def send(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> None:
         """Send each node its XADDs (and each ``extra`` command to its key's node), not waiting for replies."""
         if self._sent is not None:
             raise RuntimeError("a batch is already in flight")
@@ -182,13 +208,9 @@ class ClusterSink(RedisSink):
         parts: dict[str, list[bytes]] = {}
         index: dict[str, list[int]] = {}
         where: dict[str, Any] = {}
-        prefix = self._prefix
         for i, e in enumerate(entries):
             node = nodes[e.stream]
-            eid = b"%d-%d" % (e.ms, e.seq)
-            parts.setdefault(node.name, []).append(
-                prefix[e.stream] + b"$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n%s" % (
-                    len(eid), eid, len(e.data), e.data, _bulk(e.key)))
+            parts.setdefault(node.name, []).append(self.packer.entry(e))
             index.setdefault(node.name, []).append(i)
             where[node.name] = node
         for cmd in extra:
@@ -243,6 +265,11 @@ class ClusterSink(RedisSink):
                 raise Refused(reply_text(first_error))
             raise RedisError(f"Redis at {self.where} refused a write: {reply_text(first_error)}")
         return sorted(repeated)
+
+    def write(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> list[int]:
+        """:meth:`send` and :meth:`receive`: one round trip."""
+        self.send(entries, extra)
+        return self.receive()
 
     @property
     def in_flight(self) -> bool:

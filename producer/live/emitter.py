@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from producer.live.layout import SESSIONS, StreamLayout
-from producer.live.redis_sink import Entry
+from producer.live.sink import Entry
 from sim.events import DoorEvent, Session
 
 

@@ -92,7 +92,7 @@ REPLY_CODES: dict[str, Fault] = {
 ID_TOO_SMALL = "equal or smaller than the target stream top item"
 
 #: Exceptions after which the connection is dropped and the step retried: the transient classes
-#: that are not replies (a transient reply is turned into :class:`~producer.live.redis_sink.Refused`,
+#: that are not replies (a transient reply is turned into :class:`~producer.live.sink.Refused`,
 #: a connection error, where it is read).
 TRANSIENT: tuple[type[BaseException], ...] = tuple(
     cls for cls, kind in FAULT_CLASSES.items() if kind is Fault.TRANSIENT and not issubclass(cls, ResponseError))

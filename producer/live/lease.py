@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from producer.live.redis_sink import RedisError
+from producer.live.sink import RedisError
 
 log = logging.getLogger("producer.live.lease")
 

@@ -29,15 +29,7 @@ from producer.live.environment import Waker
 from producer.live.faults import TRANSIENT, Backoff
 from producer.live.metrics import Lateness
 from producer.live.reach import Reach
-from producer.live.redis_sink import (
-    ZERO_ID,
-    Entry,
-    NotYet,
-    RedisError,
-    RedisSink,
-    Refused,
-    StreamId,
-)
+from producer.live.sink import ZERO_ID, Entry, NotYet, RedisError, Refused, Sink, StreamId
 from sim.events import iso
 from sim.run import to_epoch
 
@@ -63,10 +55,10 @@ class Replayer(Protocol):
 
 
 class Outbox:
-    """Buffers entries and writes them to a :class:`RedisSink` exactly once."""
+    """Buffers entries and writes them to a :class:`~producer.live.sink.Sink` exactly once."""
 
     def __init__(
-        self, sink: RedisSink, waker: Waker, buffer_max: int, publish_clock: bool = False,
+        self, sink: Sink, waker: Waker, buffer_max: int, publish_clock: bool = False,
         backoff: Backoff | None = None, *, due: Callable[[float], float | None] | None = None,
         replayer: Replayer | None = None, reach: Reach | None = None,
     ) -> None:
@@ -351,16 +343,19 @@ class Outbox:
         lost = [(i, last[i], self._acked[i]) for i in range(len(last)) if last[i] < self._acked[i]]
         if lost:
             self._heal(lost)
-        if self._buffer:
-            held = [e for e in self._buffer if e.id <= last[e.stream]]
-            if held:
-                self.check_held(held)
-                self._buffer = deque(e for e in self._buffer if e.id > last[e.stream])
-                for e in held:
-                    self.skipped[e.stream] += 1
-                    self._acked[e.stream] = max(self._acked[e.stream], e.id)
-                log.info("Redis already held %d of the %d buffered events; not writing them again",
-                         len(held), len(held) + len(self._buffer))
+        self._drop_held(last)
+
+    def _drop_held(self, last: list[StreamId]) -> None:
+        """Buffered entries at or below their stream's top are in Redis already (checked): they leave the buffer."""
+        held = [e for e in self._buffer if e.id <= last[e.stream]]
+        if held:
+            self.check_held(held)
+            self._buffer = deque(e for e in self._buffer if e.id > last[e.stream])
+            for e in held:
+                self.skipped[e.stream] += 1
+                self._acked[e.stream] = max(self._acked[e.stream], e.id)
+            log.info("Redis already held %d of the %d buffered events; not writing them again",
+                     len(held), len(held) + len(self._buffer))
 
     def _heal(self, lost: list[tuple[int, StreamId, StreamId]]) -> None:
         """Redis went back (restarted empty or from an older snapshot): write the lost entries again first."""
@@ -437,11 +432,12 @@ class Outbox:
         self._inflight = 0
         self._since = written
         self._clock_sent = None
+        # The repeated entries are held (checked above): acknowledged too, so that a Redis that loses them is healed.
+        self._note_acked(chunk)
         if repeated:
             for i in sorted(repeated, reverse=True):
                 self.skipped[chunk[i].stream] += 1
                 del chunk[i]
-        self._note_acked(chunk)
         self._account(chunk, written)
 
     def _note_acked(self, chunk: list[Entry]) -> None:

@@ -25,9 +25,10 @@ import click
 from producer.live.cluster_sink import ClusterSink
 from producer.live.environment import Waker
 from producer.live.layout import StreamLayout
-from producer.live.redis_sink import RedisError, RedisSink
+from producer.live.redis_sink import RedisSink
 from producer.live.run import Asked, LiveRun, Sections
 from producer.live.shards import shard_stores
+from producer.live.sink import RedisError, Sink
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
 from producer.settings import (
     MAX_SPEED,
@@ -78,7 +79,7 @@ def run_producer(
         sink.close()
 
 
-def _sink(redis: RedisSettings, cluster: ClusterSettings, layout: StreamLayout) -> RedisSink:
+def _sink(redis: RedisSettings, cluster: ClusterSettings, layout: StreamLayout) -> Sink:
     """The sink of the run's streams: on one Redis, or on a Redis Cluster (``REDIS_CLUSTER``)."""
     streams = layout.streams
     if cluster.redis_cluster is not None:

@@ -13,15 +13,15 @@ from collections.abc import Callable
 
 from producer.live.environment import Waker
 from producer.live.faults import TRANSIENT, Backoff, retrying, short
-from producer.live.redis_sink import RedisError, RedisSink
+from producer.live.sink import RedisError, Sink
 
 log = logging.getLogger("producer.live.outbox")
 
 
 class Reach:
-    """Waits for the Redis of a :class:`RedisSink`, with one :class:`Backoff` and one count of failures."""
+    """Waits for the Redis of a :class:`~producer.live.sink.Sink`, with one :class:`Backoff` and one count of failures."""
 
-    def __init__(self, sink: RedisSink, waker: Waker, backoff: Backoff | None = None) -> None:
+    def __init__(self, sink: Sink, waker: Waker, backoff: Backoff | None = None) -> None:
         self.sink, self.waker = sink, waker
         self.backoff = backoff or Backoff()
         #: Failed Redis operations so far (connection attempts, and the outbox's failed writes).

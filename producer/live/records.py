@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from producer.live.redis_sink import RedisSink
 from producer.live.runstate import RunState, run_key
+from producer.live.sink import Sink
 from producer.settings import SettingsError
 
 log = logging.getLogger("producer")
@@ -23,7 +23,7 @@ log = logging.getLogger("producer")
 class RunRecords:
     """The run record of each stream pair (given by its base name), read and written together."""
 
-    def __init__(self, sink: RedisSink, bases: Sequence[str]) -> None:
+    def __init__(self, sink: Sink, bases: Sequence[str]) -> None:
         self.sink = sink
         self.keys = [run_key(base) for base in bases]
 

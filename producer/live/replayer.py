@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 
 from producer.live.layout import StreamLayout
 from producer.live.records import RunRecords
-from producer.live.redis_sink import ZERO_ID, Entry, StreamId
 from producer.live.resume import replay_entries
 from producer.live.runstate import RunState
 from producer.live.sensor_pump import replay_sensor_entries
+from producer.live.sink import ZERO_ID, Entry, StreamId
 from sim.store import Store
 
 

@@ -34,7 +34,7 @@ import simpy
 from producer.live.catchup import QuietTimes
 from producer.live.emitter import Emitter
 from producer.live.layout import StreamLayout
-from producer.live.redis_sink import Entry, StreamId
+from producer.live.sink import Entry, StreamId
 from sim.model import StoreModel
 from sim.store import Store, lookback
 

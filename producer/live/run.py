@@ -39,11 +39,11 @@ from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.progress import ProgressLog
 from producer.live.reach import Reach
 from producer.live.records import RunRecords
-from producer.live.redis_sink import ZERO_ID, RedisError, RedisSink, reply_text
 from producer.live.replayer import RunReplayer
 from producer.live.resume import model_start
 from producer.live.runstate import RunSettings, RunState, resolve
 from producer.live.sensor_pump import SensorEmitter, attach, sensor_start
+from producer.live.sink import ZERO_ID, RedisError, Sink, reply_text
 from producer.options import plural
 from producer.settings import (
     MAX_SPEED,
@@ -136,9 +136,9 @@ class Asked:
 
 
 class LiveRun:
-    """One producer run on a :class:`RedisSink`, phase by phase (see the module's docstring)."""
+    """One producer run on a :class:`~producer.live.sink.Sink`, phase by phase (see the module's docstring)."""
 
-    def __init__(self, sections: Sections, asked: Asked, sink: RedisSink, waker: Waker) -> None:
+    def __init__(self, sections: Sections, asked: Asked, sink: Sink, waker: Waker) -> None:
         self.sections, self.asked, self.sink, self.waker = sections, asked, sink, waker
         self.timeout = sections.redis.redis_connect_timeout or None
         self.reach = Reach(sink, waker)

@@ -27,7 +27,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from producer.live.redis_sink import RedisError
+from producer.live.sink import RedisError
 from producer.settings import SPECS, TRAFFIC_SETTINGS, SettingsError
 from sim.events import iso
 from sim.limits import FIRST_INSTANT, LAST_INSTANT

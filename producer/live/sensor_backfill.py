@@ -30,7 +30,7 @@ import numpy as np
 from producer.live.catchup import Column, QuietTimes, due_batches, newest, sequence, store_index
 from producer.live.layout import COUNTS, SENSOR, SESSIONS, TRUE, StreamLayout
 from producer.live.lines import door_lines, session_lines
-from producer.live.redis_sink import StreamId
+from producer.live.sink import StreamId
 from sim.batch import Batch, texts
 from sim.events import ENTRY, EXIT
 from sim.sensor_stream import CountColumns, SensorColumns, SensorLayer

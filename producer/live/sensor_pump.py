@@ -67,8 +67,8 @@ from producer.live.catchup import QuietTimes
 from producer.live.emitter import Emitter, Taker
 from producer.live.layout import COUNTS, SENSOR, SESSIONS, StreamLayout
 from producer.live.pace import FollowedClock, Pace, WallClock
-from producer.live.redis_sink import Entry, StreamId
 from producer.live.resume import Collector, model_start
+from producer.live.sink import Entry, StreamId
 from sim.batch import DoorColumns
 from sim.events import ENTRY, EXIT, DoorEvent, Session
 from sim.model import StoreModel

@@ -1,0 +1,200 @@
+"""The plain commands both Redis sinks share: pipelined reads and writes through a redis-py client.
+
+:class:`Commands` is a collaborator of :class:`~producer.live.redis_sink.RedisSink`
+and :class:`~producer.live.cluster_sink.ClusterSink`: the client it is given
+(a :class:`redis.Redis` or a :class:`redis.cluster.RedisCluster`) routes each
+command; it batches them (pipelines of :data:`PIPELINE`), turns each stream's
+``XINFO`` into its top, and translates failures by the fault table
+(:func:`translated`) into :class:`~producer.live.sink.Refused` (retry) or
+:class:`~producer.live.sink.RedisError` (one line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+from redis.exceptions import AskError, ResponseError
+
+from producer.live.faults import refused_for_now
+from producer.live.sink import ZERO_ID, Entry, RedisError, Refused, StreamId, parse_id, reply_text
+
+#: Create a hash only if its key does not exist yet (a run record: two producers never both create one).
+_CREATE = ("if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+           "redis.call('HSET', KEYS[1], unpack(ARGV)) return 1")
+#: Most commands in one pipeline of :meth:`Commands.each`.
+PIPELINE = 1000
+_NEEDS_PASSWORD = ("HELLO must be called", "NOAUTH", "Authentication required")
+
+
+def translated(exc: BaseException, where: str, key: Any, cluster: bool) -> BaseException | None:
+    """What a failed command raises instead (``None``: the failure itself), by the kind of failure."""
+    text = str(exc)
+    if isinstance(exc, redis.AuthenticationError) or (
+            isinstance(exc, ResponseError) and any(s in text for s in ("NOAUTH", "HELLO must be called", "WRONGPASS"))):
+        if any(s in text for s in _NEEDS_PASSWORD):
+            return RedisError(f"Redis at {where} requires a password: give it in REDIS_URL "
+                              "(redis://[user]:password@host:port/db)")
+        return RedisError(f"Redis at {where} refused the credentials: {exc}")
+    if isinstance(exc, redis.exceptions.InvalidResponse):
+        return RedisError(f"the server at {where} does not speak the Redis protocol "
+                          f"({' '.join(text.split())[:80]}): check REDIS_URL / REDIS_HOST and REDIS_PORT")
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return RedisError(f"Redis at {where} denied a command (ACL): {exc}")
+    if not isinstance(exc, ResponseError):
+        return None
+    if text.startswith("WRONGTYPE") and isinstance(key, str):
+        return RedisError(f"key {key} in Redis at {where} is not what this producer keeps "
+                          "there (WRONGTYPE): delete it, or choose another REDIS_STREAM")
+    if refused_for_now(exc):
+        return Refused(reply_text(exc))
+    if isinstance(exc, AskError) and not cluster:
+        return RedisError(f"Redis at {where} is a Redis Cluster node (it answered {reply_text(exc)}): "
+                          "set REDIS_CLUSTER=1")
+    return None
+
+
+class Commands:
+    """Commands on the streams and keys through ``client()`` (made when first needed), failures translated.
+
+    ``cluster``: the client is a cluster client (no scripts in its pipelines;
+    ``cluster_error`` says what a cluster-level failure raises instead).
+    """
+
+    def __init__(self, client: Callable[[], Any], streams: tuple[str, ...], where: str, cluster: bool = False,
+                 cluster_error: Callable[[BaseException], BaseException | None] | None = None) -> None:
+        self.client, self.streams, self.where, self.cluster = client, streams, where, cluster
+        self.cluster_error = cluster_error
+
+    def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            instead = translated(exc, self.where, args[0] if args else None, self.cluster)
+            if instead is None and self.cluster_error is not None:
+                instead = self.cluster_error(exc)
+            if instead is None:
+                raise
+            raise instead from None
+
+    def refused(self, exc: ResponseError, key: str, what: str) -> None:
+        """Raise a refusal met in :meth:`each` as :meth:`call` raises one (one line, or :class:`Refused`)."""
+        raise translated(exc, self.where, key, self.cluster) or RedisError(f"{what}: {exc}") from None
+
+    def each(self, commands: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """Commands (a redis-py method's name and its arguments) in pipelines of :data:`PIPELINE` each.
+
+        Not a transaction: each command's reply, or its refusal as a
+        ``ResponseError`` in its place (the caller decides, see
+        :meth:`refused`); a lost connection raises as for any command.
+        """
+        out: list[Any] = []
+        for lo in range(0, len(commands), PIPELINE):
+            pipe = self.client().pipeline(transaction=False)
+            for name, args in commands[lo:lo + PIPELINE]:
+                getattr(pipe, name)(*args)
+            out += self.call(pipe.execute, raise_on_error=False)
+        return out
+
+    def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """``EVAL script 1 key *args`` for each ``(key, args)``: each reply or its ``ResponseError``.
+
+        Pipelined on one Redis; one at a time on a cluster (its pipeline takes no scripts).
+        """
+        if not self.cluster:
+            return self.each([("eval", (script, 1, key, *args)) for key, args in calls])
+        out: list[Any] = []
+        for key, args in calls:
+            try:
+                out.append(self.call(self.client().eval, script, 1, key, *args))
+            except ResponseError as exc:
+                out.append(exc)
+        return out
+
+    # -- the streams -----------------------------------------------------------------------------
+
+    def tops(self) -> list[tuple[StreamId, Entry | None]]:
+        """Each stream's last generated id and its newest entry (``None``: empty or missing).
+
+        One ``XINFO STREAM`` per stream, all in pipelines (:meth:`each`): a
+        chain's thousands of streams cost a few round trips, not one each.
+        ``last-generated-id`` rather than the newest entry's: it survives
+        trimming and deletion, and XADD refuses any id not above it.
+        """
+        out: list[tuple[StreamId, Entry | None]] = []
+        infos = self.each([("xinfo_stream", (name,)) for name in self.streams])
+        for i, (name, info) in enumerate(zip(self.streams, infos, strict=True)):
+            if isinstance(info, ResponseError):
+                if "no such key" in str(info).lower():
+                    out.append((ZERO_ID, None))
+                    continue
+                self.refused(info, name, f"XINFO STREAM {name} on {self.where}")
+            last, entry = info.get("last-entry"), None
+            if last:
+                eid, fields = last
+                ms, seq = parse_id(eid)
+                entry = Entry(i, ms // 1000, ms, seq, fields.get(b"data", b""), fields.get(b"key", b""))
+            out.append((parse_id(info["last-generated-id"]), entry))
+        return out
+
+    def info(self, what: str, name: str) -> Any:
+        """``XINFO <what> name``, or ``None`` when the stream does not exist."""
+        try:
+            return self.call(getattr(self.client(), f"xinfo_{what.lower()}"), name)
+        except ResponseError as exc:
+            if "no such key" in str(exc).lower():
+                return None
+            raise RedisError(f"XINFO {what} {name} on {self.where}: {exc}") from None
+
+    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
+        """The entries of a stream with ids in ``[low, high]``: id -> (data, key)."""
+        raw = self.call(self.client().xrange, self.streams[stream], f"{low[0]}-{low[1]}", f"{high[0]}-{high[1]}")
+        return {parse_id(eid): (fields.get(b"data", b""), fields.get(b"key", b"")) for eid, fields in raw}
+
+    def extent(self, stream: int) -> tuple[int, StreamId | None]:
+        """A stream's length and its oldest entry's id (what trimming has left; ``None`` when empty)."""
+        info = self.info("STREAM", self.streams[stream])
+        if info is None or not info.get("first-entry"):
+            return 0 if info is None else int(info["length"]), None
+        return int(info["length"]), parse_id(info["first-entry"][0])
+
+    def consumer_groups(self) -> list[tuple[str, str]]:
+        """Every consumer group on the streams, as ``(stream, group)``."""
+        groups = []
+        for name in self.streams:
+            groups += [(name, _text(info["name"])) for info in self.info("GROUPS", name) or []]
+        return groups
+
+    # -- hashes (run records) --------------------------------------------------------------------
+
+    def read_hashes(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        """``HGETALL`` of each key, pipelined (a chain's run records)."""
+        out = []
+        for key, raw in zip(keys, self.each([("hgetall", (key,)) for key in keys]), strict=True):
+            if isinstance(raw, ResponseError):
+                self.refused(raw, key, f"HGETALL {key} on {self.where}")
+            out.append({k.decode(): v.decode() for k, v in raw.items()})
+        return out
+
+    def create_hashes(self, keys: Sequence[str], values: dict[str, str]) -> list[bool]:
+        """Write each hash only if its key does not exist yet (each atomically); ``False`` where it did."""
+        flat = [item for pair in values.items() for item in pair]
+        replies = self.eval_each(_CREATE, [(key, flat) for key in keys])
+        for key, reply in zip(keys, replies, strict=True):
+            if isinstance(reply, ResponseError):
+                self.refused(reply, key, f"EVAL (create {key}) on {self.where}")
+        return [bool(reply) for reply in replies]
+
+    def write_hashes(self, keys: Sequence[str], values: dict[str, str]) -> None:
+        """The same ``values`` into each hash, pipelined."""
+        for key, reply in zip(keys, self.each([("hset", (key, None, None, values)) for key in keys]), strict=True):
+            if isinstance(reply, ResponseError):
+                self.refused(reply, key, f"HSET {key} on {self.where}")
+
+    def delete_hash(self, key: str) -> None:
+        self.call(self.client().delete, key)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
