@@ -17,6 +17,8 @@ what was put. Thousands of steps run in seconds: no server, no sockets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -56,12 +58,11 @@ class MemoryOutboxMachine(RuleBasedStateMachine):
         self.healed = 0
         self.sink = MemorySink(STREAMS)
         self.waker = Waker()
-        self.outbox = Outbox(self.sink, self.waker, BUFFER_MAX)
-        self.outbox.heal = self.heal
-        self.outbox._backoff = Backoff(first=1e-4, most=1e-3)  # the schedule is not under test here
+        self.outbox = Outbox(self.sink, self.waker, BUFFER_MAX, replayer=self,
+                             backoff=Backoff(first=1e-4, most=1e-3))  # the schedule is not under test here
         self.outbox.connect(timeout=PATIENCE)
 
-    def heal(self, lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
+    def replay(self, since: Sequence[StreamId], lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
         """What the producer regenerates: the entries put on each stream after its top now, up to what was acknowledged."""
         ranges = {stream: (now, acked) for stream, now, acked in lost}
         again = [e for e in self.entries[:self.put_count]
@@ -191,14 +192,16 @@ def test_an_entry_refused_as_already_there_is_healed_when_redis_loses_it() -> No
     """
     first = next(e for e in run_entries() if e.stream == 0)
     sink, waker = MemorySink(STREAMS), Waker()
-    outbox = Outbox(sink, waker, BUFFER_MAX)
     asked: list[list[tuple[int, StreamId, StreamId]]] = []
 
-    def heal(lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
-        asked.append(lost)
-        return [first]
+    class Again:
+        """The producer's replay: the first entry, each time."""
 
-    outbox.heal = heal
+        def replay(self, since: Sequence[StreamId], lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
+            asked.append(lost)
+            return [first]
+
+    outbox = Outbox(sink, waker, BUFFER_MAX, replayer=Again())
     outbox.connect(timeout=PATIENCE)
     outbox.put(first)
     sink.inject(Fault.DUPLICATE, 1)
