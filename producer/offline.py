@@ -72,7 +72,7 @@ def run_plain(run: Simulation, settings: Settings, *, out: str, fmt: str, engine
     sensor = settings.has_sensor(run.stores)
     try:
         sink = FileSink(out, fmt, TRUE_DOORS_NAME if sensor else DOORS_NAME)
-        sensed = SensorOutput(run, settings, out, fmt) if sensor else None
+        sensed = SensorOutput(run, settings, out, fmt, settings.counter_reset) if sensor else None
     except OSError as exc:
         fail(cannot_write(out, exc), 1)
     print_seed(console, settings.seed, seed)

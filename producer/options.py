@@ -39,7 +39,7 @@ METAVARS = {
     "redis_stream": "NAME", "redis_cluster": "yes|no|URL", "shard": "i/N", "speed": "NUMBER|max",
     "clock_key": "KEY", "clock_db": "DB", "metrics_host": "ADDRESS", "metrics_port": "PORT",
     "lease_seconds": "SECONDS", "redis_connect_timeout": "SECONDS", "patience_minutes": "MINUTES",
-    "count_interval": "MINUTES",
+    "count_interval": "MINUTES", "counter_reset": "HH:MM",
 }
 
 #: The sections ``--help`` lists options in (the settings' sections, then the command's own), by option name.
@@ -48,7 +48,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Traffic": ("seed", "profile_file", "default_daily_customers", "base_daily_customers", "daily_customers",
                 "daily_variation_pct", "disable_daily_variation", "traffic_multiplier", "timezone",
                 "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file"),
-    "Door sensor": ("sensor", "count_interval"),
+    "Door sensor": ("sensor", "count_interval", "counter_reset"),
     "Output": ("out", "fmt", "engine", "partition", "workers", "scheduler", "quiet", "fresh"),
     "Redis": ("redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "stream_maxlen", "buffer_max",
               "redis_connect_timeout"),

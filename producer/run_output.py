@@ -31,7 +31,9 @@ def manifest_settings(settings: Settings, seed: int, engine: str, fmt: str, **mo
 def record_run(out: str, run: Simulation, settings: Settings, engine: str, fmt: str, sensor: bool,
                **layout: Any) -> None:
     """Write run.json for a plain run or (``layout``: how it was cut and run) a partitioned one."""
-    more = {"sensor": True, "count_interval": settings.count_interval} if sensor else {}
+    more = ({"sensor": True, "count_interval": settings.count_interval,
+             "counter_reset": f"{settings.counter_reset // 60:02d}:{settings.counter_reset % 60:02d}"}
+            if sensor else {})
     write_manifest(out, run.seed, run.start, run.end, run.stores,
                    manifest_settings(settings, run.seed, engine, fmt, **layout, **more))
 

@@ -1,6 +1,6 @@
 """``foot-traffic schema FORMAT [DATASET]``: print the schema files a format ships (Avro's ``.avsc``).
 
-With a data set (``sessions``, ``doors``, ``sensor``, ``counts``) its one
+With a data set (``sessions``, ``doors``, ``sensor``, ``counts``, ``registers``) its one
 schema, as registered with a Schema Registry; without, all of them as one
 JSON array (itself a valid Avro schema: a union of the records).
 """
@@ -16,7 +16,7 @@ from producer import formats
 
 @click.command()
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(formats.NAMES))
-@click.argument("dataset", required=False, type=click.Choice(["sessions", "doors", "sensor", "counts"]))
+@click.argument("dataset", required=False, type=click.Choice(["sessions", "doors", "sensor", "counts", "registers"]))
 def schema(fmt: str, dataset: str | None) -> None:
     """Print FORMAT's schema of DATASET (or of every data set)."""
     texts = formats.get(fmt).schemas()

@@ -133,6 +133,17 @@ def choices(spec: Spec) -> tuple[str, ...]:
     return tuple(getattr(spec.parse, "choices", ()))
 
 
+def _time_of_day(text: str) -> int:
+    """``HH:MM`` (00:00 to 23:59) as minutes past midnight."""
+    hours, colon, minutes = text.strip().partition(":")
+    if not colon or len(minutes) != 2 or not hours.isdigit() or not minutes.isdigit() or len(hours) > 2:
+        raise ValueError
+    h, m = int(hours), int(minutes)
+    if h > 23 or m > 59:
+        raise ValueError
+    return 60 * h + m
+
+
 def _text(text: str) -> str:
     if not text.strip():
         raise ValueError
@@ -286,6 +297,10 @@ SPECS: dict[str, Spec] = {
     "count_interval": Spec(
         "COUNT_INTERVAL", _in(COUNT_INTERVAL_MINUTES), COUNT_INTERVAL_MINUTES.accepts(), 15,
         "with a sensor: the interval of the interval counts, in minutes",
+    ),
+    "counter_reset": Spec(
+        "COUNTER_RESET", _time_of_day, "a local time of day HH:MM, 00:00 to 23:59", 0,
+        "with a sensor: when the counter's cumulative registers reset each day, in each store's local time",
     ),
     "stores_file": Spec(
         "STORES", _text, "a path to a TOML stores file", None,
@@ -470,6 +485,13 @@ class SensorSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FeedSettings:
+    """The counter's vendor-shaped feeds offline: when its cumulative registers reset (docs/feeds.md)."""
+
+    counter_reset: int  #: minutes past local midnight
+
+
+@dataclass(frozen=True, kw_only=True)
 class RedisSettings:
     """The Redis the live producer writes to, its streams' base name and how it buffers for it."""
 
@@ -528,7 +550,7 @@ class MetricsSettings:
 #: The sections, in the order of the settings table: each field is declared once, in its section, and a
 #: module that needs one section takes it (a :class:`Settings` is each of them).
 SECTIONS: dict[str, type] = {
-    "traffic": TrafficSettings, "span": SpanSettings, "sensor": SensorSettings, "redis": RedisSettings,
+    "traffic": TrafficSettings, "span": SpanSettings, "sensor": SensorSettings, "feeds": FeedSettings, "redis": RedisSettings,
     "cluster": ClusterSettings, "clock": ClockSettings, "lease": LeaseSettings, "metrics": MetricsSettings,
 }
 
@@ -542,11 +564,13 @@ def section_names(section: str) -> tuple[str, ...]:
 TRAFFIC_SETTINGS = section_names("traffic")
 #: Settings of the door sensor layer (``simulate`` and ``produce``, see docs/sensors.md).
 SENSOR_SETTINGS = section_names("sensor")
+#: The counter feeds' settings of ``simulate`` (docs/feeds.md).
+FEED_SETTINGS = section_names("feeds")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings(TrafficSettings, SpanSettings, SensorSettings, RedisSettings, ClusterSettings, ClockSettings,
-               LeaseSettings, MetricsSettings):
+class Settings(TrafficSettings, SpanSettings, SensorSettings, FeedSettings, RedisSettings,
+               ClusterSettings, ClockSettings, LeaseSettings, MetricsSettings):
     """All settings, validated: every section at once. Build with :meth:`load`."""
 
     def __post_init__(self) -> None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from producer import formats
 from producer.offline import Output, run_offline
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
-from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS
+from producer.settings import FEED_SETTINGS, SENSOR_SETTINGS, TRAFFIC_SETTINGS
 from producer.sinks.files import FORMATS
 from producer.span import parse_end, parse_start
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
@@ -39,6 +39,7 @@ from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
 @settings_options(TRAFFIC_SETTINGS)
 @settings_options(SENSOR_SETTINGS)
+@settings_options(FEED_SETTINGS)
 @friendly_errors
 def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: str, partition: bool,
              workers: str | None, scheduler: str | None, quiet: bool, **options: Any) -> None:

@@ -55,7 +55,7 @@ def simulate_partitioned(
     tasks = plan_tasks(
         run.seed, run.stores, run.start, run.end, engine=engine,  # type: ignore[arg-type]
         rejected=settings.write_rejected, fmt=fmt, out=out, workers=workers or 1,
-        sensor_interval=60 * settings.count_interval if sensor else None,
+        sensor_interval=60 * settings.count_interval if sensor else None, counter_reset=settings.counter_reset,
     )
     try:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -114,7 +114,7 @@ def _summary(run: Simulation, tasks: list[Task], results: list[TaskResult], path
     visits = sum(r.sessions for r in results)
     return Summary(
         seed=run.seed, start=run.start, end=run.end, visits=visits, events=visits + sum(r.doors for r in results),
-        elapsed=elapsed, paths=tuple(paths[:2]), sensor_paths=tuple(paths[2:4]) if sensor else None,
+        elapsed=elapsed, paths=tuple(paths[:2]), sensor_paths=tuple(paths[2:5]) if sensor else None,
         capacity=(sum(r.turned_away for r in results), sum(r.gave_up for r in results))
         if any(s.interacts for s in run.stores) else None,
         tasks=len(tasks), where=where, sensor_records=sum(r.sensor_records for r in results),

@@ -23,7 +23,7 @@ class Csv:
         return None
 
     def writer(self, path: Path, kind: Kind, partition: bool = False) -> Writer:
-        if kind in ("sensor", "counts"):
+        if kind in ("sensor", "counts", "registers"):
             from producer.sinks import sensor_files
 
             return sensor_files.sensor_csv(path, kind)
