@@ -39,7 +39,9 @@ METAVARS = {
     "redis_stream": "NAME", "redis_cluster": "yes|no|URL", "shard": "i/N", "speed": "NUMBER|max",
     "clock_key": "KEY", "clock_db": "DB", "metrics_host": "ADDRESS", "metrics_port": "PORT",
     "lease_seconds": "SECONDS", "redis_connect_timeout": "SECONDS", "patience_minutes": "MINUTES",
-    "count_interval": "MINUTES", "counter_reset": "HH:MM",
+    "count_interval": "MINUTES", "counter_reset": "HH:MM", "counter_webhook_url": "URL",
+    "counter_webhook_secret": "TEXT", "webhook_batch": "RECORDS", "webhook_buffer_max": "RECORDS",
+    "webhook_timeout": "SECONDS",
 }
 
 #: The sections ``--help`` lists options in (the settings' sections, then the command's own), by option name.
@@ -49,6 +51,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                 "daily_variation_pct", "disable_daily_variation", "traffic_multiplier", "timezone",
                 "store_capacity", "capacity_mode", "patience_minutes", "write_rejected", "stores_file"),
     "Door sensor": ("sensor", "count_interval", "counter_reset"),
+    "Webhook": ("counter_webhook_url", "counter_webhook_secret", "webhook_batch", "webhook_buffer_max",
+                "webhook_timeout"),
     "Output": ("out", "fmt", "engine", "partition", "workers", "scheduler", "quiet", "fresh"),
     "Redis": ("redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "stream_maxlen", "buffer_max",
               "redis_connect_timeout"),

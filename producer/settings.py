@@ -144,6 +144,14 @@ def _time_of_day(text: str) -> int:
     return 60 * h + m
 
 
+def _http_url(text: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host (and a port 1-65535 if given)."""
+    parsed = urlparse(text.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.port == 0:
+        raise ValueError
+    return text.strip()
+
+
 def _text(text: str) -> str:
     if not text.strip():
         raise ValueError
@@ -367,6 +375,26 @@ SPECS: dict[str, Spec] = {
         "REDIS_CONNECT_TIMEOUT", _float(0, 86_400), "a number of seconds from 0 to 86,400 (0 waits forever)", 0.0,
         "how long to wait for Redis at start before giving up",
     ),
+    "counter_webhook_url": Spec(
+        "COUNTER_WEBHOOK_URL", _http_url, "an http:// or https:// URL", None,
+        "with a sensor: POST the interval counts to this URL in batches (docs/feeds.md)",
+    ),
+    "counter_webhook_secret": Spec(
+        "COUNTER_WEBHOOK_SECRET", _text, "a non-empty text", None,
+        "the key of the webhook's HMAC-SHA256 signature header (required with COUNTER_WEBHOOK_URL)",
+    ),
+    "webhook_batch": Spec(
+        "WEBHOOK_BATCH", _int(1, 10_000), "a whole number from 1 to 10,000", 100,
+        "interval records per webhook POST",
+    ),
+    "webhook_buffer_max": Spec(
+        "WEBHOOK_BUFFER_MAX", _int(1, 10_000_000), "a whole number from 1 to 10,000,000", 10_000,
+        "interval records held unacknowledged for the webhook; beyond it the producer waits (back-pressure)",
+    ),
+    "webhook_timeout": Spec(
+        "WEBHOOK_TIMEOUT", _float(0.1, 300), "a number from 0.1 to 300 (seconds)", 10.0,
+        "seconds a webhook POST may take before it counts as failed and is retried",
+    ),
 }
 
 @dataclass(frozen=True, kw_only=True)
@@ -492,6 +520,17 @@ class FeedSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WebhookSettings:
+    """The live producer's push of the interval counts to an HTTP endpoint (docs/feeds.md)."""
+
+    counter_webhook_url: str | None
+    counter_webhook_secret: str | None
+    webhook_batch: int
+    webhook_buffer_max: int
+    webhook_timeout: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class RedisSettings:
     """The Redis the live producer writes to, its streams' base name and how it buffers for it."""
 
@@ -550,7 +589,8 @@ class MetricsSettings:
 #: The sections, in the order of the settings table: each field is declared once, in its section, and a
 #: module that needs one section takes it (a :class:`Settings` is each of them).
 SECTIONS: dict[str, type] = {
-    "traffic": TrafficSettings, "span": SpanSettings, "sensor": SensorSettings, "feeds": FeedSettings, "redis": RedisSettings,
+    "traffic": TrafficSettings, "span": SpanSettings, "sensor": SensorSettings, "feeds": FeedSettings,
+    "webhook": WebhookSettings, "redis": RedisSettings,
     "cluster": ClusterSettings, "clock": ClockSettings, "lease": LeaseSettings, "metrics": MetricsSettings,
 }
 
@@ -566,10 +606,12 @@ TRAFFIC_SETTINGS = section_names("traffic")
 SENSOR_SETTINGS = section_names("sensor")
 #: The counter feeds' settings of ``simulate`` (docs/feeds.md).
 FEED_SETTINGS = section_names("feeds")
+#: The webhook's settings of ``produce`` (docs/feeds.md).
+WEBHOOK_SETTINGS = section_names("webhook")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings(TrafficSettings, SpanSettings, SensorSettings, FeedSettings, RedisSettings,
+class Settings(TrafficSettings, SpanSettings, SensorSettings, FeedSettings, WebhookSettings, RedisSettings,
                ClusterSettings, ClockSettings, LeaseSettings, MetricsSettings):
     """All settings, validated: every section at once. Build with :meth:`load`."""
 
@@ -581,6 +623,14 @@ class Settings(TrafficSettings, SpanSettings, SensorSettings, FeedSettings, Redi
                 "pipeline's clock must not write it (unset PUBLISH_CLOCK, or use CLOCK=wall)"
             )
         self._check_traffic()
+        if self.counter_webhook_url is not None and self.counter_webhook_secret is None:
+            raise SettingsError("COUNTER_WEBHOOK_URL needs COUNTER_WEBHOOK_SECRET: every POST is signed with it")
+        if self.counter_webhook_url is not None and self.webhook_buffer_max > self.stream_maxlen:
+            raise SettingsError(
+                f"WEBHOOK_BUFFER_MAX={self.webhook_buffer_max} is above STREAM_MAXLEN={self.stream_maxlen}: the "
+                "counts the webhook has not acknowledged could be trimmed from their stream before it sends them")
+        if self.counter_webhook_secret is not None and self.counter_webhook_url is None:
+            raise SettingsError("COUNTER_WEBHOOK_SECRET without COUNTER_WEBHOOK_URL: there is no webhook to sign for")
 
     def _check_scale_out(self) -> None:
         """The combinations of REDIS_CLUSTER, STREAM_PER_STORE and SHARD that mean something."""

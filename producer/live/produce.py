@@ -51,11 +51,13 @@ from producer.live.sensor_pump import (
     sensor_start,
 )
 from producer.live.shards import shard_stores
+from producer.live.webhook_relay import WebhookGate, counts_streams, relay_of
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, plural, settings_options
 from producer.settings import (
     MAX_SPEED,
     SENSOR_SETTINGS,
     TRAFFIC_SETTINGS,
+    WEBHOOK_SETTINGS,
     Settings,
     SettingsError,
     given_settings,
@@ -73,7 +75,7 @@ PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
     "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
     "clock_max_jump", "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
-    "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS,
+    "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS, *WEBHOOK_SETTINGS,
 )
 #: Seconds a stop may spend writing what is buffered before giving up (the process ends
 #: within 4.5 s of the signal whatever Redis does: see Waker.install_signal_handlers).
@@ -340,7 +342,10 @@ def _produce(
         return replay_entries(state.seed, stores, state.sim_start, since, upto, settings.write_rejected, layout)
 
     outbox.heal = heal
-    emitter = emitter_of(outbox)
+    relay = relay_of(settings, sink.client, layout, len(stores))  # the counts' webhook (docs/feeds.md), or None
+    if relay is not None:
+        relay.start(new=run.how == "new")
+    emitter = emitter_of(outbox if relay is None else WebhookGate(outbox, relay, counts_streams(layout), waker.wait))
     emitter.visits += backfilled_visits
     speed = state.speed if state.clock == "wall" else 1.0
     StoreModel(env, state.seed, stores, begin, end, emitter, window=window(speed), prefetch=True,
@@ -374,6 +379,8 @@ def _produce(
     finally:
         idle_gc.stop()
     done = _finish(outbox, waker, stopped)
+    # The webhook acknowledged every count written (after a stop, the next start sends the rest).
+    delivered = relay is None or relay.close(waker.wait, deliver=done and not stopped) or stopped
     late = outbox.lateness
     total = partial(layout.total, outbox.written)
     sensor_part = (f", {plural(total(SENSOR), 'sensor record')} and "
@@ -392,7 +399,7 @@ def _produce(
         log.error("%d entries could not be written; a restart with the same settings writes them",
                   outbox.pending())
         return 1
-    return 0
+    return 0 if delivered else 1
 
 
 def _write_record(records: RunRecords, state: RunState, outbox: Outbox, waker: Waker) -> None:
