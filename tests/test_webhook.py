@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import signal
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import orjson
 import pytest
 import redis
 
-from producer.live.webhook import verify
+from producer.live.webhook import Poster, verify
 from tests.producer_run import one_line, run_producer, wait_for, watch_producer
 from tests.profiles import profile_text, write_profile
 from tests.redis_server import RedisServer
@@ -181,3 +182,13 @@ def test_a_webhook_without_a_sensor_is_one_line(redis_server: RedisServer) -> No
                         counter_webhook_secret="x")
     assert done.returncode == 2
     assert "the webhook sends the door sensor's interval counts, and this run has no sensor" in one_line(done.stderr)
+
+
+def test_a_password_in_the_url_is_masked_in_messages() -> None:
+    poster = Poster("https://user:hunter2@example.invalid/counts", SECRET, 1.0, threading.Event())
+    assert "hunter2" not in poster.where and poster.where.startswith("https://user:***@")
+    body = b'[{"in":1}]'
+    headers = poster.headers(body, 1)
+    assert verify(SECRET, body, headers["X-Foot-Traffic-Signature"])
+    assert not verify("another secret", body, headers["X-Foot-Traffic-Signature"])
+    assert headers["Idempotency-Key"] == hashlib.sha256(body).hexdigest()

@@ -37,6 +37,7 @@ import urllib.request
 from collections.abc import Sequence
 
 from producer.live.faults import Backoff, short
+from producer.settings import mask_secrets
 
 log = logging.getLogger("producer.live.webhook")
 
@@ -77,6 +78,7 @@ class Poster:
     def __init__(self, url: str, secret: str, timeout: float, stop: threading.Event,
                  first: float = RETRY_FIRST, most: float = RETRY_MOST) -> None:
         self.url, self.timeout, self.stop = url, timeout, stop
+        self.where = mask_secrets(url)  #: the URL as messages show it (a password in it masked)
         self._secret = secret
         self._first, self._most = first, most
         self.failures = 0  #: failed attempts so far (all batches): for the log and tests
@@ -101,7 +103,7 @@ class Poster:
                 first = self.failures == 1
             delay = backoff.take()
             (log.warning if first or backoff.failures == 1 else log.debug)(
-                "webhook %s: %s; batch %s retried in %.1f s", self.url, failed, headers[KEY_HEADER][:12], delay)
+                "webhook %s: %s; batch %s retried in %.1f s", self.where, failed, headers[KEY_HEADER][:12], delay)
             if self.stop.wait(delay):
                 raise RelayStopped
 

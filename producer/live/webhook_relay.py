@@ -114,7 +114,7 @@ class WebhookRelay:
             self._unacked += self._backlog(i)
         if any(a is not None for a in self._acked):
             log.info("webhook %s: %d interval records written but not yet acknowledged: sending them first",
-                     self.poster.url, self._unacked)
+                     self.poster.where, self._unacked)
         self._thread.start()
 
     def offered(self, n: int = 1) -> None:
@@ -153,7 +153,7 @@ class WebhookRelay:
         left = self.pending()
         if left:
             (log.error if deliver else log.info)(
-                "webhook %s: %d interval records not acknowledged; the next start sends them", self.poster.url, left)
+                "webhook %s: %d interval records not acknowledged; the next start sends them", self.poster.where, left)
         return left == 0
 
     # -- the relay's thread ----------------------------------------------------------------
@@ -281,11 +281,11 @@ class WebhookGate:
 
     def _hold(self) -> None:
         log.warning("webhook %s: %d interval records unacknowledged (WEBHOOK_BUFFER_MAX): waiting for it",
-                    self.relay.poster.url, self.relay.pending())
+                    self.relay.poster.where, self.relay.pending())
         while not self.relay.room():
             self.outbox.flush()  # what the relay waits for may still be in the outbox
             self.wait(POLL)
-        log.info("webhook %s takes records again: resuming", self.relay.poster.url)
+        log.info("webhook %s takes records again: resuming", self.relay.poster.where)
 
 
 def _id(raw: bytes | str) -> StreamId:
