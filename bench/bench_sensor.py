@@ -7,7 +7,7 @@ load is the same for all:
 - reference: no sensor (sessions and door events, the files a run has always written);
 - sensor: the same with a ``[sensor]`` table (misses, double counts, delays,
   duplicates, outages): the true door file plus the sensor's records and
-  interval counts;
+  interval counts and registers;
 - layer only: the sensor layer fed the run's door events, nothing written;
 - records wire / records arrow: the sensor records' JSONL text made by the
   numpy wire encoder (sim.wire) and by the Arrow one, nothing else timed.
@@ -34,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 from producer.sinks.files import DOORS_NAME, FileSink  # noqa: E402
 from producer.sinks.sensor_files import TRUE_DOORS_NAME, SensorFileSink  # noqa: E402
 from sim import DEFAULT_PROFILE, Simulation, Store  # noqa: E402
+from sim.counter_feed import Registers  # noqa: E402
 from sim.sensor import Sensor  # noqa: E402
-from sim.sensor_stream import SensorLayer  # noqa: E402
+from sim.sensor_stream import CountColumns, SensorColumns, SensorLayer  # noqa: E402
 
 SENSOR = Sensor(miss_in=0.02, miss_out=0.04, double_in=0.01, double_out=0.01, delay_median=2, delay_sigma=1.2,
                 duplicate=0.005, outages_per_day=0.5, outage_minutes=30)
@@ -58,10 +59,15 @@ def reference(run: Simulation, out: Path) -> int:
 def with_sensor(run: Simulation, out: Path) -> int:
     sink, sensed = FileSink(out, "jsonl", TRUE_DOORS_NAME), SensorFileSink(out, "jsonl")
     layer = SensorLayer(run.seed, run.stores, run.start, run.end)
+    registers = Registers(run.stores, run.start, layer.interval, 0)
+
+    def put(records: SensorColumns, counts: CountColumns) -> None:
+        sensed.write(records, counts, registers.add(counts))
+
     for batch in run.batches():
         sink.write(batch)
-        sensed.write(*layer.process(batch.doors))
-    sensed.write(*layer.close())
+        put(*layer.process(batch.doors))
+    put(*layer.close())
     sink.close()
     sensed.close()
     return sink.rows[1]

@@ -18,7 +18,7 @@ from producer.options import fail
 from producer.run_folder import replace_earlier_runs
 from producer.run_output import Output, cannot_write, print_seed, progress_bar, record_run
 from producer.sensor_output import SensorOutput, remove_stale
-from producer.settings import SensorSettings, TrafficSettings
+from producer.settings import FeedSettings, SensorSettings, TrafficSettings
 from producer.sinks.files import DOORS_NAME, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from producer.summary import Summary
@@ -29,12 +29,12 @@ from sim.labels import sensor_scenario
 from sim.run import Simulation
 
 
-def run_offline(run: Simulation, traffic: TrafficSettings, sensing: SensorSettings, output: Output,
-                console: Console) -> Summary:
+def run_offline(run: Simulation, traffic: TrafficSettings, sensing: SensorSettings, feeds: FeedSettings,
+                output: Output, console: Console) -> Summary:
     """Simulate ``run`` and write it as ``output`` says; what it did.
 
     ``traffic`` says whether the seed was given and whether customers turned away are written;
-    ``sensing`` whether the run has a door sensor, and its interval.
+    ``sensing`` whether the run has a door sensor, and its interval; ``feeds`` when its counter's registers reset.
     """
     acting = sensor_scenario(run.stores)
     if acting is not None and sensing.sensor == "off":
@@ -42,22 +42,22 @@ def run_offline(run: Simulation, traffic: TrafficSettings, sensing: SensorSettin
              "turn the sensor on (SENSOR=auto) or remove the scenario", 2)
     sensor = sensing if sensing.has_sensor(run.stores) else None
     if not output.partitioned:
-        return run_plain(run, traffic, sensor, output, console)
+        return run_plain(run, traffic, sensor, feeds, output, console)
     need("pyarrow", "--partition, --workers and --scheduler (partitioned data sets)", "parquet")
     from producer.simulate_partitioned import simulate_partitioned  # pyarrow and the task side: only here
 
-    return simulate_partitioned(run, traffic, sensor, output, console)
+    return simulate_partitioned(run, traffic, sensor, feeds, output, console)
 
 
-def run_plain(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, output: Output,
-              console: Console) -> Summary:
+def run_plain(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, feeds: FeedSettings,
+              output: Output, console: Console) -> Summary:
     """Simulate ``run`` in this process and write its files and run.json (one-line errors: exit 1); ``sensor``
     is the sensor section of a run with a door sensor, else ``None``."""
     start, end, seed = run.start, run.end, run.seed
     out, fmt = output.out, output.fmt
     try:
         sink = FileSink(out, fmt, TRUE_DOORS_NAME if sensor is not None else DOORS_NAME)
-        sensed = SensorOutput(run, sensor, out, fmt) if sensor is not None else None
+        sensed = SensorOutput(run, sensor, out, fmt, feeds.counter_reset) if sensor is not None else None
     except OSError as exc:
         fail(cannot_write(out, exc), 1)
     print_seed(console, traffic.seed, seed)
@@ -80,7 +80,7 @@ def run_plain(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings 
         if sensed is None:
             remove_stale(out, fmt)
         replace_earlier_runs(out, [*paths, *write_labels(run, out, fmt)], sensor_paths)  # a folder holds one run
-        record_run(run, traffic, sensor, output)
+        record_run(run, traffic, sensor, feeds, output)
     except OSError as exc:  # the disk filled up, the folder went away ...
         _abort(sink, sensed)
         fail(cannot_write(out, exc), 1)

@@ -40,7 +40,9 @@ METAVARS = {
     "redis_stream": "NAME", "redis_cluster": "yes|no|URL", "shard": "i/N", "speed": "NUMBER|max",
     "clock_key": "KEY", "clock_db": "DB", "metrics_host": "ADDRESS", "metrics_port": "PORT",
     "lease_seconds": "SECONDS", "redis_connect_timeout": "SECONDS", "patience_minutes": "MINUTES",
-    "count_interval": "MINUTES",
+    "count_interval": "MINUTES", "counter_reset": "HH:MM", "counter_webhook_url": "URL",
+    "counter_webhook_secret": "TEXT", "webhook_batch": "RECORDS", "webhook_buffer_max": "RECORDS",
+    "webhook_timeout": "SECONDS",
 }
 
 #: The sections ``--help`` lists options in, by option name: the settings' sections
@@ -48,7 +50,8 @@ METAVARS = {
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Span": ("start", *section_names("span"), "days", "until"),
     "Traffic": section_names("traffic"),
-    "Door sensor": section_names("sensor"),
+    "Door sensor": (*section_names("sensor"), *section_names("feeds")),
+    "Webhook": section_names("webhook"),
     "Output": ("out", "fmt", "engine", "partition", "workers", "scheduler", "quiet", "fresh"),
     "Redis": section_names("redis"),
     "Redis Cluster": section_names("cluster"),

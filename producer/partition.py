@@ -75,6 +75,7 @@ class Task:
     out: str  #: the run's output folder (absolute: workers may run elsewhere)
     run_end: int | None = None  #: the run's own end (None: ``end``)
     sensor_interval: int | None = None  #: with a door sensor: the counts' interval, seconds
+    counter_reset: int = 0  #: with a door sensor: the registers' daily reset, minutes past local midnight
 
     @property
     def datasets(self) -> tuple[str, str]:
@@ -115,6 +116,7 @@ def span_days(days: float, n_splittable: int, workers: int) -> int:
 def plan_tasks(
     seed: int, stores: tuple[Store, ...], start: int, end: int, *, engine: Engine, rejected: bool,
     fmt: str, out: str | Path, workers: int = 1, span: int | None = None, sensor_interval: int | None = None,
+    counter_reset: int = 0,
 ) -> list[Task]:
     """The run's tasks, whole-run ones first (the longest, so they start first).
 
@@ -127,7 +129,7 @@ def plan_tasks(
     whole, split = [], []
     for store in stores:
         def task(a: int, b: int, store: Store = store) -> Task:
-            return Task(seed, store, a, b, start, engine, rejected, fmt, folder, end, sensor_interval)
+            return Task(seed, store, a, b, start, engine, rejected, fmt, folder, end, sensor_interval, counter_reset)
         if not splittable(store):
             whole.append(task(start, end))
             continue
@@ -178,10 +180,12 @@ def run_task(task: Task) -> TaskResult:
     The simulation starts one longest visit (:attr:`~sim.store.Store.lookback`) before the task's span (never
     before the run's start), so the exits inside the span of customers who
     entered before it are there; rows before the span are dropped. With a
-    door sensor the task's layer is fed the crossings from the span's start
-    on, and the simulation runs on to the end of the counts' interval the
-    span's end falls in (rows past the span feed the layer only):
-    :mod:`producer.partition_sensor`.
+    door sensor the task's layer is fed the crossings from the UTC midnight
+    before the counter's last reset before the span (its registers need every
+    count since that reset; at the run's start at the earliest), the
+    simulation starts one longest visit before that, and runs on to the end
+    of the counts' interval the span's end falls in (rows outside the span
+    feed the layer only): :mod:`producer.partition_sensor`.
     """
     from producer.tuning import tune_for_batches
 
@@ -191,24 +195,26 @@ def run_task(task: Task) -> TaskResult:
         lookback = task.store.lookback
         assert lookback is not None, "a store whose visits are unbounded or interact is one task over the whole run"
         lead = lookback
-    end = task.end
+    end, fed = task.end, task.start
     sensed = None
     if task.sensor_interval is not None:
         end = extended_end(task.end, task.run_end or task.end, task.sensor_interval)
         sensed = SensorPartitions(task.seed, task.store, task.start, task.end, task.run_start, task.run_end or task.end,
-                                  task.sensor_interval, task.fmt, task.out, Path(task.out) / STAGING)
-    run = Simulation(seed=task.seed, stores=(task.store,), start=max(task.run_start, task.start - lead), end=end)
+                                  task.sensor_interval, task.fmt, task.out, Path(task.out) / STAGING,
+                                  task.counter_reset)
+        fed = sensed.fed
+    run = Simulation(seed=task.seed, stores=(task.store,), start=max(task.run_start, fed - lead), end=end)
     out = _Partitions(task)
     turned_away = gave_up = 0
     try:
         for batch in run.batches(task.engine, rejected=task.rejected):
             turned_away += batch.turned_away
             gave_up += batch.gave_up
+            if sensed is not None:
+                sensed.write(batch.doors)  # from its feed's start on, past the span's end to its last interval's end
             if lead:
                 batch = Batch(batch.sessions.take(batch.sessions.entry >= task.start),
                               batch.doors.take(batch.doors.time >= task.start))
-            if sensed is not None:
-                sensed.write(batch.doors)  # from the span's start on, past its end to its last interval's end
             if end > task.end:
                 batch = Batch(batch.sessions.take(batch.sessions.entry < task.end),
                               batch.doors.take(batch.doors.time < task.end))
@@ -239,7 +245,8 @@ def prepare(out: str | Path) -> None:
 
 
 def run_datasets(sensor: bool) -> tuple[str, ...]:
-    """The data sets a run writes: sessions, door events; with a sensor, true door events, records, counts."""
+    """The data sets a run writes: sessions, door events; with a sensor, true door events, records, counts,
+    registers."""
     return (SESSIONS_NAME, TRUE_DOORS_NAME, *SENSOR_DATASETS) if sensor else DATASETS
 
 
@@ -252,7 +259,7 @@ def publish(out: str | Path, sensor: bool = False) -> list[Path]:
     folder = Path(out)
     paths = []
     if not sensor:
-        for stale in (TRUE_DOORS_NAME, *SENSOR_DATASETS[1:]):
+        for stale in (TRUE_DOORS_NAME, *SENSOR_DATASETS[1:]):  # counts, registers
             shutil.rmtree(folder / stale, ignore_errors=True)
     for dataset in run_datasets(sensor):
         final, partial, old = folder / dataset, folder / partial_name(dataset), folder / f"{dataset}.old"

@@ -89,9 +89,9 @@ class OpenDays:
     done (it calls :meth:`_finish_before`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, files: int = 2) -> None:
         self.open: dict[int, DayFiles] = {}
-        self.rows = [0, 0]
+        self.rows = [0] * files
 
     def _open_day(self, day: int) -> DayFiles:
         raise NotImplementedError

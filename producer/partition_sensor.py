@@ -1,4 +1,4 @@
-"""A task's sensor partitions: the door sensor's records and interval counts, by store and UTC date.
+"""A task's sensor partitions: the door sensor's records, interval counts and registers, by store and UTC date.
 
 A partitioned run with a sensor (docs/sensors.md) writes, besides the sessions
 and the true door events (``foot_traffic_realistic_true``), two more data sets
@@ -6,6 +6,7 @@ laid out as the others (:mod:`producer.partition`)::
 
     OUT/foot_traffic_realistic/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>  what the sensor delivered
     OUT/foot_traffic_counts/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>     interval counts
+    OUT/foot_traffic_registers/store_id=<id>/date=<YYYY-MM-DD>/part-0000.<ext>  cumulative registers
 
 Why a task writes the plain run's rows: the sensor's draws are keyed by
 (store, UTC day, purpose) and drawn in event order, so a layer fed every
@@ -24,7 +25,13 @@ midnight, so a task for ``[a, b)`` feeds its own layer the crossings from
   ``interval_start``. An interval that straddles ``b`` (an interval that
   does not divide a day) needs the crossings after ``b``: the task simulates
   on to that interval's end (never past the run's end), feeding them to the
-  layer but writing none of their rows.
+  layer but writing none of their rows;
+- the registers (:mod:`sim.counter_feed`) of the same intervals as the
+  counts. A register is the sum of the counts since the counter's last
+  daily reset, which is up to a day before ``a``: the layer is fed from the
+  UTC midnight before that reset (:attr:`SensorPartitions.fed`, never before
+  the run's start), so it draws what the plain run draws there too, and the
+  rows before ``a`` only feed the registers.
 """
 
 from __future__ import annotations
@@ -35,13 +42,15 @@ from urllib.parse import quote
 import numpy as np
 
 from producer.partition_paths import DayFiles, OpenDays
-from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, SensorFileSink
+from producer.sinks.sensor_files import SENSOR_FILES, SensorFileSink
 from sim.batch import DoorColumns
+from sim.counter_feed import Registers
 from sim.fast import DAY
 from sim.sensor_stream import CountColumns, SensorColumns, SensorLayer
 from sim.store import Store
 
-SENSOR_DATASETS = (SENSOR_NAME, COUNTS_NAME)
+#: What the sensor delivered, its interval counts, its registers.
+SENSOR_DATASETS = tuple(name for name, _ in SENSOR_FILES)
 
 
 def extended_end(end: int, run_end: int, interval: int) -> int:
@@ -61,15 +70,20 @@ class SensorPartitions(OpenDays):
     """One task's sensor layer and its partitions (see the module's doc)."""
 
     def __init__(self, seed: int, store: Store, start: int, end: int, run_start: int, run_end: int,
-                 interval: int, fmt: str, out: str | Path, staging: Path) -> None:
-        super().__init__()
+                 interval: int, fmt: str, out: str | Path, staging: Path, counter_reset: int = 0) -> None:
+        super().__init__(len(SENSOR_DATASETS))
         self.start, self.end, self.run_start = start, end, run_start
         self.fmt, self.out, self.staging, self.store_id = fmt, Path(out), staging, store.store_id
-        self.layer = SensorLayer(seed, (store,), start, extended_end(end, run_end, interval), interval=interval)
+        self.registers = Registers((store,), run_start, interval, counter_reset)
+        #: Where the layer's crossings start (the caller feeds from here on): see the module's doc.
+        self.fed = start if start <= run_start else max(run_start, self.registers.feed_start(start))
+        self.layer = SensorLayer(seed, (store,), self.fed, extended_end(end, run_end, interval), interval=interval)
         self._fed = -1  # the latest UTC day fed
 
     def write(self, doors: DoorColumns) -> None:
-        """Feed the layer door events (time order, from the task's start on) and write what is final."""
+        """Feed the layer door events (time order; those before :attr:`fed` are dropped) and write what is final."""
+        if len(doors) and int(doors.time[0]) < self.fed:
+            doors = doors.take(doors.time >= self.fed)
         self._put(*self.layer.process(doors))
         if len(doors):
             self._fed = max(self._fed, int(doors.time[-1]) // DAY)
@@ -84,14 +98,17 @@ class SensorPartitions(OpenDays):
         super().close()
 
     def _put(self, records: SensorColumns, counts: CountColumns) -> None:
-        records = records.take(records.time < self.end)  # crossings past the span only feed the counts
+        registers = self.registers.add(counts)
+        # crossings outside the span only feed the counts and registers
+        records = records.take((records.time >= self.start) & (records.time < self.end))
         owner = np.maximum(counts.interval_start, self.run_start)
-        counts = counts.take((owner >= self.start) & (owner < self.end))
-        none_r, none_c = records.take(slice(0, 0)), counts.take(slice(0, 0))
-        for day, mine in _dates(records.time):
-            self._day(day).write(records.take(mine), none_c)
-        for day, mine in _dates(counts.interval_start):
-            self._day(day).write(none_r, counts.take(mine))
+        mine = (owner >= self.start) & (owner < self.end)
+        counts, registers = counts.take(mine), registers.take(mine)
+        none_r, none_c, none_g = records.take(slice(0, 0)), counts.take(slice(0, 0)), registers.take(slice(0, 0))
+        for day, rows in _dates(records.time):
+            self._day(day).write(records.take(rows), none_c, none_g)
+        for day, rows in _dates(counts.interval_start):
+            self._day(day).write(none_r, counts.take(rows), registers.take(rows))
 
     def _open_day(self, day: int) -> DayFiles:
         folder = self.staging / f"{quote(self.store_id, safe='')}-{day}-sensor"

@@ -24,10 +24,10 @@ from pathlib import Path
 from producer.manifest import MANIFEST_NAME
 from producer.sinks.files import DOORS_NAME, FORMATS, SESSIONS_NAME
 from producer.sinks.label_files import LABELS_NAME
-from producer.sinks.sensor_files import COUNTS_NAME, TRUE_DOORS_NAME
+from producer.sinks.sensor_files import COUNTS_NAME, REGISTERS_NAME, TRUE_DOORS_NAME
 
 #: The names a run's outputs take: ``<name>.<format>`` files, or ``<name>/`` partitioned data sets.
-RUN_NAMES = (SESSIONS_NAME, DOORS_NAME, TRUE_DOORS_NAME, COUNTS_NAME, LABELS_NAME)
+RUN_NAMES = (SESSIONS_NAME, DOORS_NAME, TRUE_DOORS_NAME, COUNTS_NAME, REGISTERS_NAME, LABELS_NAME)
 
 
 class NotThisRun(ValueError):

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from producer.manifest import write_manifest
-from producer.settings import TRAFFIC_SETTINGS, SensorSettings, TrafficSettings
+from producer.settings import TRAFFIC_SETTINGS, FeedSettings, SensorSettings, TrafficSettings
 from sim.run import Simulation
 
 
@@ -63,11 +63,13 @@ def manifest_settings(traffic: TrafficSettings, seed: int, output: Output, **mor
             "engine": output.engine, "format": output.fmt, **more}
 
 
-def record_run(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, output: Output,
-               **layout: Any) -> None:
+def record_run(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, feeds: FeedSettings,
+               output: Output, **layout: Any) -> None:
     """Write run.json for a plain run or (``layout``: how it was cut and run) a partitioned one; ``sensor``
-    is the sensor section of a run with a door sensor, else ``None``."""
-    more = {"sensor": True, "count_interval": sensor.count_interval} if sensor is not None else {}
+    is the sensor section of a run with a door sensor, else ``None``; ``feeds`` when its registers reset."""
+    reset = feeds.counter_reset
+    more = ({"sensor": True, "count_interval": sensor.count_interval, "counter_reset": f"{reset // 60:02d}:{reset % 60:02d}"}
+            if sensor is not None else {})
     write_manifest(output.out, run.seed, run.start, run.end, run.stores,
                    manifest_settings(traffic, run.seed, output, **layout, **more))
 

@@ -1,6 +1,6 @@
 """``foot-traffic schema FORMAT [DATASET]``: print the schema files a format ships (Avro's ``.avsc``).
 
-With a data set (``sessions``, ``doors``, ``sensor``, ``counts``, ``labels``) its one
+With a data set (``sessions``, ``doors``, ``sensor``, ``counts``, ``registers``, ``labels``) its one
 schema, as registered with a Schema Registry; without, all of them as one
 JSON array (itself a valid Avro schema: a union of the records).
 """

@@ -133,6 +133,25 @@ def choices(spec: Spec) -> tuple[str, ...]:
     return tuple(getattr(spec.parse, "choices", ()))
 
 
+def _time_of_day(text: str) -> int:
+    """``HH:MM`` (00:00 to 23:59) as minutes past midnight."""
+    hours, colon, minutes = text.strip().partition(":")
+    if not colon or len(minutes) != 2 or not hours.isdigit() or not minutes.isdigit() or len(hours) > 2:
+        raise ValueError
+    h, m = int(hours), int(minutes)
+    if h > 23 or m > 59:
+        raise ValueError
+    return 60 * h + m
+
+
+def _http_url(text: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host (and a port 1-65535 if given)."""
+    parsed = urlparse(text.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.port == 0:
+        raise ValueError
+    return text.strip()
+
+
 def _text(text: str) -> str:
     if not text.strip():
         raise ValueError
@@ -287,6 +306,10 @@ SPECS: dict[str, Spec] = {
         "COUNT_INTERVAL", _in(COUNT_INTERVAL_MINUTES), COUNT_INTERVAL_MINUTES.accepts(), 15,
         "with a sensor: the interval of the interval counts, in minutes",
     ),
+    "counter_reset": Spec(
+        "COUNTER_RESET", _time_of_day, "a local time of day HH:MM, 00:00 to 23:59", 0,
+        "with a sensor: when the counter's cumulative registers reset each day, in each store's local time",
+    ),
     "stores_file": Spec(
         "STORES", _text, "a path to a TOML stores file", None,
         "many stores in one run (TOML); the settings above are each store's defaults",
@@ -351,6 +374,26 @@ SPECS: dict[str, Spec] = {
     "redis_connect_timeout": Spec(
         "REDIS_CONNECT_TIMEOUT", _float(0, 86_400), "a number of seconds from 0 to 86,400 (0 waits forever)", 0.0,
         "how long to wait for Redis at start before giving up",
+    ),
+    "counter_webhook_url": Spec(
+        "COUNTER_WEBHOOK_URL", _http_url, "an http:// or https:// URL", None,
+        "with a sensor: POST the interval counts to this URL in batches (docs/feeds.md)",
+    ),
+    "counter_webhook_secret": Spec(
+        "COUNTER_WEBHOOK_SECRET", _text, "a non-empty text", None,
+        "the key of the webhook's HMAC-SHA256 signature header (required with COUNTER_WEBHOOK_URL)",
+    ),
+    "webhook_batch": Spec(
+        "WEBHOOK_BATCH", _int(1, 10_000), "a whole number from 1 to 10,000", 100,
+        "interval records per webhook POST",
+    ),
+    "webhook_buffer_max": Spec(
+        "WEBHOOK_BUFFER_MAX", _int(1, 10_000_000), "a whole number from 1 to 10,000,000", 10_000,
+        "interval records held unacknowledged for the webhook; beyond it the producer waits (back-pressure)",
+    ),
+    "webhook_timeout": Spec(
+        "WEBHOOK_TIMEOUT", _float(0.1, 300), "a number from 0.1 to 300 (seconds)", 10.0,
+        "seconds a webhook POST may take before it counts as failed and is retried",
     ),
 }
 
@@ -473,6 +516,24 @@ class SensorSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FeedSettings:
+    """The counter's vendor-shaped feeds offline: when its cumulative registers reset (docs/feeds.md)."""
+
+    counter_reset: int  #: minutes past local midnight
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSettings:
+    """The live producer's push of the interval counts to an HTTP endpoint (docs/feeds.md)."""
+
+    counter_webhook_url: str | None
+    counter_webhook_secret: str | None
+    webhook_batch: int
+    webhook_buffer_max: int
+    webhook_timeout: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class RedisSettings:
     """The Redis the live producer writes to, its streams' base name and how it buffers for it."""
 
@@ -531,7 +592,8 @@ class MetricsSettings:
 #: The sections, in the order of the settings table: each field is declared once, in its section, and a
 #: module that needs one section takes it (a :class:`Settings` is each of them).
 SECTIONS: dict[str, type] = {
-    "traffic": TrafficSettings, "span": SpanSettings, "sensor": SensorSettings, "redis": RedisSettings,
+    "traffic": TrafficSettings, "span": SpanSettings, "sensor": SensorSettings, "feeds": FeedSettings,
+    "webhook": WebhookSettings, "redis": RedisSettings,
     "cluster": ClusterSettings, "clock": ClockSettings, "lease": LeaseSettings, "metrics": MetricsSettings,
 }
 
@@ -545,11 +607,15 @@ def section_names(section: str) -> tuple[str, ...]:
 TRAFFIC_SETTINGS = section_names("traffic")
 #: Settings of the door sensor layer (``simulate`` and ``produce``, see docs/sensors.md).
 SENSOR_SETTINGS = section_names("sensor")
+#: The counter feeds' settings of ``simulate`` (docs/feeds.md).
+FEED_SETTINGS = section_names("feeds")
+#: The webhook's settings of ``produce`` (docs/feeds.md).
+WEBHOOK_SETTINGS = section_names("webhook")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings(TrafficSettings, SpanSettings, SensorSettings, RedisSettings, ClusterSettings, ClockSettings,
-               LeaseSettings, MetricsSettings):
+class Settings(TrafficSettings, SpanSettings, SensorSettings, FeedSettings, WebhookSettings, RedisSettings,
+               ClusterSettings, ClockSettings, LeaseSettings, MetricsSettings):
     """All settings, validated: every section at once. Build with :meth:`load`."""
 
     def __post_init__(self) -> None:
@@ -560,6 +626,14 @@ class Settings(TrafficSettings, SpanSettings, SensorSettings, RedisSettings, Clu
                 "pipeline's clock must not write it (unset PUBLISH_CLOCK, or use CLOCK=wall)"
             )
         self._check_traffic()
+        if self.counter_webhook_url is not None and self.counter_webhook_secret is None:
+            raise SettingsError("COUNTER_WEBHOOK_URL needs COUNTER_WEBHOOK_SECRET: every POST is signed with it")
+        if self.counter_webhook_url is not None and self.webhook_buffer_max > self.stream_maxlen:
+            raise SettingsError(
+                f"WEBHOOK_BUFFER_MAX={self.webhook_buffer_max} is above STREAM_MAXLEN={self.stream_maxlen}: the "
+                "counts the webhook has not acknowledged could be trimmed from their stream before it sends them")
+        if self.counter_webhook_secret is not None and self.counter_webhook_url is None:
+            raise SettingsError("COUNTER_WEBHOOK_SECRET without COUNTER_WEBHOOK_URL: there is no webhook to sign for")
 
     def _check_scale_out(self) -> None:
         """The combinations of REDIS_CLUSTER, STREAM_PER_STORE and SHARD that mean something."""

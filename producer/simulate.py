@@ -13,7 +13,7 @@ from producer import formats
 from producer.offline import run_offline
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
 from producer.run_output import Output
-from producer.settings import SENSOR_SETTINGS, TRAFFIC_SETTINGS
+from producer.settings import FEED_SETTINGS, SENSOR_SETTINGS, TRAFFIC_SETTINGS
 from producer.sinks.files import FORMATS
 from producer.span import parse_end, parse_start
 from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
@@ -40,6 +40,7 @@ from sim.run import ENGINES, Simulation, fresh_seed, to_epoch
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
 @settings_options(TRAFFIC_SETTINGS)
 @settings_options(SENSOR_SETTINGS)
+@settings_options(FEED_SETTINGS)
 @friendly_errors
 def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: str, partition: bool,
              workers: str | None, scheduler: str | None, quiet: bool, **options: Any) -> None:
@@ -62,7 +63,7 @@ def simulate(days: str | None, until: str | None, out: str, fmt: str, engine: st
     if Path(out).exists() and not Path(out).is_dir():
         fail(f"--out {out!r}: cannot write the output there: it is a file, not a folder", 1)
     output = Output(out, fmt, engine, partition, n_workers, address)
-    summary = run_offline(run, settings, settings, output, console)  # its traffic and sensor sections
+    summary = run_offline(run, settings, settings, settings, output, console)  # its traffic, sensor and feed sections
     if not quiet:
         for line in summary.lines():
             click.echo(line)

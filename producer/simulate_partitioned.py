@@ -20,7 +20,7 @@ from producer.options import fail
 from producer.partition import Task, TaskResult, abort, plan_tasks, prepare, publish, run_task
 from producer.run_folder import replace_earlier_runs
 from producer.run_output import Output, cannot_write, print_seed, progress_bar, record_run
-from producer.settings import SensorSettings, TrafficSettings
+from producer.settings import FeedSettings, SensorSettings, TrafficSettings
 from producer.summary import Summary
 from sim.run import Simulation
 
@@ -31,8 +31,8 @@ SENSOR_LAYOUT = ("hive: store_id=<id>/date=<UTC date of the row's time (sensor r
                  "counts: interval_start)>/part-0000.<ext>")
 
 
-def simulate_partitioned(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None, output: Output,
-                         console: Console) -> Summary:
+def simulate_partitioned(run: Simulation, traffic: TrafficSettings, sensor: SensorSettings | None,
+                         feeds: FeedSettings, output: Output, console: Console) -> Summary:
     """Run ``run`` as tasks, write the data sets and run.json; what it did (the command prints it).
 
     ``sensor`` is the sensor section of a run with a door sensor, else ``None``.
@@ -50,6 +50,7 @@ def simulate_partitioned(run: Simulation, traffic: TrafficSettings, sensor: Sens
         run.seed, run.stores, run.start, run.end, engine=output.engine,  # type: ignore[arg-type]
         rejected=traffic.write_rejected, fmt=output.fmt, out=out, workers=workers or 1,
         sensor_interval=60 * sensor.count_interval if sensor is not None else None,
+        counter_reset=feeds.counter_reset,
     )
     try:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -62,7 +63,7 @@ def simulate_partitioned(run: Simulation, traffic: TrafficSettings, sensor: Sens
         results = _run_all(tasks, output, console)
         paths = publish(out, sensor is not None)
         replace_earlier_runs(out, [*paths, *write_labels(run, out, output.fmt)])  # a folder holds one run
-        record_run(run, traffic, sensor, output, layout=SENSOR_LAYOUT if sensor is not None else LAYOUT,
+        record_run(run, traffic, sensor, feeds, output, layout=SENSOR_LAYOUT if sensor is not None else LAYOUT,
                    tasks=len(tasks), workers=workers, scheduler=scheduler)
     except DaskMissing as exc:
         abort(out)
@@ -116,7 +117,7 @@ def _summary(run: Simulation, tasks: list[Task], results: list[TaskResult], path
     capacity = (sum(r.turned_away for r in results), sum(r.gave_up for r in results))
     return Summary(
         seed=run.seed, start=run.start, end=run.end, visits=visits, events=visits + sum(r.doors for r in results),
-        elapsed=elapsed, paths=tuple(paths[:2]), sensor_paths=tuple(paths[2:4]) if sensor else None,
+        elapsed=elapsed, paths=tuple(paths[:2]), sensor_paths=tuple(paths[2:5]) if sensor else None,
         capacity=capacity if any(s.interacts for s in run.stores) else None,
         tasks=len(tasks), where=_where(output, results), sensor_records=sum(r.sensor_records for r in results),
     )

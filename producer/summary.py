@@ -26,7 +26,8 @@ class Summary:
     events: int
     elapsed: float  #: seconds
     paths: tuple[Path, ...]  #: the files (plain) or data set folders (partitioned): sessions, door events
-    sensor_paths: tuple[Path, ...] | None = None  #: with a sensor: what it delivered, the interval counts
+    #: with a sensor: what it delivered, the interval counts, the registers
+    sensor_paths: tuple[Path, ...] | None = None
     capacity: tuple[int, int] | None = None  #: with a store at capacity: customers turned away, gave up waiting
     tasks: int | None = None  #: a partitioned run's tasks (None: a plain run)
     where: str = ""  #: where the tasks ran ("in one process", "on 2 local workers (...)")
@@ -39,13 +40,14 @@ class Summary:
             out = [f"{head}{plural(self.visits, 'visit')}, {plural(self.events, 'event')} {rate} "
                    f"-> {self.paths[0]}, {self.paths[1]}"]
             if self.sensor_paths is not None:
-                out.append(f"sensor: -> {self.sensor_paths[0]} (what the sensor delivered), {self.sensor_paths[1]}")
+                out.append(f"sensor: -> {self.sensor_paths[0]} (what the sensor delivered), "
+                           + ", ".join(str(p) for p in self.sensor_paths[1:]))
         else:
             out = [f"{head}{self.visits:,} visits, {self.events:,} events {rate}, {self.tasks:,} tasks {self.where} "
                    f"-> {self.paths[0]}/, {self.paths[1]}/"]
             if self.sensor_paths is not None:
                 out.append(f"sensor: {self.sensor_records:,} records -> {self.sensor_paths[0]}/ "
-                           f"(what the sensor delivered), {self.sensor_paths[1]}/")
+                           "(what the sensor delivered), " + ", ".join(f"{p}/" for p in self.sensor_paths[1:]))
         if self.capacity is not None:
             turned_away, gave_up = self.capacity
             away = plural(turned_away, "customer") if self.tasks is None else f"{turned_away:,} customers"

@@ -83,6 +83,13 @@ def count_payload(store_id: str, interval_start: str, interval_end: str, entries
     return _payload(COUNT_KEYS, store_id, interval_start, interval_end, entries, exits)
 
 
+def register_payload(store_id: str, interval_start: str, interval_end: str, reset_at: str, in_total: int,
+                     out_total: int, occupancy: int) -> dict[str, Any]:
+    """One counter's cumulative registers at an interval's end (:mod:`sim.counter_feed`)."""
+    return {"store_id": store_id, "interval_start": interval_start, "interval_end": interval_end,
+            "reset_at": reset_at, "in_total": in_total, "out_total": out_total, "occupancy": occupancy}
+
+
 # -- times ----------------------------------------------------------------------------------------
 
 
@@ -238,6 +245,13 @@ def count_lines(c: Any) -> list[bytes]:
     """Each interval count's JSON (:class:`~sim.sensor_stream.CountColumns`), a column at a time."""
     args = [encoded(c.store_id), times(c.interval_start), times(c.interval_end), c.entries.tolist(), c.exits.tolist()]
     return _lines(count_payload, ("json", "time", "time", "int", "int"), args)
+
+
+def register_lines(c: Any) -> list[bytes]:
+    """Each register row's JSON (:class:`~sim.counter_feed.RegisterColumns`), a column at a time."""
+    args = [encoded(c.store_id), times(c.interval_start), times(c.interval_end), times(c.reset_at),
+            c.in_total.tolist(), c.out_total.tolist(), c.occupancy.tolist()]
+    return _lines(register_payload, ("json", "time", "time", "time", "int", "int", "int"), args)
 
 
 # -- one event ------------------------------------------------------------------------------------

@@ -33,13 +33,14 @@ from producer.formats.avro import SCHEMA_FILES, schema_text
 from producer.observed import read_durations, read_observed
 from producer.report_chain import build_chain_report
 from producer.sinks.files import SESSIONS_NAME
-from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, TRUE_DOORS_NAME
+from producer.sinks.sensor_files import COUNTS_NAME, REGISTERS_NAME, SENSOR_NAME, TRUE_DOORS_NAME
 from tests.partitioned import files, simulate
 from tests.test_partitioned_sensor import STORES, WINDOW
 
 #: A sensor run's data sets: the field each is partitioned by, and the schema (data set kind) of its files.
 DATASETS = {SESSIONS_NAME: ("entry_time", "sessions"), TRUE_DOORS_NAME: ("time", "doors"),
-            SENSOR_NAME: ("time", "sensor"), COUNTS_NAME: ("interval_start", "counts")}
+            SENSOR_NAME: ("time", "sensor"), COUNTS_NAME: ("interval_start", "counts"),
+            REGISTERS_NAME: ("interval_start", "registers")}
 #: A run without a sensor: sessions and door events.
 NO_SENSOR = ("--start", "2025-10-25T21:00:00", "--days", "2", "--seed", "9")
 
@@ -238,7 +239,7 @@ def test_the_schema_command_prints_the_shipped_schemas() -> None:
         assert times and all(f["type"] == {"type": "long", "logicalType": "timestamp-millis"}
                              for f in parsed["fields"] if f["name"] in times)
     union = CliRunner().invoke(main, ["schema", "avro"])
-    assert union.exit_code == 0 and len(json.loads(union.output)) == len(SCHEMA_FILES) == 5
+    assert union.exit_code == 0 and len(json.loads(union.output)) == len(SCHEMA_FILES) == 6  # with the registers and labels
     fastavro.parse_schema(json.loads(union.output))
     refused = CliRunner().invoke(main, ["schema", "jsonl"])
     assert refused.exit_code == 2 and "format 'jsonl' has no schema files; formats with one: avro" in refused.output

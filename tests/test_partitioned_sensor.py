@@ -28,11 +28,12 @@ from producer.cli import main
 from producer.dataset import read_dataset
 from producer.partition_sensor import extended_end
 from producer.sinks.files import SESSIONS_NAME
-from producer.sinks.sensor_files import COUNTS_NAME, SENSOR_NAME, TRUE_DOORS_NAME
+from producer.sinks.sensor_files import COUNTS_NAME, REGISTERS_NAME, SENSOR_NAME, TRUE_DOORS_NAME
 from tests.partitioned import files, flat_lines, parquet_rows_equal, partitioned_lines, simulate
 
 #: The data sets of a run with a sensor, and the field each is partitioned by.
-DATASETS = {SESSIONS_NAME: "entry_time", TRUE_DOORS_NAME: "time", SENSOR_NAME: "time", COUNTS_NAME: "interval_start"}
+DATASETS = {SESSIONS_NAME: "entry_time", TRUE_DOORS_NAME: "time", SENSOR_NAME: "time", COUNTS_NAME: "interval_start",
+            REGISTERS_NAME: "interval_start"}
 
 _SENSOR = """
 [stores.profile.sensor]
@@ -87,7 +88,9 @@ kind = "lognormal"
 median = 30
 spread = 0.8
 """
-WINDOW = ("--start", "2025-10-24T09:30:00", "--until", "2025-10-28T17:00:00", "--count-interval", "7")
+#: The registers reset at 02:30 local: in Rome on 2025-10-26 a time that happens twice (the first is taken).
+WINDOW = ("--start", "2025-10-24T09:30:00", "--until", "2025-10-28T17:00:00", "--count-interval", "7",
+          "--counter-reset", "02:30")
 FORMATS = ("jsonl", "csv", "parquet")
 
 

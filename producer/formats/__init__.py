@@ -1,7 +1,7 @@
 """Output formats: one module each, found through one registry.
 
 A format knows how to write the columns of one data set (sessions, door
-events, the sensor's records, its interval counts, the scenarios' labels) to a file, plain or as a
+events, the sensor's records, its interval counts and registers, the scenarios' labels) to a file, plain or as a
 partition of a hive-partitioned data set, and how to read a file or a
 partitioned data set back as an Arrow table, and, where DuckDB reads the
 format, the DuckDB query that scans its files. Everything that writes or reads
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 #: The data sets a format writes: the columns types of :mod:`sim.batch`, :mod:`sim.sensor_stream` and
-#: :mod:`sim.labels`.
-Kind = Literal["sessions", "doors", "sensor", "counts", "labels"]
+#: :mod:`sim.counter_feed` and :mod:`sim.labels`.
+Kind = Literal["sessions", "doors", "sensor", "counts", "registers", "labels"]
 
 #: ``--format`` name -> the module whose ``FORMAT`` implements it. The order is the ``--format`` choices'.
 MODULES: dict[str, str] = {

@@ -38,6 +38,7 @@ from sim.wire import SESSION_TYPE
 SCHEMA_FILES: dict[str, str] = {
     "sessions": "session.avsc", "doors": "door_event.avsc",
     "sensor": "sensor_record.avsc", "counts": "interval_count.avsc", "labels": "label.avsc",
+    "registers": "counter_register.avsc",
 }
 #: Deflate is one of the two codecs every Avro reader must know; level 1 costs little over none.
 CODEC, LEVEL = "deflate", 1
@@ -65,6 +66,9 @@ def _columns(kind: Kind, cols: Any) -> list[np.ndarray]:
     if kind == "labels":
         return [cols.store_id, cols.kind, cols.start * 1000, cols.end * 1000, cols.parameters, cols.effect,
                 cols.expected]
+    if kind == "registers":
+        return [cols.store_id, cols.interval_start * 1000, cols.interval_end * 1000, cols.reset_at * 1000,
+                cols.in_total, cols.out_total, cols.occupancy]
     door = [cols.event_type, cols.time * 1000, cols.weekday, cols.time_slot, cols.customer_id, cols.store_id]
     return door if kind == "doors" else [*door, cols.sent_at, cols.reading]
 

@@ -27,7 +27,7 @@ class Csv:
             from producer.sinks import label_files
 
             return label_files.LabelCsv(path)
-        if kind in ("sensor", "counts"):
+        if kind in ("sensor", "counts", "registers"):
             from producer.sinks import sensor_files
 
             return sensor_files.sensor_csv(path, kind)

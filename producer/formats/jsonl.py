@@ -26,7 +26,11 @@ from sim.labels import LabelColumns
 _WIRE: dict[str, Callable[[Any], list[bytes]]] = {
     "sessions": wire.session_lines, "doors": wire.door_lines, "sensor": wire.sensor_lines, "counts": wire.count_lines,
     "labels": LabelColumns.json_lines,
+    "registers": wire.register_lines,
 }
+
+#: Data sets of a few rows (one per store and interval): always through the wire encoder, never gathered.
+_FEW = ("counts", "registers", "labels")
 
 
 def _wire_text(lines: Callable[[Any], list[bytes]]) -> Callable[[Any], bytes]:
@@ -41,11 +45,11 @@ def encoder(kind: Kind, arrow: bool | None = None) -> Callable[[Any], bytes | me
     """The text (``\\n``-terminated lines) of a batch of ``kind``'s columns.
 
     ``arrow``: through Arrow (default: where pyarrow is installed; the
-    interval counts and the labels, a few rows, always through the wire encoder).
+    interval counts, registers and labels, a few rows, always through the wire encoder).
     """
     if arrow is None:
         arrow = has_pyarrow()
-    if not arrow or kind in ("counts", "labels"):
+    if not arrow or kind in _FEW:
         return _wire_text(_WIRE[kind])
     from producer.sinks import jsonl, sensor_jsonl
 
@@ -58,7 +62,7 @@ def text_writer(path: Path, kind: Kind, arrow: bool | None = None) -> TextWriter
     """A JSONL file of ``kind`` through :func:`encoder`: Arrow's text made of gathered batches (its cost
     per call is high), the wire encoder's batch by batch (twice as fast on day-sized batches as gathered)."""
     arrow = has_pyarrow() if arrow is None else arrow
-    return TextWriter(path, encoder(kind, arrow), rows=Gathering.ROWS if arrow and kind not in ("counts", "labels") else 0)
+    return TextWriter(path, encoder(kind, arrow), rows=Gathering.ROWS if arrow and kind not in _FEW else 0)
 
 
 class Jsonl:

@@ -28,6 +28,8 @@ def _tables(kind: Kind) -> tuple[Callable[[Any], Any], Any]:
         return arrow.door_table, arrow.DOOR_SCHEMA
     if kind == "sensor":
         return sensor_files.sensor_table, sensor_files.sensor_table(sensor_files.SensorColumns.empty()).schema
+    if kind == "registers":
+        return sensor_files.register_table, sensor_files.register_table(sensor_files.RegisterColumns.empty()).schema
     return sensor_files.count_table, sensor_files.count_table(sensor_files.empty_counts()).schema
 
 

@@ -34,6 +34,7 @@ from producer.settings import (
     MAX_SPEED,
     SENSOR_SETTINGS,
     TRAFFIC_SETTINGS,
+    WEBHOOK_SETTINGS,
     ClusterSettings,
     RedisSettings,
     Settings,
@@ -47,7 +48,7 @@ PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
     "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
     "clock_max_jump", "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
-    "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS,
+    "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS, *WEBHOOK_SETTINGS,
 )
 
 

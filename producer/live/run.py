@@ -28,7 +28,7 @@ from redis.exceptions import ResponseError
 
 from producer.live.backfill import backfill
 from producer.live.catchup import QuietTimes
-from producer.live.emitter import Emitter
+from producer.live.emitter import Emitter, Taker
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.live.faults import TRANSIENT, retrying
 from producer.live.layout import COUNTS, SENSOR, SESSIONS, StreamLayout
@@ -44,6 +44,7 @@ from producer.live.resume import model_start
 from producer.live.runstate import RunSettings, RunState, resolve
 from producer.live.sensor_pump import SensorEmitter, attach, sensor_start
 from producer.live.sink import ZERO_ID, RedisError, Sink, reply_text
+from producer.live.webhook_relay import WebhookGate, WebhookRelay, counts_streams, relay_of
 from producer.options import plural
 from producer.settings import (
     MAX_SPEED,
@@ -53,6 +54,7 @@ from producer.settings import (
     RedisSettings,
     Settings,
     SettingsError,
+    WebhookSettings,
 )
 from producer.span import parse_end
 from sim.events import iso
@@ -105,6 +107,7 @@ class Followed:
     env: PacedEnvironment
     emitter: Emitter
     stopped: bool
+    relay: WebhookRelay | None  #: the counts' webhook, if the run has one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,10 +119,12 @@ class Sections:
     clock: ClockSettings
     lease: LeaseSettings
     metrics: MetricsSettings
+    webhook: WebhookSettings  #: the interval counts pushed to an HTTP endpoint (docs/feeds.md)
 
     @classmethod
     def of(cls, settings: Settings) -> Sections:
-        return cls(run=settings, redis=settings, clock=settings, lease=settings, metrics=settings)
+        return cls(run=settings, redis=settings, clock=settings, lease=settings, metrics=settings,
+                   webhook=settings)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -361,7 +366,12 @@ class LiveRun:
         idle_gc = IdleGC()
         env = PacedEnvironment(run.pace, self.waker, now=begin, outlet=outbox, gc=idle_gc,
                                replay_until=max(begin, resume))
-        emitter = self._emitter(env, outbox, run, feed_from, visits)
+        relay = relay_of(sections.webhook, self.sink.client, self.asked.layout, len(stores))  # or None
+        if relay is not None:
+            relay.start(new=run.how == "new")
+        taker = outbox if relay is None else WebhookGate(outbox, relay, counts_streams(self.asked.layout),
+                                                         self.waker.wait)
+        emitter = self._emitter(env, taker, run, feed_from, visits)
         speed = state.speed if state.clock == "wall" else 1.0
         StoreModel(env, state.seed, stores, begin, run.end, emitter, window=window(speed), prefetch=True,
                    drawn=run.drawn)
@@ -379,9 +389,9 @@ class LiveRun:
             registry.register(ProducerCollector(outbox, self.sink.streams, lambda: env.now, lambda: emitter.visits))
             log.info("serving Prometheus metrics on %s:%d", sections.metrics.metrics_host,
                      sections.metrics.metrics_port)
-        return Followed(env, emitter, self._on_the_clock(env, emitter, outbox, run, idle_gc))
+        return Followed(env, emitter, self._on_the_clock(env, emitter, outbox, run, idle_gc), relay)
 
-    def _emitter(self, env: PacedEnvironment, outbox: Outbox, run: Run, feed_from: int, visits: int) -> Emitter:
+    def _emitter(self, env: PacedEnvironment, outbox: Taker, run: Run, feed_from: int, visits: int) -> Emitter:
         wanted, layout, state = self.sections.run, self.asked.layout, run.state
         emitter = (attach(env, outbox, state.seed, self.asked.stores, state.sim_start, run.end,
                           60 * wanted.count_interval, feed_from, wanted.write_rejected, run.pace, layout)
@@ -420,6 +430,9 @@ class LiveRun:
         assert self._outbox is not None
         outbox, layout, stopped = self._outbox, self.asked.layout, followed.stopped
         done = _finish(outbox, stopped)
+        relay = followed.relay
+        # The webhook acknowledged every count written (after a stop, the next start sends the rest).
+        delivered = relay is None or relay.close(self.waker.wait, deliver=done and not stopped) or stopped
         late = outbox.lateness
 
         def total(kind: int) -> int:
@@ -441,7 +454,7 @@ class LiveRun:
             log.error("%d entries could not be written; a restart with the same settings writes them",
                       outbox.pending())
             return 1
-        return 0
+        return 0 if delivered else 1
 
 
 def _sensor_tail(env: PacedEnvironment, emitter: SensorEmitter) -> None:

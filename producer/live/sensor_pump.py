@@ -187,7 +187,10 @@ class SensorPump:
         due = self.pace.due(now)
         if due is None or time.monotonic() - due < BEHIND or self._reached is None:
             return None
-        return math.floor(now) + max(1, min(MOST_PUT_OFF, math.floor(self._reached() - now)))
+        ahead = math.floor(self._reached() - now)
+        if ahead < 1:  # the clock is here: a wake put off past it would wait for the clock's next move
+            return None
+        return math.floor(now) + min(MOST_PUT_OFF, ahead)
 
     def drain(self, upto: int, now_ms: int) -> None:
         """Every crossing at or before ``upto`` has been handed to the pump: put what is due by ``now_ms`` out.

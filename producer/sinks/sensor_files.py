@@ -8,7 +8,11 @@ sessions file,
 - ``foot_traffic_realistic_true.<ext>``: the true door events, as written
   without a sensor (:class:`~producer.sinks.files.FileSink`);
 - ``foot_traffic_counts.<ext>``: ``store_id``, ``interval_start``,
-  ``interval_end``, ``in``, ``out`` per store and interval.
+  ``interval_end``, ``in``, ``out`` per store and interval;
+- ``foot_traffic_registers.<ext>``: the counter's cumulative registers and
+  occupancy estimate at each interval's end (:mod:`sim.counter_feed`):
+  ``store_id``, ``interval_start``, ``interval_end``, ``reset_at``,
+  ``in_total``, ``out_total``, ``occupancy``.
 
 As for the other files, the format writes them (:mod:`producer.formats`): a
 JSONL line is the record's JSON payload, CSV has a quoted header, quoted text
@@ -29,6 +33,7 @@ from producer import formats
 from producer.formats import Kind
 from producer.sinks.files import abandon
 from sim.batch import texts
+from sim.counter_feed import RegisterColumns
 from sim.events import iso_many
 from sim.sensor_stream import CountColumns, SensorColumns
 from sim.wire import iso_ms
@@ -36,9 +41,11 @@ from sim.wire import iso_ms
 SENSOR_NAME = "foot_traffic_realistic"
 TRUE_DOORS_NAME = "foot_traffic_realistic_true"
 COUNTS_NAME = "foot_traffic_counts"
+REGISTERS_NAME = "foot_traffic_registers"
 
 SENSOR_COLUMNS = ("event_type", "time", "weekday", "time_slot", "customer_id", "store_id", "sent_at", "reading")
 COUNT_COLUMNS = ("store_id", "interval_start", "interval_end", "in", "out")
+REGISTER_COLUMNS = ("store_id", "interval_start", "interval_end", "reset_at", "in_total", "out_total", "occupancy")
 
 
 def _sensor_rows(cols: SensorColumns) -> list[Sequence[object]]:
@@ -50,6 +57,12 @@ def _sensor_rows(cols: SensorColumns) -> list[Sequence[object]]:
 def _count_rows(cols: CountColumns) -> list[Sequence[object]]:
     return list(zip(cols.store_id.tolist(), iso_many(cols.interval_start), iso_many(cols.interval_end),
                     cols.entries.tolist(), cols.exits.tolist(), strict=True))
+
+
+def _register_rows(cols: RegisterColumns) -> list[Sequence[object]]:
+    return list(zip(cols.store_id.tolist(), iso_many(cols.interval_start), iso_many(cols.interval_end),
+                    iso_many(cols.reset_at), cols.in_total.tolist(), cols.out_total.tolist(),
+                    cols.occupancy.tolist(), strict=True))
 
 
 class _Csv:
@@ -67,9 +80,11 @@ class _Csv:
 
 
 def sensor_csv(path: Path, kind: Kind) -> _Csv:
-    """The CSV writer of the sensor's records (``kind`` ``sensor``) or of its interval counts."""
+    """The CSV writer of the sensor's records (``kind`` ``sensor``), its interval counts or its registers."""
     if kind == "sensor":
         return _Csv(path, SENSOR_COLUMNS, _sensor_rows)
+    if kind == "registers":
+        return _Csv(path, REGISTER_COLUMNS, _register_rows)
     return _Csv(path, COUNT_COLUMNS, _count_rows)
 
 
@@ -99,29 +114,49 @@ def count_table(cols: CountColumns) -> Any:
     })
 
 
+def register_table(cols: RegisterColumns) -> Any:
+    import pyarrow as pa
+
+    ts = pa.timestamp("ms", tz="UTC")
+    return pa.table({
+        "store_id": pa.array(cols.store_id, pa.string()),
+        "interval_start": pa.array(cols.interval_start * 1000, pa.int64()).cast(ts),
+        "interval_end": pa.array(cols.interval_end * 1000, pa.int64()).cast(ts),
+        "reset_at": pa.array(cols.reset_at * 1000, pa.int64()).cast(ts),
+        "in_total": pa.array(cols.in_total, pa.int64()),
+        "out_total": pa.array(cols.out_total, pa.int64()),
+        "occupancy": pa.array(cols.occupancy, pa.int64()),
+    })
+
+
+#: The sensor's data sets and their kinds, in the order :class:`SensorFileSink` writes them.
+SENSOR_FILES: tuple[tuple[str, Kind], ...] = (
+    (SENSOR_NAME, "sensor"), (COUNTS_NAME, "counts"), (REGISTERS_NAME, "registers"))
+
+
 class SensorFileSink:
-    """The sensor records' file and the interval counts' file, in one format."""
+    """The sensor records' file, the interval counts' file and the registers' file, in one format."""
 
     def __init__(self, folder: str | Path, fmt: str = "jsonl", partition: bool = False) -> None:
         """``partition``: the files are partitions of a hive-partitioned data set."""
         self.folder, self.fmt, self.partition = Path(folder), fmt, partition
-        self.paths = (self.folder / f"{SENSOR_NAME}.{fmt}", self.folder / f"{COUNTS_NAME}.{fmt}")
+        self.paths = tuple(self.folder / f"{name}.{fmt}" for name, _ in SENSOR_FILES)
         self._partial = tuple(p.with_name(p.name + ".partial") for p in self.paths)
-        self.rows = [0, 0]
+        self.rows = [0] * len(SENSOR_FILES)
         self._writers: list[Any] = []
-        self._writers.append(self._open(self._partial[0], "sensor"))
-        self._writers.append(self._open(self._partial[1], "counts"))
+        for path, (_, kind) in zip(self._partial, SENSOR_FILES, strict=True):
+            self._writers.append(self._open(path, kind))
 
     def _open(self, path: Path, kind: Kind) -> Any:
         return formats.get(self.fmt).writer(path, kind, self.partition)
 
-    def write(self, records: SensorColumns, counts: CountColumns) -> None:
-        self._writers[0].write(records)
-        self._writers[1].write(counts)
-        self.rows[0] += len(records)
-        self.rows[1] += len(counts)
+    def write(self, records: SensorColumns, counts: CountColumns, registers: RegisterColumns) -> None:
+        sizes = (len(records), len(counts), len(registers))
+        for i, cols in enumerate((records, counts, registers)):
+            self._writers[i].write(cols)
+            self.rows[i] += sizes[i]
 
-    def close(self) -> tuple[Path, Path]:
+    def close(self) -> tuple[Path, ...]:
         for w in self._writers:
             w.close()
         for partial, final in zip(self._partial, self.paths, strict=True):
