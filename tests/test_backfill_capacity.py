@@ -91,8 +91,13 @@ def test_a_capacity_store_restarted_behind_is_backfilled_exactly(
                          speed="20000")
     assert first.returncode == 0, first.stderr
     assert "backfilled" not in first.stderr
-    # The run's clock goes on while no producer runs: 3 wall s are 60,000 simulated seconds at SPEED 20,000.
-    time.sleep(3)
+    # The run's clock goes on while no producer runs: 4 wall s are 80,000 simulated seconds at SPEED 20,000,
+    # so the restart's backfill ends in the next day's opening hours (or at the run's end on a slow machine),
+    # past the closed night: 3 s ended it inside the night on a quiet machine, and the model then had to
+    # start at the last quiet instant before the streams' end, the evening before. Without patience the
+    # groups' queue never empties (the store stays full through the night: no quiet instant), so there
+    # the backfill must reach the run's end (6 s: 120,000 simulated seconds) for the model not to replay.
+    time.sleep(6 if case == "queue without patience, groups" else 4)
     second = run_producer(redis_server.url, "--sim-start", START, "--until", "2025-11-04T12:00:00", *args,
                           speed="20000")
     assert second.returncode == 0, second.stderr

@@ -64,8 +64,9 @@ def test_a_sensor_run_restarted_behind_is_backfilled_on_all_four_streams(
     _, err = first.finish()
     assert first.proc.returncode == 0 and "stopped at" in err, err
     assert "backfilled" not in err
-    # 4 wall s are 80,000 simulated seconds at SPEED 20,000: the restart is most of a day behind.
-    time.sleep(4)
+    # 5 wall s are 100,000 simulated seconds at SPEED 20,000: the restart is more than a day behind
+    # (4 s backfilled fewer than 5,000 entries on a quiet machine, where the first run stops sooner).
+    time.sleep(5)
     second = run_producer(redis_server.url, *span, speed="20000", count_interval="7", timeout=120)
     assert second.returncode == 0, second.stderr
     assert "continued run" in second.stderr and "s behind: backfilling from" in second.stderr, second.stderr
