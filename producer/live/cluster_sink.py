@@ -155,9 +155,6 @@ class ClusterSink:
     def extent(self, stream: int) -> tuple[int, StreamId | None]:
         return self.commands.extent(stream)
 
-    def each(self, commands: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
-        return self.commands.each(commands)
-
     def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         return self.commands.eval_each(script, calls)
 
@@ -173,16 +170,13 @@ class ClusterSink:
     def delete_hash(self, key: str) -> None:
         self.commands.delete_hash(key)
 
-    def consumer_groups(self) -> list[tuple[str, str]]:
-        return self.commands.consumer_groups()
-
     def delete_streams(self) -> None:
         for name in self.streams:
             self.commands.call(self.client.delete, name)
 
     def replace_streams(self) -> list[tuple[str, str]]:
         """Delete the streams, keeping their consumer groups: per stream in one script (one slot each)."""
-        groups = self.consumer_groups()
+        groups = self.commands.consumer_groups()
         for name in self.streams:
             self.commands.call(self.client.eval, _REPLACE, 1, name, *[g for s, g in groups if s == name])
         return groups

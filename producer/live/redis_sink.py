@@ -149,9 +149,6 @@ class RedisSink:
     def extent(self, stream: int) -> tuple[int, StreamId | None]:
         return self.commands.extent(stream)
 
-    def each(self, commands: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
-        return self.commands.each(commands)
-
     def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         return self.commands.eval_each(script, calls)
 
@@ -167,9 +164,6 @@ class RedisSink:
     def delete_hash(self, key: str) -> None:
         self.commands.delete_hash(key)
 
-    def consumer_groups(self) -> list[tuple[str, str]]:
-        return self.commands.consumer_groups()
-
     def delete_streams(self) -> None:
         self.commands.call(self.client.delete, *self.streams)
 
@@ -182,7 +176,7 @@ class RedisSink:
         never meets a missing group. Entries it had read but not acknowledged
         belonged to the old run and go with it.
         """
-        groups = self.consumer_groups()
+        groups = self.commands.consumer_groups()
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(*self.streams)
         for stream, group in groups:
@@ -232,14 +226,11 @@ class RedisSink:
         """
         if self._inflight is not None:
             raise RuntimeError("a batch is already in flight")
-        packed = self.pack(entries) + b"".join(pack_command(*cmd) for cmd in extra)
+        packed = self.packer.entries(entries) + b"".join(pack_command(*cmd) for cmd in extra)
         # A new connection is opened by the writer thread (a frozen server would hold a connect here).
         batch = Batch(self._conn, packed, len(entries), len(entries) + len(extra), self._connect)
         self._inflight = batch
         self._writer.submit(batch)
-
-    def pack(self, entries: Sequence[Entry]) -> bytes:
-        return self.packer.entries(entries)
 
     def pack_columns(self, stream: int, ms: np.ndarray, seq: np.ndarray, data: list[bytes],
                      key: list[bytes]) -> bytes:
