@@ -50,7 +50,8 @@ METAVARS = {
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Span": ("start", *section_names("span"), "days", "until"),
     "Traffic": section_names("traffic"),
-    "Door sensor": (*section_names("sensor"), *section_names("feeds")),
+    "Door sensor": section_names("sensor"),
+    "Counter feeds": section_names("feeds"),
     "Webhook": section_names("webhook"),
     "Output": ("out", "fmt", "engine", "partition", "workers", "scheduler", "quiet", "fresh"),
     "Redis": section_names("redis"),

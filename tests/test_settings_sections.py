@@ -49,7 +49,8 @@ def test_the_lists_come_from_the_sections() -> None:
 def test_the_help_sections_are_the_settings_sections() -> None:
     from producer.options import SECTIONS as HELP
 
-    titles = {"traffic": "Traffic", "sensor": "Door sensor", "redis": "Redis", "cluster": "Redis Cluster",
+    titles = {"traffic": "Traffic", "sensor": "Door sensor", "feeds": "Counter feeds", "webhook": "Webhook",
+              "redis": "Redis", "cluster": "Redis Cluster",
               "clock": "Clock", "lease": "Lease", "metrics": "Metrics and logs"}
     for section, title in titles.items():
         assert HELP[title] == section_names(section), title
