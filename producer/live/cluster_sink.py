@@ -34,9 +34,9 @@ from redis.exceptions import AskError, ClusterError, RedisClusterException, Resp
 from redis.retry import Retry
 
 from producer.live.faults import ID_TOO_SMALL, TRANSIENT, refused_for_now
-from producer.live.redis_commands import Commands
+from producer.live.redis_commands import Commands, Delegating
 from producer.live.redis_sink import Packer, pack_command
-from producer.live.sink import Command, Entry, RedisError, Refused, StreamId, reply_text
+from producer.live.sink import Command, Entry, RedisError, Refused, reply_text
 
 log = logging.getLogger("producer.live.cluster_sink")
 
@@ -51,7 +51,7 @@ return #ARGV
 """
 
 
-class ClusterSink:
+class ClusterSink(Delegating):
     """The run's streams on a Redis Cluster (any number of streams, each on its slot's primary): a :class:`~producer.live.sink.Sink`.
 
     Shares the plain commands (:class:`~producer.live.redis_commands.Commands`, on the
@@ -142,33 +142,6 @@ class ClusterSink:
         except TRANSIENT as exc:
             self._stale = _short(exc)
             raise
-
-    def last_ids(self) -> list[StreamId]:
-        return [eid for eid, _ in self.tops()]
-
-    def tops(self) -> list[tuple[StreamId, Entry | None]]:
-        return self.commands.tops()
-
-    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
-        return self.commands.entries(stream, low, high)
-
-    def extent(self, stream: int) -> tuple[int, StreamId | None]:
-        return self.commands.extent(stream)
-
-    def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        return self.commands.eval_each(script, calls)
-
-    def read_hashes(self, keys: Sequence[str]) -> list[dict[str, str]]:
-        return self.commands.read_hashes(keys)
-
-    def create_hashes(self, keys: Sequence[str], values: dict[str, str]) -> list[bool]:
-        return self.commands.create_hashes(keys, values)
-
-    def write_hashes(self, keys: Sequence[str], values: dict[str, str]) -> None:
-        self.commands.write_hashes(keys, values)
-
-    def delete_hash(self, key: str) -> None:
-        self.commands.delete_hash(key)
 
     def delete_streams(self) -> None:
         for name in self.streams:

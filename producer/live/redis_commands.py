@@ -198,3 +198,42 @@ class Commands:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+class Delegating:
+    """The sink protocol's reads and run-record writes, each one call on :attr:`commands`.
+
+    Both Redis sinks hold a :class:`Commands` (given in their constructors)
+    and answer these the same way; what differs between them (writing,
+    where a stream lives, failures) they each say.
+    """
+
+    commands: Commands
+
+    def last_ids(self) -> list[StreamId]:
+        """Each stream's last generated id (``0-0`` if it does not exist yet)."""
+        return [eid for eid, _ in self.tops()]
+
+    def tops(self) -> list[tuple[StreamId, Entry | None]]:
+        return self.commands.tops()
+
+    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
+        return self.commands.entries(stream, low, high)
+
+    def extent(self, stream: int) -> tuple[int, StreamId | None]:
+        return self.commands.extent(stream)
+
+    def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        return self.commands.eval_each(script, calls)
+
+    def read_hashes(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        return self.commands.read_hashes(keys)
+
+    def create_hashes(self, keys: Sequence[str], values: dict[str, str]) -> list[bool]:
+        return self.commands.create_hashes(keys, values)
+
+    def write_hashes(self, keys: Sequence[str], values: dict[str, str]) -> None:
+        self.commands.write_hashes(keys, values)
+
+    def delete_hash(self, key: str) -> None:
+        self.commands.delete_hash(key)

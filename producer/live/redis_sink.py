@@ -31,7 +31,7 @@ from redis.retry import Retry
 
 from producer.live.clock_push import ClockPush
 from producer.live.faults import refused_for_now
-from producer.live.redis_commands import Commands
+from producer.live.redis_commands import Commands, Delegating
 from producer.live.sink import Command, Entry, NotYet, RedisError, Refused, StreamId, reply_text
 from producer.live.writer import Batch, Writer
 
@@ -84,7 +84,7 @@ class Packer:
         ])
 
 
-class RedisSink:
+class RedisSink(Delegating):
     """The run's streams and keys on one Redis (a :class:`~producer.live.sink.Sink`).
 
     Plain commands go through :class:`~producer.live.redis_commands.Commands`,
@@ -135,34 +135,6 @@ class RedisSink:
 
     def ping(self) -> None:
         self.commands.call(self.client.ping)
-
-    def last_ids(self) -> list[StreamId]:
-        """Each stream's last generated id (``0-0`` if it does not exist yet)."""
-        return [eid for eid, _ in self.tops()]
-
-    def tops(self) -> list[tuple[StreamId, Entry | None]]:
-        return self.commands.tops()
-
-    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
-        return self.commands.entries(stream, low, high)
-
-    def extent(self, stream: int) -> tuple[int, StreamId | None]:
-        return self.commands.extent(stream)
-
-    def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        return self.commands.eval_each(script, calls)
-
-    def read_hashes(self, keys: Sequence[str]) -> list[dict[str, str]]:
-        return self.commands.read_hashes(keys)
-
-    def create_hashes(self, keys: Sequence[str], values: dict[str, str]) -> list[bool]:
-        return self.commands.create_hashes(keys, values)
-
-    def write_hashes(self, keys: Sequence[str], values: dict[str, str]) -> None:
-        self.commands.write_hashes(keys, values)
-
-    def delete_hash(self, key: str) -> None:
-        self.commands.delete_hash(key)
 
     def delete_streams(self) -> None:
         self.commands.call(self.client.delete, *self.streams)

@@ -101,14 +101,23 @@ def sensor_table(cols: SensorColumns) -> Any:
     })
 
 
-def count_table(cols: CountColumns) -> Any:
+def _interval_arrays(cols: CountColumns | RegisterColumns) -> dict[str, Any]:
+    """A counter's interval: its store and the interval's start and end (the counts' and registers' first columns)."""
     import pyarrow as pa
 
     ts = pa.timestamp("ms", tz="UTC")
-    return pa.table({
+    return {
         "store_id": pa.array(cols.store_id, pa.string()),
         "interval_start": pa.array(cols.interval_start * 1000, pa.int64()).cast(ts),
         "interval_end": pa.array(cols.interval_end * 1000, pa.int64()).cast(ts),
+    }
+
+
+def count_table(cols: CountColumns) -> Any:
+    import pyarrow as pa
+
+    return pa.table({
+        **_interval_arrays(cols),
         "in": pa.array(cols.entries, pa.int64()),
         "out": pa.array(cols.exits, pa.int64()),
     })
@@ -119,9 +128,7 @@ def register_table(cols: RegisterColumns) -> Any:
 
     ts = pa.timestamp("ms", tz="UTC")
     return pa.table({
-        "store_id": pa.array(cols.store_id, pa.string()),
-        "interval_start": pa.array(cols.interval_start * 1000, pa.int64()).cast(ts),
-        "interval_end": pa.array(cols.interval_end * 1000, pa.int64()).cast(ts),
+        **_interval_arrays(cols),
         "reset_at": pa.array(cols.reset_at * 1000, pa.int64()).cast(ts),
         "in_total": pa.array(cols.in_total, pa.int64()),
         "out_total": pa.array(cols.out_total, pa.int64()),
