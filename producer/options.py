@@ -42,7 +42,7 @@ METAVARS = {
     "lease_seconds": "SECONDS", "redis_connect_timeout": "SECONDS", "patience_minutes": "MINUTES",
     "count_interval": "MINUTES", "counter_reset": "HH:MM", "counter_webhook_url": "URL",
     "counter_webhook_secret": "TEXT", "webhook_batch": "RECORDS", "webhook_buffer_max": "RECORDS",
-    "webhook_timeout": "SECONDS",
+    "webhook_timeout": "SECONDS", "webhook_retry_first": "SECONDS", "webhook_retry_max": "SECONDS",
 }
 
 #: The sections ``--help`` lists options in, by option name: the settings' sections

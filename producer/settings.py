@@ -395,6 +395,14 @@ SPECS: dict[str, Spec] = {
         "WEBHOOK_TIMEOUT", _float(0.1, 300), "a number from 0.1 to 300 (seconds)", 10.0,
         "seconds a webhook POST may take before it counts as failed and is retried",
     ),
+    "webhook_retry_first": Spec(
+        "WEBHOOK_RETRY_FIRST", _float(0.01, 60), "a number from 0.01 to 60 (seconds)", 0.5,
+        "about how long a failed webhook POST waits before its first retry; each retry after waits twice as long",
+    ),
+    "webhook_retry_max": Spec(
+        "WEBHOOK_RETRY_MAX", _float(0.01, 3600), "a number from 0.01 to 3,600 (seconds)", 30.0,
+        "the most a failed webhook POST waits before its next retry (the cap of the doubling)",
+    ),
 }
 
 @dataclass(frozen=True, kw_only=True)
@@ -531,6 +539,8 @@ class WebhookSettings:
     webhook_batch: int
     webhook_buffer_max: int
     webhook_timeout: float
+    webhook_retry_first: float
+    webhook_retry_max: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -626,6 +636,10 @@ class Settings(TrafficSettings, SpanSettings, SensorSettings, FeedSettings, Webh
                 "pipeline's clock must not write it (unset PUBLISH_CLOCK, or use CLOCK=wall)"
             )
         self._check_traffic()
+        self._check_webhook()
+
+    def _check_webhook(self) -> None:
+        """The webhook's settings that only mean something together."""
         if self.counter_webhook_url is not None and self.counter_webhook_secret is None:
             raise SettingsError("COUNTER_WEBHOOK_URL needs COUNTER_WEBHOOK_SECRET: every POST is signed with it")
         if self.counter_webhook_url is not None and self.webhook_buffer_max > self.stream_maxlen:
@@ -634,6 +648,10 @@ class Settings(TrafficSettings, SpanSettings, SensorSettings, FeedSettings, Webh
                 "counts the webhook has not acknowledged could be trimmed from their stream before it sends them")
         if self.counter_webhook_secret is not None and self.counter_webhook_url is None:
             raise SettingsError("COUNTER_WEBHOOK_SECRET without COUNTER_WEBHOOK_URL: there is no webhook to sign for")
+        if self.webhook_retry_first > self.webhook_retry_max:
+            raise SettingsError(
+                f"WEBHOOK_RETRY_FIRST={self.webhook_retry_first:g} is above WEBHOOK_RETRY_MAX="
+                f"{self.webhook_retry_max:g}: the first retry's delay is at most the cap")
 
     def _check_scale_out(self) -> None:
         """The combinations of REDIS_CLUSTER, STREAM_PER_STORE and SHARD that mean something."""

@@ -38,7 +38,16 @@ baseline = {300 + 100 * k}
 profile = "sensor.toml"
 """ for k in range(5))
 SPAN = ("--sim-start", "2025-11-03T06:00:00", "--days", "1", "--seed", "17")
-SETTINGS = {"count_interval": "10", "webhook_batch": "2", "counter_webhook_secret": SECRET}
+#: Retries after 0.02 s doubling to at most 0.2 s (the defaults, 0.5 s to 30 s, make these tests minutes long).
+SETTINGS = {"count_interval": "10", "webhook_batch": "2", "counter_webhook_secret": SECRET,
+            "webhook_retry_first": "0.02", "webhook_retry_max": "0.2"}
+
+
+@pytest.fixture(scope="module")
+def offline_counts(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """The offline run of SPAN's counts, computed once for the module's tests (the same stores, the same seed)."""
+    tmp = tmp_path_factory.mktemp("webhook-offline")
+    return _offline_counts(tmp, _stores(tmp))
 
 
 @pytest.fixture
@@ -86,12 +95,12 @@ def _reordered(taken: list[Taken]) -> bool:
 
 
 def test_every_record_arrives_and_deduplicated_they_are_the_offline_counts(
-        redis_server: RedisServer, endpoint: FaultyEndpoint, tmp_path: Path) -> None:
+        redis_server: RedisServer, endpoint: FaultyEndpoint, offline_counts: list[bytes], tmp_path: Path) -> None:
     stores = _stores(tmp_path)
     done = run_producer(redis_server.url, *SPAN, "--stores", str(stores), timeout=240, speed="1e6",
                         counter_webhook_url=endpoint.url, **SETTINGS)
     assert done.returncode == 0, done.stderr
-    taken, want = endpoint.taken_now(), _offline_counts(tmp_path, stores)
+    taken, want = endpoint.taken_now(), offline_counts
     _assert_exactly_the_offline_records(taken, want)
     # What the test is about happened: refusals, resets, duplicates (lost answers), batches overtaking.
     assert all(endpoint.fates[f] > 5 for f in ("refused", "reset", "slow", "answer lost")), endpoint.fates
@@ -104,7 +113,7 @@ def test_every_record_arrives_and_deduplicated_they_are_the_offline_counts(
 
 
 def test_nothing_is_lost_across_a_kill_9_and_a_restart(
-        redis_server: RedisServer, endpoint: FaultyEndpoint, tmp_path: Path) -> None:
+        redis_server: RedisServer, endpoint: FaultyEndpoint, offline_counts: list[bytes], tmp_path: Path) -> None:
     stores = _stores(tmp_path)
     client = redis.Redis.from_url(redis_server.url)
     first = watch_producer(redis_server.url, *SPAN, "--stores", str(stores), speed="5000",
@@ -122,11 +131,11 @@ def test_nothing_is_lost_across_a_kill_9_and_a_restart(
     assert "re-anchored run: seed 17" in again.stderr  # the run continued (at another speed), not a new one
     taken = endpoint.taken_now()
     assert len(taken) > before
-    _assert_exactly_the_offline_records(taken, _offline_counts(tmp_path, stores))
+    _assert_exactly_the_offline_records(taken, offline_counts)
 
 
 def test_a_down_endpoint_holds_the_producer_back_within_the_bound(
-        redis_server: RedisServer, endpoint: FaultyEndpoint, tmp_path: Path) -> None:
+        redis_server: RedisServer, endpoint: FaultyEndpoint, offline_counts: list[bytes], tmp_path: Path) -> None:
     stores = _stores(tmp_path)
     client = redis.Redis.from_url(redis_server.url)
     endpoint.down()
@@ -140,7 +149,7 @@ def test_a_down_endpoint_holds_the_producer_back_within_the_bound(
     _, err = producer.finish(timeout=240)
     assert producer.proc.returncode == 0, err
     assert "takes records again: resuming" in err
-    _assert_exactly_the_offline_records(endpoint.taken_now(), _offline_counts(tmp_path, stores))
+    _assert_exactly_the_offline_records(endpoint.taken_now(), offline_counts)
 
 
 def test_a_fresh_run_sends_its_records_from_its_first(
@@ -170,6 +179,12 @@ def test_a_fresh_run_sends_its_records_from_its_first(
     ({"counter_webhook_url": "http://h/x", "counter_webhook_secret": "x", "webhook_batch": "0"}, "WEBHOOK_BATCH"),
     ({"counter_webhook_url": "http://h/x", "counter_webhook_secret": "x", "webhook_buffer_max": "30000"},
      "WEBHOOK_BUFFER_MAX=30000 is above STREAM_MAXLEN=20000"),
+    ({"counter_webhook_url": "http://h/x", "counter_webhook_secret": "x", "webhook_retry_first": "0"},
+     "WEBHOOK_RETRY_FIRST"),
+    ({"counter_webhook_url": "http://h/x", "counter_webhook_secret": "x", "webhook_retry_max": "1e9"},
+     "WEBHOOK_RETRY_MAX"),
+    ({"counter_webhook_url": "http://h/x", "counter_webhook_secret": "x", "webhook_retry_first": "5",
+      "webhook_retry_max": "2"}, "WEBHOOK_RETRY_FIRST=5 is above WEBHOOK_RETRY_MAX=2"),
 ])
 def test_bad_webhook_settings_are_one_line(redis_server: RedisServer, settings: dict[str, str], said: str) -> None:
     done = run_producer(redis_server.url, "--days", "1", **settings, stream_maxlen="20000")

@@ -19,8 +19,9 @@ offline ``foot_traffic_counts.jsonl``. Headers (docs/feeds.md):
 Any 2xx answer acknowledges the batch. Everything else (another status, a
 connection refused or reset, a timeout) is retried after a delay from
 redis-py's ``EqualJitterBackoff`` (:class:`~producer.live.faults.Backoff`):
-half to all of 0.5 s x 2^n, capped at 30 s; the jitter keeps producers that
-lost the same endpoint from coming back in step. A batch is never given up:
+half to all of 0.5 s x 2^n, capped at 30 s (the settings ``WEBHOOK_RETRY_FIRST``
+and ``WEBHOOK_RETRY_MAX``); the jitter keeps producers that lost the same
+endpoint from coming back in step. A batch is never given up:
 at least once is the contract, and a permanently refusing endpoint holds
 the producer back (the relay's bound) rather than losing records.
 """
@@ -44,7 +45,7 @@ log = logging.getLogger("producer.live.webhook")
 KEY_HEADER = "Idempotency-Key"
 SIGNATURE_HEADER = "X-Foot-Traffic-Signature"
 RECORDS_HEADER = "X-Foot-Traffic-Records"
-#: The retry delays: the first about this long, doubling, capped (seconds).
+#: The retry delays by default: the first about this long, doubling, capped (seconds; the two settings).
 RETRY_FIRST, RETRY_MOST = 0.5, 30.0
 
 

@@ -313,7 +313,7 @@ def relay_of(settings: WebhookSettings, client: Any, layout: StreamLayout, n_sto
     streams = [layout.streams[layout.set_stream(k, COUNTS)] for k in sets]
     stores = [1] * len(streams) if layout.per_store else [n_stores]
     poster = Poster(settings.counter_webhook_url, settings.counter_webhook_secret, settings.webhook_timeout,
-                    threading.Event())
+                    threading.Event(), settings.webhook_retry_first, settings.webhook_retry_max)
     return WebhookRelay(client, streams, stores, [progress_key(b) for b in layout.bases], poster,
                         settings.webhook_batch, settings.webhook_buffer_max)
 
