@@ -7,6 +7,7 @@ check would let both believe they created the run.
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 from pathlib import Path
 
@@ -57,15 +58,26 @@ def test_two_producers_started_together_make_one_run(redis_server: RedisServer, 
 
 
 def test_a_standby_takes_over_a_killed_producer_exactly(redis_server: RedisServer, tmp_path: Path) -> None:
+    # Both follow a clock the test moves (CLOCK=redis), so the active producer is mid-run when it is
+    # killed however long the standby takes to start on a busy machine (at a SPEED it could finish first).
     client = redis.Redis.from_url(redis_server.url)
-    active = watch_producer(redis_server.url, *DAY, "--seed", "9", speed="15000", lease_seconds="1")
+    day = dt.datetime(2025, 11, 3, tzinfo=dt.UTC)
+
+    def clock(minutes: int) -> None:
+        now = day + dt.timedelta(minutes=minutes)
+        client.mset({"sim:now": now.isoformat(), "sim:today": now.date().isoformat()})
+
+    clock(0)
+    active = watch_producer(redis_server.url, *DAY, "--seed", "9", clock="redis", lease_seconds="1")
     active.wait_for_log("on the clock")
-    standby = watch_producer(redis_server.url, "--days", "1", "--daily-customers", "6000", speed="15000",
+    standby = watch_producer(redis_server.url, "--days", "1", "--daily-customers", "6000", clock="redis",
                              standby="1", lease_seconds="1")
     standby.wait_for_log("standby, waiting to take over")
-    wait_for(lambda: stream_len(client, DOORS) > 3_000)
+    clock(12 * 60)  # noon: the day's first 5,000 or so door events are due (seed 9), the run half done
+    wait_for(lambda: stream_len(client, DOORS) > 3_000, timeout=120)
     active.proc.send_signal(signal.SIGKILL)
     active.finish(timeout=10)
+    clock(24 * 60)  # the day's end: the standby writes the rest and exits
     _, err = standby.finish(timeout=120)
     assert standby.proc.returncode == 0, err
     assert "took over lease" in err and "continued run" in err
