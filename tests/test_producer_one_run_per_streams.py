@@ -69,18 +69,24 @@ def test_a_standby_takes_over_a_killed_producer_exactly(redis_server: RedisServe
 
     clock(0)
     active = watch_producer(redis_server.url, *DAY, "--seed", "9", clock="redis", lease_seconds="1")
-    active.wait_for_log("on the clock")
-    standby = watch_producer(redis_server.url, "--days", "1", "--daily-customers", "6000", clock="redis",
-                             standby="1", lease_seconds="1")
-    standby.wait_for_log("standby, waiting to take over")
-    clock(12 * 60)  # noon: the day's first 5,000 or so door events are due (seed 9), the run half done
-    wait_for(lambda: stream_len(client, DOORS) > 3_000, timeout=120)
-    active.proc.send_signal(signal.SIGKILL)
-    active.finish(timeout=10)
-    clock(24 * 60)  # the day's end: the standby writes the rest and exits
-    _, err = standby.finish(timeout=120)
-    assert standby.proc.returncode == 0, err
-    assert "took over lease" in err and "continued run" in err
+    standby = None
+    try:
+        active.wait_for_log("on the clock")
+        standby = watch_producer(redis_server.url, "--days", "1", "--daily-customers", "6000", clock="redis",
+                                 standby="1", lease_seconds="1")
+        standby.wait_for_log("standby, waiting to take over")
+        clock(12 * 60)  # noon: the day's first 5,000 or so door events are due (seed 9), the run half done
+        wait_for(lambda: stream_len(client, DOORS) > 3_000, timeout=120)
+        active.proc.send_signal(signal.SIGKILL)
+        active.finish(timeout=10)
+        clock(24 * 60)  # the day's end: the standby writes the rest and exits
+        _, err = standby.finish(timeout=120)
+        assert standby.proc.returncode == 0, err
+        assert "took over lease" in err and "continued run" in err
+    finally:  # a failure leaves no producer waiting for a clock that will not move
+        for proc in (active, standby):
+            if proc is not None and proc.proc.poll() is None:
+                proc.proc.kill()
     sessions, doors = offline(tmp_path, "--start", "2025-11-03", "--days", "1", "--daily-customers", "6000",
                               "--seed", "9")
     assert payloads(client, SESSIONS) == sessions

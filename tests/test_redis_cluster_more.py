@@ -114,41 +114,46 @@ def test_a_resharding_while_producing_loses_and_doubles_nothing(
 
     clock(0)
     shards = [watch_producer(cluster.url, *span, shard=s, **settings) for s in ("0/2", "1/2")]
-    key = "moving:{s00}"
-    source = cluster.primary_of(key)
-    target = next(p for p in cluster.primaries() if p != source)
-    node_id = {p: redis.Redis(port=p).execute_command("CLUSTER", "MYID").decode() for p in (source, target)}
-    slot = int(redis.Redis(port=source).execute_command("CLUSTER", "KEYSLOT", key))
-    first = min(int(lo) for lo, hi, primary, *_ in redis.Redis(port=source).execute_command("CLUSTER", "SLOTS")
-                if int(primary[1]) == source and int(lo) <= slot)
-    for shard in shards:
-        shard.wait_for_log("on the clock")
-    hours = 15.0  # the next day's 11:00
-    clock(hours)
-    _wait_until(lambda: (client.xlen(f"{key}:realistic") or 0) > 500, "s00 to be mid-run")
-    said = tmp_path / "reshard.log"  # a file, not a pipe: it says a line a slot, more than a pipe holds
-    with said.open("w") as log:
-        resharding = subprocess.Popen(
-            ["redis-cli", "--cluster", "reshard", f"127.0.0.1:{source}", "--cluster-from", node_id[source],
-             "--cluster-to", node_id[target], "--cluster-slots", str(slot - first + 1), "--cluster-yes"],
-            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while resharding.poll() is None:  # the clock goes on in the migration (writes meet ASK), to 14:00 at most
-        assert time.monotonic() < deadline, "the resharding took over 300 s"
-        hours = min(hours + 1 / 60, 18.0)
-        _try(lambda h=hours: clock(h))
-        time.sleep(0.05)
-    assert resharding.returncode == 0, said.read_text()[-3000:]
-    cluster.wait_ok()
-    assert cluster.primary_of(key) == target, "the store's slot moved"
-    running = [s for s in shards if s.proc.poll() is None]
-    assert running, "the resharding ended after the run: the test shows nothing (slow it down)"
-    clock(24)  # the run's end: the rest is written to the moved slots (MOVED)
-    for shard in shards:
-        _, err = shard.finish(timeout=180)
-        assert shard.proc.returncode == 0, err
-    logs = "".join(s.stderr for s in shards)
-    assert "re-reading the slot table" in logs, logs[-3000:]  # the producers met the moved slots mid-run
+    try:
+        key = "moving:{s00}"
+        source = cluster.primary_of(key)
+        target = next(p for p in cluster.primaries() if p != source)
+        node_id = {p: redis.Redis(port=p).execute_command("CLUSTER", "MYID").decode() for p in (source, target)}
+        slot = int(redis.Redis(port=source).execute_command("CLUSTER", "KEYSLOT", key))
+        first = min(int(lo) for lo, hi, primary, *_ in redis.Redis(port=source).execute_command("CLUSTER", "SLOTS")
+                    if int(primary[1]) == source and int(lo) <= slot)
+        for shard in shards:
+            shard.wait_for_log("on the clock")
+        hours = 15.0  # the next day's 11:00
+        clock(hours)
+        _wait_until(lambda: (client.xlen(f"{key}:realistic") or 0) > 500, "s00 to be mid-run")
+        said = tmp_path / "reshard.log"  # a file, not a pipe: it says a line a slot, more than a pipe holds
+        with said.open("w") as log:
+            resharding = subprocess.Popen(
+                ["redis-cli", "--cluster", "reshard", f"127.0.0.1:{source}", "--cluster-from", node_id[source],
+                 "--cluster-to", node_id[target], "--cluster-slots", str(slot - first + 1), "--cluster-yes"],
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while resharding.poll() is None:  # the clock goes on in the migration (writes meet ASK), to 14:00 at most
+            assert time.monotonic() < deadline, "the resharding took over 300 s"
+            hours = min(hours + 1 / 60, 18.0)
+            _try(lambda h=hours: clock(h))
+            time.sleep(0.05)
+        assert resharding.returncode == 0, said.read_text()[-3000:]
+        cluster.wait_ok()
+        assert cluster.primary_of(key) == target, "the store's slot moved"
+        running = [s for s in shards if s.proc.poll() is None]
+        assert running, "the resharding ended after the run: the test shows nothing (slow it down)"
+        clock(24)  # the run's end: the rest is written to the moved slots (MOVED)
+        for shard in shards:
+            _, err = shard.finish(timeout=180)
+            assert shard.proc.returncode == 0, err
+        logs = "".join(s.stderr for s in shards)
+        assert "re-reading the slot table" in logs, logs[-3000:]  # the producers met the moved slots mid-run
+    finally:  # a failure leaves no producer waiting for a clock that will not move
+        for shard in shards:
+            if shard.proc.poll() is None:
+                shard.proc.kill()
     assert_each_store_equals(client, "moving", offline_by_store(tmp_path, stores, *SPAN))
 
 
