@@ -222,7 +222,8 @@ def test_sensor_entries_wait_for_the_clock(redis_server: RedisServer, tmp_path: 
     files = offline_files(tmp_path, "--start", start.isoformat(), *span)
     proc = watch_producer(redis_server.url, *span, clock="redis")
     try:
-        proc.wait_for_log("on the clock from 2025-11-03T09:00:00")  # the run starts where the clock is
+        # The run starts where the clock is (patient: two days' model built on a busy machine).
+        proc.wait_for_log("on the clock from 2025-11-03T09:00:00", timeout=240)
         for hours in (2, 5):
             now = start + dt.timedelta(hours=hours)
             client.mset({"sim:now": now.isoformat(), "sim:today": "2025-11-03"})
@@ -234,13 +235,13 @@ def test_sensor_entries_wait_for_the_clock(redis_server: RedisServer, tmp_path: 
             }
             assert len(due[DOORS]) < len([ln for ln in files["foot_traffic_realistic"]
                                           if _ms(orjson.loads(ln)["time"]) <= cut]), "some are on their way"
-            wait_for(lambda due=due: all(stream_len(client, name) >= len(due[name]) for name in due), timeout=60)
+            wait_for(lambda due=due: all(stream_len(client, name) >= len(due[name]) for name in due), timeout=240)
             got = streams(redis_server.url)
             for name in due:
                 assert [d for _, d in got[name]] == due[name], name
     finally:
         proc.proc.send_signal(signal.SIGTERM)
-        _, err = proc.finish()
+        _, err = proc.finish(timeout=180)
     assert proc.proc.returncode == 0, err
 
 
