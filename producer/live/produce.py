@@ -67,6 +67,7 @@ def run_producer(
     waker = Waker()
     start = parse_start(settings, 0) if settings.sim_start is not None else None
     parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
+    settings.check_scenarios(settings.stores())  # as simulate: no sensor scenario with SENSOR=off
     stores = shard_stores(settings, settings.stores())
     layout = StreamLayout.of(settings, settings, settings, stores)
     sink = _sink(settings, settings, layout)
