@@ -111,7 +111,8 @@ def produce(days: str | None, until: str | None, fresh: bool, **options: Any) ->
     Sessions go to REDIS_STREAM, door events to REDIS_STREAM:realistic. With
     a [sensor] table in the profile, REDIS_STREAM:realistic holds what the
     sensor delivered, REDIS_STREAM:realistic:true the true door events and
-    REDIS_STREAM:counts the interval counts. A restart with the same
+    REDIS_STREAM:counts the interval counts. With scenarios, REDIS_STREAM:labels
+    holds each label when it opens and when it closes. A restart with the same
     settings continues the run stored beside them.
     """
     settings = load_settings(options)
