@@ -27,6 +27,7 @@ from producer.stores_file import load_stores
 from sim.store import Store
 from tests.producer_run import (
     ROOT,
+    one_line,
     read_stream,
     run_producer,
     start_producer,
@@ -34,12 +35,15 @@ from tests.producer_run import (
     wait_for,
     watch_producer,
 )
+from tests.profiles import profile_text, write_profile
 from tests.redis_server import RedisServer
 
 STORES = ROOT / "examples" / "scenarios.toml"
 SPAN = ("--seed", "42", "--days", "7", "--stores", str(STORES))
 START = "2025-11-24T00:00:00"
 END = "2025-12-01T00:00:00"
+#: A surge across the first day's end.
+SURGE = '[[scenarios]]\nkind = "surge"\nfactor = 2\nstart = "2025-11-03T20:00"\nend = "2025-11-04T10:00"\n'
 
 
 def offline_labels(tmp: Path) -> list[bytes]:
@@ -160,3 +164,20 @@ def test_an_unbounded_run_makes_the_labels_of_any_offline_run_covering_them() ->
     assert len(want) > 20 and {json.loads(e.data)["state"] for e in want} == {"open", "closed"}
     assert uncut(chunks) == want
     assert uncut(unbounded.between(start, end)) == want
+
+
+def test_a_finished_run_with_labels_cannot_be_extended(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Its labels cut by the end are closed at it (expectations to it): a longer run would make other ones."""
+    profile = write_profile(tmp_path, profile_text(tables=SURGE))
+    span = ["--sim-start", "2025-11-03", "--seed", "3", "--profile-file", str(profile), "--daily-customers", "500"]
+    first = run_producer(redis_server.url, *span, "--days", "1", speed="1e6")
+    assert first.returncode == 0, first.stderr
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.hget("foot_traffic:run", "closed") is not None
+    closes = [e for e in label_entries(client, "foot_traffic:labels") if e[0] == "closed"]
+    assert [at for _, at, _ in closes] == [epoch("2025-11-04T00:00:00")], "the surge is cut by the end"
+    longer = run_producer(redis_server.url, *span, "--days", "2", speed="1e6")
+    assert longer.returncode == 2, longer.stderr
+    line = one_line(longer.stderr)
+    assert "ended at 2025-11-04T00:00:00" in line and "labels" in line and "--fresh" in line, line
+    assert client.xlen("foot_traffic:labels") == 2

@@ -410,11 +410,14 @@ class LiveRun:
         log.info("on the clock from %s", iso(int(env.now)))
         try:
             env.run_to(run.end)
+            sensor = isinstance(emitter, SensorEmitter)
+            if run.end is not None and (sensor or labels is not None):
+                # No longer run can follow the sensor's tail or the labels closed at the end (their
+                # windows and expectations cut by it): say so before the first of them.
+                self._write_record(dataclasses.replace(run.state, closed=run.end), outbox)
             if labels is not None:
                 labels.close()
             if isinstance(emitter, SensorEmitter):
-                if run.end is not None:  # no longer run can follow the tail: say so before its first entry
-                    self._write_record(dataclasses.replace(run.state, closed=run.end), outbox)
                 _sensor_tail(env, emitter)
         except Stopped:
             return True
