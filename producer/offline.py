@@ -18,14 +18,13 @@ from producer.options import fail
 from producer.run_folder import replace_earlier_runs
 from producer.run_output import Output, cannot_write, print_seed, progress_bar, record_run
 from producer.sensor_output import SensorOutput, remove_stale
-from producer.settings import FeedSettings, SensorSettings, TrafficSettings
+from producer.settings import FeedSettings, SensorSettings, SettingsError, TrafficSettings
 from producer.sinks.files import DOORS_NAME, FileSink
 from producer.sinks.sensor_files import TRUE_DOORS_NAME
 from producer.summary import Summary
 from producer.tuning import tune_for_batches
 from sim.extras import need
 from sim.fast import DAY
-from sim.labels import sensor_scenario
 from sim.run import Simulation
 
 
@@ -36,10 +35,10 @@ def run_offline(run: Simulation, traffic: TrafficSettings, sensing: SensorSettin
     ``traffic`` says whether the seed was given and whether customers turned away are written;
     ``sensing`` whether the run has a door sensor, and its interval; ``feeds`` when its counter's registers reset.
     """
-    acting = sensor_scenario(run.stores)
-    if acting is not None and sensing.sensor == "off":
-        fail(f"SENSOR=off, but store {acting[0]!r} has a {acting[1]} scenario, which acts on the door sensor: "
-             "turn the sensor on (SENSOR=auto) or remove the scenario", 2)
+    try:
+        sensing.check_scenarios(run.stores)
+    except SettingsError as exc:
+        fail(str(exc), 2)
     sensor = sensing if sensing.has_sensor(run.stores) else None
     if not output.partitioned:
         return run_plain(run, traffic, sensor, feeds, output, console)

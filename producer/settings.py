@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from producer.errors import SettingsError as SettingsError  # re-exported: modules import it from here
+from sim.labels import sensor_scenario
 from sim.limits import (
     CAPACITY,
     COUNT_INTERVAL_MINUTES,
@@ -521,6 +522,15 @@ class SensorSettings:
     def has_sensor(self, stores: Sequence[Store]) -> bool:
         """Whether a run of ``stores`` has a door sensor: a store's profile has ``[sensor]`` and SENSOR is not off."""
         return self.sensor != "off" and any(s.profile.sensor is not None for s in stores)
+
+    def check_scenarios(self, stores: Sequence[Store]) -> None:
+        """A scenario acting on the door sensor needs the sensor on: ``simulate`` and ``produce`` refuse
+        it alike with ``SENSOR=off`` (one line, :class:`SettingsError`)."""
+        acting = sensor_scenario(stores)
+        if acting is not None and self.sensor == "off":
+            raise SettingsError(
+                f"SENSOR=off, but store {acting[0]!r} has a {acting[1]} scenario, which acts on the door sensor: "
+                "turn the sensor on (SENSOR=auto) or remove the scenario")
 
 
 @dataclass(frozen=True, kw_only=True)

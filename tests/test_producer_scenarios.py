@@ -1,4 +1,4 @@
-"""Live: a profile with scenarios gives the offline run's events, scenarios applied (labels are offline only)."""
+"""Live: a profile with scenarios gives the offline run's events, scenarios applied (labels: test_producer_labels.py)."""
 
 from __future__ import annotations
 

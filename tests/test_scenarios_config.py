@@ -14,6 +14,7 @@ from producer.cli import main
 from producer.stores_file import StoresError, load_stores
 from sim.profile import ProfileError, load_profile, profile_from_mapping
 from sim.store import Store
+from tests.producer_run import one_line, run_producer
 from tests.profiles import profile_text, write_profile
 
 SENSOR = "[sensor]\nmiss_in = 0.01\n"
@@ -166,3 +167,14 @@ def test_a_sensor_scenario_with_the_sensor_off_is_one_line(tmp_path: Path) -> No
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SENSOR=off" in lines[0] and "door_blocked" in lines[0], result.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_produce_refuses_a_sensor_scenario_with_the_sensor_off_as_simulate_does(tmp_path: Path) -> None:
+    # The same rule (SensorSettings.check_scenarios) before any Redis is asked: none answers on this URL.
+    path = write_profile(tmp_path, profile_text(tables=SENSOR + scenario(kind="counter_offline", per_month=1,
+                                                                         minutes=30)))
+    done = run_producer("redis://127.0.0.1:1/0", "--days", "1", profile_file=path, sensor="off",
+                        sim_start="2025-11-03T00:00:00", redis_connect_timeout=1)
+    assert done.returncode == 2, done.stderr
+    line = one_line(done.stderr)
+    assert "SENSOR=off" in line and "counter_offline" in line and "SENSOR=auto" in line, done.stderr

@@ -48,12 +48,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
 
 from producer.live.catchup import Column, QuietTimes, due_batches, sequence, store_index
 from producer.live.faults import retrying
+from producer.live.labels import LabelSource, label_columns
 from producer.live.layout import DOORS, SESSIONS, StreamLayout
 from producer.live.lines import door_lines, session_lines
 from producer.live.outbox import Outbox
@@ -285,16 +287,20 @@ def backfill(
     now = due_now(pace)
     if now is None:
         return 0
+    layout = layout or StreamLayout.one_pair()
     last = outbox.last_ids
-    resume = min(ms for ms, _ in last) // 1000 if last else sim_start
+    model = layout.model_ids(last)  # where the engine resumes: the labels streams are made apart
+    resume = min(ms for ms, _ in model) // 1000 if model else sim_start
     until = now if end is None else min(now, end)
     assert isinstance(pace, WallClock)
     if until <= max(resume, sim_start):
         return 0
     if (until - max(resume, sim_start)) / pace.speed < BEHIND and pace.speed < MAX_SPEED:
         return 0
-    layout = layout or StreamLayout.one_pair()
-    begin, made = _made(seed, stores, layout, sim_start, end, until, rejected, last, quiet, interval)
+    begin, made = _made(seed, stores, layout, sim_start, end, until, rejected, model, quiet, interval)
+    if layout.labels:  # the labels due, from the run's start (a few): their streams' tops are checked first
+        made = chain([label_columns(LabelSource(seed, stores, layout, sim_start, end).between(sim_start, until))],
+                     made)
     if pace.speed >= MAX_SPEED:  # nothing is late: the whole span is due at once, by request
         log.info("--speed max: writing %s to %s at once with the %s", iso(begin), iso(until), _engine(stores))
     else:

@@ -480,7 +480,8 @@ def _dated_by_its_id(entry: Entry) -> bool:
         if "sent_at" in event:  # a sensor record: dated by its delivery, in milliseconds
             return bool(round(dt.datetime.fromisoformat(event["sent_at"]).timestamp() * 1000) == entry.ms)
         when = (event["entry_time"] if event.get("event_type") == "foot_traffic"
-                else event["interval_end"] if "interval_end" in event else event["time"])  # interval counts
+                else event["interval_end"] if "interval_end" in event  # interval counts
+                else event["at"] if "state" in event else event["time"])  # a label's opening or closing
         return bool(to_epoch(when) * 1000 == entry.ms)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return False

@@ -67,6 +67,7 @@ def run_producer(
     waker = Waker()
     start = parse_start(settings, 0) if settings.sim_start is not None else None
     parse_end(start or 0, days, until, None)  # validate early; recomputed from the run's start
+    settings.check_scenarios(settings.stores())  # as simulate: no sensor scenario with SENSOR=off
     stores = shard_stores(settings, settings.stores())
     layout = StreamLayout.of(settings, settings, settings, stores)
     sink = _sink(settings, settings, layout)
@@ -110,7 +111,8 @@ def produce(days: str | None, until: str | None, fresh: bool, **options: Any) ->
     Sessions go to REDIS_STREAM, door events to REDIS_STREAM:realistic. With
     a [sensor] table in the profile, REDIS_STREAM:realistic holds what the
     sensor delivered, REDIS_STREAM:realistic:true the true door events and
-    REDIS_STREAM:counts the interval counts. A restart with the same
+    REDIS_STREAM:counts the interval counts. With scenarios, REDIS_STREAM:labels
+    holds each label when it opens and when it closes. A restart with the same
     settings continues the run stored beside them.
     """
     settings = load_settings(options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from producer.live.labels import LabelSource
 from producer.live.layout import StreamLayout
 from producer.live.records import RunRecords
 from producer.live.resume import replay_entries
@@ -34,7 +35,14 @@ class RunReplayer:
         upto = [ZERO_ID for _ in since]
         for i, _, acked in lost:
             upto[i] = acked
-        if self.layout.sensor:
-            return replay_sensor_entries(state.seed, self.stores, state.sim_start, self.end, self.interval, since,
-                                         upto, self.rejected, self.layout)
-        return replay_entries(state.seed, self.stores, state.sim_start, since, upto, self.rejected, self.layout)
+        layout = self.layout
+        labels = set(layout.labels_streams())
+        made = (LabelSource(state.seed, self.stores, layout, state.sim_start, self.end).lost(since, upto)
+                if labels else [])
+        if all(i in labels for i, _, _ in lost):
+            return made
+        model = layout.model_ids(since)  # where the model starts: the labels streams are made apart
+        if layout.sensor:
+            return replay_sensor_entries(state.seed, self.stores, state.sim_start, self.end, self.interval, model,
+                                         upto, self.rejected, layout) + made
+        return replay_entries(state.seed, self.stores, state.sim_start, model, upto, self.rejected, layout) + made

@@ -31,6 +31,7 @@ from producer.live.catchup import QuietTimes
 from producer.live.emitter import Emitter, Taker
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.live.faults import TRANSIENT, retrying
+from producer.live.labels import LabelPump, LabelSource
 from producer.live.layout import COUNTS, SENSOR, SESSIONS, StreamLayout
 from producer.live.lease import Lease, LeaseGroup, LeaseTaken, lease_key
 from producer.live.metrics import MetricsPortError, ProducerCollector, serve
@@ -356,11 +357,13 @@ class LiveRun:
         outbox, visits, quiet = backfilled
         sections, stores, state = self.sections, self.asked.stores, run.state
         interval = 60 * sections.run.count_interval
-        if self.asked.layout.sensor:
-            begin, feed_from = sensor_start(state.sim_start, outbox.last_ids, stores, interval, quiet)
+        layout = self.asked.layout
+        last = layout.model_ids(outbox.last_ids)  # the model writes nothing to the labels streams
+        if layout.sensor:
+            begin, feed_from = sensor_start(state.sim_start, last, stores, interval, quiet)
         else:
-            begin = feed_from = model_start(state.sim_start, outbox.last_ids, stores, quiet)
-        resume = min(ms for ms, _ in outbox.last_ids) // 1000 if outbox.last_ids else begin
+            begin = feed_from = model_start(state.sim_start, last, stores, quiet)
+        resume = min(ms for ms, _ in last) // 1000 if last else begin
         if begin > state.sim_start:
             log.info("the streams end at %s: replaying the model from %s", iso(resume), iso(begin))
         idle_gc = IdleGC()
@@ -372,6 +375,8 @@ class LiveRun:
         taker = outbox if relay is None else WebhookGate(outbox, relay, counts_streams(self.asked.layout),
                                                          self.waker.wait)
         emitter = self._emitter(env, taker, run, feed_from, visits)
+        labels = (LabelPump(env, taker, LabelSource(state.seed, stores, layout, state.sim_start, run.end))
+                  if layout.labels else None)
         speed = state.speed if state.clock == "wall" else 1.0
         StoreModel(env, state.seed, stores, begin, run.end, emitter, window=window(speed), prefetch=True,
                    drawn=run.drawn)
@@ -389,7 +394,7 @@ class LiveRun:
             registry.register(ProducerCollector(outbox, self.sink.streams, lambda: env.now, lambda: emitter.visits))
             log.info("serving Prometheus metrics on %s:%d", sections.metrics.metrics_host,
                      sections.metrics.metrics_port)
-        return Followed(env, emitter, self._on_the_clock(env, emitter, outbox, run, idle_gc), relay)
+        return Followed(env, emitter, self._on_the_clock(env, emitter, outbox, run, idle_gc, labels), relay)
 
     def _emitter(self, env: PacedEnvironment, outbox: Taker, run: Run, feed_from: int, visits: int) -> Emitter:
         wanted, layout, state = self.sections.run, self.asked.layout, run.state
@@ -399,15 +404,20 @@ class LiveRun:
         return emitter
 
     def _on_the_clock(self, env: PacedEnvironment, emitter: Emitter, outbox: Outbox, run: Run,
-                      idle_gc: IdleGC) -> bool:
+                      idle_gc: IdleGC, labels: LabelPump | None) -> bool:
         """Run the model on the clock to the run's end; ``True`` if a stop came first."""
         idle_gc.start()
         log.info("on the clock from %s", iso(int(env.now)))
         try:
             env.run_to(run.end)
+            sensor = isinstance(emitter, SensorEmitter)
+            if run.end is not None and (sensor or labels is not None):
+                # No longer run can follow the sensor's tail or the labels closed at the end (their
+                # windows and expectations cut by it): say so before the first of them.
+                self._write_record(dataclasses.replace(run.state, closed=run.end), outbox)
+            if labels is not None:
+                labels.close()
             if isinstance(emitter, SensorEmitter):
-                if run.end is not None:  # no longer run can follow the tail: say so before its first entry
-                    self._write_record(dataclasses.replace(run.state, closed=run.end), outbox)
                 _sensor_tail(env, emitter)
         except Stopped:
             return True
@@ -440,6 +450,8 @@ class LiveRun:
 
         sensor_part = (f", {plural(total(SENSOR), 'sensor record')} and "
                        f"{plural(total(COUNTS), 'interval count')}" if layout.sensor else "")
+        if layout.labels:
+            sensor_part += f", {plural(total(layout.labels_kind), 'label entry', 'label entries')}"
         log.info(
             "%s at %s: %s, %s and %s%s written (%d made again by the model's replay were in Redis already: "
             "not written twice), "

@@ -137,13 +137,13 @@ class RunState:
         return values
 
     def check_end(self, end: int | None, key: str) -> None:
-        """A run whose sensor was closed at its end continues to that end at most (one line otherwise)."""
+        """A run whose sensor or labels were closed at its end continues to that end at most (one line otherwise)."""
         if self.closed is not None and (end is None or end > self.closed):
             raise SettingsError(
                 f"the run stored in {key} ended at {iso(self.closed)} and its sensor's last records, delivered "
-                f"after that end, are written; a run to {'no end' if end is None else iso(end)} would put "
-                "records below them, which a stream cannot take: pass --fresh to start a new run, or end at "
-                f"{iso(self.closed)} at most")
+                f"after that end, or its labels, closed at it, are written; a run to "
+                f"{'no end' if end is None else iso(end)} would put records below them, which a stream cannot "
+                f"take: pass --fresh to start a new run, or end at {iso(self.closed)} at most")
 
     @classmethod
     def from_hash(cls, values: dict[str, str], key: str) -> RunState:
