@@ -55,7 +55,7 @@ class Gathering:
         self._pending, self._rows = [], 0
 
     def _write_parts(self, parts: list[Any]) -> None:
-        """Write what was gathered: joined into one (a writer may do that elsewhere, see ParquetWriter)."""
+        """Write what was gathered, joined into one."""
         self._write_now(concat_columns(parts))
 
     def _write_now(self, cols: Any) -> None:
