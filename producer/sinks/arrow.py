@@ -137,14 +137,22 @@ def _few(parts: Sequence[Any], name: str) -> pa.DictionaryArray:
     Made from the parts' codes where they are :class:`~sim.batch.Coded` by the
     same names: no string is copied, hashed or compared (the Parquet writer
     writes the codes as they are, and its statistics look at the few names).
-    Other columns (the SimPy model's strings) are dictionary-encoded.
+    Other columns (the SimPy model's strings) are dictionary-encoded. Either
+    way the dictionary is the values used, sorted: the same column gives the
+    same dictionary whichever engine made it, so the same file bytes.
     """
     columns = [getattr(p, name) for p in parts]
     names = getattr(columns[0], "names", None)
     if names is not None and all(isinstance(c, Coded) and c.codes is not None and c.names is names for c in columns):
-        codes = np.concatenate([c.codes for c in columns], dtype=np.int32, casting="same_kind")  # < len(names)
-        return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, pa.string()))
-    return arrow_strings(concat_strings(columns)).dictionary_encode()
+        codes, values = np.concatenate([c.codes for c in columns]), names
+    else:
+        encoded = arrow_strings(concat_strings(columns)).dictionary_encode()
+        codes, values = encoded.indices.to_numpy(), np.array(encoded.dictionary.to_pylist(), dtype=object)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(values)))
+    text, position = np.unique(values[used], return_inverse=True)  # names may repeat (two stores' slot labels)
+    renumber = np.zeros(len(values), dtype=np.int32)
+    renumber[used] = position
+    return pa.DictionaryArray.from_arrays(pa.array(renumber[codes]), pa.array(text, pa.string()))
 
 
 def _constant(text: str, n: int) -> pa.DictionaryArray:
