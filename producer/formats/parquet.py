@@ -17,20 +17,21 @@ from sim.extras import need
 
 
 def _tables(kind: Kind) -> tuple[Callable[[Any], Any], Any]:
-    """The function making ``kind``'s Arrow table from its columns, and the table's schema."""
+    """The function making a row group's Arrow table of ``kind``'s gathered columns, and the table's schema."""
     from producer.sinks import arrow, label_files, sensor_files
 
     if kind == "labels":
-        return label_files.label_table, label_files.label_table(label_files.LabelColumns.empty()).schema
+        return arrow.joined(label_files.label_table), label_files.label_table(label_files.LabelColumns.empty()).schema
     if kind == "sessions":
-        return arrow.session_table, arrow.SESSION_SCHEMA
+        return arrow.session_row_group, arrow.SESSION_ROW_GROUP
     if kind == "doors":
-        return arrow.door_table, arrow.DOOR_SCHEMA
+        return arrow.door_row_group, arrow.DOOR_ROW_GROUP
     if kind == "sensor":
-        return sensor_files.sensor_table, sensor_files.sensor_table(sensor_files.SensorColumns.empty()).schema
+        return arrow.joined(sensor_files.sensor_table), sensor_files.sensor_table(sensor_files.SensorColumns.empty()).schema
     if kind == "registers":
-        return sensor_files.register_table, sensor_files.register_table(sensor_files.RegisterColumns.empty()).schema
-    return sensor_files.count_table, sensor_files.count_table(sensor_files.empty_counts()).schema
+        return (arrow.joined(sensor_files.register_table),
+                sensor_files.register_table(sensor_files.RegisterColumns.empty()).schema)
+    return arrow.joined(sensor_files.count_table), sensor_files.count_table(sensor_files.empty_counts()).schema
 
 
 class Parquet:
@@ -48,8 +49,8 @@ class Parquet:
         if partition:
             whole = to_table
 
-            def to_table(cols: Any) -> Any:
-                return whole(cols).drop_columns(["store_id"])
+            def to_table(parts: Any) -> Any:
+                return whole(parts).drop_columns(["store_id"])
 
             schema = schema.remove(schema.get_field_index("store_id"))
         return arrow.ParquetWriter(path, to_table, schema)

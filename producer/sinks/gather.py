@@ -33,6 +33,7 @@ class Gathering:
     def __init__(self, rows: int = ROWS) -> None:
         """``rows``: how many rows to gather at most (0: none, each batch is written as it comes)."""
         self._pending: list[Any] = []
+        self._dtypes: tuple[np.dtype, ...] = ()  # the pending columns' (looked up once per buffer, not per batch)
         self._rows = 0
         self._limit = rows
 
@@ -42,9 +43,11 @@ class Gathering:
         if not self._limit:
             self._write_now(cols)
             return
-        if self._pending and _dtypes(cols) != _dtypes(self._pending[0]):
+        kinds = _dtypes(cols)
+        if self._pending and kinds != self._dtypes:
             self._flush()
         self._pending.append(cols)
+        self._dtypes = kinds
         self._rows += len(cols)
         if self._rows >= self._limit:
             self._flush()
@@ -55,7 +58,7 @@ class Gathering:
         self._pending, self._rows = [], 0
 
     def _write_parts(self, parts: list[Any]) -> None:
-        """Write what was gathered: joined into one (a writer may do that elsewhere, see ParquetWriter)."""
+        """Write what was gathered, joined into one."""
         self._write_now(concat_columns(parts))
 
     def _write_now(self, cols: Any) -> None:
