@@ -278,8 +278,7 @@ class EventLoop:
         while True:
             top = heap[0]  # never empty: _TOP stays last
             first = top < timeout
-            at = top[0] if first else timeout[0]
-            if fifo and at != now:
+            if fifo and (top[0] if first else timeout[0]) != now:
                 if now >= until:
                     break  # what is due at the stop's time comes after the stop (NORMAL)
                 # Every event due now, in order (what they make is due now too). Nothing else can
@@ -328,10 +327,9 @@ class EventLoop:
                 if len(doors) >= COLLECT:
                     flush()
                 continue
-            if at >= until:
+            if timeout[0] >= until:
                 break
-            now = at
-            now, next_row, timeout = arrive(now, next_row)
+            now, next_row, timeout = arrive(timeout[0], next_row)
         self.now, self.next_row = now, next_row
         self.next_arrival, _, self.arrival_eid, _ = timeout
 
