@@ -4,6 +4,8 @@
     python bench/bench_engine.py --stores 50 --days 30
     python bench/bench_engine.py --capacity 25    # capacity limit: the exact event engine
     python bench/bench_engine.py --skip-capacity  # without the capacity store-year
+    git show main:sim/exact.py > /tmp/exact_main.py
+    python bench/bench_engine.py --exact-against /tmp/exact_main.py  # only: this exact engine / that one
 
 Prints events/s of ``simulate`` to Parquet, JSONL and CSV (and Avro, with the
 ``avro`` extra), of JSONL through the numpy wire encoder alone, of the SimPy
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -44,9 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from producer.formats.jsonl import text_writer  # noqa: E402
 from producer.sinks.files import FileSink  # noqa: E402
 from producer.tuning import tune_for_batches  # noqa: E402
-from sim import Simulation, Store  # noqa: E402
+from sim import Simulation, Store, exact  # noqa: E402
 from sim.dwell import DEFAULT_DWELL  # noqa: E402
 from sim.profile import DEFAULT_PROFILE  # noqa: E402
+from sim.run import fewer_collections  # noqa: E402
 
 START = "2025-01-01"
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -210,6 +214,33 @@ def capacity_year(days: int, repeat: int, folder: Path) -> list[tuple[str, float
     return rows
 
 
+def loop_only(module: types.ModuleType, run: Simulation) -> int:
+    """The exact engine's batches (``module``'s EventLoop, as ``Simulation.batches`` runs it), counted."""
+    loop = module.EventLoop(run.seed, run.stores, run.start, run.end)
+    return sum(len(batch) for batch in loop.batches(run.default_window()))
+
+
+def exact_against(path: Path, days: int, repeat: int) -> None:
+    """This exact engine against another version of ``sim/exact.py`` (a file), on the capacity
+    store-year, in turns: the same events (checked), and the paired ratio of their times."""
+    spec = importlib.util.spec_from_file_location("exact_other", path)
+    assert spec is not None and spec.loader is not None
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    print(f"capacity store-year: {days} days, 2,500 customers a day, capacity 45 (queue: patience 10 min); "
+          f"best of {repeat}; python {sys.version.split()[0]}")
+    for mode, store in CAPACITY_STORE.items():
+        run = Simulation.of(START, days=days, seed=1, stores=store)
+        this, that = f"{mode}: engine (this sim/exact.py)", f"{mode}: engine ({path})"
+        rows = best_of_each([(this, partial(loop_only, exact, run), _nothing),
+                             (that, partial(loop_only, other, run), _nothing)], repeat)
+        if rows[0][2] != rows[1][2]:
+            raise SystemExit(f"{mode}: {rows[0][2]:,} events here, {rows[1][2]:,} from {path}")
+        for name, seconds, n in rows:
+            print(f"  {name:<45} {n:>11,} events {seconds:8.2f} s {n / seconds:>12,.0f} events/s")
+        print(f"  {mode + ': this / that, rate':<46}= {rows[1][1] / rows[0][1]:.2f}  ({paired(this, that)})")
+
+
 def simpy_model(run: Simulation) -> int:
     """The SimPy model with an observer that only counts (no I/O)."""
     counter = _Count()
@@ -323,7 +354,14 @@ def main() -> None:
     parser.add_argument("--skip-simpy", action="store_true", help="skip the SimPy model and loop (slow runs)")
     parser.add_argument("--skip-capacity", action="store_true", help="skip the capacity store-year")
     parser.add_argument("--capacity-days", type=int, default=365, help="days of the capacity store-year")
+    parser.add_argument("--exact-against", type=Path, metavar="FILE",
+                        help="only the capacity store-year's exact engine, this one against FILE (another "
+                             "version of sim/exact.py), in turns")
     args = parser.parse_args()
+    if args.exact_against:
+        with fewer_collections():  # as Simulation.batches runs the engine
+            exact_against(args.exact_against, args.capacity_days, args.repeat)
+        return
     tune_for_batches(arrow=True)  # as `foot-traffic simulate --format parquet` does
     stores = stores_for(args.stores, args.capacity)
     run = Simulation.of(START, days=args.days, seed=1, stores=stores)

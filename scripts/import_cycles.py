@@ -1,10 +1,13 @@
 """Print the import cycles among the project's modules (``sim``, ``producer``), from their ``ast``.
 
-    python scripts/import_cycles.py        # one cycle a line; exit 1 if there is any
+    python scripts/import_cycles.py          # one cycle a line; exit 1 if there is any
+    python scripts/import_cycles.py --types  # also the circles closed by type-only imports
 
 Every import counts, also those inside functions (a deferred import hides a
 cycle, it does not remove it); ``if TYPE_CHECKING:`` imports do not (they
-never run).
+never run). With ``--types`` the cycles of the graph with those imports added
+are printed too, each marked ``(type-only)`` where it needs one of them; they
+do not change the exit status.
 """
 
 from __future__ import annotations
@@ -40,13 +43,14 @@ def _type_checking_only(tree: ast.AST) -> set[int]:
     return lines
 
 
-def imports(name: str, path: Path, known: set[str]) -> set[str]:
+def imports(name: str, path: Path, known: set[str], type_only: bool = False) -> set[str]:
+    """The project modules ``name`` imports when it runs (or, ``type_only``, under ``if TYPE_CHECKING:``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip = _type_checking_only(tree)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
     for node in ast.walk(tree):
-        if getattr(node, "lineno", None) in skip:
+        if (getattr(node, "lineno", None) in skip) != type_only:
             continue
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
@@ -100,16 +104,26 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def main() -> int:
+def graph(type_only: bool = False) -> dict[str, set[str]]:
+    """Each module's imports of the others (or its type-only ones)."""
     found = modules()
     # A package's __init__ re-exporting its modules is not a cycle with them.
-    graph = {name: {t for t in imports(name, path, set(found)) if not name.startswith(f"{t}.")}
-             for name, path in found.items()}
-    parts = cycles(graph)
+    return {name: {t for t in imports(name, path, set(found), type_only) if not name.startswith(f"{t}.")}
+            for name, path in found.items()}
+
+
+def main(argv: list[str]) -> int:
+    runtime = graph()
+    parts = cycles(runtime)
     for part in parts:
         print(" <-> ".join(part))
+    if "--types" in argv:
+        typed = graph(type_only=True)
+        for part in cycles({v: runtime[v] | typed[v] for v in runtime}):
+            if part not in parts:
+                print(" <-> ".join(part) + "  (type-only)")
     return 1 if parts else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import ProfileError
+from sim.errors import ProfileError, checked_keys
 from sim.limits import MULTIPLIER
 from sim.numbers import plain
 
@@ -157,13 +157,10 @@ def _special(
     table: Mapping[str, Any], key: str, slot_index: Mapping[str, int],
     closures: Sequence[dt.date], earlier: Sequence[SpecialDay],
 ) -> SpecialDay:
-    unknown = sorted(set(table) - {"date", "multiplier", "slots"})
-    if unknown:
-        raise ProfileError(f"{key}.{unknown[0]}: unknown key; accepted keys are date, multiplier, slots")
-    if "date" not in table:
-        raise ProfileError(f"{key}.date: missing; a special day needs a date like \"2025-11-28\"")
-    if "multiplier" not in table:
-        raise ProfileError(f"{key}.multiplier: missing; a special day needs a multiplier >= 0")
+    checked_keys(table, ("date", "multiplier", "slots"),
+                 lambda name: f"{key}.{name}: unknown key; accepted keys are date, multiplier, slots",
+                 {"date": f"{key}.date: missing; a special day needs a date like \"2025-11-28\"",
+                  "multiplier": f"{key}.multiplier: missing; a special day needs a multiplier >= 0"})
     day = _date(table["date"], f"{key}.date")
     if day in closures:
         raise ProfileError(f"{key}.date: {day.isoformat()} is also a closure date; give one or the other")

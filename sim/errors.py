@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,18 @@ def checked_table(table: Any, name: str, keys: Sequence[str], expected: str) -> 
     if unknown:
         raise ProfileError(f"{name}: unknown key {unknown[0]!r}; accepted keys are {list(keys)}")
     return table
+
+
+def checked_keys(table: Mapping[str, Any], known: Collection[str], unknown: Callable[[str], str],
+                 required: Mapping[str, str]) -> None:
+    """A one-line :class:`ProfileError` for the first key of ``table`` (sorted) not in ``known``
+    (``unknown(key)`` says it), else for the first key of ``required`` missing (its message)."""
+    extra = sorted(set(table) - set(known))
+    if extra:
+        raise ProfileError(unknown(extra[0]))
+    for key, message in required.items():
+        if key not in table:
+            raise ProfileError(message)
 
 
 def read_bounded(path: str | Path, where: str, error: type[ValueError], limit: int = MAX_FILE_BYTES) -> bytes:

@@ -27,7 +27,8 @@ for now, in the order they are made, so they need no id: a FIFO holds them.
 
 - ``REL``: a release while customers wait, which gives the place to the
   head of the queue;
-- ``REQ``: a waiting customer's request granted;
+- ``REQ``: a waiting customer's request granted (``GO`` without a
+  patience: the customer, who waits on the request alone, enters);
 - ``COND``: the "granted or patience over" condition met: the customer
   enters if granted, otherwise gives up.
 
@@ -44,7 +45,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -58,14 +59,16 @@ from sim.store import Store
 _EXIT, _ENTRY, _TURNED_AWAY, _GAVE_UP = 0, 1, 2, 3
 _KINDS = np.array([EXIT, ENTRY, TURNED_AWAY, GAVE_UP], dtype=object)
 #: Events of the loop: on the heap, exits (URGENT) and patience timeouts; in the FIFO, the rest.
-_LEAVE, _TMO, _REL, _REQ, _COND = 0, 1, 2, 3, 4
+_LEAVE, _TMO, _REL, _REQ, _COND, _GO = 0, 1, 2, 3, 4, 5
 #: Store kinds: no capacity, loss mode, queue mode.
 _PLAIN, _LOSS, _QUEUE = 0, 1, 2
 #: Door events the SimPy run's batch collector gathers before it hands a batch over.
 COLLECT = 50_000
 _NEVER = 2**62
 _FORGET_AT = 1 << 13
-_TOP = (_NEVER + 1, 1, 0, 0)  #: an empty heap's top: after everything, even the last arrival
+#: The heap's last entry, never taken: after everything, even the last arrival (and no customer to hold).
+_TOP = (_NEVER + 1, 1, 0, _NEVER)
+Entry = tuple[int, int, int, int]  #: an event due later: (time, priority, id, customer)
 
 
 def exact_batches(
@@ -101,7 +104,10 @@ class EventLoop:
                      for s in self.stores]
         self.capacity = [s.capacity if s.capacity is not None else _NEVER for s in self.stores]
         self.patience = [s.patience for s in self.stores]
-        self.inside = [0 for _ in self.stores]  #: places taken (SimPy's ``users``)
+        #: What a place granted to a waiting customer makes: with patience, a REQ (the condition
+        #: "granted or patience over" is met next); without, the customer enters (waiting on the request).
+        self.granting = [_GO if s.patience is None else _REQ for s in self.stores]
+        self.inside = [0 for _ in self.stores]  #: places taken (SimPy's ``users``; counted without a capacity too)
         self.queues: list[deque[int]] = [deque() for _ in self.stores]  #: waiting customers (cancelled ones linger)
         self.waiting = [0 for _ in self.stores]  #: customers really waiting
         self.granted: set[int] = set()  #: waiting customers given a place
@@ -118,7 +124,7 @@ class EventLoop:
         self.hold = forget_at  #: customers held before those no event needs are dropped
         self.forget_at = forget_at  #: customers held when they are next dropped
         #: Events due later: (time, priority, id, customer); priority 0 (URGENT) is an exit, 1 a timeout.
-        self.heap: list[tuple[int, int, int, int]] = []
+        self.heap: list[Entry] = [_TOP]
         self.now = start
         self.fifo: deque[tuple[int, int]] = deque()  #: events due now: (kind, customer or store)
         self.ids = itertools.count(1)  #: event ids, in scheduling order (0: the arrival process's start)
@@ -167,7 +173,7 @@ class EventLoop:
             self.waiting[s] -= 1
             self.inside[s] += 1
             self.granted.add(head)
-            self.fifo.append((_REQ, head))
+            self.fifo.append((self.granting[s], head))
 
     def _reject(self, c: int, now: int, kind: int) -> None:
         if kind == _TURNED_AWAY:
@@ -238,7 +244,9 @@ class EventLoop:
         t = self.start
         while t < self.end:
             t = min(t + window, self.end)
-            stop = next(self.ids)  # SimPy's stop event: URGENT at t, scheduled now
+            # SimPy's stop event: URGENT at t, scheduled now. At the run's end it comes before
+            # everything due then: exits at the end are not written, and nothing else happens then.
+            stop = next(self.ids) if t < self.end else -1
             self._run(t, stop)
             self._flush()
             yield from self.ready
@@ -250,114 +258,134 @@ class EventLoop:
     def _run(self, until: int, stop: int) -> None:
         """Process every event before the stop event ``(until, URGENT, stop)``.
 
-        Next is the earliest of the heap's top and the next arrival; but what
-        is due now (the FIFO) comes before anything due later. One loop with
-        the customers' steps written out and the state in locals: at a busy
-        store's million events a year, a method call and its attribute look-ups
-        per step were a third of the run.
+        Next is the earliest of the heap's top and the arrival process's
+        timeout, both compared as heap entries ``(time, priority, id, _)``; but
+        what is due now (the FIFO) comes before anything due later. The steps
+        of exits, patience running out and what is due now are written out here
+        with the state in locals: at a busy store's million events a year, a
+        method call and its attribute look-ups per step were a third of the run
+        (a call to drain the FIFO, a tenth of a queue's). The customers arriving
+        at one time are one call (:meth:`_arrivals`).
         """
         heap, fifo, met, granted, cancelled = self.heap, self.fifo, self.met, self.granted, self.cancelled
-        push, pop, popleft, later = heapq.heappush, heapq.heappop, self.fifo.popleft, fifo.append
-        new_id, load, flush = self.ids.__next__, self._load, self._flush
-        arrival, dwell, store, base = self.arrival, self.dwell, self.store, self.base
-        kinds, inside, capacity, waiting = self.kind, self.inside, self.capacity, self.waiting
-        patience, queues, end = self.patience, self.queues, self.end
+        pop, push, popleft, later, new_id = heapq.heappop, heapq.heappush, fifo.popleft, fifo.append, self.ids.__next__
+        arrive, flush, grant, reject = self._arrivals(until), self._flush, self._grant, self._reject
+        store, dwell, base, waiting, inside = self.store, self.dwell, self.base, self.waiting, self.inside
         doors, door_times = self.doors, self.door_times
-        now, at, arrival_eid, next_row = self.now, self.next_arrival, self.arrival_eid, self.next_row
+        now, next_row = self.now, self.next_row
+        timeout = (self.next_arrival, _TMO, self.arrival_eid, 0)  # the arrival process's next timeout (NORMAL)
+        last = (until, _LEAVE, stop, 0)  # the stop event (URGENT): ids are unique, so no entry equals it
         while True:
-            t, priority, eid, c = heap[0] if heap else _TOP
-            if t < at or (t == at and (priority == _LEAVE or eid < arrival_eid)):
-                if t == now or not fifo:
-                    if t > until or (t == until and (priority != _LEAVE or eid > stop)):
-                        break
-                    pop(heap)
-                    now = t
-                    if priority == _TMO:
-                        if c not in met:  # patience over first: the condition is met
-                            met.add(c)
-                            later((_COND, c))
+            top = heap[0]  # never empty: _TOP stays last
+            first = top < timeout
+            if fifo and (top[0] if first else timeout[0]) != now:
+                if now >= until:
+                    break  # what is due at the stop's time comes after the stop (NORMAL)
+                # Every event due now, in order (what they make is due now too). Nothing else can
+                # come between them: what is on the heap or arrives is due later (or came first).
+                while fifo:
+                    kind, x = popleft()
+                    if kind == _REL:
+                        grant(x)
                         continue
-                    # A customer's exit.
-                    s = store[c - base]
-                    kind = kinds[s]
-                    if kind != _PLAIN:
-                        inside[s] -= 1
-                        if kind == _QUEUE and waiting[s]:
-                            later((_REL, s))
-                    if t < end:
-                        doors.append(4 * c)
-                        door_times.append(t)
-                        if len(doors) >= COLLECT:
-                            flush()
-                    continue
-            elif at == now or not fifo:
-                if at >= until:
+                    if kind == _REQ:
+                        if x not in met:  # the first of "place granted" or "patience over"
+                            met.add(x)
+                            later((_COND, x))
+                        continue
+                    if kind == _COND and x not in granted:
+                        cancelled.add(x)
+                        waiting[store[x - base]] -= 1
+                        reject(x, now, _GAVE_UP)
+                        continue
+                    # Entering (_GO: granted without patience, waiting on the request itself; or
+                    # the condition met by the place).
+                    doors.append(4 * x + _ENTRY)
+                    door_times.append(now)
+                    push(heap, (now + dwell[x - base], _LEAVE, new_id(), x))
+                    if len(doors) >= COLLECT:
+                        flush()
+                continue
+            if first:
+                if top > last:
                     break
-                now = at
-                # The arrival process at ``now``: its next timeout, then every customer due now
-                # starting (their URGENT start events), in arrival order.
-                first = next_row
-                i = first - base + 1  # arrival[first - base] is due now
+                t, priority, _, c = pop(heap)
+                now = t
+                if priority == _TMO:
+                    if c not in met:  # patience over first: the condition is met
+                        met.add(c)
+                        later((_COND, c))
+                    continue
+                # A customer's exit (a store without a capacity counts its customers too, never
+                # has any waiting). At the run's end nothing is due at the end (see batches()).
+                s = store[c - base]
+                inside[s] -= 1
+                if waiting[s]:
+                    later((_REL, s))
+                doors.append(4 * c)
+                door_times.append(t)
+                if len(doors) >= COLLECT:
+                    flush()
+                continue
+            if timeout[0] >= until:
+                break
+            now, next_row, timeout = arrive(timeout[0], next_row)
+        self.now, self.next_row = now, next_row
+        self.next_arrival, _, self.arrival_eid, _ = timeout
+
+    def _arrivals(self, until: int) -> Callable[[int, int], tuple[int, int, Entry]]:
+        """The arrival process's step, as a closure over the state (for one :meth:`_run`:
+        ``base`` moves between runs). :meth:`_run` calls it about once a customer, and a
+        method's attribute look-ups at each call made the run a third slower."""
+        arrival, dwell, store, base, load = self.arrival, self.dwell, self.store, self.base, self._load
+        inside, capacity, waiting, kinds, queues = self.inside, self.capacity, self.waiting, self.kind, self.queues
+        doors, door_times, heap, new_id, patience = self.doors, self.door_times, self.heap, self.ids.__next__, self.patience
+        push, flush, reject, grant, no_more = heapq.heappush, self._flush, self._reject, self._grant, (_NEVER, _TMO, 0, 0)
+        fifo = self.fifo
+
+        def arrive(now: int, next_row: int) -> tuple[int, int, Entry]:
+            """The arrival process at ``now``: its next timeout, then every customer due now
+            starting (their URGENT start events), in arrival order; and again at the next
+            arrival time while nothing else comes first (nothing due now, nothing on the heap
+            before it, the stop not reached).
+
+            ``arrival[next_row - base]`` is due now. Returns the time of the last arrivals,
+            the first customer not arrived yet and the process's next timeout as a heap entry.
+            """
+            while True:
+                i = next_row - base + 1
                 while True:
                     n = len(arrival)
                     while i < n and arrival[i] == now:
                         i += 1
                     if i < n or not load():
                         break
-                next_row = base + i
-                if i < len(arrival):
-                    at, arrival_eid = arrival[i], new_id()
-                else:
-                    at = _NEVER
-                for c in range(first, next_row):
+                timeout = (arrival[i], _TMO, new_id(), 0) if i < len(arrival) else no_more
+                for c in range(next_row, base + i):
                     s = store[c - base]
-                    kind = kinds[s]
-                    if kind == _PLAIN or (inside[s] < capacity[s] and (kind == _LOSS or not waiting[s])):
-                        inside[s] += kind != _PLAIN
+                    if inside[s] < capacity[s] and not waiting[s]:  # (only a queue has customers waiting)
+                        inside[s] += 1
                         doors.append(4 * c + _ENTRY)
                         door_times.append(now)
                         push(heap, (now + dwell[c - base], _LEAVE, new_id(), c))
                         if len(doors) >= COLLECT:
                             flush()
-                    elif kind == _LOSS:
-                        self._reject(c, now, _TURNED_AWAY)
+                    elif kinds[s] == _LOSS:
+                        reject(c, now, _TURNED_AWAY)
                     else:  # queueing (a request not granted on the spot)
                         queues[s].append(c)
                         waiting[s] += 1
                         if inside[s] < capacity[s]:
-                            self._grant(s)  # the request's own try: the head of the queue may get a place
+                            grant(s)  # the request's own try: the head of the queue may get a place
                         wait = patience[s]
                         if wait is not None:
                             push(heap, (now + wait, _TMO, new_id(), c))
-                continue
-            if now >= until:
-                break  # what is due at the stop's time comes after the stop (NORMAL)
-            # Every event due now, in order (what they make is due now too). Nothing else can
-            # come between them: what is on the heap or arrives is due later (or came first).
-            while fifo:
-                kind, x = popleft()
-                if kind == _REL:
-                    self._grant(x)
-                    continue
-                if kind == _REQ and patience[store[x - base]] is not None:
-                    if x not in met:  # the first of "place granted" or "patience over"
-                        met.add(x)
-                        later((_COND, x))
-                    continue
-                if kind == _COND and x not in granted:
-                    s = store[x - base]
-                    cancelled.add(x)
-                    waiting[s] -= 1
-                    self._reject(x, now, _GAVE_UP)
-                    continue
-                # Entering: granted without patience (waiting on the request itself), or the
-                # condition met by the place.
-                doors.append(4 * x + _ENTRY)
-                door_times.append(now)
-                push(heap, (now + dwell[x - base], _LEAVE, new_id(), x))
-                if len(doors) >= COLLECT:
-                    flush()
-        self.now, self.next_arrival, self.arrival_eid, self.next_row = now, at, arrival_eid, next_row
+                next_row = base + i
+                if fifo or heap[0] < timeout or timeout[0] >= until:
+                    return now, next_row, timeout
+                now = timeout[0]
+
+        return arrive
 
     def _forget(self) -> None:
         """Drop the customers no event refers to any more."""

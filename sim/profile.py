@@ -63,7 +63,7 @@ import tomli_w
 from sim.calendar import Calendar, calendar_from_mapping
 from sim.dwell import DEFAULT_DWELL, Dwell
 from sim.dwell_file import dwell_from_mapping, dwell_to_mapping
-from sim.errors import ProfileError, read_toml
+from sim.errors import ProfileError, checked_keys, read_toml
 from sim.groups import Groups, groups_from_mapping
 from sim.limits import CUSTOMERS_PER_DAY, WEIGHT
 from sim.numbers import plain as _num
@@ -279,13 +279,9 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "profile") -> Pr
     """Build and validate a profile from parsed TOML (or any mapping)."""
     known = {"name", "slots", "weights", "baseline", "closed", "closures", "special", "seasonality", "dwell", "groups", "sensor",
              "scenarios"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ProfileError(f"{_at(source)}unknown key {unknown[0]!r}; accepted keys are {sorted(known)}")
-    if "slots" not in data:
-        raise ProfileError(f"{_at(source)}missing key 'slots' (a list of 'HH:MM' slot starts)")
-    if "weights" not in data:
-        raise ProfileError(f"{_at(source)}missing table [weights] (one list of weights per weekday)")
+    checked_keys(data, known, lambda name: f"{_at(source)}unknown key {name!r}; accepted keys are {sorted(known)}",
+                 {"slots": f"{_at(source)}missing key 'slots' (a list of 'HH:MM' slot starts)",
+                  "weights": f"{_at(source)}missing table [weights] (one list of weights per weekday)"})
     raw_slots = data["slots"]
     if not isinstance(raw_slots, list):
         raise ProfileError(f"{_at(source)}slots must be a list of 'HH:MM' strings")

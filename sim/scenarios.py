@@ -156,15 +156,28 @@ def _longest(kind: str) -> Range:
     return OFFLINE_MINUTES if kind == "counter_offline" else MINUTES
 
 
+def _needs_second(table: Mapping[str, Any], key: str, kind: str, fixed: bool) -> bool:
+    """Whether the scenario's way of saying when (at a fixed time, or drawn at a rate) goes on
+    to its second key (``end``, ``minutes``; an early closure has none). The other way's second
+    key is refused, and this way's, when needed, required: one line each."""
+    second, other = ("end", "minutes") if fixed else ("minutes", "end")
+    if other in table:
+        way = "a scenario drawn at a rate (per_month)" if fixed else "a scenario at a fixed time (start)"
+        raise ProfileError(f"{key}.{other}: only for {way}; give {second} instead")
+    if kind == "early_closure":
+        return False
+    if second not in table:
+        needs = (f"a {kind} at a fixed time needs its end 'YYYY-MM-DDTHH:MM'" if fixed
+                 else f"a drawn {kind} needs its length, {MINUTES.accepts()}")
+        raise ProfileError(f"{key}.{second}: missing; {needs}")
+    return True
+
+
 def _fixed(table: Mapping[str, Any], key: str, kind: str) -> dict[str, Any]:
     """``start`` and ``end`` (an early closure: ``start`` only), local times."""
     start = _local_time(table["start"], f"{key}.start")
-    if "minutes" in table:
-        raise ProfileError(f"{key}.minutes: only for a scenario drawn at a rate (per_month); give end instead")
-    if kind == "early_closure":
+    if not _needs_second(table, key, kind, fixed=True):
         return {"start": start}
-    if "end" not in table:
-        raise ProfileError(f"{key}.end: missing; a {kind} at a fixed time needs its end 'YYYY-MM-DDTHH:MM'")
     end = _local_time(table["end"], f"{key}.end")
     most = _longest(kind).high
     if not 1 <= (end - start).total_seconds() / 60 <= most:
@@ -175,12 +188,8 @@ def _fixed(table: Mapping[str, Any], key: str, kind: str) -> dict[str, Any]:
 def _drawn(table: Mapping[str, Any], key: str, kind: str) -> dict[str, Any]:
     """``per_month`` and ``minutes`` (an early closure: ``per_month`` only)."""
     per_month = PER_MONTH.check(table["per_month"], f"{key}.per_month", ProfileError)
-    if "end" in table:
-        raise ProfileError(f"{key}.end: only for a scenario at a fixed time (start); give minutes instead")
-    if kind == "early_closure":
+    if not _needs_second(table, key, kind, fixed=False):
         return {"per_month": per_month}
-    if "minutes" not in table:
-        raise ProfileError(f"{key}.minutes: missing; a drawn {kind} needs its length, {MINUTES.accepts()}")
     return {"per_month": per_month, "minutes": _longest(kind).check(table["minutes"], f"{key}.minutes", ProfileError)}
 
 

@@ -30,3 +30,22 @@ def test_the_script_finds_a_cycle(tmp_path: Path) -> None:
     known = {"producer", "producer.a", "producer.b"}
     assert import_cycles.imports("producer.b", package / "b.py", known) == {"producer", "producer.a"}
     assert import_cycles.imports("producer.a", package / "a.py", known) == {"producer.b"}
+
+
+def test_type_only_imports_are_counted_apart(tmp_path: Path) -> None:
+    """``--types`` prints the circles closed by ``if TYPE_CHECKING:`` imports, marked, exit 0."""
+    result = subprocess.run([sys.executable, str(SCRIPT), "--types"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(line.endswith("  (type-only)") for line in result.stdout.splitlines()), result.stdout
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import import_cycles
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    package = tmp_path / "producer"
+    package.mkdir()
+    (package / "a.py").write_text("from typing import TYPE_CHECKING\nimport producer.c\n"
+                                  "if TYPE_CHECKING:\n    from producer.b import x\n")
+    known = {"producer", "producer.a", "producer.b", "producer.c"}
+    assert import_cycles.imports("producer.a", package / "a.py", known) == {"producer.c"}
+    assert import_cycles.imports("producer.a", package / "a.py", known, type_only=True) == {"producer.b"}

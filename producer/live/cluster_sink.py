@@ -36,7 +36,7 @@ from redis.retry import Retry
 from producer.live.faults import ID_TOO_SMALL, TRANSIENT, refused_for_now
 from producer.live.redis_commands import Commands, Delegating
 from producer.live.redis_sink import Packer, pack_command
-from producer.live.sink import Command, Entry, RedisError, Refused, reply_text
+from producer.live.sink import Command, Entry, RedisError, Refused, RoundTrip, reply_text
 
 log = logging.getLogger("producer.live.cluster_sink")
 
@@ -51,7 +51,7 @@ return #ARGV
 """
 
 
-class ClusterSink(Delegating):
+class ClusterSink(Delegating, RoundTrip):
     """The run's streams on a Redis Cluster (any number of streams, each on its slot's primary): a :class:`~producer.live.sink.Sink`.
 
     Shares the plain commands (:class:`~producer.live.redis_commands.Commands`, on the
@@ -232,11 +232,6 @@ class ClusterSink(Delegating):
                 raise Refused(reply_text(first_error))
             raise RedisError(f"Redis at {self.where} refused a write: {reply_text(first_error)}")
         return sorted(repeated)
-
-    def write(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> list[int]:
-        """:meth:`send` and :meth:`receive`: one round trip."""
-        self.send(entries, extra)
-        return self.receive()
 
     @property
     def in_flight(self) -> bool:

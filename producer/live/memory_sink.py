@@ -32,7 +32,7 @@ from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from producer.live.sink import ZERO_ID, Command, Entry, RedisError, Refused, StreamId
+from producer.live.sink import ZERO_ID, Command, Entry, RedisError, Refused, RoundTrip, StreamId
 
 
 class Fault(enum.Enum):
@@ -49,7 +49,7 @@ class Injected:
     count: int = 0  #: PARTIAL: how many of the batch's entries are applied
 
 
-class MemorySink:
+class MemorySink(RoundTrip):
     """The run's streams and hashes in memory (see the module's doc)."""
 
     def __init__(self, streams: Sequence[str], maxlen: int = 1_000_000, where: str = "memory") -> None:
@@ -137,10 +137,6 @@ class MemorySink:
         if self.on_reply is not None:
             self.on_reply()
         return outcome
-
-    def write(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> list[int]:
-        self.send(entries, extra)
-        return self.receive()
 
     @property
     def in_flight(self) -> bool:

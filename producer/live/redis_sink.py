@@ -32,7 +32,7 @@ from redis.retry import Retry
 from producer.live.clock_push import ClockPush
 from producer.live.faults import refused_for_now
 from producer.live.redis_commands import Commands, Delegating
-from producer.live.sink import Command, Entry, NotYet, RedisError, Refused, StreamId, reply_text
+from producer.live.sink import Command, Entry, NotYet, RedisError, Refused, RoundTrip, StreamId, reply_text
 from producer.live.writer import Batch, Writer
 
 __all__ = ["Entry", "NotYet", "Packer", "RedisError", "RedisSink", "Refused", "StreamId", "pack_command", "reply_text"]
@@ -84,7 +84,7 @@ class Packer:
         ])
 
 
-class RedisSink(Delegating):
+class RedisSink(Delegating, RoundTrip):
     """The run's streams and keys on one Redis (a :class:`~producer.live.sink.Sink`).
 
     Plain commands go through :class:`~producer.live.redis_commands.Commands`,
@@ -237,11 +237,6 @@ class RedisSink(Delegating):
                 raise Refused(reply_text(batch.refusal))
             raise RedisError(f"Redis at {self.where} refused a write: {reply_text(batch.refusal)}")
         return batch.repeated
-
-    def write(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> list[int]:
-        """:meth:`send` and :meth:`receive`: one round trip."""
-        self.send(entries, extra)
-        return self.receive()
 
     @property
     def in_flight(self) -> bool:

@@ -69,6 +69,21 @@ def reply_text(exc: BaseException) -> str:
 Command = Sequence[bytes | str | int]
 
 
+class RoundTrip:
+    """A sink's :meth:`write`: :meth:`send` and :meth:`receive`, one round trip (the same for every sink)."""
+
+    def send(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> None:
+        raise NotImplementedError
+
+    def receive(self) -> list[int]:
+        raise NotImplementedError
+
+    def write(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> list[int]:
+        """:meth:`send` and :meth:`receive`: one round trip."""
+        self.send(entries, extra)
+        return self.receive()
+
+
 class Sink(Protocol):
     """The run's streams and keys, wherever they are kept.
 
