@@ -56,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,14 +75,18 @@ BEHIND = re.compile(r"behind schedule by ([\d.]+) s")
 BACKFILLED = re.compile(r"backfilled (\d+) entries in ([\d.]+) s \((\d+) entries/s\)")
 TICKS = os.sysconf("SC_CLK_TCK")
 NAN = float("nan")
-#: ``python -c`` of a traced producer: ``tracemalloc`` from the first import; SIGUSR1 writes the bytes traced.
+#: ``python -c`` of a traced producer: ``tracemalloc`` from the first import; SIGUSR1 writes the bytes traced
+#: (and a snapshot beside them, for where they were allocated).
 TRACED = """
 import gc, os, runpy, signal, sys, tracemalloc
-tracemalloc.start()
+tracemalloc.start(4)
 def report(*_):
     gc.collect()
-    with open(os.environ["BENCH_TRACE_OUT"], "w") as out:
-        out.write(str(tracemalloc.get_traced_memory()[0]))
+    out = os.environ["BENCH_TRACE_OUT"]
+    tracemalloc.take_snapshot().dump(out + ".snapshot")
+    with open(out + ".tmp", "w") as f:
+        f.write(str(tracemalloc.get_traced_memory()[0]))
+    os.replace(out + ".tmp", out)
 signal.signal(signal.SIGUSR1, report)
 sys.argv = ["python -m producer", *sys.argv[1:]]
 runpy.run_module("producer", run_name="__main__", alter_sys=True)
@@ -105,6 +110,7 @@ class Figures:
     behind: float = 0.0  # seconds behind schedule when the model started (its warning), 0 if never
     to_schedule: float = NAN  # wall seconds from its start to back on schedule
     traced: int = 0  # bytes traced by tracemalloc on the clock (a traced run)
+    snapshot: Path | None = None  # where its tracemalloc snapshot is
     lines: list[str] = field(default_factory=list)
 
 
@@ -173,7 +179,7 @@ class Producer:
         self.proc.send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + bound
         while time.monotonic() < deadline:
-            if self.trace.exists() and self.trace.read_text():
+            if self.trace.exists():
                 return int(self.trace.read_text())
             time.sleep(0.05)
         raise SystemExit("a traced producer did not report its memory")
@@ -247,6 +253,9 @@ def produce(url: str, stores: Path, per_store: bool, steady: float, fresh: bool,
                 p.proc.kill()
     fig = combine(figs)
     fig.traced = traced
+    if trace:
+        fig.snapshot = trace.with_name(f"{trace.name}-{stores.stem}.snapshot")
+        Path(f"{trace}.snapshot").replace(fig.snapshot)
     return fig
 
 
@@ -300,7 +309,8 @@ def table(title: str, chain: Figures, pair: Figures, again: Figures | None, rb: 
     row("lateness p99", chain.p99_ms, pair.p99_ms, "ms")
     row("lateness max", chain.max_ms, pair.max_ms, "ms")
     row("CPU share of a core", 100 * chain.cpu_share, 100 * pair.cpu_share, "%")
-    row("CPU per event", 1e6 * chain.cpu_share / chain.events_per_s, 1e6 * pair.cpu_share / pair.events_per_s, "us")
+    row("CPU per event", 1e6 * _ratio(chain.cpu_share, chain.events_per_s), 1e6 * _ratio(pair.cpu_share,
+        pair.events_per_s), "us")
     row("RSS", chain.rss_mb, pair.rss_mb, "MB")
     print(f"{'RSS per store':<44} {chain.rss_mb * 2**20 / stores:>12,.0f} {'':>12} {'':>8}  bytes (all of it)")
     if again is None:
@@ -343,7 +353,25 @@ def one_redis(args: argparse.Namespace, folder: Path) -> Figures:
     traced = (large.traced - small.traced) / max(1, args.stores - half)
     print(f"{'Python state per store (tracemalloc)':<44} {traced:>12,.0f} {'':>12} {'':>8}  bytes "
           f"({half:,} stores: {small.traced / 2**20:.1f} MB traced, {args.stores:,}: {large.traced / 2**20:.1f} MB)")
+    if small.snapshot and large.snapshot:
+        where_per_store(small.snapshot, large.snapshot, args.stores - half)
     return pair
+
+
+def where_per_store(small: Path, large: Path, added: int, top: int = 8) -> None:
+    """The allocation sites (file:line, the innermost frame of the project, else the innermost) that grow most
+    per store added, in bytes per store."""
+    diff = tracemalloc.Snapshot.load(str(large)).compare_to(tracemalloc.Snapshot.load(str(small)), "traceback")
+    sites: dict[str, float] = {}
+    for stat in diff:
+        frames = list(stat.traceback)
+        ours = next((fr for fr in reversed(frames) if "/sim/" in fr.filename or "/producer/" in fr.filename),
+                    frames[-1])  # frames run from the oldest call to the allocation
+        name = f"{Path(ours.filename).parent.name}/{Path(ours.filename).name}:{ours.lineno}"
+        sites[name] = sites.get(name, 0.0) + stat.size_diff / added
+    print("  of which (bytes per store, where allocated):")
+    for name, size in sorted(sites.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {size:>10,.0f}  {name}")
 
 
 def on_cluster(args: argparse.Namespace, folder: Path, pair: Figures | None) -> None:
