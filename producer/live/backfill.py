@@ -273,7 +273,7 @@ class Pipes:
 def backfill(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: Sink,
     outbox: Outbox, layout: StreamLayout | None = None, rejected: bool = False, quiet: QuietTimes | None = None,
-    interval: int | None = None,
+    interval: int | None = None, timeout: float | None = None,
 ) -> int:
     """Write what is due already (vectorized or exact engine), if far enough behind; returns the entries written.
 
@@ -282,7 +282,9 @@ def backfill(
     ``rejected``: the door events include the customers who never got in (``WRITE_REJECTED``).
     ``quiet`` notes the instants the model may start at afterwards (stores with a capacity: :mod:`~producer.live.catchup`).
 
-    Afterwards the outbox has re-read the streams' tops (the model continues from them).
+    Afterwards the outbox has re-read the streams' tops (the model continues from them). ``timeout``
+    (``REDIS_CONNECT_TIMEOUT``, ``None`` = for ever) bounds that re-read's wait for a Redis lost meanwhile:
+    after it, the last connection error is raised (the run stops with one line, as at start).
     """
     now = due_now(pace)
     if now is None:
@@ -309,7 +311,8 @@ def backfill(
     began = time.monotonic()
     per_store = layout.per_store
     written = _write(sink, outbox, per_store, lambda pipes: _write_all(made, last, outbox, pipes),
-                     then=(lambda: None) if layout.sensor else (lambda: _note_the_end(quiet, end, until, outbox)))
+                     then=(lambda: None) if layout.sensor else (lambda: _note_the_end(quiet, end, until, outbox)),
+                     timeout=timeout)
     for i, n in enumerate(written):
         outbox.written[i] += n
     total = sum(written)
@@ -348,9 +351,9 @@ def _made(
 
 
 def _write(sink: Sink, outbox: Outbox, gather: bool, write: Callable[[Pipes], None],
-           then: Callable[[], None]) -> list[int]:
+           then: Callable[[], None], timeout: float | None = None) -> list[int]:
     """``write`` on the sink's pipes, ``then`` once all is answered; whatever fails, check what Redis holds
-    after it. The entries written, per stream.
+    after it (waiting up to ``timeout`` seconds for Redis). The entries written, per stream.
 
     A failure (the connection, a refusal, ``MOVED``) stops the backfill: the
     model continues from the streams' tops, as after a restart.
@@ -373,11 +376,12 @@ def _write(sink: Sink, outbox: Outbox, gather: bool, write: Callable[[Pipes], No
         if pipes is not None:
             pipes.finish()
             pipes.close()
-    return _settle(outbox, pipes, len(sink.streams))
+    return _settle(outbox, pipes, len(sink.streams), timeout)
 
 
-def _settle(outbox: Outbox, pipes: Pipes | None, streams: int) -> list[int]:
-    """Re-read the tops (waiting for Redis); what of the unanswered pipelines Redis holds must be as sent.
+def _settle(outbox: Outbox, pipes: Pipes | None, streams: int, timeout: float | None = None) -> list[int]:
+    """Re-read the tops (waiting up to ``timeout`` seconds for Redis, ``None`` = for ever); what of the
+    unanswered pipelines Redis holds must be as sent.
 
     The entries written, per stream: those answered, and those Redis holds
     although their replies were lost (checked present as sent, or trimmed).
@@ -389,12 +393,12 @@ def _settle(outbox: Outbox, pipes: Pipes | None, streams: int) -> list[int]:
     held: list[Entry] = []
 
     def check() -> None:
-        outbox.reread()  # the tops, as at start (waiting for Redis): the model's replay checks them again
+        outbox.reread(timeout)  # the tops, as at start (waiting for Redis): the model's replay checks them again
         held[:] = [e for e in unconfirmed if e.id <= outbox.last_ids[e.stream]]
         if held:
             outbox.check_held(held)  # present as sent (or trimmed), or the run stops: nothing lost unseen
 
-    retrying(check, "checking what the backfill wrote", outbox.waker.wait)  # Redis lost again meanwhile
+    retrying(check, "checking what the backfill wrote", outbox.waker.wait, timeout)  # Redis lost again meanwhile
     for e in held:
         written[e.stream] += 1
     return written

@@ -144,14 +144,20 @@ class ClusterSink(Delegating, RoundTrip):
             raise
 
     def delete_streams(self) -> None:
-        for name in self.streams:
-            self.commands.call(self.client.delete, name)
+        """``DEL`` of each stream, pipelined per primary."""
+        for name, reply in zip(self.streams, self.commands.each([("delete", (name,)) for name in self.streams]),
+                               strict=True):
+            if isinstance(reply, ResponseError):
+                self.commands.refused(reply, name, f"DEL {name} on {self.where}")
 
     def replace_streams(self) -> list[tuple[str, str]]:
-        """Delete the streams, keeping their consumer groups: per stream in one script (one slot each)."""
+        """Delete the streams, keeping their consumer groups: per stream in one script (one slot each), the
+        scripts pipelined per primary."""
         groups = self.commands.consumer_groups()
-        for name in self.streams:
-            self.commands.call(self.client.eval, _REPLACE, 1, name, *[g for s, g in groups if s == name])
+        calls = [(name, [g for s, g in groups if s == name]) for name in self.streams]
+        for name, reply in zip(self.streams, self.commands.eval_each(_REPLACE, calls), strict=True):
+            if isinstance(reply, ResponseError):
+                self.commands.refused(reply, name, f"EVAL (replace {name}) on {self.where}")
         return groups
 
     def clock_reader(self, key: str, db: int) -> Any:

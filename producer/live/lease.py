@@ -168,9 +168,15 @@ class LeaseGroup:
                     return
 
     def release(self) -> None:
-        """Stop renewing and delete every lease still ours."""
+        """Stop renewing and delete every lease still ours (batched as the renewals are)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
-        for lease in self.leases:
-            lease.release()
+        if self.eval_each is None:
+            for lease in self.leases:
+                lease.release()
+            return
+        try:
+            self.eval_each(_RELEASE, [(lease.key, [lease.token]) for lease in self.leases])
+        except (redis.RedisError, RedisError):
+            pass  # they expire by themselves

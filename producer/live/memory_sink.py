@@ -204,9 +204,10 @@ class MemorySink(RoundTrip):
         for key in keys:
             self.hashes.setdefault(key, {}).update(values)
 
-    def delete_hash(self, key: str) -> None:
+    def delete_hashes(self, keys: Sequence[str]) -> None:
         self._up()
-        self.hashes.pop(key, None)
+        for key in keys:
+            self.hashes.pop(key, None)
 
     # -- what needs a real Redis ----------------------------------------------------------------
 

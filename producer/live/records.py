@@ -64,5 +64,4 @@ class RunRecords:
         self.sink.write_hashes(self.keys, state.to_hash())
 
     def delete(self) -> None:
-        for key in self.keys:
-            self.sink.delete_hash(key)
+        self.sink.delete_hashes(self.keys)

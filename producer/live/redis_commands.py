@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
-from redis.exceptions import AskError, ResponseError
+from redis.exceptions import AskError, ClusterDownError, ResponseError, TryAgainError
 
 from producer.live.faults import refused_for_now
 from producer.live.sink import ZERO_ID, Entry, RedisError, Refused, StreamId, parse_id, reply_text
@@ -100,16 +100,48 @@ class Commands:
     def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         """``EVAL script 1 key *args`` for each ``(key, args)``: each reply or its ``ResponseError``.
 
-        Pipelined on one Redis; one at a time on a cluster (its pipeline takes no scripts).
+        Pipelined: on one Redis in pipelines of :data:`PIPELINE`; on a cluster in
+        pipelines to each key's primary (:meth:`_eval_by_node`). A chain's
+        leases and run records cost a few round trips per primary, not one per store.
         """
         if not self.cluster:
             return self.each([("eval", (script, 1, key, *args)) for key, args in calls])
-        out: list[Any] = []
-        for key, args in calls:
-            try:
-                out.append(self.call(self.client().eval, script, 1, key, *args))
-            except ResponseError as exc:
-                out.append(exc)
+        return self._eval_by_node(script, calls)
+
+    def _eval_by_node(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """The cluster's :meth:`eval_each`: the calls grouped by the primary of each key's slot (the cluster
+        client's slot table), each group in plain pipelines on that node's connection.
+
+        A reply saying the slot is elsewhere or busy for now (``MOVED``, ``ASK``,
+        ``TRYAGAIN``, ``CLUSTERDOWN``: a resharding or failover meanwhile) is
+        sent again on its own through the cluster client, which follows it and
+        re-reads its slot table.
+        """
+        client = self.client()
+        nodes: dict[str, tuple[Any, list[int]]] = {}
+        for i, (key, _) in enumerate(calls):
+            node = self.call(client.get_node_from_key, key)
+            nodes.setdefault(node.name, (node, []))[1].append(i)
+        out: list[Any] = [None] * len(calls)
+        for node, todo in nodes.values():
+            for lo in range(0, len(todo), PIPELINE):
+                part = todo[lo:lo + PIPELINE]
+                pipe = node.redis_connection.pipeline(transaction=False)
+                for i in part:
+                    pipe.eval(script, 1, calls[i][0], *calls[i][1])
+                try:
+                    replies = self.call(pipe.execute, raise_on_error=False)
+                except (redis.ConnectionError, redis.TimeoutError):
+                    _reread_slots(client)  # a primary lost (a failover?): the caller's retry asks the new one
+                    raise
+                for i, reply in zip(part, replies, strict=True):
+                    out[i] = reply
+        for i, reply in enumerate(out):
+            if isinstance(reply, (AskError, TryAgainError, ClusterDownError)):
+                try:
+                    out[i] = self.call(client.eval, script, 1, calls[i][0], *calls[i][1])
+                except ResponseError as exc:
+                    out[i] = exc
         return out
 
     # -- the streams -----------------------------------------------------------------------------
@@ -162,8 +194,13 @@ class Commands:
     def consumer_groups(self) -> list[tuple[str, str]]:
         """Every consumer group on the streams, as ``(stream, group)``."""
         groups = []
-        for name in self.streams:
-            groups += [(name, _text(info["name"])) for info in self.info("GROUPS", name) or []]
+        for name, infos in zip(self.streams, self.each([("xinfo_groups", (name,)) for name in self.streams]),
+                               strict=True):
+            if isinstance(infos, ResponseError):
+                if "no such key" in str(infos).lower():
+                    continue
+                self.refused(infos, name, f"XINFO GROUPS {name} on {self.where}")
+            groups += [(name, _text(info["name"])) for info in infos]
         return groups
 
     # -- hashes (run records) --------------------------------------------------------------------
@@ -192,8 +229,19 @@ class Commands:
             if isinstance(reply, ResponseError):
                 self.refused(reply, key, f"HSET {key} on {self.where}")
 
-    def delete_hash(self, key: str) -> None:
-        self.call(self.client().delete, key)
+    def delete_hashes(self, keys: Sequence[str]) -> None:
+        """``DEL`` of each key, pipelined (a chain's run records, ``--fresh``)."""
+        for key, reply in zip(keys, self.each([("delete", (key,)) for key in keys]), strict=True):
+            if isinstance(reply, ResponseError):
+                self.refused(reply, key, f"DEL {key} on {self.where}")
+
+
+def _reread_slots(client: Any) -> None:
+    """Re-read a cluster client's slot table, if a node answers (else its next command tries again)."""
+    try:
+        client.nodes_manager.initialize()
+    except (redis.RedisError, redis.exceptions.RedisClusterException):
+        pass
 
 
 def _text(value: bytes | str) -> str:
@@ -235,5 +283,5 @@ class Delegating:
     def write_hashes(self, keys: Sequence[str], values: dict[str, str]) -> None:
         self.commands.write_hashes(keys, values)
 
-    def delete_hash(self, key: str) -> None:
-        self.commands.delete_hash(key)
+    def delete_hashes(self, keys: Sequence[str]) -> None:
+        self.commands.delete_hashes(keys)

@@ -345,7 +345,7 @@ class LiveRun:
         quiet = QuietTimes(stores, state.sim_start)
         before = layout.total(outbox.written, SESSIONS)
         if backfill(state.seed, stores, state.sim_start, run.end, run.pace, self.sink, outbox, layout,
-                    sections.run.write_rejected, quiet, interval):
+                    sections.run.write_rejected, quiet, interval, self.timeout):
             outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
         return outbox, layout.total(outbox.written, SESSIONS) - before, quiet
 
