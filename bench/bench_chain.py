@@ -195,6 +195,8 @@ class Producer:
             raise SystemExit("no final line:\n" + "\n".join(fig.lines[-20:]))
         sessions, doors, _, p99, most = final.groups()
         fig.events = int(sessions.replace(",", "")) + int(doors.replace(",", ""))
+        if not fig.events:  # nothing written on the clock: show why (its last lines)
+            print("a producer wrote nothing; its last lines:\n  " + "\n  ".join(fig.lines[-8:]), flush=True)
         fig.p99_ms, fig.max_ms = float(p99), float(most)
         filled = next((BACKFILLED.search(ln) for ln in fig.lines if BACKFILLED.search(ln)), None)
         if filled is not None:
