@@ -136,7 +136,13 @@ class Foreign(Exception):
 
 
 class Pipe:
-    """Pre-encoded XADD pipelines on a connection of their own (to one Redis, or one primary); a thread reads the replies."""
+    """Pre-encoded XADD pipelines on a connection of their own (to one Redis, or one primary); a thread reads the replies.
+
+    The connection is never reopened: what Redis holds of the pipelines sent
+    on it is a prefix of them, the gap-free prefix :func:`_settle` checks. A
+    pipeline sent on a new connection after the old one died would land
+    above entries lost with the old one.
+    """
 
     def __init__(self, sink: Sink, pool: Any) -> None:
         self.sink, self.pool = sink, pool
@@ -189,7 +195,11 @@ class Pipe:
                         return
                     due = self._replies[k]
                 for _ in range(due):
-                    self.conn.read_response()  # raises a refusal (a ResponseError) or a lost connection
+                    # Raises a refusal (a ResponseError) or a lost connection. The connection is left
+                    # open on a failure: redis-py would close it, and the sender's next
+                    # send_packed_command would open a new one, on which Redis writes that pipeline
+                    # above the entries lost with the old one (a gap).
+                    self.conn.read_response(disconnect_on_error=False)
                 k += 1
                 self.confirmed = k
                 self.slots.release()
