@@ -137,9 +137,11 @@ class LabelPump:
 
 def label_columns(entries: Sequence[Entry]) -> list[Column]:
     """Entries (each stream's in id order) as one backfill column per stream."""
+    by_stream: dict[int, list[Entry]] = {}
+    for e in entries:
+        by_stream.setdefault(e.stream, []).append(e)
     out = []
-    for stream in sorted({e.stream for e in entries}):
-        mine = [e for e in entries if e.stream == stream]
+    for stream, mine in sorted(by_stream.items()):
         out.append(Column(stream, np.array([e.ms for e in mine], dtype=np.int64),
                           np.array([e.seq for e in mine], dtype=np.int64), [e.data for e in mine],
                           [e.key for e in mine]))
