@@ -200,7 +200,7 @@ def test_a_webhook_without_a_sensor_is_one_line(redis_server: RedisServer) -> No
 
 
 def test_a_password_in_the_url_is_masked_in_messages() -> None:
-    poster = Poster("https://user:hunter2@example.invalid/counts", SECRET, 1.0, threading.Event())
+    poster = Poster("https://user:hunter2@example.invalid/counts", SECRET, 1.0, threading.Event(), 0.5, 30.0)
     assert "hunter2" not in poster.where and poster.where.startswith("https://user:***@")
     body = b'[{"in":1}]'
     headers = poster.headers(body, 1)

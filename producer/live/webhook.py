@@ -45,8 +45,6 @@ log = logging.getLogger("producer.live.webhook")
 KEY_HEADER = "Idempotency-Key"
 SIGNATURE_HEADER = "X-Foot-Traffic-Signature"
 RECORDS_HEADER = "X-Foot-Traffic-Records"
-#: The retry delays by default: the first about this long, doubling, capped (seconds; the two settings).
-RETRY_FIRST, RETRY_MOST = 0.5, 30.0
 
 
 def body_of(lines: Sequence[bytes]) -> bytes:
@@ -74,10 +72,14 @@ class RelayStopped(Exception):
 
 
 class Poster:
-    """POSTs batches to one URL, signed, each retried with backoff until a 2xx answer."""
+    """POSTs batches to one URL, signed, each retried with backoff until a 2xx answer.
+
+    ``first`` and ``most``: the retry delays' start and cap in seconds
+    (``WEBHOOK_RETRY_FIRST``, ``WEBHOOK_RETRY_MAX``; their defaults are the settings').
+    """
 
     def __init__(self, url: str, secret: str, timeout: float, stop: threading.Event,
-                 first: float = RETRY_FIRST, most: float = RETRY_MOST) -> None:
+                 first: float, most: float) -> None:
         self.url, self.timeout, self.stop = url, timeout, stop
         self.where = mask_secrets(url)  #: the URL as messages show it (a password in it masked)
         self._secret = secret
