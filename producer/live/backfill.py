@@ -20,10 +20,12 @@ the wall clock paces the run this module writes them instead:
   :class:`~producer.live.emitter.Emitter` numbers them, and the JSON lines
   of :meth:`~sim.batch.SessionColumns.json_lines` (the bytes the model's
   events give);
-- pre-encoded ``XADD`` pipelines sent back to back on a connection of their
-  own (redis-py's ``send_packed_command``) while a reader thread reads the
-  replies with redis-py's parser (``read_response``, hiredis), up to
-  :data:`IN_FLIGHT` of them in flight.
+- pre-encoded pipelines of appends (:mod:`~producer.live.append`: one
+  atomic step per stream and chunk, each onto the top the one before left)
+  sent back to back on a connection of their own (redis-py's
+  ``send_packed_command``) while a reader thread reads the replies with
+  redis-py's parser (``read_response``, hiredis), up to :data:`IN_FLIGHT` of
+  them in flight.
 
 With ``STREAM_PER_STORE=1`` each batch is split by store: store ``k``'s
 sessions and door events go to its set of the run's stream layout, each stream
@@ -53,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from producer.live.append import LOAD
 from producer.live.catchup import Column, QuietTimes, due_batches, sequence, store_index
 from producer.live.faults import retrying
 from producer.live.labels import LabelSource, label_columns
@@ -136,7 +139,7 @@ class Foreign(Exception):
 
 
 class Pipe:
-    """Pre-encoded XADD pipelines on a connection of their own (to one Redis, or one primary); a thread reads the replies.
+    """Pre-encoded pipelines of appends on a connection of their own (to one Redis, or one primary); a thread reads the replies.
 
     The connection is never reopened: what Redis holds of the pipelines sent
     on it is a prefix of them, the gap-free prefix :func:`_settle` checks. A
@@ -157,16 +160,26 @@ class Pipe:
         self._reader = threading.Thread(target=self._read, name="backfill-replies", daemon=True)
         self._reader.start()
 
-    def send(self, cols: list[Column]) -> None:
-        """Send one pipeline: the columns' entries (of one stream, or of several on this Redis), in order."""
+    def send(self, cols: list[Column], after: list[StreamId]) -> None:
+        """Send one pipeline: an append per column (of one stream, or of several on this Redis), in order.
+
+        ``after``: each stream's top before this pipeline (the last id of its
+        previous append, or the top read at the start), updated here. Each
+        append writes only onto that top: one refused (out of memory, a
+        replica) leaves its stream's later appends unwritten too (``GAP``),
+        so what Redis holds of a stream is always a prefix of what was sent.
+        """
         self.slots.acquire()
         if self.error is not None:
             self.slots.release()
             raise self.error
-        packed = [self.sink.pack_columns(c.stream, c.ms, c.seq, c.data, c.key) for c in cols]
+        packed = [] if self.sent else [LOAD]  # the script, in this connection's server's cache
+        for c in cols:
+            packed.append(self.sink.pack_columns(c.stream, c.ms, c.seq, c.data, c.key, after[c.stream]))
+            after[c.stream] = (int(c.ms[-1]), int(c.seq[-1]))
         with self._more:
+            self._replies.append(len(packed))
             self.sent.append(cols)
-            self._replies.append(sum(len(c) for c in cols))
             self._more.notify()
         self.conn.send_packed_command(packed, check_health=False)
 
@@ -218,8 +231,10 @@ class Pipes:
     column (a whole batch's stream, up to CHUNK entries) is a pipeline.
     """
 
-    def __init__(self, sink: Sink, gather: bool = False) -> None:
+    def __init__(self, sink: Sink, tops: Sequence[StreamId], gather: bool = False) -> None:
         self.gather = gather
+        #: Each stream's top once what was sent so far is written: where its next append goes.
+        self.after = list(tops)
         targets = sink.stream_pools()
         self.by_node: dict[str, Pipe] = {}
         try:
@@ -245,11 +260,11 @@ class Pipes:
             raise error
         pipe = self.of_stream[col.stream]
         if not self.gather:
-            pipe.send([col])
+            pipe.send([col], self.after)
             return
         cols, n = self._gathered.get(id(pipe), ([], 0))
         if cols and n + len(col) > CHUNK:
-            pipe.send(cols)
+            pipe.send(cols, self.after)
             cols, n = [], 0
         self._gathered[id(pipe)] = (cols + [col], n + len(col))
 
@@ -261,7 +276,7 @@ class Pipes:
                 error = self.error
                 if error is not None:
                     raise error
-                pipe.send(cols)
+                pipe.send(cols, self.after)
 
     def finish(self) -> None:
         for pipe in self.by_node.values():
@@ -320,7 +335,7 @@ def backfill(
                  (until - max(resume, sim_start)) / pace.speed, iso(begin), iso(until), _engine(stores))
     began = time.monotonic()
     per_store = layout.per_store
-    written = _write(sink, outbox, per_store, lambda pipes: _write_all(made, last, outbox, pipes),
+    written = _write(sink, outbox, per_store, last, lambda pipes: _write_all(made, last, outbox, pipes),
                      then=(lambda: None) if layout.sensor else (lambda: _note_the_end(quiet, end, until, outbox)),
                      timeout=timeout)
     for i, n in enumerate(written):
@@ -360,17 +375,17 @@ def _made(
     return begin, (columns(batch, layout) for batch in batches)
 
 
-def _write(sink: Sink, outbox: Outbox, gather: bool, write: Callable[[Pipes], None],
+def _write(sink: Sink, outbox: Outbox, gather: bool, tops: Sequence[StreamId], write: Callable[[Pipes], None],
            then: Callable[[], None], timeout: float | None = None) -> list[int]:
-    """``write`` on the sink's pipes, ``then`` once all is answered; whatever fails, check what Redis holds
-    after it (waiting up to ``timeout`` seconds for Redis). The entries written, per stream.
+    """``write`` on the sink's pipes (onto the streams' ``tops``), ``then`` once all is answered; whatever fails,
+    check what Redis holds after it (waiting up to ``timeout`` seconds for Redis). The entries written, per stream.
 
     A failure (the connection, a refusal, ``MOVED``) stops the backfill: the
     model continues from the streams' tops, as after a restart.
     """
     pipes: Pipes | None = None
     try:
-        pipes = Pipes(sink, gather=gather)
+        pipes = Pipes(sink, tops, gather=gather)
         write(pipes)
         pipes.finish()
         if pipes.error is not None:

@@ -3,7 +3,7 @@
 Everything but the hot path goes through redis-py's cluster client
 (:class:`redis.cluster.RedisCluster`), which follows ``MOVED``/``ASK`` and
 re-reads the slot table by itself. The hot path keeps the single-Redis
-design (XADDs packed in RESP, one pipelined round trip, one batch in flight):
+design (an atomic append per stream packed in RESP, one pipelined round trip, one batch in flight):
 a batch is split by the primary that holds each stream's slot, sent to every
 node first, then the replies are read node by node and mapped back to the
 batch's entries, so :class:`~producer.live.outbox.Outbox` sees one sink and
@@ -33,10 +33,10 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import AskError, ClusterError, RedisClusterException, ResponseError
 from redis.retry import Retry
 
-from producer.live.faults import ID_TOO_SMALL, TRANSIENT, refused_for_now
+from producer.live.append import LOAD, Packer, pack_command
+from producer.live.faults import TRANSIENT, refused_for_now
 from producer.live.redis_commands import Commands, Delegating
-from producer.live.redis_sink import Packer, pack_command
-from producer.live.sink import Command, Entry, RedisError, Refused, RoundTrip, reply_text
+from producer.live.sink import Command, Entry, RedisError, Refused, RoundTrip, StreamId, reply_text
 
 log = logging.getLogger("producer.live.cluster_sink")
 
@@ -55,7 +55,7 @@ class ClusterSink(Delegating, RoundTrip):
     """The run's streams on a Redis Cluster (any number of streams, each on its slot's primary): a :class:`~producer.live.sink.Sink`.
 
     Shares the plain commands (:class:`~producer.live.redis_commands.Commands`, on the
-    cluster client) and the packing (:class:`~producer.live.redis_sink.Packer`) with
+    cluster client) and the packing (:class:`~producer.live.append.Packer`) with
     :class:`~producer.live.redis_sink.RedisSink`; the hot path is its own.
     """
 
@@ -69,7 +69,7 @@ class ClusterSink(Delegating, RoundTrip):
         #: Why the slot table may be out of date (a failed write), or ``None``: re-read it first.
         self._stale: str | None = None
         #: The batch in flight: per node, (its pool, a connection, the batch's entry index of each reply or -1).
-        self._batch: list[tuple[Any, Any, list[int]]] = []
+        self._batch: list[tuple[Any, Any, list[list[int] | None]]] = []  # per node: pool, connection, each reply's entries
         #: The batch in flight (entries, commands), read in this thread: no writer thread here.
         self._sent: tuple[int, int] | None = None
         self._next_poll = 0.0  # when awaiting_reply() may look at the sockets again
@@ -168,32 +168,37 @@ class ClusterSink(Delegating, RoundTrip):
         """No pushed clock on a cluster (the key's node may move): the followed clock polls."""
         return None
 
-    def pack_columns(self, stream: int, ms: Any, seq: Any, data: list[bytes], key: list[bytes]) -> bytes:
-        return self.packer.columns(stream, ms, seq, data, key)
+    def pack_columns(self, stream: int, ms: Any, seq: Any, data: list[bytes], key: list[bytes],
+                     after: StreamId | None = None) -> bytes:
+        return self.packer.columns(stream, ms, seq, data, key, after)
 
     # -- the hot path ---------------------------------------------------------------------------
 
     def send(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> None:
-        """Send each node its XADDs (and each ``extra`` command to its key's node), not waiting for replies."""
+        """Send each node the appends of its streams (and each ``extra`` command to its key's node), not
+        waiting for replies."""
         if self._sent is not None:
             raise RuntimeError("a batch is already in flight")
         nodes = self._nodes()
         parts: dict[str, list[bytes]] = {}
-        index: dict[str, list[int]] = {}
+        index: dict[str, list[list[int] | None]] = {}
         where: dict[str, Any] = {}
-        for i, e in enumerate(entries):
-            node = nodes[e.stream]
-            parts.setdefault(node.name, []).append(self.packer.entry(e))
-            index.setdefault(node.name, []).append(i)
-            where[node.name] = node
+
+        def add(node: Any, packed: bytes, group: list[int] | None) -> None:
+            if node.name not in parts:  # each node's pipeline starts by loading the script
+                parts[node.name], index[node.name], where[node.name] = [LOAD], [None], node
+            parts[node.name].append(packed)
+            index[node.name].append(group)
+
+        appends, groups = self.packer.batch(entries)
+        for packed, group in zip(appends, groups, strict=True):
+            add(nodes[entries[group[0]].stream], packed, group)
         for cmd in extra:
             # A command with a key goes to its slot's node; one without (PING) to every node of the streams.
             targets = [self.client.get_node_from_key(cmd[1])] if len(cmd) > 1 else list(
                 {n.name: n for n in nodes}.values())
             for node in targets:
-                parts.setdefault(node.name, []).append(pack_command(*cmd))
-                index.setdefault(node.name, []).append(-1)
-                where[node.name] = node
+                add(node, pack_command(*cmd), None)
         self._batch = []
         self._sent = (len(entries), sum(len(p) for p in parts.values()))
         try:
@@ -215,14 +220,15 @@ class ClusterSink(Delegating, RoundTrip):
         first_error: ResponseError | None = None
         try:
             for _, conn, index in self._batch:
-                for i in index:
+                for group in index:
                     try:
-                        conn.read_response()
+                        reply = conn.read_response()
                     except ResponseError as exc:
-                        if i >= 0 and ID_TOO_SMALL in str(exc):
-                            repeated.append(i)
-                        elif first_error is None:
+                        if first_error is None:
                             first_error = exc
+                        continue
+                    if group is not None and reply:
+                        repeated.extend(group[:int(reply)])  # the entries already there: a prefix
         except BaseException as exc:
             self._stale = _short(exc)
             self._drop()

@@ -224,7 +224,8 @@ class MemorySink(RoundTrip):
     def stream_pools(self) -> list[tuple[str, Any]]:
         raise self._no("connections for a bulk backfill")
 
-    def pack_columns(self, stream: int, ms: Any, seq: Any, data: list[bytes], key: list[bytes]) -> bytes:
+    def pack_columns(self, stream: int, ms: Any, seq: Any, data: list[bytes], key: list[bytes],
+                     after: StreamId | None = None) -> bytes:
         raise self._no("connections for a bulk backfill")
 
     def slots_may_have_moved(self, why: str) -> None:

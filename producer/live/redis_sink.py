@@ -1,21 +1,20 @@
-"""Redis Streams on one Redis: pipelined XADDs with explicit ids, written by a writer thread.
+"""Redis Streams on one Redis: pipelined appends with explicit ids, written by a writer thread.
 
 :class:`RedisSink` is the :class:`~producer.live.sink.Sink` of one Redis. It
 uses redis-py (with the hiredis parser) for everything about the connection:
 URLs, ``rediss://`` TLS, user and password, ``AUTH``, the reply parser; its
 plain commands are :class:`~producer.live.redis_commands.Commands`, shared with
-:class:`~producer.live.cluster_sink.ClusterSink`. The one hot path, many
-``XADD`` commands in one round trip, packs its RESP bytes itself
-(:class:`Packer`) and hands them to a writer thread (:mod:`producer.live.writer`)
-that sends them on a redis-py connection and reads the replies: redis-py's
+:class:`~producer.live.cluster_sink.ClusterSink`. The one hot path, a batch of
+entries in one round trip, packs its RESP bytes itself (one atomic append per
+stream: :class:`~producer.live.append.Packer`) and hands them to a writer
+thread (:mod:`producer.live.writer`) that sends them on a redis-py connection and reads the replies: redis-py's
 pipeline spends about 10 us per command in Python, as much as the simulation
 spends per event, while packing here takes under 1 us (see
 ``bench/bench_producer.py``), and the simulation never waits on the socket.
 
 Entries carry explicit ids ``<epoch_ms>-<seq>`` (see :mod:`producer.live.emitter`),
-so a write repeated after a lost connection is recognisable: the caller reads
-each stream's last id (:meth:`RedisSink.last_ids`) and skips what is already
-there. redis-py's own retries are off; the caller decides when to retry.
+so a write repeated after a lost connection is recognisable: the append skips
+what is already there and says how much it skipped, which the caller checks. redis-py's own retries are off; the caller decides when to retry.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from producer.live.append import LOAD, Packer, pack_command
 from producer.live.clock_push import ClockPush
 from producer.live.faults import refused_for_now
 from producer.live.redis_commands import Commands, Delegating
@@ -36,52 +36,6 @@ from producer.live.sink import Command, Entry, NotYet, RedisError, Refused, Roun
 from producer.live.writer import Batch, Writer
 
 __all__ = ["Entry", "NotYet", "Packer", "RedisError", "RedisSink", "Refused", "StreamId", "pack_command", "reply_text"]
-
-
-def _bulk(value: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(value), value)
-
-
-def _digits(values: np.ndarray) -> np.ndarray:
-    """How many decimal digits each non-negative integer has."""
-    return np.maximum(1, np.searchsorted(_POWERS_OF_TEN, np.asarray(values, dtype=np.int64), side="right"))
-
-
-_POWERS_OF_TEN = np.array([10**i for i in range(19)], dtype=np.int64)
-_FIELDS = b"$%d\r\n%d-%d\r\n$4\r\ndata\r\n$%d\r\n%s\r\n$3\r\nkey\r\n$%d\r\n%s\r\n"
-
-
-def pack_command(*args: bytes | str | int) -> bytes:
-    """One command in RESP (the protocol's array of bulk strings)."""
-    parts = [b"*%d\r\n" % len(args)]
-    for a in args:
-        parts.append(_bulk(a if isinstance(a, bytes) else str(a).encode()))
-    return b"".join(parts)
-
-
-class Packer:
-    """``XADD <stream> MAXLEN ~ <n> <id> data <json> key <customer>`` in RESP, for both Redis sinks and the backfill."""
-
-    def __init__(self, streams: Sequence[str], maxlen: int) -> None:
-        #: Per stream, the same prefix for every entry.
-        self.prefix = [b"*10\r\n" + _bulk(b"XADD") + _bulk(s.encode()) + _bulk(b"MAXLEN") + _bulk(b"~")
-                       + _bulk(str(maxlen).encode()) for s in streams]
-
-    def entry(self, e: Entry) -> bytes:
-        return self.prefix[e.stream] + _FIELDS % (
-            len(b"%d-%d" % (e.ms, e.seq)), e.ms, e.seq, len(e.data), e.data, len(e.key), e.key)
-
-    def entries(self, entries: Sequence[Entry]) -> bytes:
-        return b"".join([self.entry(e) for e in entries])
-
-    def columns(self, stream: int, ms: np.ndarray, seq: np.ndarray, data: list[bytes], key: list[bytes]) -> bytes:
-        """Entries from columns (a backfill's pipeline): no :class:`Entry` per event."""
-        fmt = self.prefix[stream] + _FIELDS
-        id_len = _digits(ms) + 1 + _digits(seq)
-        return b"".join([
-            fmt % (n, m, q, len(d), d, len(k), k)
-            for n, m, q, d, k in zip(id_len.tolist(), ms.tolist(), seq.tolist(), data, key)
-        ])
 
 
 class RedisSink(Delegating, RoundTrip):
@@ -189,7 +143,7 @@ class RedisSink(Delegating, RoundTrip):
     # -- the hot path ------------------------------------------------------------------------
 
     def send(self, entries: Sequence[Entry], extra: Sequence[Command] = ()) -> None:
-        """Send XADD for every entry, then the ``extra`` commands, without waiting for the replies.
+        """Send an append per stream of the entries, then the ``extra`` commands, without waiting for the replies.
 
         The bytes are packed here and written by the writer thread
         (:mod:`producer.live.writer`), which also reads the replies: neither a
@@ -198,15 +152,16 @@ class RedisSink(Delegating, RoundTrip):
         """
         if self._inflight is not None:
             raise RuntimeError("a batch is already in flight")
-        packed = self.packer.entries(entries) + b"".join(pack_command(*cmd) for cmd in extra)
+        appends, groups = self.packer.batch(entries)
+        packed = b"".join([LOAD, *appends, *(pack_command(*cmd) for cmd in extra)])
         # A new connection is opened by the writer thread (a frozen server would hold a connect here).
-        batch = Batch(self._conn, packed, len(entries), len(entries) + len(extra), self._connect)
+        batch = Batch(self._conn, packed, [None, *groups, *(None for _ in extra)], self._connect)
         self._inflight = batch
         self._writer.submit(batch)
 
     def pack_columns(self, stream: int, ms: np.ndarray, seq: np.ndarray, data: list[bytes],
-                     key: list[bytes]) -> bytes:
-        return self.packer.columns(stream, ms, seq, data, key)
+                     key: list[bytes], after: StreamId | None = None) -> bytes:
+        return self.packer.columns(stream, ms, seq, data, key, after)
 
     def _connect(self) -> Any:
         """A connection from the pool (in the writer thread); kept as the sink's for the next batches."""

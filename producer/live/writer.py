@@ -1,7 +1,7 @@
 """The writer thread: sends pre-encoded pipelines and reads their replies, off the simulation's thread.
 
-:class:`~producer.live.redis_sink.RedisSink` packs a batch of ``XADD``
-commands into bytes and hands them, with the connection they go on, to a
+:class:`~producer.live.redis_sink.RedisSink` packs a batch (an atomic append
+per stream: :mod:`producer.live.append`) into bytes and hands them, with the connection they go on, to a
 :class:`Writer`. Its thread sends the bytes, reads every reply and records
 when the last one arrived; the simulation goes on meanwhile and collects the
 outcome later (:meth:`Batch.wait`). Sending blocks when Redis reads slowly
@@ -25,8 +25,6 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from producer.live.faults import ID_TOO_SMALL
-
 #: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
 SWITCH_INTERVAL = 0.0005
 
@@ -34,15 +32,16 @@ SWITCH_INTERVAL = 0.0005
 class Batch:
     """One pipeline in flight: its bytes, how many replies to read, and (once done) their outcome."""
 
-    __slots__ = ("conn", "connect", "packed", "entries", "replies", "done", "repeated", "refusal", "error", "replied_at")
+    __slots__ = ("conn", "connect", "packed", "groups", "done", "repeated", "refusal", "error", "replied_at")
 
-    def __init__(self, conn: Any, packed: bytes, entries: int, replies: int,
+    def __init__(self, conn: Any, packed: bytes, groups: list[list[int] | None],
                  connect: Callable[[], Any] | None = None) -> None:
-        self.conn, self.packed, self.entries, self.replies = conn, packed, entries, replies
+        #: Per command sent, in order: the entries of an append (their indices in the batch), or ``None``.
+        self.conn, self.packed, self.groups = conn, packed, groups
         #: Without a connection: how to open one (in the thread: connecting to a frozen server blocks).
         self.connect = connect
         self.done = threading.Event()
-        #: Indices of the entries refused as already in the stream (``ID_TOO_SMALL``).
+        #: Indices of the entries found already in their stream (an append's reply counts them).
         self.repeated: list[int] = []
         #: The first other refusal (OOM, READONLY, NOPERM ...), if any.
         self.refusal: ResponseError | None = None
@@ -103,11 +102,12 @@ def _write(batch: Batch) -> None:
     conn.send_packed_command([batch.packed], check_health=False)
     batch.packed = b""  # not needed any more: free it now
     repeated = batch.repeated
-    for i in range(batch.replies):
+    for group in batch.groups:
         try:
-            conn.read_response()
+            reply = conn.read_response()
         except ResponseError as exc:
-            if i < batch.entries and ID_TOO_SMALL in str(exc):
-                repeated.append(i)
-            elif batch.refusal is None:
+            if batch.refusal is None:
                 batch.refusal = exc
+            continue
+        if group is not None and reply:
+            repeated.extend(group[:int(reply)])  # a prefix of its entries: those not above the top
