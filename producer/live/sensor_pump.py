@@ -105,21 +105,23 @@ def sensor_start(
     The layer must see every crossing of each UTC day it draws for, from the
     day's start, and every crossing whose records may lie after the streams'
     tops: so it starts at a UTC midnight at least ``HORIZON_MS`` and an
-    interval before the oldest top. The registers (reset daily at
-    ``counter_reset``, minutes past local midnight) of the intervals from
-    there on need every count since each store's last reset before it: the
-    layer starts at the UTC midnight before that reset if it is earlier
-    (:meth:`~sim.counter_feed.Registers.feed_start`, as a partitioned task's
-    does). The model starts a longest dwell earlier
+    interval before the oldest top. A register still to be written (its
+    interval ends after the oldest top) needs every count since its store's
+    last reset (daily at ``counter_reset``, minutes past local midnight)
+    before that interval: the layer starts at the UTC midnight before that
+    reset if it is earlier (:meth:`~sim.counter_feed.Registers.feed_start`,
+    as a partitioned task's does). A reset is about a day back, inside the
+    horizon, so this costs nothing in practice; it keeps the registers exact
+    where a local day is longer (a zone that skipped a date). The model
+    starts a longest dwell earlier
     (:func:`~producer.live.resume.model_start`; with a capacity, at an instant
     ``quiet`` saw the stores empty), so that the crossings from that midnight
     on are exactly the full run's.
     """
     resume = min(ms for ms, _ in last_ids) // 1000 if last_ids else 0
     feed_from = (resume - HORIZON_MS // 1000 - interval) // DAY * DAY
-    if feed_from > sim_start:
-        first = -(-feed_from // interval) * interval  # the layer's first interval (SensorPump)
-        feed_from = min(feed_from, Registers(stores, sim_start, interval, counter_reset).feed_start(first))
+    if feed_from > sim_start:  # the first register to write is of the interval ending after ``resume``
+        feed_from = min(feed_from, Registers(stores, sim_start, interval, counter_reset).feed_start(resume - interval))
     if feed_from <= sim_start:
         return sim_start, sim_start
     return model_start(sim_start, [(feed_from * 1000, 0)], stores, quiet), feed_from
