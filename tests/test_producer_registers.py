@@ -33,22 +33,10 @@ from tests.per_store import ms_ids
 from tests.producer_run import one_line, run_producer, start_producer, wait_for
 from tests.profiles import profile_text, write_profile
 from tests.redis_server import RedisServer
+from tests.test_counter_feed import STORES  # New York and Kolkata, both with profile "sensor.toml"
 from tests.test_producer_sensor import SENSOR, assert_streams_equal_files, offline_files, streams
 
 REGISTERS = "foot_traffic:registers"
-STORES = """
-[[stores]]
-id = "nyc"
-timezone = "America/New_York"
-baseline = 900
-profile = "sensor.toml"
-
-[[stores]]
-id = "kolkata"
-timezone = "Asia/Kolkata"
-baseline = 600
-profile = "sensor.toml"
-"""
 START = "2025-11-03T05:00:00"
 RESET = "04:15"
 ZONES = {"nyc": ZoneInfo("America/New_York"), "kolkata": ZoneInfo("Asia/Kolkata")}
