@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from producer.live.emitter import Emitter  # noqa: E402
 from producer.live.environment import IdleGC, PacedEnvironment, Waker  # noqa: E402
+from producer.live.layout import StreamLayout  # noqa: E402
 from producer.live.outbox import Outbox  # noqa: E402
 from producer.live.pace import WallClock  # noqa: E402
 from producer.live.redis_sink import RedisSink  # noqa: E402
@@ -54,7 +55,7 @@ def _store(daily: int, sensor: bool) -> Store:
 
 def run(url: str, daily: int, sensor: bool, speed: float, seconds: int) -> dict[str, float]:
     """Produce ``seconds`` simulated seconds at ``speed``: rate, CPU per entry, lateness."""
-    streams = ("bench", "bench:realistic", "bench:realistic:true", "bench:counts")[:4 if sensor else 2]
+    streams = StreamLayout(("bench",), sensor=sensor).streams
     sink = RedisSink.connect(url, "", 0, 0, streams, 200_000)
     sink.delete_streams()
     waker = Waker()
@@ -91,7 +92,7 @@ def main() -> None:
         print("\n(a) catch-up (every event due), one store, one day of 200,000 people: entries/s into Redis")
         plain = run(server.url, 200_000, False, 1e12, 86_400)
         with_sensor = run(server.url, 200_000, True, 1e12, 86_400)
-        for name, r in (("no sensor (2 streams)", plain), ("sensor (4 streams)", with_sensor)):
+        for name, r in (("no sensor (2 streams)", plain), ("sensor (5 streams)", with_sensor)):
             print(f"  {name:<24} {r['rate']:>10,.0f} entries/s  ({r['n']:,.0f} entries, {r['cpu_us']:.1f} us CPU each)")
         print(f"  ratio sensor / no sensor: {with_sensor['rate'] / plain['rate']:.2f} (entries/s), "
               f"{with_sensor['cpu_us'] / plain['cpu_us']:.2f} (CPU per entry)")

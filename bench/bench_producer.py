@@ -18,7 +18,7 @@
     command), the SimPy model catching up, a redis-py pipeline, and a naive
     loop of one XADD per event (what the old producer did); then a store
     with a capacity (queue with patience; the exact engine), and a store with
-    a door sensor (four streams), each backfilled beside the SimPy model
+    a door sensor (five streams), each backfilled beside the SimPy model
     catching up on it. Target: backfill >= 1/3 of redis-benchmark.
 
 Run from the repository root::
@@ -412,7 +412,7 @@ SENSOR_LAYOUT = StreamLayout(("bench",), sensor=True)
 
 
 def sensor_store(daily: int) -> tuple[Store, ...]:
-    """A store with a door sensor (four streams)."""
+    """A store with a door sensor (five streams)."""
     return (Store(daily_customers=daily, variation=0.0, profile=dataclasses.replace(DEFAULT_PROFILE, sensor=SENSOR)),)
 
 
@@ -488,9 +488,9 @@ def backfill_table(url: str, port: int, quick: bool) -> None:
           f"{cap_cpu:.1f} us CPU per event)")
     print(f"{'capacity store: catching up with the SimPy model':<52} {cap_model:>10,.0f}  ({cap_model_n:,} events, "
           f"{cap_model_cpu:.1f} us CPU per event)")
-    print(f"{'sensor (4 streams): backfill (pipelines)':<52} {sen:>10,.0f}  ({sen_n:,} entries, "
+    print(f"{'sensor (5 streams): backfill (pipelines)':<52} {sen:>10,.0f}  ({sen_n:,} entries, "
           f"{sen_cpu:.1f} us CPU per entry)")
-    print(f"{'sensor (4 streams): catching up with the SimPy model':<52} {sen_model:>10,.0f}  ({sen_model_n:,} "
+    print(f"{'sensor (5 streams): catching up with the SimPy model':<52} {sen_model:>10,.0f}  ({sen_model_n:,} "
           f"entries, {sen_model_cpu:.1f} us CPU per entry)")
     print(f"ratios: backfill / redis-benchmark = {fast / rb:.2f} (target >= 0.33), "
           f"backfill / redis-py pipeline = {fast / pipe:.2f}, SimPy catch-up / redis-benchmark = {rate / rb:.2f}, "

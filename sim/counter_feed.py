@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -87,6 +88,20 @@ def last_reset(store: Store, minute: int, interval: int, t: int) -> int:
     raise AssertionError("a reset boundary is at most two local days before")  # pragma: no cover
 
 
+def next_reset(store: Store, minute: int, interval: int, t: int) -> int:
+    """The earliest scheduled reset boundary after ``t`` (epoch s): until then :func:`last_reset` stays put.
+
+    The boundaries are in the order of their local dates; an earlier date's may still lie after ``t``
+    (a reset is moved up to an interval later, to a boundary), so the search starts days before.
+    """
+    today = store.local_date(t).toordinal()
+    for ordinal in range(today - 3, today + 3):
+        b = _boundary(store.timezone, ordinal, minute, interval)
+        if b > t:
+            return b
+    raise AssertionError("a reset boundary is at most two local days after")  # pragma: no cover
+
+
 class Registers:
     """Running totals per store, fed the interval counts in order (see the module's doc).
 
@@ -97,8 +112,11 @@ class Registers:
     def __init__(self, stores: Sequence[Store], start: int, interval: int, minute: int) -> None:
         self.stores, self.interval, self.minute = tuple(stores), interval, minute
         self._index = {s.store_id: i for i, s in enumerate(self.stores)}
-        self._since = np.full(len(self.stores), start, dtype=np.int64)
-        self._totals = np.zeros((len(self.stores), 2), dtype=np.int64)
+        n = len(self.stores)
+        # Per store, as Python lists (a row's work is a few list operations): the last reset, the totals
+        # since it, and the next reset boundary after the last interval seen (before it, no reset to look up).
+        self._since, self._in, self._out = [start] * n, [0] * n, [0] * n
+        self._next: list[float] = [-math.inf] * n
 
     def feed_start(self, t: int) -> int:
         """Where a layer must start counting for the registers at ``t`` to be whole: the UTC midnight
@@ -109,19 +127,25 @@ class Registers:
 
     def add(self, counts: CountColumns) -> RegisterColumns:
         """The registers at the end of each interval of ``counts`` (in interval order, as the layer gives)."""
-        n = len(counts)
-        since, totals = np.empty(n, np.int64), np.empty((n, 2), np.int64)
-        for row, (store_id, begin) in enumerate(zip(counts.store_id.tolist(), counts.interval_start.tolist(),
-                                                    strict=True)):
-            i = self._index[store_id]
-            reset = last_reset(self.stores[i], self.minute, self.interval, begin)
-            if reset > self._since[i]:
-                self._since[i], self._totals[i] = reset, 0
-            self._totals[i, 0] += counts.entries[row]
-            self._totals[i, 1] += counts.exits[row]
-            since[row], totals[row] = self._since[i], self._totals[i]
+        since, ins, outs = [], [], []
+        index, stores, minute, interval = self._index, self.stores, self.minute, self.interval
+        last, tin, tout, nxt = self._since, self._in, self._out, self._next
+        for store_id, begin, entries, exits in zip(counts.store_id.tolist(), counts.interval_start.tolist(),
+                                                   counts.entries.tolist(), counts.exits.tolist(), strict=True):
+            i = index[store_id]
+            if begin >= nxt[i]:  # a reset boundary may lie between this store's last interval and this one
+                reset = last_reset(stores[i], minute, interval, begin)
+                if reset > last[i]:
+                    last[i], tin[i], tout[i] = reset, 0, 0
+                nxt[i] = next_reset(stores[i], minute, interval, begin)
+            tin[i] += entries
+            tout[i] += exits
+            since.append(last[i])
+            ins.append(tin[i])
+            outs.append(tout[i])
+        in_total, out_total = np.array(ins, dtype=np.int64), np.array(outs, dtype=np.int64)
         return RegisterColumns(
             store_id=counts.store_id, interval_start=counts.interval_start, interval_end=counts.interval_end,
-            reset_at=since, in_total=totals[:, 0], out_total=totals[:, 1],
-            occupancy=np.maximum(totals[:, 0] - totals[:, 1], 0),
+            reset_at=np.array(since, dtype=np.int64), in_total=in_total, out_total=out_total,
+            occupancy=np.maximum(in_total - out_total, 0),
         )

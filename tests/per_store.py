@@ -58,12 +58,13 @@ def emitter_ids(lines: list[bytes], field: str) -> list[bytes]:
     return out
 
 
-#: A store's four streams with a sensor: suffix, offline file, and the field its entry ids come from.
+#: A store's five streams with a sensor: suffix, offline file, and the field its entry ids come from.
 SENSOR_STREAMS = (
     ("", "foot_traffic", "entry_time"),
     (":realistic", "foot_traffic_realistic", "sent_at"),
     (":realistic:true", "foot_traffic_realistic_true", "time"),
     (":counts", "foot_traffic_counts", "interval_end"),
+    (":registers", "foot_traffic_registers", "interval_end"),
 )
 #: Each store's offline lines with a sensor, one list per stream of SENSOR_STREAMS.
 SensorByStore = dict[str, list[list[bytes]]]
@@ -86,7 +87,7 @@ def write_sensor_stores(path: Path, sensor: str, base: int = 300) -> Path:
 
 
 def offline_sensor_by_store(tmp: Path, stores: Path, *args: str) -> SensorByStore:
-    """Each store's lines of the four offline files of a sensor run (``simulate ARGS``, seed 5)."""
+    """Each store's lines of the five offline files of a sensor run (``simulate ARGS``, seed 5)."""
     out = tmp / "offline"
     result = CliRunner().invoke(main, ["simulate", "--out", str(out), "--quiet", "--stores", str(stores),
                                        *ARGS, *args])
@@ -99,7 +100,7 @@ def offline_sensor_by_store(tmp: Path, stores: Path, *args: str) -> SensorByStor
 
 
 def assert_each_store_equals_sensor(client: Any, base: str, expected: SensorByStore) -> None:
-    """Every store's four streams hold its lines of the offline files, byte for byte, ids counted per stream."""
+    """Every store's five streams hold its lines of the offline files, byte for byte, ids counted per stream."""
     for store, lines in expected.items():
         for (suffix, _, field), want in zip(SENSOR_STREAMS, lines, strict=True):
             name = f"{base}:{{{store}}}{suffix}"

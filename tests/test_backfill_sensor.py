@@ -1,4 +1,4 @@
-"""A run with a sensor is backfilled too: its four streams catch up exactly as the door streams do.
+"""A run with a sensor is backfilled too: its five streams catch up exactly as the door streams do.
 
 A producer with a ``[sensor]`` profile is stopped and continued after a
 pause of a few wall seconds at a high SPEED: the continued run starts a
@@ -6,7 +6,7 @@ day and more behind its clock and writes the sessions, the sensor's
 records, the true door events and the interval counts due by then with the
 backfill (``producer.live.sensor_backfill``), then hands over to the
 model, which writes the rest (and the sensor's tail after the run's end).
-The four streams must equal ``simulate``'s four files for the same seed,
+The five streams must equal ``simulate``'s five files for the same seed,
 entry for entry, with the pump's ids: for stores without a capacity (the
 vectorized engine), with one (the exact engine), and with a stream set
 per store (``STREAM_PER_STORE=1``).

@@ -16,12 +16,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from producer.cli import main
 from producer.sinks.sensor_files import COUNTS_NAME, REGISTERS_NAME, SENSOR_NAME
-from sim.counter_feed import last_reset
+from sim.counter_feed import Registers, last_reset
+from sim.sensor_stream import CountColumns
 from sim.store import Store
 from tests.profiles import profile_text, write_profile
 from tests.test_sensor_files import SENSOR, _records
@@ -142,3 +144,50 @@ def test_a_reset_at_a_time_a_daylight_saving_change_skips_or_repeats() -> None:
     # Exactly at a reset boundary: that reset.
     assert last_reset(rome, 270, 900, int(utc("2025-11-03T03:30:00+00:00").timestamp())) == \
         int(utc("2025-11-03T03:30:00+00:00").timestamp())
+
+
+def _registers_by_definition(stores: tuple[Store, ...], start: int, interval: int, minute: int,
+                             rows: list[tuple[str, int, int, int]]) -> list[tuple[int, int, int]]:
+    """Each row's (reset_at, in_total, out_total) straight from the definition: the latest of the run's start
+    and the store's last reset at or before the interval's start, and the counts of its rows since."""
+    by_id = {s.store_id: s for s in stores}
+    out = []
+    for k, (store, begin, _, _) in enumerate(rows):
+        since = max(start, last_reset(by_id[store], minute, interval, begin))
+        mine = [(i, o) for s, b, i, o in rows[:k + 1] if s == store and b >= since]
+        out.append((since, sum(i for i, _ in mine), sum(o for _, o in mine)))
+    return out
+
+
+@pytest.mark.parametrize("trial", range(12))
+def test_the_registers_are_their_definition_however_they_are_fed(trial: int) -> None:
+    # Zones with daylight-saving changes of an hour and of half an hour, one that skipped a date
+    # (Apia, 2011-12-30), offsets of quarter hours; intervals from a minute to a day; the counts fed in
+    # chunks as the live pump and the backfill feed them.
+    rng = np.random.default_rng(trial)
+    zones = ["America/New_York", "Asia/Kolkata", "Europe/Rome", "Australia/Lord_Howe", "Pacific/Apia",
+             "Asia/Kathmandu", "UTC"]
+    interval = int(rng.choice([60, 420, 900, 3600, 25_200, 43_200, 86_400]))
+    minute = int(rng.integers(1440))
+    stores = tuple(Store(store_id=f"s{i}", timezone=str(rng.choice(zones))) for i in range(3))
+    start = int(rng.choice([1_325_000_000, 1_743_300_000, 1_762_128_000])) + int(rng.integers(86_400))
+    span = 12 * 86_400
+    begins = [start] + list(range(start // interval * interval + interval, start + span, interval))
+    begins = begins[:600]
+    rows = [(s.store_id, b, int(rng.integers(6)), int(rng.integers(6))) for b in begins for s in stores]
+    want = _registers_by_definition(stores, start, interval, minute, rows)
+    registers = Registers(stores, start, interval, minute)
+    got: list[tuple[int, int, int]] = []
+    cuts = sorted(rng.choice(np.arange(1, len(rows)), size=4, replace=False).tolist())
+    for lo, hi in zip([0, *cuts], [*cuts, len(rows)], strict=True):
+        part = rows[lo:hi]
+        ids = np.empty(len(part), dtype=object)
+        ids[:] = [r[0] for r in part]
+        begin = np.array([r[1] for r in part], dtype=np.int64)
+        counts = CountColumns(store_id=ids, interval_start=begin, interval_end=(begin // interval + 1) * interval,
+                              entries=np.array([r[2] for r in part], dtype=np.int64),
+                              exits=np.array([r[3] for r in part], dtype=np.int64))
+        regs = registers.add(counts)
+        assert np.array_equal(regs.occupancy, np.maximum(regs.in_total - regs.out_total, 0))
+        got += list(zip(regs.reset_at.tolist(), regs.in_total.tolist(), regs.out_total.tolist(), strict=True))
+    assert got == want

@@ -1,10 +1,11 @@
-"""Live with a door sensor (issue 12): the four streams equal the offline files of the same run, byte for byte.
+"""Live with a door sensor (issue 12): the five streams equal the offline files of the same run, byte for byte.
 
 The offline run (``simulate`` with the same profile) writes the sessions,
 the sensor's records (``foot_traffic_realistic.jsonl``), the true door
-events (``..._true.jsonl``) and the interval counts (``foot_traffic_counts.jsonl``);
-the producer writes them to ``foot_traffic``, ``foot_traffic:realistic``,
-``foot_traffic:realistic:true`` and ``foot_traffic:counts``.
+events (``..._true.jsonl``), the interval counts (``foot_traffic_counts.jsonl``)
+and the registers (``foot_traffic_registers.jsonl``); the producer writes them
+to ``foot_traffic``, ``foot_traffic:realistic``, ``foot_traffic:realistic:true``,
+``foot_traffic:counts`` and ``foot_traffic:registers``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from tests.producer_run import (
 from tests.profiles import profile_text, write_profile
 from tests.redis_server import RedisServer
 
-TRUE, COUNTS = f"{DOORS}:true", f"{SESSIONS}:counts"
-STREAMS = (SESSIONS, DOORS, TRUE, COUNTS)
-FILES = ("foot_traffic", "foot_traffic_realistic", "foot_traffic_realistic_true", "foot_traffic_counts")
+TRUE, COUNTS, REGISTERS = f"{DOORS}:true", f"{SESSIONS}:counts", f"{SESSIONS}:registers"
+STREAMS = (SESSIONS, DOORS, TRUE, COUNTS, REGISTERS)
+FILES = ("foot_traffic", "foot_traffic_realistic", "foot_traffic_realistic_true", "foot_traffic_counts",
+         "foot_traffic_registers")
 
 #: Everything the sensor does: misses, doubles, duplicates, long delays, outages held (and, below, lost).
 SENSOR = """[sensor]
@@ -70,8 +72,9 @@ def _ms(text: str) -> int:
 def assert_streams_equal_files(got: dict[str, list[tuple[bytes, bytes]]], files: dict[str, list[bytes]]) -> None:
     for name, file in zip(STREAMS, FILES, strict=True):
         assert [data for _, data in got[name]] == files[file], name
-    # The sensor's ids are its delivery times; the counts' their interval ends; seq counts within a millisecond.
-    for name, field in ((DOORS, "sent_at"), (COUNTS, "interval_end")):
+    # The sensor's ids are its delivery times; the counts' and registers' their interval ends; seq counts
+    # within a millisecond.
+    for name, field in ((DOORS, "sent_at"), (COUNTS, "interval_end"), (REGISTERS, "interval_end")):
         previous, seq = -1, 0
         for eid, data in got[name]:
             ms = _ms(orjson.loads(data)[field])
@@ -232,6 +235,8 @@ def test_sensor_entries_wait_for_the_clock(redis_server: RedisServer, tmp_path: 
                 DOORS: [ln for ln in files["foot_traffic_realistic"] if _ms(orjson.loads(ln)["sent_at"]) <= cut],
                 TRUE: [ln for ln in files["foot_traffic_realistic_true"] if _ms(orjson.loads(ln)["time"]) <= cut],
                 COUNTS: [ln for ln in files["foot_traffic_counts"] if _ms(orjson.loads(ln)["interval_end"]) <= cut],
+                REGISTERS: [ln for ln in files["foot_traffic_registers"]
+                            if _ms(orjson.loads(ln)["interval_end"]) <= cut],
             }
             assert len(due[DOORS]) < len([ln for ln in files["foot_traffic_realistic"]
                                           if _ms(orjson.loads(ln)["time"]) <= cut]), "some are on their way"

@@ -1,13 +1,14 @@
-"""A door sensor with ``STREAM_PER_STORE=1`` on one Redis: four streams per store, each its store's offline lines.
+"""A door sensor with ``STREAM_PER_STORE=1`` on one Redis: five streams per store, each its store's offline lines.
 
 Each store writes ``<REDIS_STREAM>:{<id>}`` (sessions), ``...:realistic``
-(the sensor's records), ``...:realistic:true`` (the true door events) and
-``...:counts`` (its interval counts); every one must hold exactly that
+(the sensor's records), ``...:realistic:true`` (the true door events),
+``...:counts`` (its interval counts) and ``...:registers`` (its cumulative
+registers); every one must hold exactly that
 store's lines of the offline files of the same sensor run (``simulate
 --stores``, same seed), with ids counted per stream, however the stores are
 split into shards, after a shard is stopped mid-run and restarted (it
 resumes from the streams' tops, replaying the sensor's three-day horizon),
-and after Redis restarts empty (the heal regenerates every store's four
+and after Redis restarts empty (the heal regenerates every store's five
 streams). The stores file mixes stores with a ``[sensor]`` and without.
 """
 

@@ -9,8 +9,8 @@ nothing is lost or doubled: the producers buffer through the failover,
 re-read the streams' tops on the new primary, skip what it holds and write
 again what it never got (asynchronous replication may lose acknowledged
 writes; the outbox's heal regenerates them). With a ``[sensor]``, each
-store's four streams (sessions, the sensor's records, the true door events,
-the interval counts) share its hash tag and equal its lines of the offline
+store's five streams (sessions, the sensor's records, the true door events,
+the interval counts, the registers) share its hash tag and equal its lines of the offline
 files.
 """
 
@@ -100,7 +100,8 @@ def test_two_shards_with_a_sensor_on_a_cluster_write_each_store_exactly_the_offl
     client = cluster.client()
     assert_each_store_equals_sensor(client, "sensed", offline_sensor_by_store(tmp_path, stores, *SPAN))
     for store in STORES:
-        names = [f"sensed:{{{store}}}{suffix}" for suffix in ("", ":realistic", ":realistic:true", ":counts", ":run")]
+        suffixes = ("", ":realistic", ":realistic:true", ":counts", ":registers", ":run")
+        names = [f"sensed:{{{store}}}{suffix}" for suffix in suffixes]
         assert len({key_slot(name.encode()) for name in names}) == 1, store
     homes = {cluster.primary_of(f"sensed:{{{s}}}") for s in STORES}
     assert len(homes) > 1  # the stores spread over the primaries

@@ -298,12 +298,13 @@ class Pipes:
 def backfill(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: Sink,
     outbox: Outbox, layout: StreamLayout | None = None, rejected: bool = False, quiet: QuietTimes | None = None,
-    interval: int | None = None, timeout: float | None = None,
+    interval: int | None = None, timeout: float | None = None, counter_reset: int = 0,
 ) -> int:
     """Write what is due already (vectorized or exact engine), if far enough behind; returns the entries written.
 
     ``layout``: the run's streams (one pair by default, or a pair per store: ``STREAM_PER_STORE=1``; with
-    a sensor, four: :mod:`~producer.live.sensor_backfill`, whose counts are per ``interval`` seconds).
+    a sensor, five: :mod:`~producer.live.sensor_backfill`, whose counts are per ``interval`` seconds and
+    registers reset daily at ``counter_reset``, minutes past local midnight).
     ``rejected``: the door events include the customers who never got in (``WRITE_REJECTED``).
     ``quiet`` notes the instants the model may start at afterwards (stores with a capacity: :mod:`~producer.live.catchup`).
 
@@ -324,7 +325,8 @@ def backfill(
         return 0
     if (until - max(resume, sim_start)) / pace.speed < BEHIND and pace.speed < MAX_SPEED:
         return 0
-    begin, made = _made(seed, stores, layout, sim_start, end, until, rejected, model, quiet, interval)
+    begin, made = _made(seed, stores, layout, sim_start, end, until, rejected, model, quiet, interval,
+                        counter_reset)
     if layout.labels:  # the labels due, from the run's start (a few): their streams' tops are checked first
         made = chain([label_columns(LabelSource(seed, stores, layout, sim_start, end).between(sim_start, until))],
                      made)
@@ -359,15 +361,15 @@ def _engine(stores: Sequence[Store]) -> str:
 
 def _made(
     seed: int, stores: Sequence[Store], layout: StreamLayout, sim_start: int, end: int | None, until: int,
-    rejected: bool, last: list[StreamId], quiet: QuietTimes | None, interval: int | None,
+    rejected: bool, last: list[StreamId], quiet: QuietTimes | None, interval: int | None, counter_reset: int = 0,
 ) -> tuple[int, Iterator[Sequence[Column]]]:
     """Where the engine starts (a restart's model start) and the columns of every stream due before ``until``."""
     if layout.sensor:
         if interval is None:
             raise ValueError("a backfill with a sensor needs the counts' interval")
-        begin, feed_from = sensor_start(sim_start, last, stores, interval)
+        begin, feed_from = sensor_start(sim_start, last, stores, interval, counter_reset=counter_reset)
         return begin, sensor_entries(seed, stores, layout, sim_start, end, interval, begin, feed_from, until,
-                                     rejected, last, quiet)
+                                     rejected, last, quiet, counter_reset)
     begin = model_start(sim_start, last, stores)
     batches = due_batches(seed, stores, begin, until, rejected, last, quiet)
     if layout.per_store:

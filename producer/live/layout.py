@@ -1,8 +1,9 @@
 """The stream layout of a run: which streams it has, and which stream each event goes to.
 
 A run writes one *set* of streams, or one set per store (``STREAM_PER_STORE=1``).
-A set is a pair, sessions and door events, or with a sensor four: sessions,
-what the sensor delivered, the true door events and the interval counts; a
+A set is a pair, sessions and door events, or with a sensor five: sessions,
+what the sensor delivered, the true door events, the interval counts and the
+counter's cumulative registers (:mod:`sim.counter_feed`); a
 run whose stores have scenarios adds a last stream to each set, ``:labels``
 (the scenarios' labels, :mod:`producer.live.labels`).
 Streams are numbered set after set (store ``k``'s first stream is
@@ -30,7 +31,10 @@ from sim.store import Store
 
 #: What a stream of a set holds, as its offset in the set.
 SESSIONS, DOORS = 0, 1  # a pair: sessions, door events
-SENSOR, TRUE, COUNTS = 1, 2, 3  # with a sensor: SESSIONS, then the sensor's records, true door events, counts
+#: With a sensor: SESSIONS, then the sensor's records, true door events, interval counts, registers.
+SENSOR, TRUE, COUNTS, REGISTERS = 1, 2, 3, 4
+#: Streams per set with a sensor (before a labels stream).
+SENSOR_WIDTH = 5
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,13 @@ class StreamLayout:
 
     @property
     def width(self) -> int:
-        """Streams per set: 2, or 4 with a sensor; one more with labels."""
-        return (4 if self.sensor else 2) + self.labels
+        """Streams per set: 2, or 5 with a sensor; one more with labels."""
+        return (SENSOR_WIDTH if self.sensor else 2) + self.labels
 
     @property
     def labels_kind(self) -> int:
         """Where the labels go in a set: its last stream (a run with labels)."""
-        return 4 if self.sensor else 2
+        return SENSOR_WIDTH if self.sensor else 2
 
     @property
     def door_kind(self) -> int:
@@ -84,7 +88,7 @@ class StreamLayout:
     def streams(self) -> tuple[str, ...]:
         """Every stream's name, set after set."""
         d = self.door_suffix
-        suffixes = (("", d, f"{d}:true", ":counts") if self.sensor else ("", d)) + ((":labels",) if self.labels else ())
+        suffixes = (("", d, f"{d}:true", ":counts", ":registers") if self.sensor else ("", d)) + ((":labels",) if self.labels else ())
         return tuple(f"{base}{suffix}" for base in self.bases for suffix in suffixes)
 
     def first_streams(self) -> dict[str, int]:
@@ -93,7 +97,7 @@ class StreamLayout:
         return {store: k * width for store, k in self.store_sets.items()}
 
     def stream(self, store_id: str, kind: int) -> int:
-        """The index of a store's stream of ``kind`` (SESSIONS, DOORS, SENSOR, TRUE or COUNTS)."""
+        """The index of a store's stream of ``kind`` (SESSIONS, DOORS, SENSOR, TRUE, COUNTS or REGISTERS)."""
         return self.store_sets.get(store_id, 0) * self.width + kind
 
     def set_stream(self, k: int, kind: int) -> int:

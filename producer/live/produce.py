@@ -31,6 +31,7 @@ from producer.live.shards import shard_stores
 from producer.live.sink import RedisError, Sink
 from producer.options import GroupedCommand, fail, friendly_errors, load_settings, settings_options
 from producer.settings import (
+    FEED_SETTINGS,
     MAX_SPEED,
     SENSOR_SETTINGS,
     TRAFFIC_SETTINGS,
@@ -48,7 +49,8 @@ PRODUCE_SETTINGS = (
     "redis_url", "redis_host", "redis_port", "redis_db", "redis_stream", "sim_start", "speed",
     "stream_maxlen", "buffer_max", "redis_connect_timeout", "publish_clock", "clock", "clock_key", "clock_db",
     "clock_max_jump", "standby", "lease_seconds", "metrics_host", "metrics_port", "log_level",
-    "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS, *WEBHOOK_SETTINGS,
+    "redis_cluster", "stream_per_store", "shard", *SENSOR_SETTINGS, *FEED_SETTINGS,
+    *WEBHOOK_SETTINGS,
 )
 
 

@@ -24,10 +24,12 @@ class RunReplayer:
     """Replays a run's lost entries (:class:`producer.live.outbox.Replayer`), with or without a sensor."""
 
     def __init__(self, state: Callable[[], RunState], stores: Sequence[Store], end: int | None,
-                 layout: StreamLayout, records: RunRecords, rejected: bool, interval: int) -> None:
+                 layout: StreamLayout, records: RunRecords, rejected: bool, interval: int,
+                 counter_reset: int = 0) -> None:
         #: The run as stored now (a new run's clock is anchored after its first day's draw).
         self.state, self.stores, self.end, self.layout = state, stores, end, layout
         self.records, self.rejected, self.interval = records, rejected, interval
+        self.counter_reset = counter_reset  #: the registers' daily reset, minutes past local midnight
 
     def replay(self, since: Sequence[StreamId], lost: list[tuple[int, StreamId, StreamId]]) -> list[Entry]:
         state = self.state()
@@ -44,5 +46,5 @@ class RunReplayer:
         model = layout.model_ids(since)  # where the model starts: the labels streams are made apart
         if layout.sensor:
             return replay_sensor_entries(state.seed, self.stores, state.sim_start, self.end, self.interval, model,
-                                         upto, self.rejected, layout) + made
+                                         upto, self.rejected, layout, self.counter_reset) + made
         return replay_entries(state.seed, self.stores, state.sim_start, model, upto, self.rejected, layout) + made

@@ -32,7 +32,7 @@ from producer.live.emitter import Emitter, Taker
 from producer.live.environment import IdleGC, PacedEnvironment, Stopped, Waker
 from producer.live.faults import TRANSIENT, retrying
 from producer.live.labels import LabelPump, LabelSource
-from producer.live.layout import COUNTS, SENSOR, SESSIONS, StreamLayout
+from producer.live.layout import COUNTS, REGISTERS, SENSOR, SESSIONS, StreamLayout
 from producer.live.lease import Lease, LeaseGroup, LeaseTaken, lease_key
 from producer.live.metrics import MetricsPortError, ProducerCollector, serve
 from producer.live.outbox import Outbox
@@ -246,6 +246,9 @@ class LiveRun:
         elif stored is not None and raw.get("version") != state.version:
             log.info("the run record %s is upgraded to version %s", key, state.version)
             self.records.write(state)
+        elif stored is not None and state.traffic != stored.traffic:  # a setting the record lacked is added
+            log.info("the run record %s now keeps COUNTER_RESET (stored before the live registers)", key)
+            self.records.write(state)
         pace: Pace = clock if clock is not None else WallClock(state.sim_start, state.speed, state.wall_start)
         self._announce(state, how, clock)
         end = parse_end(state.sim_start, asked.days, asked.until, None)
@@ -330,12 +333,12 @@ class LiveRun:
         Returns the outbox, the visits backfilled (a session per visit) and
         where the model may start after it (:class:`QuietTimes`: for a
         capacity, an instant the backfill saw every store empty). With a
-        sensor its four streams are backfilled too.
+        sensor its five streams are backfilled too.
         """
         sections, layout, stores = self.sections, self.asked.layout, self.asked.stores
-        interval = 60 * sections.run.count_interval
+        interval, reset = 60 * sections.run.count_interval, sections.run.counter_reset
         replayer = RunReplayer(lambda: run.state, stores, run.end, layout, self.records,
-                               sections.run.write_rejected, interval)
+                               sections.run.write_rejected, interval, reset)
         outbox = self._outbox = Outbox(self.sink, self.waker, sections.redis.buffer_max,
                                        sections.clock.publish_clock,
                                        due=run.pace.due, replayer=replayer, reach=self.reach)
@@ -345,7 +348,7 @@ class LiveRun:
         quiet = QuietTimes(stores, state.sim_start)
         before = layout.total(outbox.written, SESSIONS)
         if backfill(state.seed, stores, state.sim_start, run.end, run.pace, self.sink, outbox, layout,
-                    sections.run.write_rejected, quiet, interval, self.timeout):
+                    sections.run.write_rejected, quiet, interval, self.timeout, reset):
             outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
         return outbox, layout.total(outbox.written, SESSIONS) - before, quiet
 
@@ -360,7 +363,8 @@ class LiveRun:
         layout = self.asked.layout
         last = layout.model_ids(outbox.last_ids)  # the model writes nothing to the labels streams
         if layout.sensor:
-            begin, feed_from = sensor_start(state.sim_start, last, stores, interval, quiet)
+            begin, feed_from = sensor_start(state.sim_start, last, stores, interval, quiet,
+                                            sections.run.counter_reset)
         else:
             begin = feed_from = model_start(state.sim_start, last, stores, quiet)
         resume = min(ms for ms, _ in last) // 1000 if last else begin
@@ -399,7 +403,8 @@ class LiveRun:
     def _emitter(self, env: PacedEnvironment, outbox: Taker, run: Run, feed_from: int, visits: int) -> Emitter:
         wanted, layout, state = self.sections.run, self.asked.layout, run.state
         emitter = (attach(env, outbox, state.seed, self.asked.stores, state.sim_start, run.end,
-                          60 * wanted.count_interval, feed_from, wanted.write_rejected, run.pace, layout)
+                          60 * wanted.count_interval, feed_from, wanted.write_rejected, run.pace, layout,
+                          wanted.counter_reset)
                    if layout.sensor else Emitter(outbox, wanted.write_rejected, layout, visits))
         return emitter
 
@@ -448,8 +453,9 @@ class LiveRun:
         def total(kind: int) -> int:
             return layout.total(outbox.written, kind)
 
-        sensor_part = (f", {plural(total(SENSOR), 'sensor record')} and "
-                       f"{plural(total(COUNTS), 'interval count')}" if layout.sensor else "")
+        sensor_part = (f", {plural(total(SENSOR), 'sensor record')}, "
+                       f"{plural(total(COUNTS), 'interval count')} and "
+                       f"{plural(total(REGISTERS), 'register row')}" if layout.sensor else "")
         if layout.labels:
             sensor_part += f", {plural(total(layout.labels_kind), 'label entry', 'label entries')}"
         log.info(

@@ -45,6 +45,9 @@ _V1_KEYS = (
 VERSION = "2"
 #: The sensor's part of a run's identity, and what a record without it means (no sensor).
 SENSOR_DEFAULTS = {"sensor": "false", "count_interval": "null"}
+#: With a sensor, the registers' daily reset (minutes past local midnight) is part of the run too; a
+#: record from before the live registers lacks it, and takes the reset of the producer continuing it.
+COUNTER_RESET = "counter_reset"
 
 
 class RunSettings(Protocol):
@@ -59,6 +62,8 @@ class RunSettings(Protocol):
     def clock(self) -> str: ...
     @property
     def count_interval(self) -> int: ...
+    @property
+    def counter_reset(self) -> int: ...
     @property
     def write_rejected(self) -> bool: ...
 
@@ -92,14 +97,16 @@ def traffic_of(settings: RunSettings) -> dict[str, str]:
 
     The sensor counts by what it does, not by how it was asked: ``sensor`` is
     whether the run has one (a ``[sensor]`` table and ``SENSOR`` not off), and
-    ``count_interval`` is kept only then; a record from before the live sensor
-    has neither, which reads as no sensor (:data:`SENSOR_DEFAULTS`).
+    ``count_interval`` and ``counter_reset`` (the registers' daily reset) are
+    kept only then; a record from before the live sensor has neither, which
+    reads as no sensor (:data:`SENSOR_DEFAULTS`).
     """
     stores = settings.stores()
     values = {name: json.dumps(getattr(settings, name)) for name in RUN_SETTINGS}
     on = settings.has_sensor(stores)
     values["sensor"] = json.dumps(on)
     values["count_interval"] = json.dumps(settings.count_interval if on else None)
+    values[COUNTER_RESET] = json.dumps(settings.counter_reset if on else None)
     values["fingerprint"] = store_fingerprint(stores)
     return values
 
@@ -219,6 +226,8 @@ def _agreed(stored: RunState, settings: RunSettings, traffic: dict[str, str], st
         _check_v1(stored, settings, hint)
         stored = dataclasses.replace(stored, traffic=traffic, version=VERSION)  # upgraded when stored again
     _check_traffic(traffic, stored.traffic, hint)
+    if COUNTER_RESET not in stored.traffic:  # stored before the live registers: it keeps this reset from now on
+        stored = dataclasses.replace(stored, traffic={**stored.traffic, COUNTER_RESET: traffic[COUNTER_RESET]})
     return stored
 
 
@@ -233,6 +242,9 @@ def _check_traffic(traffic: dict[str, str], stored: dict[str, str], hint: str) -
         if traffic[name] != stored.get(name, default):
             raise SettingsError(
                 f"{_sensor_words(traffic)} differs from the stored run's {_sensor_words(stored)}; {hint}")
+    if COUNTER_RESET in stored and traffic[COUNTER_RESET] != stored[COUNTER_RESET]:
+        raise SettingsError(f"COUNTER_RESET={_hhmm(traffic[COUNTER_RESET])} differs from the stored run's "
+                            f"COUNTER_RESET={_hhmm(stored[COUNTER_RESET])}; {hint}")
     if traffic["fingerprint"] != stored.get("fingerprint"):
         raise SettingsError(f"the stores (profile or stores file contents) differ from the stored run's; {hint}")
 
@@ -252,6 +264,15 @@ def _sensor_words(traffic: dict[str, str]) -> str:
     if traffic.get("sensor", SENSOR_DEFAULTS["sensor"]) != "true":
         return "no sensor (SENSOR=off, or no [sensor] table)"
     return f"a sensor with COUNT_INTERVAL={_show(traffic.get('count_interval'))}"
+
+
+def _hhmm(value: str) -> str:
+    """A stored reset (JSON minutes past midnight) as ``HH:MM``, the way COUNTER_RESET is written."""
+    try:
+        minutes = json.loads(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}" if isinstance(minutes, int) else _show(value)
 
 
 def _show(value: str | None) -> str:

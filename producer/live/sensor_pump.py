@@ -1,7 +1,7 @@
 """The door sensor, live: the same :class:`~sim.sensor_stream.SensorLayer` as ``simulate``, on the clock.
 
 With a ``[sensor]`` table (and ``SENSOR`` not ``off``) the producer writes
-four streams (docs/sensors.md, "Live"):
+five streams (docs/sensors.md, "Live"):
 
 - ``REDIS_STREAM``: the sessions, unchanged (stream 0);
 - ``<REDIS_STREAM>:realistic``: what the sensor delivered, in ``sent_at``
@@ -11,15 +11,20 @@ four streams (docs/sensors.md, "Live"):
   door stream of a run without a sensor (stream 2);
 - ``<REDIS_STREAM>:counts``: one entry per store and ``COUNT_INTERVAL``,
   written at the interval's end, ids ``<interval_end ms>-<seq>`` in store
-  order (stream 3).
+  order (stream 3);
+- ``<REDIS_STREAM>:registers``: the counter's cumulative registers at each
+  interval's end (:class:`~sim.counter_feed.Registers`, reset daily at
+  ``COUNTER_RESET``), one entry beside each interval count, with its id
+  (stream 4).
 
 Each entry's ``data`` is a line of the offline file of the same run
-(``foot_traffic_realistic.jsonl``, ``..._true.jsonl``, ``foot_traffic_counts.jsonl``).
+(``foot_traffic_realistic.jsonl``, ``..._true.jsonl``, ``foot_traffic_counts.jsonl``,
+``foot_traffic_registers.jsonl``).
 
-With ``STREAM_PER_STORE=1`` each store has the four, ``<REDIS_STREAM>:{<id>}``,
-``...:realistic``, ``...:realistic:true`` and ``...:counts`` (one hash tag:
-one slot of a cluster); store ``k`` of the shard writes to streams ``4k`` to
-``4k + 3`` (:func:`lanes`). The layer draws per store, so a store's entries
+With ``STREAM_PER_STORE=1`` each store has the five, ``<REDIS_STREAM>:{<id>}``,
+``...:realistic``, ``...:realistic:true``, ``...:counts`` and ``...:registers``
+(one hash tag: one slot of a cluster); store ``k`` of the shard writes to
+streams ``5k`` to ``5k + 4`` (:func:`lanes`). The layer draws per store, so a store's entries
 are its lines of the offline files whichever stores share its producer, and
 each stream counts its own ids.
 
@@ -42,9 +47,11 @@ Restart. A record's ``sent_at`` is at most :data:`~sim.sensor_stream.HORIZON_MS`
 after its crossing (an outage held up to a day, then two delays each cut at
 a day), and the layer draws per store and UTC day in event order, so a
 restart feeds the layer from the UTC midnight at least that horizon (and an
-interval) before the streams' tops, with the model started a longest dwell
-before that (:func:`sensor_start`); every entry after the tops is then
-made again with its id.
+interval) before the streams' tops, or from the UTC midnight before each
+store's last register reset before that if it is earlier (a register sums
+the counts since its reset), with the model started a longest dwell before
+that (:func:`sensor_start`); every entry after the tops is then made again
+with its id.
 
 ``sent_at`` has milliseconds: the pump's wakes are the only events at
 fractional simulated times (``sent_at / 1000``), and the clock (``sim:now``,
@@ -65,11 +72,12 @@ from simpy.events import EventPriority
 
 from producer.live.catchup import QuietTimes
 from producer.live.emitter import Emitter, Taker
-from producer.live.layout import COUNTS, SENSOR, SESSIONS, StreamLayout
+from producer.live.layout import COUNTS, REGISTERS, SENSOR, SESSIONS, StreamLayout
 from producer.live.pace import FollowedClock, Pace, WallClock
 from producer.live.resume import Collector, model_start
 from producer.live.sink import Entry, StreamId
 from sim.batch import DoorColumns
+from sim.counter_feed import Registers
 from sim.events import ENTRY, EXIT, DoorEvent, Session
 from sim.model import StoreModel
 from sim.sensor_stream import DAY, HORIZON_MS, CountColumns, SensorColumns, SensorLayer
@@ -84,25 +92,36 @@ BEHIND, MOST_PUT_OFF = 1.0, 3600
 
 
 def lanes(stores: Sequence[Store], layout: StreamLayout) -> dict[str, int]:
-    """Each store's first stream index: ``0`` for every store (one set of four), or ``4k`` per store."""
+    """Each store's first stream index: ``0`` for every store (one set), or its set's first per store."""
     return {s.store_id: layout.stream(s.store_id, SESSIONS) for s in stores}
 
 
 def sensor_start(
     sim_start: int, last_ids: Sequence[StreamId], stores: Sequence[Store], interval: int, quiet: QuietTimes | None = None,
+    counter_reset: int = 0,
 ) -> tuple[int, int]:
     """Where a (re)started run with a sensor starts: ``(model start, first crossing the layer sees)``.
 
     The layer must see every crossing of each UTC day it draws for, from the
     day's start, and every crossing whose records may lie after the streams'
     tops: so it starts at a UTC midnight at least ``HORIZON_MS`` and an
-    interval before the oldest top, and the model a longest dwell earlier
+    interval before the oldest top. A register still to be written (its
+    interval ends after the oldest top) needs every count since its store's
+    last reset (daily at ``counter_reset``, minutes past local midnight)
+    before that interval: the layer starts at the UTC midnight before that
+    reset if it is earlier (:meth:`~sim.counter_feed.Registers.feed_start`,
+    as a partitioned task's does). A reset is about a day back, inside the
+    horizon, so this costs nothing in practice; it keeps the registers exact
+    where a local day is longer (a zone that skipped a date). The model
+    starts a longest dwell earlier
     (:func:`~producer.live.resume.model_start`; with a capacity, at an instant
     ``quiet`` saw the stores empty), so that the crossings from that midnight
     on are exactly the full run's.
     """
     resume = min(ms for ms, _ in last_ids) // 1000 if last_ids else 0
     feed_from = (resume - HORIZON_MS // 1000 - interval) // DAY * DAY
+    if feed_from > sim_start:  # the first register to write is of the interval ending after ``resume``
+        feed_from = min(feed_from, Registers(stores, sim_start, interval, counter_reset).feed_start(resume - interval))
     if feed_from <= sim_start:
         return sim_start, sim_start
     return model_start(sim_start, [(feed_from * 1000, 0)], stores, quiet), feed_from
@@ -113,9 +132,10 @@ class SensorPump:
 
     def __init__(self, env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Store], sim_start: int,
                  end: int | None, interval: int, feed_from: int,
-                 layout: StreamLayout, pace: Pace | None = None) -> None:
+                 layout: StreamLayout, pace: Pace | None = None, counter_reset: int = 0) -> None:
         self.env, self.taker, self.feed_from = env, taker, feed_from
-        #: Each store's first stream (:func:`lanes`): its records go to ``+ SENSOR``, its counts to ``+ COUNTS``.
+        #: Each store's first stream (:func:`lanes`): its records go to ``+ SENSOR``, its counts to ``+ COUNTS``,
+        #: its registers to ``+ REGISTERS``.
         self.base = lanes(stores, layout)
         #: The run's clock (``None``: none, as fast as possible: a replay).
         self.pace = pace
@@ -123,16 +143,19 @@ class SensorPump:
         self._held_until: float | None = None  # a wake put off to here (behind the clock)
         first = sim_start if feed_from <= sim_start else -(-feed_from // interval) * interval
         self.layer = SensorLayer(seed, stores, first, end if end is not None else 2**62, interval=interval)
+        #: The registers, fed every count the layer gives (exact from each store's first reset it sees on).
+        self.registers = Registers(stores, sim_start, interval, counter_reset)
         # What the layer holds, as of the last settle (see drain).
         self._next_pending: int | None = None
         self._next_interval_end = self.layer.next_interval_end()
         self._next_release: float = -math.inf
         self._crossings: list[DoorEvent] = []
-        # (sent_at ms, data, key, stream), final, not yet due; (interval_end s, data, key, stream)
+        # (sent_at ms, data, key, stream), final, not yet due; (interval_end s, data, key, stream), a count
+        # then its register, interval by interval
         self._records: deque[tuple[int, bytes, bytes, int]] = deque()
         self._counts: deque[tuple[int, bytes, bytes, int]] = deque()
         self._planned: set[float] = set()
-        self._ids = {base + stream: [-1, 0] for base in set(self.base.values()) for stream in (SENSOR, COUNTS)}
+        self._ids = {base + stream: [-1, 0] for base in set(self.base.values()) for stream in (SENSOR, COUNTS, REGISTERS)}
         self._closed = False
         self._plan(self.layer.next_interval_end())
 
@@ -241,8 +264,11 @@ class SensorPump:
         if len(counts):
             ids = counts.store_id.tolist()
             keys = [s.encode() for s in ids]
-            streams = [base[s] + COUNTS for s in ids]
-            self._counts.extend(zip(counts.interval_end.tolist(), counts.json_lines(), keys, streams, strict=True))
+            ends = counts.interval_end.tolist()
+            registers = self.registers.add(counts).json_lines()
+            for end, count, register, key, store in zip(ends, counts.json_lines(), registers, keys, ids, strict=True):
+                self._counts.append((end, count, key, base[store] + COUNTS))
+                self._counts.append((end, register, key, base[store] + REGISTERS))
 
     def _hand_out(self, now_ms: int) -> None:
         """Put the records and counts due by ``now_ms`` in the outbox, with their ids."""
@@ -319,13 +345,14 @@ class SensorEmitter(Emitter):
 
 def attach(env: simpy.Environment, taker: Taker, seed: int, stores: Sequence[Store], sim_start: int,
            end: int | None, interval: int, feed_from: int, rejected: bool,
-           pace: Pace | None = None, layout: StreamLayout | None = None) -> SensorEmitter:
+           pace: Pace | None = None, layout: StreamLayout | None = None, counter_reset: int = 0) -> SensorEmitter:
     """A :class:`SensorEmitter` with its :class:`SensorPump`, ready to observe a model in ``env``.
 
-    ``layout``: the run's streams (four per store, or one set of four: the default).
+    ``layout``: the run's streams (a set per store, or one set: the default); ``counter_reset``: the
+    registers' daily reset, minutes past local midnight.
     """
     layout = layout or StreamLayout(("foot_traffic",), sensor=True)
-    pump = SensorPump(env, taker, seed, stores, sim_start, end, interval, feed_from, layout, pace)
+    pump = SensorPump(env, taker, seed, stores, sim_start, end, interval, feed_from, layout, pace, counter_reset)
     return SensorEmitter(taker, rejected, layout, pump)
 
 
@@ -341,20 +368,21 @@ def clock_reached(pace: Pace) -> Callable[[], float] | None:
 def replay_sensor_entries(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, interval: int,
     since: Sequence[StreamId], upto: Sequence[StreamId], rejected: bool, layout: StreamLayout | None = None,
+    counter_reset: int = 0,
 ) -> list[Entry]:
-    """The four streams' entries with ids in ``(since[s], upto[s]]``, made again (Redis lost them).
+    """The sensor run's entries with ids in ``(since[s], upto[s]]``, made again (Redis lost them).
 
     As :func:`~producer.live.resume.replay_entries`, with the sensor: the
     model and the layer in a plain SimPy environment from where a restart
     would start them (:func:`sensor_start`), up to the newest id asked for.
     """
-    begin, feed_from = sensor_start(sim_start, list(since), stores, interval)
+    begin, feed_from = sensor_start(sim_start, list(since), stores, interval, counter_reset=counter_reset)
     until = max(ms for ms, _ in upto) // 1000 + 1
     model_end = until if end is None else min(until, end)
     env = simpy.Environment(initial_time=begin)
     collector = Collector(since, upto)
     emitter = attach(env, collector, seed, stores, sim_start, end, interval, feed_from, rejected,
-                     layout=layout)
+                     layout=layout, counter_reset=counter_reset)
     StoreModel(env, seed, stores, begin, model_end, emitter)
     env.run(until=model_end)
     emitter.end()
