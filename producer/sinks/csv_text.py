@@ -7,9 +7,10 @@ ends, UTF-8. Times are the ISO strings of the JSON payload.
 
 Quoting is the :mod:`csv` module's, applied once to each distinct label
 (event type, weekday, slot, store id: a handful of values, any text a stores
-file allows). Rows are then put together with f-strings: customer ids (UUIDs),
-ISO times and integers never hold a quote, comma or line break, so they are
-quoted or written as they are. That is 2.7 times faster than
+file allows). Rows are then put together with one ``%`` template per kind of
+columns, built from how each column is written (:data:`_KINDS`): customer ids
+(UUIDs), ISO times and integers never hold a quote, comma or line break, so
+they are quoted or written as they are. That is 2.7 times faster than
 ``csv.writer.writerows`` row by row, which had made CSV half as fast as
 when Arrow wrote it.
 """
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Generic, TypeVar
+from typing import IO, Any, ClassVar, Generic, TypeVar
 
 from sim.batch import DoorColumns, SessionColumns, texts
 from sim.events import iso_many
@@ -53,49 +54,58 @@ class _Labels:
         return [quoted[v] for v in values]
 
 
+#: How a column is written: its place in a row's ``%`` template, and its values (the column, the labels).
+_KINDS: dict[str, tuple[str, Callable[[Any, _Labels], list[Any]]]] = {
+    "label": ("%s", lambda values, label: label(texts(values))),  # quoted by the csv module, once each
+    "text": ('"%s"', lambda values, label: texts(values)),  # ids: never a quote, comma or line break
+    "time": ('"%s"', lambda values, label: iso_many(values)),  # the payload's ISO strings
+    "number": ("%s", lambda values, label: values.tolist()),  # bare
+}
+
+
 class _CsvFile(Generic[C]):
-    """A CSV file of one kind of columns: its header, then each write's rows (:meth:`_lines`)."""
+    """A CSV file of one kind of columns: its header, then each write's rows.
+
+    A kind says its columns once (:attr:`_columns`: attribute and how it is
+    written, see :data:`_KINDS`) and what every row starts with (:attr:`_lead`);
+    the row template and the rows come from that.
+    """
+
+    _lead: ClassVar[str] = ""
+    _columns: ClassVar[tuple[tuple[str, str], ...]]
 
     def __init__(self, path: Path, header: tuple[str, ...]) -> None:
         self._file: IO[str] = open(path, "w", encoding="utf-8", newline="")
         self._file.write(_csv_line(header))
         self._label = _Labels()
+        self._row = self._lead + ",".join(_KINDS[kind][0] for _, kind in self._columns) + "\n"
 
     def write(self, cols: C) -> None:
         if len(cols):
-            self._file.write("".join(self._lines(cols, self._label)))
-
-    def _lines(self, cols: C, label: _Labels) -> list[str]:
-        raise NotImplementedError
+            values = [_KINDS[kind][1](getattr(cols, name), self._label) for name, kind in self._columns]
+            row = self._row
+            self._file.write("".join([row % line for line in zip(*values, strict=True)]))
 
     def close(self) -> None:
         self._file.close()
 
 
 class SessionCsvWriter(_CsvFile[SessionColumns]):
+    _lead = '"foot_traffic",'  # the event type, the same on every session
+    _columns = (
+        ("customer_id", "text"), ("entry", "time"), ("exit", "time"), ("trip_duration_minutes", "number"),
+        ("weekday", "label"), ("time_slot", "label"), ("store_id", "label"), ("queue_seconds", "number"),
+    )
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, SESSION_COLUMNS)
 
-    def _lines(self, cols: SessionColumns, label: _Labels) -> list[str]:
-        return [
-            f'"foot_traffic","{c}","{e}","{x}",{m},{w},{s},{st},{q}\n'
-            for c, e, x, m, w, s, st, q in zip(
-                texts(cols.customer_id), iso_many(cols.entry), iso_many(cols.exit),
-                cols.trip_duration_minutes.tolist(), label(texts(cols.weekday)), label(texts(cols.time_slot)),
-                label(texts(cols.store_id)), cols.queue_seconds.tolist(), strict=True,
-            )
-        ]
-
 
 class DoorCsvWriter(_CsvFile[DoorColumns]):
+    _columns = (
+        ("event_type", "label"), ("time", "time"), ("weekday", "label"), ("time_slot", "label"),
+        ("customer_id", "text"), ("store_id", "label"),
+    )
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, DOOR_COLUMNS)
-
-    def _lines(self, cols: DoorColumns, label: _Labels) -> list[str]:
-        return [
-            f'{k},"{t}",{w},{s},"{c}",{st}\n'
-            for k, t, w, s, c, st in zip(
-                label(texts(cols.event_type)), iso_many(cols.time), label(texts(cols.weekday)),
-                label(texts(cols.time_slot)), texts(cols.customer_id), label(texts(cols.store_id)), strict=True,
-            )
-        ]
