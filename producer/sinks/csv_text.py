@@ -7,10 +7,9 @@ ends, UTF-8. Times are the ISO strings of the JSON payload.
 
 Quoting is the :mod:`csv` module's, applied once to each distinct label
 (event type, weekday, slot, store id: a handful of values, any text a stores
-file allows). Rows are then put together with one ``%`` template per kind of
-columns, built from how each column is written (:data:`_KINDS`): customer ids
-(UUIDs), ISO times and integers never hold a quote, comma or line break, so
-they are quoted or written as they are. That is 2.7 times faster than
+file allows). Rows are then put together with f-strings: customer ids (UUIDs),
+ISO times and integers never hold a quote, comma or line break, so they are
+quoted or written as they are. That is 2.7 times faster than
 ``csv.writer.writerows`` row by row, which had made CSV half as fast as
 when Arrow wrote it.
 """
@@ -54,44 +53,47 @@ class _Labels:
         return [quoted[v] for v in values]
 
 
-#: How a column is written: its place in a row's ``%`` template, and its values (the column, the labels).
-_KINDS: dict[str, tuple[str, Callable[[Any, _Labels], list[Any]]]] = {
-    "label": ("%s", lambda values, label: label(texts(values))),  # quoted by the csv module, once each
-    "text": ('"%s"', lambda values, label: texts(values)),  # ids: never a quote, comma or line break
-    "time": ('"%s"', lambda values, label: iso_many(values)),  # the payload's ISO strings
-    "number": ("%s", lambda values, label: values.tolist()),  # bare
+#: How a column's values are got, by its kind (the row's f-string quotes the ids and times).
+_KINDS: dict[str, Callable[[Any, _Labels], list[Any]]] = {
+    "label": lambda values, label: label(texts(values)),  # quoted by the csv module, once each
+    "text": lambda values, label: texts(values),  # ids: never a quote, comma or line break
+    "time": lambda values, label: iso_many(values),  # the payload's ISO strings
+    "number": lambda values, label: values.tolist(),  # bare
 }
 
 
 class _CsvFile(Generic[C]):
     """A CSV file of one kind of columns: its header, then each write's rows.
 
-    A kind says its columns once (:attr:`_columns`: attribute and how it is
-    written, see :data:`_KINDS`) and what every row starts with (:attr:`_lead`);
-    the row template and the rows come from that.
+    A kind names its columns and how each one's values are got (:attr:`_columns`,
+    see :data:`_KINDS`) and lays a row out (:meth:`_rows`); the rest is here.
+    The layout stays an f-string, not a template built from the columns: a
+    ``%`` template built so took 1.1 to 1.3 times as long for the same bytes
+    (measured in one run against this, a 30-day store, when it was written).
     """
 
-    _lead: ClassVar[str] = ""
     _columns: ClassVar[tuple[tuple[str, str], ...]]
 
     def __init__(self, path: Path, header: tuple[str, ...]) -> None:
         self._file: IO[str] = open(path, "w", encoding="utf-8", newline="")
         self._file.write(_csv_line(header))
         self._label = _Labels()
-        self._row = self._lead + ",".join(_KINDS[kind][0] for _, kind in self._columns) + "\n"
 
     def write(self, cols: C) -> None:
         if len(cols):
-            values = [_KINDS[kind][1](getattr(cols, name), self._label) for name, kind in self._columns]
-            row = self._row
-            self._file.write("".join([row % line for line in zip(*values, strict=True)]))
+            values = [_KINDS[kind](getattr(cols, name), self._label) for name, kind in self._columns]
+            self._file.write("".join(self._rows(values)))
+
+    @staticmethod
+    def _rows(values: list[list[Any]]) -> list[str]:
+        """One line per row of ``values`` (a list per column, in :attr:`_columns`' order)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         self._file.close()
 
 
 class SessionCsvWriter(_CsvFile[SessionColumns]):
-    _lead = '"foot_traffic",'  # the event type, the same on every session
     _columns = (
         ("customer_id", "text"), ("entry", "time"), ("exit", "time"), ("trip_duration_minutes", "number"),
         ("weekday", "label"), ("time_slot", "label"), ("store_id", "label"), ("queue_seconds", "number"),
@@ -99,6 +101,11 @@ class SessionCsvWriter(_CsvFile[SessionColumns]):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, SESSION_COLUMNS)
+
+    @staticmethod
+    def _rows(values: list[list[Any]]) -> list[str]:  # the event type is the same on every session
+        return [f'"foot_traffic","{c}","{e}","{x}",{m},{w},{s},{st},{q}\n'
+                for c, e, x, m, w, s, st, q in zip(*values, strict=True)]
 
 
 class DoorCsvWriter(_CsvFile[DoorColumns]):
@@ -109,3 +116,7 @@ class DoorCsvWriter(_CsvFile[DoorColumns]):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, DOOR_COLUMNS)
+
+    @staticmethod
+    def _rows(values: list[list[Any]]) -> list[str]:
+        return [f'{k},"{t}",{w},{s},"{c}",{st}\n' for k, t, w, s, c, st in zip(*values, strict=True)]
