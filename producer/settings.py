@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
@@ -43,11 +43,6 @@ def _int(low: int, high: int | None = None) -> Callable[[str], int]:
             raise ValueError
         return value
     return parse
-
-
-def _in(limits: Range) -> Callable[[str], Any]:
-    """A number within one of the engine's documented ranges (sim.limits)."""
-    return limits.parse
 
 
 def _float(low: float, high: float | None = None, open_low: bool = False) -> Callable[[str], float]:
@@ -210,201 +205,198 @@ def mask_secrets(text: str) -> str:
 
 @dataclass(frozen=True)
 class Spec:
-    """How one setting is read: its variable, option, parser and default."""
+    """How one setting is read: its parser, what it accepts, its default, its help and its variable.
 
-    env: str
+    ``env`` is left empty where the variable is the field's name in capitals
+    (:data:`SPECS` fills it in); ``STORES`` is the one that names its own.
+    """
+
     parse: Callable[[str], Any]
     accepts: str
     default: Any = None
     help: str = ""
+    env: str = ""
 
     @property
     def option(self) -> str:
         return "--" + self.env.lower().replace("_", "-")
 
 
+#: What a yes/no setting accepts (:func:`_bool`).
+_FLAG_ACCEPTS = "1/0, true/false, yes/no or on/off"
+
+
+def _flag(help: str) -> Spec:
+    """A yes/no setting, off unless set."""
+    return Spec(_bool, _FLAG_ACCEPTS, False, help)
+
+
+def _ranged(limits: Range, default: Any, help: str, unset: str = "") -> Spec:
+    """A number within a range (the engine's documented ones are in sim.limits), which says what it
+    accepts: the bounds and their words are one declaration; ``unset`` adds what leaving it unset means."""
+    return Spec(limits.parse, limits.accepts() + unset, default, help)
+
+
+def _pick(options: tuple[str, ...], default: str, help: str) -> Spec:
+    """One word of ``options``: ``queue or loss``, or ``one of DEBUG, INFO, ...`` for more than two."""
+    accepts = " or ".join(options) if len(options) == 2 else "one of " + ", ".join(options)
+    return Spec(_choice(*options), accepts, default, help)
+
+
+def _with_variables(specs: dict[str, Spec]) -> dict[str, Spec]:
+    """Each spec with its environment variable: the one it names, else its field's name in capitals."""
+    return {name: spec if spec.env else replace(spec, env=name.upper()) for name, spec in specs.items()}
+
+
 #: Every setting, by field name. The order is the README's table order.
-SPECS: dict[str, Spec] = {
-    "redis_host": Spec("REDIS_HOST", _text, "a host name or address", "redis", "Redis host"),
-    "redis_port": Spec("REDIS_PORT", _int(1, 65535), "a port number 1-65535", 6379, "Redis port"),
-    "redis_db": Spec("REDIS_DB", _int(0, 2**31 - 1), "a whole number from 0 to 2147483647", 0, "Redis database number"),
+SPECS: dict[str, Spec] = _with_variables({
+    "redis_host": Spec(_text, "a host name or address", "redis", "Redis host"),
+    "redis_port": Spec(_int(1, 65535), "a port number 1-65535", 6379, "Redis port"),
+    "redis_db": Spec(_int(0, 2**31 - 1), "a whole number from 0 to 2147483647", 0, "Redis database number"),
     "redis_url": Spec(
-        "REDIS_URL", _redis_url,
-        "a redis://[user:password@]host[:port][/db] or rediss:// URL (port 1-65535, db a whole number)",
+        _redis_url, "a redis://[user:password@]host[:port][/db] or rediss:// URL (port 1-65535, db a whole number)",
         None, "Redis URL; replaces host, port and db when set",
     ),
     "redis_stream": Spec(
-        "REDIS_STREAM", _text, "a non-empty stream name", "foot_traffic",
+        _text, "a non-empty stream name", "foot_traffic",
         "base stream name; door events go to <base>:realistic",
     ),
     "redis_cluster": Spec(
-        "REDIS_CLUSTER", _cluster,
-        "1/0, true/false, yes/no or on/off, or a redis:// or rediss:// URL of a cluster node (database 0)",
+        _cluster, f"{_FLAG_ACCEPTS}, or a redis:// or rediss:// URL of a cluster node (database 0)",
         None, "write to a Redis Cluster (redis-py's cluster client): 1 uses REDIS_URL / REDIS_HOST:REDIS_PORT "
         "as the first node; a URL names it",
     ),
-    "stream_per_store": Spec(
-        "STREAM_PER_STORE", _bool, "1/0, true/false, yes/no or on/off", False,
+    "stream_per_store": _flag(
         "each store to its own streams <REDIS_STREAM>:{<store_id>} and <REDIS_STREAM>:{<store_id>}:realistic, "
-        "with its own run record and lease",
-    ),
+        "with its own run record and lease"),
     "shard": Spec(
-        "SHARD", _shard, "i/N with N a whole number from 1 to 100,000 and i from 0 to N-1 (0/2, 1/2)", None,
+        _shard, "i/N with N a whole number from 1 to 100,000 and i from 0 to N-1 (0/2, 1/2)", None,
         "with STREAM_PER_STORE: take only the stores whose CRC-32 of the store id mod N is i",
     ),
-    "default_daily_customers": Spec(
-        "DEFAULT_DAILY_CUSTOMERS", _in(CUSTOMERS_PER_DAY), CUSTOMERS_PER_DAY.accepts(), 1000.0, "baseline customers per day",
-    ),
-    "base_daily_customers": Spec(
-        "BASE_DAILY_CUSTOMERS", _in(CUSTOMERS_PER_DAY), CUSTOMERS_PER_DAY.accepts(), None, "overrides the baseline",
-    ),
-    "daily_customers": Spec(
-        "DAILY_CUSTOMERS", _in(WHOLE_CUSTOMERS_PER_DAY), WHOLE_CUSTOMERS_PER_DAY.accepts(), None, "a fixed total for every day",
-    ),
+    "default_daily_customers": _ranged(CUSTOMERS_PER_DAY, 1000.0, "baseline customers per day"),
+    "base_daily_customers": _ranged(CUSTOMERS_PER_DAY, None, "overrides the baseline"),
+    "daily_customers": _ranged(WHOLE_CUSTOMERS_PER_DAY, None, "a fixed total for every day"),
     "daily_variation_pct": Spec(
-        "DAILY_VARIATION_PCT", _float(0, 1), "a fraction from 0 to 1 (0.10 means +-10%)", 0.10,
+        _float(0, 1), "a fraction from 0 to 1 (0.10 means +-10%)", 0.10,
         "day-to-day noise, +-fraction of the daily mean",
     ),
-    "disable_daily_variation": Spec(
-        "DISABLE_DAILY_VARIATION", _bool, "1/0, true/false, yes/no or on/off", False,
-        "turns the day-to-day noise off",
-    ),
+    "disable_daily_variation": _flag("turns the day-to-day noise off"),
     "seed": Spec(
-        "SEED", _seed, "a whole number from 0 to 2**63 - 1, or any other text (hashed to a seed)", None,
+        _seed, "a whole number from 0 to 2**63 - 1, or any other text (hashed to a seed)", None,
         "random seed; drawn and printed when unset; other text is hashed (SHA-256) to a number",
     ),
-    "traffic_multiplier": Spec(
-        "TRAFFIC_MULTIPLIER", _in(MULTIPLIER), MULTIPLIER.accepts(), 1.0, "scales the daily mean",
-    ),
-    "profile_file": Spec(
-        "PROFILE_FILE", _text, "a path to a TOML profile file", None, "traffic profile (TOML)",
-    ),
+    "traffic_multiplier": _ranged(MULTIPLIER, 1.0, "scales the daily mean"),
+    "profile_file": Spec(_text, "a path to a TOML profile file", None, "traffic profile (TOML)"),
     "timezone": Spec(
-        "TIMEZONE", _timezone, "an IANA time zone name such as UTC, Europe/Rome or America/New_York",
+        _timezone, "an IANA time zone name such as UTC, Europe/Rome or America/New_York",
         "UTC", "the store's local time zone: slots and weekdays are local, times are written in UTC",
     ),
-    "store_capacity": Spec(
-        "STORE_CAPACITY", _in(CAPACITY), CAPACITY.accepts() + "; unset: no limit", None,
-        "most customers inside at once; unset means no limit",
+    "store_capacity": _ranged(
+        CAPACITY, None, "most customers inside at once; unset means no limit", "; unset: no limit",
     ),
-    "capacity_mode": Spec(
-        "CAPACITY_MODE", _choice(*CAPACITY_MODES), "queue or loss", "queue",
+    "capacity_mode": _pick(
+        CAPACITY_MODES, "queue",
         "at a full store: queue at the door (first come first served) or turn away (loss)",
     ),
-    "patience_minutes": Spec(
-        "PATIENCE_MINUTES", _in(PATIENCE_MINUTES), PATIENCE_MINUTES.accepts() + "; unset: wait for ever",
-        None, "a queued customer gives up after waiting this long",
+    "patience_minutes": _ranged(
+        PATIENCE_MINUTES, None, "a queued customer gives up after waiting this long", "; unset: wait for ever",
     ),
-    "write_rejected": Spec(
-        "WRITE_REJECTED", _bool, "1/0, true/false, yes/no or on/off", False,
-        "write turned-away and given-up customers as door events of their own type",
-    ),
-    "sensor": Spec(
-        "SENSOR", _choice("auto", "off"), "auto or off", "auto",
+    "write_rejected": _flag("write turned-away and given-up customers as door events of their own type"),
+    "sensor": _pick(
+        ("auto", "off"), "auto",
         "the door sensor layer: as the profile's [sensor] table says (auto), or off (docs/sensors.md)",
     ),
-    "count_interval": Spec(
-        "COUNT_INTERVAL", _in(COUNT_INTERVAL_MINUTES), COUNT_INTERVAL_MINUTES.accepts(), 15,
-        "with a sensor: the interval of the interval counts, in minutes",
+    "count_interval": _ranged(
+        COUNT_INTERVAL_MINUTES, 15, "with a sensor: the interval of the interval counts, in minutes",
     ),
     "counter_reset": Spec(
-        "COUNTER_RESET", _time_of_day, "a local time of day HH:MM, 00:00 to 23:59", 0,
+        _time_of_day, "a local time of day HH:MM, 00:00 to 23:59", 0,
         "with a sensor: when the counter's cumulative registers reset each day, in each store's local time",
     ),
     "stores_file": Spec(
-        "STORES", _text, "a path to a TOML stores file", None,
-        "many stores in one run (TOML); the settings above are each store's defaults",
+        _text, "a path to a TOML stores file", None,
+        "many stores in one run (TOML); the settings above are each store's defaults", env="STORES",
     ),
     "sim_start": Spec(
-        "SIM_START", _text, "a date (2025-11-03) or an ISO time in UTC", None,
+        _text, "a date (2025-11-03) or an ISO time in UTC", None,
         "simulated start; default: today (simulate) or now (produce)",
     ),
     "speed": Spec(
-        "SPEED", _speed, "a number from 0.001 to 1e9 (simulated seconds per wall second), or max", 1.0,
+        _speed, "a number from 0.001 to 1e9 (simulated seconds per wall second), or max", 1.0,
         "real-time speed-up; max (= 1e9) writes the run's span as fast as Redis takes it",
     ),
     "stream_maxlen": Spec(
-        "STREAM_MAXLEN", _int(1, 10**12), "a whole number from 1 to 10**12", 20000, "approximate cap of each stream",
+        _int(1, 10**12), "a whole number from 1 to 10**12", 20000, "approximate cap of each stream",
     ),
-    "log_level": Spec(
-        "LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
-        "one of DEBUG, INFO, WARNING, ERROR, CRITICAL", "INFO", "log level",
-    ),
-    "publish_clock": Spec(
-        "PUBLISH_CLOCK", _bool, "1/0, true/false, yes/no or on/off", False,
-        "keep sim:now and sim:today up to date in Redis",
-    ),
-    "clock": Spec(
-        "CLOCK", _choice("wall", "redis"), "wall or redis", "wall",
+    "log_level": _pick(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO", "log level"),
+    "publish_clock": _flag("keep sim:now and sim:today up to date in Redis"),
+    "clock": _pick(
+        ("wall", "redis"), "wall",
         "what paces the producer: the wall clock x SPEED, or the simulated time in CLOCK_KEY (redis)",
     ),
     "clock_key": Spec(
-        "CLOCK_KEY", _text, "a non-empty Redis key name", "sim:now",
+        _text, "a non-empty Redis key name", "sim:now",
         "with CLOCK=redis: the key holding the pipeline's simulated time (an ISO time)",
     ),
-    "clock_db": Spec(
-        "CLOCK_DB", _int(0, 2**31 - 1), "a whole number from 0 to 2,147,483,647", 0,
+    "clock_db": _ranged(
+        Range(0, 2**31 - 1, whole=True), 0,
         "with CLOCK=redis: the Redis database of CLOCK_KEY (the streams stay in REDIS_DB)",
     ),
     "clock_max_jump": Spec(
-        "CLOCK_MAX_JUMP", _int(0, LAST_INSTANT - FIRST_INSTANT),
+        _int(0, LAST_INSTANT - FIRST_INSTANT),
         "a whole number of simulated seconds from 0 to 34,712,668,800 (0: no bound)", 86_400,
         "with CLOCK=redis: a jump forward of CLOCK_KEY by more than this many simulated seconds (a day) "
         "is held, with one warning, until the clock comes back within it; 0 follows any jump",
     ),
-    "standby": Spec(
-        "STANDBY", _bool, "1/0, true/false, yes/no or on/off", False,
+    "standby": _flag(
         "when another producer writes these streams: wait and take over its run when it stops (else exit 1)",
     ),
     "lease_seconds": Spec(
-        "LEASE_SECONDS", _float(1, 3600), "a number of seconds from 1 to 3,600", 5.0,
+        _float(1, 3600), "a number of seconds from 1 to 3,600", 5.0,
         "how long the producer's lease on its streams lasts unrenewed (a standby takes over after it)",
     ),
     "metrics_host": Spec(
-        "METRICS_HOST", _text, "an address to listen on (127.0.0.1, 0.0.0.0, ::)", "127.0.0.1",
+        _text, "an address to listen on (127.0.0.1, 0.0.0.0, ::)", "127.0.0.1",
         "where /metrics listens: this machine only by default; 0.0.0.0 for a scraper elsewhere",
     ),
     "metrics_port": Spec(
-        "METRICS_PORT", _int(0, 65535), "a port number 0-65535 (0 turns metrics off)", 0,
-        "Prometheus /metrics port",
+        _int(0, 65535), "a port number 0-65535 (0 turns metrics off)", 0, "Prometheus /metrics port",
     ),
-    "buffer_max": Spec(
-        "BUFFER_MAX", _int(1, 10_000_000), "a whole number from 1 to 10,000,000 (entries held in memory)", 100_000,
+    "buffer_max": _ranged(
+        Range(1, 10_000_000, whole=True, what="entries held in memory"), 100_000,
         "entries buffered while Redis is unreachable; when full the simulation waits",
     ),
     "redis_connect_timeout": Spec(
-        "REDIS_CONNECT_TIMEOUT", _float(0, 86_400), "a number of seconds from 0 to 86,400 (0 waits forever)", 0.0,
+        _float(0, 86_400), "a number of seconds from 0 to 86,400 (0 waits forever)", 0.0,
         "how long to wait for Redis at start before giving up",
     ),
     "counter_webhook_url": Spec(
-        "COUNTER_WEBHOOK_URL", _http_url, "an http:// or https:// URL", None,
+        _http_url, "an http:// or https:// URL", None,
         "with a sensor: POST the interval counts to this URL in batches (docs/feeds.md)",
     ),
     "counter_webhook_secret": Spec(
-        "COUNTER_WEBHOOK_SECRET", _text, "a non-empty text", None,
+        _text, "a non-empty text", None,
         "the key of the webhook's HMAC-SHA256 signature header (required with COUNTER_WEBHOOK_URL)",
     ),
-    "webhook_batch": Spec(
-        "WEBHOOK_BATCH", _int(1, 10_000), "a whole number from 1 to 10,000", 100,
-        "interval records per webhook POST",
-    ),
-    "webhook_buffer_max": Spec(
-        "WEBHOOK_BUFFER_MAX", _int(1, 10_000_000), "a whole number from 1 to 10,000,000", 10_000,
+    "webhook_batch": _ranged(Range(1, 10_000, whole=True), 100, "interval records per webhook POST"),
+    "webhook_buffer_max": _ranged(
+        Range(1, 10_000_000, whole=True), 10_000,
         "interval records held unacknowledged for the webhook; beyond it the producer waits (back-pressure)",
     ),
-    "webhook_timeout": Spec(
-        "WEBHOOK_TIMEOUT", _float(0.1, 300), "a number from 0.1 to 300 (seconds)", 10.0,
+    "webhook_timeout": _ranged(
+        Range(0.1, 300, what="seconds"), 10.0,
         "seconds a webhook POST may take before it counts as failed and is retried",
     ),
-    "webhook_retry_first": Spec(
-        "WEBHOOK_RETRY_FIRST", _float(0.01, 60), "a number from 0.01 to 60 (seconds)", 0.5,
+    "webhook_retry_first": _ranged(
+        Range(0.01, 60, what="seconds"), 0.5,
         "about how long a failed webhook POST waits before its first retry; each retry after waits twice as long",
     ),
-    "webhook_retry_max": Spec(
-        "WEBHOOK_RETRY_MAX", _float(0.01, 3600), "a number from 0.01 to 3,600 (seconds)", 30.0,
+    "webhook_retry_max": _ranged(
+        Range(0.01, 3600, what="seconds"), 30.0,
         "the most a failed webhook POST waits before its next retry (the cap of the doubling)",
     ),
-}
+})
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrafficSettings:

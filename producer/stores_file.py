@@ -37,17 +37,10 @@ from typing import Any
 from producer.errors import SettingsError
 from sim.dwell import DEFAULT_DWELL
 from sim.errors import read_toml
-from sim.limits import (
-    CAPACITY,
-    CUSTOMERS_PER_DAY,
-    FRACTION,
-    MULTIPLIER,
-    PATIENCE_MINUTES,
-    WHOLE_CUSTOMERS_PER_DAY,
-)
+from sim.limits import PATIENCE_MINUTES, Range
 from sim.profile import Profile, ProfileError, load_profile, profile_from_mapping
 from sim.scenarios import scenarios_from_list
-from sim.store import CAPACITY_MODES, Store, zone_named
+from sim.store import CAPACITY_MODES, NUMBER_RANGES, Store, zone_named
 
 #: Every key a store table accepts.
 STORE_KEYS: tuple[str, ...] = (
@@ -64,17 +57,20 @@ def _patience(value: Any) -> int:
     return max(1, round(PATIENCE_MINUTES.check(value, "patience_minutes") * 60))
 
 
-#: How each plain key is read: (parser, Store field, what it accepts). Numbers
-#: use the engine's documented ranges (sim.limits), the same as the settings.
+def _number(key: str, limits: Range) -> Callable[[Any], Any]:
+    return lambda value: limits.check(value, key)
+
+
+#: What a number key accepts, where the message words it otherwise than its range does.
+_NUMBER_ACCEPTS = {"variation": "a fraction from 0 to 1"}
+
+#: How each plain key is read: (parser, Store field, what it accepts). The numbers are the
+#: Store's own (:data:`sim.store.NUMBER_RANGES`), read through the ranges the Store checks.
 _FIELDS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
-    "baseline": (lambda v: CUSTOMERS_PER_DAY.check(v, "baseline"), "baseline", CUSTOMERS_PER_DAY.accepts()),
-    "daily_customers": (
-        lambda v: WHOLE_CUSTOMERS_PER_DAY.check(v, "daily_customers"), "daily_customers",
-        WHOLE_CUSTOMERS_PER_DAY.accepts(),
-    ),
-    "variation": (lambda v: FRACTION.check(v, "variation"), "variation", "a fraction from 0 to 1"),
-    "multiplier": (lambda v: MULTIPLIER.check(v, "multiplier"), "multiplier", MULTIPLIER.accepts()),
-    "capacity": (lambda v: CAPACITY.check(v, "capacity"), "capacity", CAPACITY.accepts()),
+    **{
+        key: (_number(key, limits), key, _NUMBER_ACCEPTS.get(key, limits.accepts()))
+        for key, limits in NUMBER_RANGES.items()
+    },
     "capacity_mode": (
         lambda v: _pick(v, CAPACITY_MODES), "capacity_mode", " or ".join(repr(m) for m in CAPACITY_MODES),
     ),

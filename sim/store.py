@@ -30,6 +30,7 @@ from sim.limits import (
     MULTIPLIER,
     PATIENCE_MINUTES,
     WHOLE_CUSTOMERS_PER_DAY,
+    Range,
     check_daily_mean,
 )
 from sim.profile import DEFAULT_PROFILE, Profile, check_sensor_scenarios, profile_from_mapping
@@ -39,6 +40,14 @@ UTC = dt.UTC
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 #: What happens at a full store: wait at the door, or turn away.
 CAPACITY_MODES: tuple[str, ...] = ("queue", "loss")
+#: The range of each number a store is configured with (sim.limits), in the order :class:`Store` checks
+#: them; a stores file reads its keys of the same names through the same ranges.
+NUMBER_RANGES: dict[str, Range] = {
+    "baseline": CUSTOMERS_PER_DAY, "daily_customers": WHOLE_CUSTOMERS_PER_DAY, "variation": FRACTION,
+    "multiplier": MULTIPLIER, "capacity": CAPACITY,
+}
+#: The numbers of :data:`NUMBER_RANGES` that may be unset (``None``: no fixed total, no limit).
+_UNSET_ALLOWED = frozenset({"daily_customers", "capacity"})
 
 
 @dataclass(frozen=True)
@@ -75,13 +84,10 @@ class Store:
     def __post_init__(self) -> None:
         if not self.store_id:
             raise ValueError("store_id: must not be empty")
-        CUSTOMERS_PER_DAY.check(self.baseline, "baseline")
-        if self.daily_customers is not None:
-            WHOLE_CUSTOMERS_PER_DAY.check(self.daily_customers, "daily_customers")
-        FRACTION.check(self.variation, "variation")
-        MULTIPLIER.check(self.multiplier, "multiplier")
-        if self.capacity is not None:
-            CAPACITY.check(self.capacity, "capacity")
+        for name, limits in NUMBER_RANGES.items():
+            value = getattr(self, name)
+            if value is not None or name not in _UNSET_ALLOWED:
+                limits.check(value, name)
         if self.capacity_mode not in CAPACITY_MODES:
             raise ValueError(f"capacity_mode: {self.capacity_mode!r}; expected one of {', '.join(CAPACITY_MODES)}")
         if self.patience is not None:
