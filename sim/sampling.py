@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -119,6 +119,10 @@ class Arrivals(ColumnTable):
             exit_weekday=np.empty(0, np.int8), exit_slot=np.empty(0, np.int16),
             customer_id=np.empty(0, "S36"),
         )
+
+
+#: Days drawn, by ``(store index, local day)``: handed to an :class:`ArrivalFeed` (``drawn``) or left by one (``keep``).
+Days = MutableMapping[tuple[int, dt.date], Arrivals]
 
 
 def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
@@ -259,11 +263,15 @@ class ArrivalFeed:
     def __init__(
         self, seed: int, stores: Sequence[Store], start: int, end: int, prefetch: bool = False,
         drawn: Mapping[tuple[int, dt.date], Arrivals] | None = None,
+        keep: Days | None = None,
     ) -> None:
         self.seed, self.stores, self.start, self.end = seed, tuple(stores), start, end
         #: Days drawn before the feed was made (``(store index, local day)`` -> the day's
         #: :func:`draw_day`): a live run draws its first day before it fixes its start.
         self._drawn = dict(drawn or {})
+        #: Where each store's latest day drawn is left, as ``drawn`` takes it (the earlier one removed):
+        #: a live backfill's last days are the model's first, drawn once.
+        self._keep = keep
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw") if prefetch else None
         self._days = [self._days_of(i) for i in range(len(self.stores))]
         self._pending = [Arrivals.empty() for _ in self.stores]
@@ -287,6 +295,9 @@ class ArrivalFeed:
             arrivals = ahead.result() if ahead is not None else self._drawn.pop((index, day), None)
             if arrivals is None:
                 arrivals = draw_day(self.seed, store, index, day)
+            if self._keep is not None:
+                self._keep.pop((index, day - dt.timedelta(days=1)), None)
+                self._keep[index, day] = arrivals
             following = day + dt.timedelta(days=1)
             if self._pool is not None and store.day_plan(following).begin < self.end:
                 self._ahead_day[index], self._ahead_at[index] = following, plan.end - AHEAD

@@ -349,7 +349,7 @@ class LiveRun:
             # would find "due" by the first anchor would be written ahead of its time by the second.
             return outbox, 0, quiet
         if backfill(state.seed, stores, state.sim_start, run.end, run.pace, self.sink, outbox, layout,
-                    sections.run.write_rejected, quiet, interval, self.timeout):
+                    sections.run.write_rejected, quiet, interval, self.timeout, keep=run.drawn):
             outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
         return outbox, layout.total(outbox.written, SESSIONS) - before, quiet
 
@@ -387,8 +387,9 @@ class LiveRun:
         labels = (LabelPump(env, taker, LabelSource(state.seed, stores, layout, state.sim_start, run.end))
                   if layout.labels else None)
         speed = state.speed if state.clock == "wall" else 1.0
+        drawn, run.drawn = run.drawn, {}  # the model's feed holds them until it reaches their days
         StoreModel(env, state.seed, stores, begin, run.end, emitter, window=window(speed), prefetch=True,
-                   drawn=run.drawn)
+                   drawn=drawn)
         env.prime()  # the model's first step (the first day's draw), before the clock starts
         if self._clock_starts_later(run):
             # A new run with a given start: its clock starts now, after that draw.
