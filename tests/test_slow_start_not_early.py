@@ -15,8 +15,6 @@ anchor (the run record's ``wall_start``).
 from __future__ import annotations
 
 import logging
-import re
-import threading
 import time
 from typing import Any
 
@@ -27,11 +25,10 @@ from producer.live.produce import run_producer
 from producer.live.run import LiveRun
 from producer.settings import Settings
 from sim.run import to_epoch
+from tests.monitored import monitor_xadds
 from tests.redis_server import RedisServer
 
 START = "2025-11-03T12:00:00"
-#: An XADD's entry id as MONITOR shows it: ``<ms>-<seq>``.
-ENTRY_ID = re.compile(r"\b(\d{13})-\d+\b")
 #: Seconds the start stalls before the backfill phase (above the backfill's 1 s threshold at SPEED=1).
 STALL = 1.6
 
@@ -47,22 +44,7 @@ def test_a_stall_before_the_backfill_writes_nothing_early(
 
     monkeypatch.setattr(LiveRun, "backfill", stalled)
     client = redis.Redis.from_url(redis_server.url)
-    adds: list[tuple[float, float]] = []  # (server time executed, the entry's second)
-    ready = threading.Event()
-
-    def monitor() -> None:
-        try:
-            with client.monitor() as m:
-                ready.set()
-                for cmd in m.listen():
-                    found = ENTRY_ID.search(cmd["command"]) if cmd["command"].startswith("XADD") else None
-                    if found is not None:
-                        adds.append((float(cmd["time"]), int(found.group(1)) / 1000))
-        except redis.ConnectionError:
-            return  # the server is gone: the test is over
-
-    threading.Thread(target=monitor, daemon=True).start()
-    assert ready.wait(30)
+    adds, unread = monitor_xadds(client)  # (server time executed, the entry's second)
     settings = Settings.load({"REDIS_URL": redis_server.url, "SIM_START": START, "SPEED": "1", "SEED": "8",
                               "DAILY_CUSTOMERS": "300000", "STREAM_MAXLEN": "1000000", "LOG_LEVEL": "INFO"})
     with caplog.at_level(logging.INFO, logger="producer"):
@@ -74,7 +56,7 @@ def test_a_stall_before_the_backfill_writes_nothing_early(
     written = client.xlen("foot_traffic") + client.xlen("foot_traffic:realistic")
     while len(adds) < written and time.monotonic() < deadline:  # MONITOR's last lines
         time.sleep(0.05)
-    assert written > 20 and len(adds) == written, (written, len(adds))
+    assert not unread and written > 20 and len(adds) == written, (unread[:3], written, len(adds))
     sim_start = to_epoch(START)
     early = [(second - sim_start, wall_start + second - sim_start - at) for at, second in adds
              if at < wall_start + (second - sim_start) - 0.005]  # 5 ms: the wall clock read against the monotonic
