@@ -387,7 +387,8 @@ class LiveRun:
         labels = (LabelPump(env, taker, LabelSource(state.seed, stores, layout, state.sim_start, run.end))
                   if layout.labels else None)
         speed = state.speed if state.clock == "wall" else 1.0
-        drawn, run.drawn = run.drawn, {}  # the model's feed holds them until it reaches their days
+        drawn = dict(run.drawn)  # the model's feed holds them until it reaches their days, the run not
+        run.drawn.clear()
         StoreModel(env, state.seed, stores, begin, run.end, emitter, window=window(speed), prefetch=True,
                    drawn=drawn)
         env.prime()  # the model's first step (the first day's draw), before the clock starts
