@@ -52,7 +52,7 @@ import numpy as np
 from sim.batch import Batch, Coded, DoorColumns, Labels, SessionColumns
 from sim.events import ENTRY, EXIT, GAVE_UP, TURNED_AWAY
 from sim.fast import DAY, fast_batches
-from sim.sampling import ArrivalFeed, Arrivals
+from sim.sampling import ArrivalFeed, Arrivals, Days
 from sim.store import Store
 
 #: Door event kinds, as coded in the loop (``4 * customer + kind``).
@@ -73,15 +73,17 @@ Entry = tuple[int, int, int, int]  #: an event due later: (time, priority, id, c
 
 def exact_batches(
     seed: int, stores: Sequence[Store], start: int, end: int, window: int = DAY, rejected: bool = False,
+    keep: Days | None = None,
 ) -> Iterator[Batch]:
     """Every event in ``[start, end)`` as batches, for any stores (with a capacity or not).
 
     :func:`sim.fast.fast_batches`'s signature: the vectorized engine where no
     store has a capacity, the event loop (:class:`EventLoop`) where one has.
     With ``rejected`` the door events include the customers who never got in.
+    ``keep``: the vectorized engine leaves each store's last day drawn there (:class:`~sim.sampling.ArrivalFeed`).
     """
     if all(s.capacity is None for s in stores):
-        yield from fast_batches(seed, stores, start, end, window)
+        yield from fast_batches(seed, stores, start, end, window, keep)
         return
     yield from EventLoop(seed, stores, start, end, rejected).batches(window)
 

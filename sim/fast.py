@@ -12,19 +12,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from sim.batch import Batch, Labels, doors_from_arrivals, sessions_from_arrivals
-from sim.sampling import ArrivalFeed, Arrivals
+from sim.sampling import ArrivalFeed, Arrivals, Days
 from sim.store import Store
 
 DAY = 86_400
 
 
 def fast_batches(
-    seed: int, stores: Sequence[Store], start: int, end: int, window: int = DAY
+    seed: int, stores: Sequence[Store], start: int, end: int, window: int = DAY, keep: Days | None = None,
 ) -> Iterator[Batch]:
-    """Every event in ``[start, end)`` as one :class:`Batch` per window."""
+    """Every event in ``[start, end)`` as one :class:`Batch` per window.
+
+    ``keep``: days drawn already (used), and where each store's last day drawn is left (see :class:`ArrivalFeed`).
+    """
     if any(s.interacts for s in stores):
         raise ValueError("the vectorized engine cannot model a capacity limit; use the SimPy engine")
-    feed = ArrivalFeed(seed, stores, start, end)
+    feed = ArrivalFeed(seed, stores, start, end, drawn=keep, keep=keep)
     labels = Labels(stores)
     inside = Arrivals.empty()  # customers whose exit is still ahead, in entry order
     t = start

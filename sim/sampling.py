@@ -23,7 +23,8 @@ by those slots' share only).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+import math
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -41,6 +42,10 @@ from sim.uuids import format_uuids
 COUNTS, PLACEMENT, DWELL, IDS = 0, 1, 2, 3
 #: Group sizes, members' entry offsets and leaving together (only drawn when the profile has groups).
 GROUPS = 4
+
+#: With prefetch, simulated seconds before a store's day ends that its next day's draw begins
+#: (6 hours: 6 wall minutes at SPEED=60, 2 s at SPEED=10,000 for a second or so of drawing).
+AHEAD = 6 * 3600
 
 # Scenarios draw from purposes 20 to 24 (sim.scenario_draw, sim.scenario_effects), the sensor from 10 to 13.
 
@@ -114,6 +119,10 @@ class Arrivals(ColumnTable):
             exit_weekday=np.empty(0, np.int8), exit_slot=np.empty(0, np.int16),
             customer_id=np.empty(0, "S36"),
         )
+
+
+#: Days drawn, by ``(store index, local day)``: handed to an :class:`ArrivalFeed` (``drawn``) or left by one (``keep``).
+Days = MutableMapping[tuple[int, dt.date], Arrivals]
 
 
 def draw_day(seed: int, store: Store, index: int, day: dt.date) -> Arrivals:
@@ -244,38 +253,55 @@ class ArrivalFeed:
     while the current one is handed out, so a real-time run does not stall
     at midnight while a busy day is drawn (numpy releases the GIL for most of
     the work). A draw is a pure function of seed, store and day: prefetching
-    changes when it happens, never what it gives.
+    changes when it happens, never what it gives. The next day's draw begins
+    :data:`AHEAD` simulated seconds before the day ends, and never in the
+    first hand-out: a live run's first hand-out is made before its clock
+    starts, and a chain's next days (a second of drawing per 2,000 stores)
+    drawn beside it doubled that wait.
     """
 
     def __init__(
         self, seed: int, stores: Sequence[Store], start: int, end: int, prefetch: bool = False,
         drawn: Mapping[tuple[int, dt.date], Arrivals] | None = None,
+        keep: Days | None = None,
     ) -> None:
         self.seed, self.stores, self.start, self.end = seed, tuple(stores), start, end
         #: Days drawn before the feed was made (``(store index, local day)`` -> the day's
         #: :func:`draw_day`): a live run draws its first day before it fixes its start.
         self._drawn = dict(drawn or {})
+        #: Where each store's latest day drawn is left, as ``drawn`` takes it (the earlier one removed):
+        #: a live backfill's last days are the model's first, drawn once.
+        self._keep = keep
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw") if prefetch else None
         self._days = [self._days_of(i) for i in range(len(self.stores))]
         self._pending = [Arrivals.empty() for _ in self.stores]
         self._drawn_to = [start for _ in self.stores]
+        #: With ``prefetch``: each store's next day, the hand-out at which its draw begins, its draw begun.
+        self._ahead_day: list[dt.date | None] = [None for _ in self.stores]
+        self._ahead_at = [math.inf for _ in self.stores]
+        self._ahead: list[Future[Arrivals] | None] = [None for _ in self.stores]
+        self._next_ahead = math.inf  # the earliest of ``_ahead_at``
+        self._handed_out = False  # a first hand-out was made
 
     def _days_of(self, index: int) -> Iterator[Arrivals]:
         store = self.stores[index]
         day = store.local_date(self.start)
-        ahead: Future[Arrivals] | None = None
         while True:
             plan = store.day_plan(day)
             if plan.begin >= self.end:
                 return
             self._drawn_to[index] = plan.end
+            ahead, self._ahead[index], self._ahead_at[index] = self._ahead[index], None, math.inf
             arrivals = ahead.result() if ahead is not None else self._drawn.pop((index, day), None)
             if arrivals is None:
                 arrivals = draw_day(self.seed, store, index, day)
+            if self._keep is not None:
+                self._keep.pop((index, day - dt.timedelta(days=1)), None)
+                self._keep[index, day] = arrivals
             following = day + dt.timedelta(days=1)
-            ahead = None
             if self._pool is not None and store.day_plan(following).begin < self.end:
-                ahead = self._pool.submit(draw_day, self.seed, store, index, following)
+                self._ahead_day[index], self._ahead_at[index] = following, plan.end - AHEAD
+                self._next_ahead = min(self._next_ahead, plan.end - AHEAD)
             if plan.begin < self.start:  # the run starts inside this day
                 arrivals = arrivals.take(arrivals.entry >= self.start)
             yield arrivals
@@ -284,6 +310,9 @@ class ArrivalFeed:
     def take(self, until: int) -> Arrivals:
         """Arrivals with entry in ``[previous until, until)``, in entry order."""
         until = min(until, self.end)
+        if self._handed_out and until >= self._next_ahead:
+            self._draw_ahead(until)
+        self._handed_out = True
         parts = []
         for i in range(len(self.stores)):
             while self._drawn_to[i] < until:
@@ -299,3 +328,13 @@ class ArrivalFeed:
         if len(parts) > 1:
             merged = merged.take(np.argsort(merged.entry, kind="stable"))
         return merged
+
+    def _draw_ahead(self, until: int) -> None:
+        """Begin the next day's draw of every store whose day ends within :data:`AHEAD` of ``until``."""
+        assert self._pool is not None
+        for i, at in enumerate(self._ahead_at):
+            day = self._ahead_day[i]
+            if at <= until and self._ahead[i] is None and day is not None:
+                self._ahead[i] = self._pool.submit(draw_day, self.seed, self.stores[i], i, day)
+                self._ahead_at[i] = math.inf
+        self._next_ahead = min(self._ahead_at, default=math.inf)

@@ -123,18 +123,22 @@ class Store:
         mean = self.baseline * weekday * self.multiplier * (1 + self.variation) * self.profile.calendar.peak()
         return mean if self.timezone == "UTC" else 2 * mean
 
-    def to_mapping(self) -> dict[str, Any]:
+    def to_mapping(self, shared: tuple[Any, Any] | None = None) -> dict[str, Any]:
         """The store as plain data, what :meth:`from_mapping` reads back to an equal store.
 
         One form for everything that records or ships a store (run records,
         ``run.json``, Dask tasks): the dwell as a profile's ``[dwell]`` table
-        and the profile as the mapping of its TOML document.
+        and the profile as the mapping of its TOML document. ``shared``: the
+        ``dwell`` and ``profile`` values already made for a store with the same
+        dwell and profile objects (a chain's stores share them: making them is
+        most of the cost, 50 us a store).
         """
+        dwell, profile = shared or (dwell_to_mapping(self.dwell, self.profile.slot_names), self.profile.to_mapping())
         data = {
             "store_id": self.store_id, "baseline": self.baseline, "daily_customers": self.daily_customers,
             "variation": self.variation, "multiplier": self.multiplier, "timezone": self.timezone,
             "capacity": self.capacity, "capacity_mode": self.capacity_mode, "patience": self.patience,
-            "dwell": dwell_to_mapping(self.dwell, self.profile.slot_names), "profile": self.profile.to_mapping(),
+            "dwell": dwell, "profile": profile,
         }
         if self.scenarios:  # only then: a store without any is recorded as it always was
             data["scenarios"] = [s.to_mapping() for s in self.scenarios]

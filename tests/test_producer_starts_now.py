@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import statistics
-import threading
 import time
 
 import redis
 
+from tests.monitored import monitor_xadds
 from tests.producer_run import DOORS, SESSIONS, watch_producer
 from tests.redis_server import RedisServer
 
@@ -56,32 +55,10 @@ def test_speed_one_without_a_start_writes_each_event_at_its_own_time(redis_serve
     assert statistics.median(delays) < 0.1, f"written late by a median {statistics.median(delays):.3f} s"
 
 
-#: An XADD's entry id as MONITOR shows it: ``<ms>-<seq>`` after the stream name (and MAXLEN).
-ENTRY_ID = re.compile(r"\b(\d{13})-\d+\b")
-
-
 def test_no_entry_reaches_redis_before_its_second(redis_server: RedisServer) -> None:
     client = redis.Redis.from_url(redis_server.url)
-    adds: list[tuple[float, float]] = []  # (server time executed, the entry's second)
-    unread: list[str] = []  # XADDs whose id could not be read (asserted empty below)
-    ready = threading.Event()
-
-    def monitor() -> None:
-        try:
-            with client.monitor() as m:
-                ready.set()
-                for cmd in m.listen():
-                    if cmd["command"].startswith("XADD"):
-                        found = ENTRY_ID.search(cmd["command"])
-                        if found is None:
-                            unread.append(cmd["command"][:200])
-                        else:
-                            adds.append((float(cmd["time"]), int(found.group(1)) / 1000))
-        except redis.ConnectionError:
-            return  # the server is gone: the test is over
-
-    threading.Thread(target=monitor, daemon=True).start()
-    assert ready.wait(30)
+    # (server time executed, the entry's second), and the XADDs whose id could not be read (asserted empty below)
+    adds, unread = monitor_xadds(client)
     proc = watch_producer(redis_server.url, "--daily-customers", "500000", "--seed", "3")
     try:
         proc.wait_for_log("on the clock")

@@ -70,6 +70,7 @@ from producer.live.sink import ZERO_ID, Entry, Sink, StreamId, reply_text
 from producer.settings import MAX_SPEED
 from sim.batch import Batch, texts
 from sim.events import iso
+from sim.sampling import Days
 from sim.store import Store
 
 log = logging.getLogger("producer.live.backfill")
@@ -299,6 +300,7 @@ def backfill(
     seed: int, stores: Sequence[Store], sim_start: int, end: int | None, pace: Pace, sink: Sink,
     outbox: Outbox, layout: StreamLayout | None = None, rejected: bool = False, quiet: QuietTimes | None = None,
     interval: int | None = None, timeout: float | None = None, counter_reset: int = 0,
+    keep: Days | None = None,
 ) -> int:
     """Write what is due already (vectorized or exact engine), if far enough behind; returns the entries written.
 
@@ -308,6 +310,7 @@ def backfill(
     ``rejected``: the door events include the customers who never got in (``WRITE_REJECTED``).
     ``quiet`` notes the instants the model may start at afterwards (stores with a capacity: :mod:`~producer.live.catchup`).
 
+    ``keep``: where the vectorized engine leaves each store's last day drawn (the model's first days: drawn once).
     Afterwards the outbox has re-read the streams' tops (the model continues from them). ``timeout``
     (``REDIS_CONNECT_TIMEOUT``, ``None`` = for ever) bounds that re-read's wait for a Redis lost meanwhile:
     after it, the last connection error is raised (the run stops with one line, as at start).
@@ -326,7 +329,7 @@ def backfill(
     if (until - max(resume, sim_start)) / pace.speed < BEHIND and pace.speed < MAX_SPEED:
         return 0
     begin, made = _made(seed, stores, layout, sim_start, end, until, rejected, model, quiet, interval,
-                        counter_reset)
+                        counter_reset, keep)
     if layout.labels:  # the labels due, from the run's start (a few): their streams' tops are checked first
         made = chain([label_columns(LabelSource(seed, stores, layout, sim_start, end).between(sim_start, until))],
                      made)
@@ -362,6 +365,7 @@ def _engine(stores: Sequence[Store]) -> str:
 def _made(
     seed: int, stores: Sequence[Store], layout: StreamLayout, sim_start: int, end: int | None, until: int,
     rejected: bool, last: list[StreamId], quiet: QuietTimes | None, interval: int | None, counter_reset: int = 0,
+    keep: Days | None = None,
 ) -> tuple[int, Iterator[Sequence[Column]]]:
     """Where the engine starts (a restart's model start) and the columns of every stream due before ``until``."""
     if layout.sensor:
@@ -371,7 +375,7 @@ def _made(
         return begin, sensor_entries(seed, stores, layout, sim_start, end, interval, begin, feed_from, until,
                                      rejected, last, quiet, counter_reset)
     begin = model_start(sim_start, last, stores)
-    batches = due_batches(seed, stores, begin, until, rejected, last, quiet)
+    batches = due_batches(seed, stores, begin, until, rejected, last, quiet, keep)
     if layout.per_store:
         return begin, (store_columns(batch, stores, layout) for batch in batches)
     return begin, (columns(batch, layout) for batch in batches)

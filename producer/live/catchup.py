@@ -42,6 +42,7 @@ from producer.live.sink import Entry, StreamId
 from sim.batch import Batch, DoorColumns, texts
 from sim.events import ENTRY, EXIT
 from sim.exact import exact_batches
+from sim.sampling import Days
 from sim.store import Store
 
 #: Simulated seconds per batch of the engine.
@@ -180,16 +181,17 @@ def newest(batch: Batch) -> int:
 
 def due_batches(
     seed: int, stores: Sequence[Store], begin: int, until: int, rejected: bool, last: Sequence[StreamId],
-    quiet: QuietTimes | None = None,
+    quiet: QuietTimes | None = None, keep: Days | None = None,
 ) -> Iterator[Batch]:
     """Every event in ``[begin, until)`` of the engine equal to the model, in batches of whole seconds.
 
     Batches wholly below every stream's top are left out (the exact engine
     runs from the run's start: its history is only generated, not turned
     into entries). ``quiet`` notes the quiet instants as the events go by.
+    ``keep``: where the vectorized engine leaves each store's last day drawn (the model's first, after a backfill).
     """
     lowest = min(ms for ms, _ in last) if last else 0
-    made = exact_batches(seed, stores, begin, until, WINDOW, rejected)
+    made = exact_batches(seed, stores, begin, until, WINDOW, rejected, keep)
     batches = whole_seconds(made) if any(s.capacity is not None for s in stores) else made
     for batch in batches:
         if quiet is not None:

@@ -50,7 +50,8 @@ class RunRecords:
                     f"(seed {other.seed}, start {other.sim_start}) hold different runs: these stores were produced "
                     "apart; run them with the SHARD they had, or pass --fresh")
         if len(found) < len(self.keys):
-            missing = [k for k in self.keys if k not in {f[0] for f in found}]
+            stored = {f[0] for f in found}
+            missing = [k for k in self.keys if k not in stored]
             log.info("%d of %d run records are missing (%s ...): this run is stored there too",
                      len(missing), len(self.keys), missing[0])
             self.write(state)

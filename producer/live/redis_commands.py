@@ -89,6 +89,10 @@ class Commands:
         ``ResponseError`` in its place (the caller decides, see
         :meth:`refused`); a lost connection raises as for any command.
         """
+        if self.cluster:  # each command's first argument is its key
+            return self._by_node([args[0] for _, args in commands],
+                                 lambda pipe, i: getattr(pipe, commands[i][0])(*commands[i][1]),
+                                 lambda client, i: getattr(client, commands[i][0])(*commands[i][1]))
         out: list[Any] = []
         for lo in range(0, len(commands), PIPELINE):
             pipe = self.client().pipeline(transaction=False)
@@ -101,34 +105,40 @@ class Commands:
         """``EVAL script 1 key *args`` for each ``(key, args)``: each reply or its ``ResponseError``.
 
         Pipelined: on one Redis in pipelines of :data:`PIPELINE`; on a cluster in
-        pipelines to each key's primary (:meth:`_eval_by_node`). A chain's
+        pipelines to each key's primary (:meth:`_by_node`). A chain's
         leases and run records cost a few round trips per primary, not one per store.
         """
         if not self.cluster:
             return self.each([("eval", (script, 1, key, *args)) for key, args in calls])
-        return self._eval_by_node(script, calls)
+        return self._by_node([key for key, _ in calls],
+                             lambda pipe, i: pipe.eval(script, 1, calls[i][0], *calls[i][1]),
+                             lambda client, i: client.eval(script, 1, calls[i][0], *calls[i][1]))
 
-    def _eval_by_node(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """The cluster's :meth:`eval_each`: the calls grouped by the primary of each key's slot (the cluster
-        client's slot table), each group in plain pipelines on that node's connection.
+    def _by_node(self, keys: Sequence[str], queue: Callable[[Any, int], Any],
+                 again: Callable[[Any, int], Any]) -> list[Any]:
+        """A cluster's commands (command ``i`` on ``keys[i]``) grouped by the primary of each key's slot (the
+        cluster client's slot table), each group in plain pipelines on that node's connection: ``queue(pipe, i)``
+        puts command ``i`` in a pipeline, ``again(client, i)`` sends it through the cluster client.
 
-        A reply saying the slot is elsewhere or busy for now (``MOVED``, ``ASK``,
-        ``TRYAGAIN``, ``CLUSTERDOWN``: a resharding or failover meanwhile) is
-        sent again on its own through the cluster client, which follows it and
-        re-reads its slot table.
+        Plain pipelines, not the cluster client's: its pipeline looks up every
+        command's keys and slot again in Python (1.5 s of a 2,000-store start on
+        a cluster, for the streams' tops). A reply saying the slot is elsewhere
+        or busy for now (``MOVED``, ``ASK``, ``TRYAGAIN``, ``CLUSTERDOWN``: a
+        resharding or failover meanwhile) is sent again on its own through the
+        cluster client, which follows it and re-reads its slot table.
         """
         client = self.client()
         nodes: dict[str, tuple[Any, list[int]]] = {}
-        for i, (key, _) in enumerate(calls):
+        for i, key in enumerate(keys):
             node = self.call(client.get_node_from_key, key)
             nodes.setdefault(node.name, (node, []))[1].append(i)
-        out: list[Any] = [None] * len(calls)
+        out: list[Any] = [None] * len(keys)
         for node, todo in nodes.values():
             for lo in range(0, len(todo), PIPELINE):
                 part = todo[lo:lo + PIPELINE]
                 pipe = node.redis_connection.pipeline(transaction=False)
                 for i in part:
-                    pipe.eval(script, 1, calls[i][0], *calls[i][1])
+                    queue(pipe, i)
                 try:
                     replies = self.call(pipe.execute, raise_on_error=False)
                 except (redis.ConnectionError, redis.TimeoutError):
@@ -139,7 +149,7 @@ class Commands:
         for i, reply in enumerate(out):
             if isinstance(reply, (AskError, TryAgainError, ClusterDownError)):
                 try:
-                    out[i] = self.call(client.eval, script, 1, calls[i][0], *calls[i][1])
+                    out[i] = self.call(again, client, i)
                 except ResponseError as exc:
                     out[i] = exc
         return out

@@ -347,10 +347,19 @@ class LiveRun:
         state = run.state
         quiet = QuietTimes(stores, state.sim_start)
         before = layout.total(outbox.written, SESSIONS)
+        if self._clock_starts_later(run) and state.speed < MAX_SPEED:
+            # Nothing is due before the clock starts (the follow phase anchors it): what a slow start
+            # would find "due" by the first anchor would be written ahead of its time by the second.
+            return outbox, 0, quiet
         if backfill(state.seed, stores, state.sim_start, run.end, run.pace, self.sink, outbox, layout,
-                    sections.run.write_rejected, quiet, interval, self.timeout, reset):
+                    sections.run.write_rejected, quiet, interval, self.timeout, reset, keep=run.drawn):
             outbox.check_tops()  # the tops backfilled (checked by the model's replay as after any restart)
         return outbox, layout.total(outbox.written, SESSIONS) - before, quiet
+
+    def _clock_starts_later(self, run: Run) -> bool:
+        """A new run with a given start on the wall clock: its clock starts after the model's first step
+        (:meth:`Run.anchor` in the follow phase), not when the run record was first written."""
+        return run.how == "new" and isinstance(run.pace, WallClock) and self.asked.start is not None
 
     # -- 5. follow the clock ---------------------------------------------------------------------
 
@@ -382,10 +391,12 @@ class LiveRun:
         labels = (LabelPump(env, taker, LabelSource(state.seed, stores, layout, state.sim_start, run.end))
                   if layout.labels else None)
         speed = state.speed if state.clock == "wall" else 1.0
+        drawn = dict(run.drawn)  # the model's feed holds them until it reaches their days, the run not
+        run.drawn.clear()
         StoreModel(env, state.seed, stores, begin, run.end, emitter, window=window(speed), prefetch=True,
-                   drawn=run.drawn)
+                   drawn=drawn)
         env.prime()  # the model's first step (the first day's draw), before the clock starts
-        if run.how == "new" and isinstance(run.pace, WallClock) and self.asked.start is not None:
+        if self._clock_starts_later(run):
             # A new run with a given start: its clock starts now, after that draw.
             run.anchor(time.time())
             retrying(lambda: self.records.write(run.state), "writing the run record", self.waker.wait, self.timeout)

@@ -25,7 +25,7 @@ import json
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from producer.live.sink import RedisError
 from producer.settings import SPECS, TRAFFIC_SETTINGS, SettingsError
@@ -87,7 +87,13 @@ def store_fingerprint(stores: Sequence[Store]) -> str:
     Built from :meth:`Store.to_mapping` (the mappings profile files are written from), so it
     depends on what a store is, not on how Python prints it.
     """
-    doc = [s.to_mapping() for s in stores]
+    shared: dict[tuple[int, int], tuple[Any, Any]] = {}  # (dwell, profile) objects -> their mappings
+    doc = []
+    for s in stores:
+        known = shared.get((id(s.dwell), id(s.profile)))
+        doc.append(s.to_mapping(known))
+        if known is None:
+            shared[id(s.dwell), id(s.profile)] = (doc[-1]["dwell"], doc[-1]["profile"])
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
