@@ -225,9 +225,10 @@ class Store:
 
     def locate(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Local weekday (0 = Monday) and slot index of each epoch second."""
-        local = times + _utc_offsets(times, self._zone)
-        weekday = (local // 86400 + 3) % 7  # 1970-01-01 was a Thursday
-        minute = (local % 86400) // 60
+        local = times if self._zone.key == "UTC" else times + _utc_offsets(times, self._zone)
+        days = local // 86400
+        weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
+        minute = (local - days * 86400) // 60
         slot = np.searchsorted(_starts(self.profile.starts), minute, side="right") - 1
         return weekday.astype(np.int8), slot.astype(np.int16)
 
