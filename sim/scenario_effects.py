@@ -35,6 +35,7 @@ import numpy as np
 from sim.dwell import sample_day
 from sim.scenario_draw import Occurrence, occurrences
 from sim.store import DayPlan, Store
+from sim.streams import keyed
 from sim.uuids import format_uuids
 
 if TYPE_CHECKING:  # sim.sampling imports this module
@@ -47,8 +48,7 @@ TRAFFIC_KINDS = ("surge", "early_closure", "slow_checkout")
 
 
 def _stream(seed: int, store: Store, day: dt.date, purpose: int) -> np.random.Generator:
-    seq = np.random.SeedSequence(seed, spawn_key=(store.key, day.toordinal(), purpose))
-    return np.random.Generator(np.random.PCG64(seq))
+    return keyed(seed, store.key, day.toordinal(), purpose)
 
 
 def with_scenarios(seed: int, store: Store, index: int, day: dt.date, plan: DayPlan, arrivals: Arrivals,

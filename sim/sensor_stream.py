@@ -45,6 +45,7 @@ from sim.scenario_draw import Occurrence
 from sim.scenario_effects import sensor_windows
 from sim.sensor import Sensor
 from sim.store import Store
+from sim.streams import keyed
 
 DAY = 86_400
 #: Purposes of the sensor's streams (the model's are 0 to 4, see sim.sampling). Never renumber.
@@ -121,8 +122,7 @@ _ORDINAL_OF_EPOCH = 719_163
 
 def _generator(seed: int, store: Store, day: int, purpose: int) -> np.random.Generator:
     """The Generator of one store, one UTC day (epoch days) and one purpose."""
-    seq = np.random.SeedSequence(seed, spawn_key=(store.key, day + _ORDINAL_OF_EPOCH, purpose))
-    return np.random.Generator(np.random.PCG64(seq))
+    return keyed(seed, store.key, day + _ORDINAL_OF_EPOCH, purpose)
 
 
 def outages(seed: int, store: Store, sensor: Sensor, day: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -235,15 +235,24 @@ class Store:
 
     def locate(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Local weekday (0 = Monday) and slot index of each epoch second."""
-        local = times + _utc_offsets(times, self._zone)
-        weekday = (local // 86400 + 3) % 7  # 1970-01-01 was a Thursday
-        minute = (local % 86400) // 60
-        slot = np.searchsorted(np.asarray(self.profile.starts), minute, side="right") - 1
+        local = times if self._zone.key == "UTC" else times + _utc_offsets(times, self._zone)
+        days = local // 86400
+        weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
+        minute = (local - days * 86400) // 60
+        slot = np.searchsorted(_starts(self.profile.starts), minute, side="right") - 1
         return weekday.astype(np.int8), slot.astype(np.int16)
 
     def locate_one(self, epoch: int) -> tuple[int, int]:
         """:meth:`locate` for one time, without numpy (the SimPy model's late entries)."""
         return _locate_one(self, epoch)
+
+
+@lru_cache(maxsize=256)
+def _starts(starts: tuple[int, ...]) -> np.ndarray:
+    """A profile's slot starts as an array (made once, not once per batch)."""
+    out = np.asarray(starts)
+    out.flags.writeable = False
+    return out
 
 
 def _store_from_mapping(data: Mapping[str, Any]) -> Store:
@@ -336,9 +345,10 @@ class DayPlan:
             self.piece_slot, weights=self.piece_end - self.piece_start, minlength=len(self.starts)
         ).astype(np.int64)
 
-    @property
+    @cached_property
     def _simple(self) -> bool:
-        """Every slot is a single stretch of time (or none): true on all but a few days."""
+        """Every slot is a single stretch of time (or none): true on all but a few days (known once per plan:
+        plans are cached, and a store-year asked each twice a day)."""
         return bool(np.all(np.diff(self.piece_slot) > 0))
 
     def place(self, slot: np.ndarray, offset: np.ndarray) -> np.ndarray:

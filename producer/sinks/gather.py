@@ -8,17 +8,16 @@ over and over. The buffer bounds memory at ``ROWS`` rows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from sim.batch import concat_columns
+from sim.batch import column_names, concat_columns
 
 
 def _dtypes(cols: Any) -> tuple[np.dtype, ...]:
-    return tuple(getattr(cols, f.name).dtype for f in fields(cols))
+    return tuple(getattr(cols, name).dtype for name in column_names(type(cols)))
 
 
 class Gathering:
