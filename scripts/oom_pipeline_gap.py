@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import redis
 
@@ -45,13 +46,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def trial(port: int, stream: str) -> tuple[int, int]:
-    """One trial on a fresh stream: (entries accepted, accepted-after-refused transitions)."""
+def _near_maxmemory(port: int) -> tuple[redis.Redis, Any, bytes]:
+    """The server 2 MB below ``maxmemory``; a connection of its own, and an entry's payload."""
     admin = redis.Redis(port=port)
     admin.config_set("maxmemory", 0)
     admin.config_set("maxmemory", admin.info("memory")["used_memory"] + 2_000_000)
-    conn = redis.Redis(port=port).connection_pool.get_connection()
-    data = b'{"x":"' + b"y" * 300 + b'"}'
+    return admin, redis.Redis(port=port).connection_pool.get_connection(), b'{"x":"' + b"y" * 300 + b'"}'
+
+
+def trial(port: int, stream: str) -> tuple[int, int]:
+    """One trial on a fresh stream: (entries accepted, accepted-after-refused transitions)."""
+    admin, conn, data = _near_maxmemory(port)
     total = ENTRIES * PIPELINES
     outcome: list[str] = []
 
@@ -83,11 +88,7 @@ def appends_trial(port: int, stream: str) -> tuple[int, int]:
     from producer.live.append import LOAD, Packer
     from producer.live.sink import Entry
 
-    admin = redis.Redis(port=port)
-    admin.config_set("maxmemory", 0)
-    admin.config_set("maxmemory", admin.info("memory")["used_memory"] + 2_000_000)
-    conn = redis.Redis(port=port).connection_pool.get_connection()
-    data = b'{"x":"' + b"y" * 300 + b'"}'
+    admin, conn, data = _near_maxmemory(port)
     packer = Packer((stream,), 1_000_000)
     sent: list[bytes] = []
     after = (0, 0)
