@@ -33,10 +33,14 @@ def test_two_producers_started_together_make_one_run(redis_server: RedisServer, 
     # Each through a link of its own, held shut until both producers are connecting: on a busy machine
     # one process may start seconds after the other, and a winner that had finished its day by then
     # left the loser a finished run of another seed to refuse (exit 2), not a lease to lose.
+    # The day lasts 10 s of wall time (SPEED 8,640): the loser sees the winner alive only when it renews
+    # its lease (every third of LEASE_SECONDS, 5 s). At SPEED 1e6 the winner finished its day in 1.7 s
+    # on a quiet machine, before renewing: the loser then took the lease over and refused the stored
+    # run of another seed (exit 2).
     links = [SlowLink(redis_server.port, 0.100, gated=True) for _ in range(2)]
     try:
-        first = watch_producer(links[0].url, *DAY, "--seed", "1", speed="1e6")
-        second = watch_producer(links[1].url, *DAY, "--seed", "2", speed="1e6")
+        first = watch_producer(links[0].url, *DAY, "--seed", "1", speed="8640")
+        second = watch_producer(links[1].url, *DAY, "--seed", "2", speed="8640")
         wait_for(lambda: all(link.connections for link in links))
         for link in links:
             link.open_gate()
