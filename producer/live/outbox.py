@@ -380,13 +380,17 @@ class Outbox:
         An entry missing from the stream counts as trimmed only where trimming
         can have happened: below the oldest entry of a stream that is at its
         length cap. Otherwise it was never written, and what holds the
-        stream's top is not this run's.
+        stream's top is not this run's. Every stream's entries and extent are
+        read in one batch (:meth:`~producer.live.sink.Sink.spans`): a chain's
+        reconnect costs a few round trips, not two per store.
         """
-        for stream in {e.stream for e in held}:
-            mine = [e for e in held if e.stream == stream]
-            there = self.sink.entries(stream, mine[0].id, mine[-1].id)
-            length, first = self.sink.extent(stream)
-            trimmed = first is not None and length >= self.sink.maxlen
+        by_stream: dict[int, list[Entry]] = {}
+        for e in held:
+            by_stream.setdefault(e.stream, []).append(e)
+        spans = self.sink.spans([(stream, mine[0].id, mine[-1].id) for stream, mine in by_stream.items()])
+        for (stream, mine), span in zip(by_stream.items(), spans, strict=True):
+            there, first = span.entries, span.first
+            trimmed = first is not None and span.length >= self.sink.maxlen
             for e in mine:
                 got = there.get(e.id)
                 if got is None and not (trimmed and first is not None and e.id < first):
