@@ -39,6 +39,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from producer.live.emitter import Emitter
 from producer.live.redis_sink import Entry, RedisSink, StreamId
+from producer.live.sink import Span
 from sim.model import StoreModel
 from sim.run import to_epoch
 from sim.store import Store
@@ -152,12 +153,12 @@ class FaultySink(RedisSink):
         """Make the next ``count`` reads of stream entries (XRANGE) fail as if the connection died."""
         self._failing_reads = count
 
-    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
-        """The real XRANGE, unless a failing read is due."""
+    def spans(self, ranges: Sequence[tuple[int, StreamId, StreamId]]) -> list[Span]:
+        """The real XRANGE and XINFO STREAM, unless a failing read is due."""
         if self._failing_reads:
             self._failing_reads -= 1
             raise RedisConnectionError("injected: the connection died while reading entries")
-        return super().entries(stream, low, high)
+        return super().spans(ranges)
 
     def send(self, entries: Sequence[Entry], extra: Sequence[Sequence[bytes | str | int]] = ()) -> None:
         """Send as the real sink does, unless the next queued fault says otherwise."""

@@ -32,7 +32,7 @@ from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from producer.live.sink import ZERO_ID, Command, Entry, RedisError, Refused, RoundTrip, StreamId
+from producer.live.sink import ZERO_ID, Command, Entry, RedisError, Refused, RoundTrip, Span, StreamId
 
 
 class Fault(enum.Enum):
@@ -170,14 +170,14 @@ class MemorySink(RoundTrip):
     def last_ids(self) -> list[StreamId]:
         return [eid for eid, _ in self.tops()]
 
-    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
+    def spans(self, ranges: Sequence[tuple[int, StreamId, StreamId]]) -> list[Span]:
         self._up()
-        return {eid: (data, key) for eid, data, key in self.stored[stream] if low <= eid <= high}
-
-    def extent(self, stream: int) -> tuple[int, StreamId | None]:
-        self._up()
-        stored = self.stored[stream]
-        return len(stored), stored[0][0] if stored else None
+        out = []
+        for stream, low, high in ranges:
+            stored = self.stored[stream]
+            out.append(Span({eid: (data, key) for eid, data, key in stored if low <= eid <= high}, len(stored),
+                            stored[0][0] if stored else None))
+        return out
 
     def replace_streams(self) -> list[tuple[str, str]]:
         self._up()

@@ -167,14 +167,17 @@ class Outbox:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def connect(self, timeout: float | None) -> None:
+    def connect(self, timeout: float | None, tops: list[tuple[StreamId, Entry | None]] | None = None) -> None:
         """Wait until Redis answers and the streams' last ids are known.
 
         Retries with the retry policy and a log line per attempt; ``timeout``
         (seconds, ``None`` = forever) bounds the wait, after which the last
-        error is raised.
+        error is raised. ``tops``: the streams' tops (:meth:`Sink.tops`) as the
+        caller has just read them, with nothing written since: the first
+        attempt takes them instead of reading them again (a retry reads anew).
         """
-        self._reach.wait(self._sync, timeout)
+        given = [] if tops is None else [tops]
+        self._reach.wait(lambda: self._sync(given.pop() if given else None), timeout)
         self._down = False
 
     @property
@@ -325,15 +328,17 @@ class Outbox:
             self.flush()
         log.info("Redis at %s is back: resuming", self.sink.where)
 
-    def _sync(self) -> None:
-        """(Re)connect, read the streams' tops, heal what Redis lost, drop what it already holds."""
+    def _sync(self, tops: list[tuple[StreamId, Entry | None]] | None = None) -> None:
+        """(Re)connect, read the streams' tops (unless given, just read), heal what Redis lost, drop what it
+        already holds."""
         if self._inflight or self.sink.in_flight:
             # A batch still in flight is abandoned (its connection with it): what of it was
             # written shows in the tops read below; the rest stays buffered.
             self.sink.abandon()
             self._inflight = 0
         self.sink.ping()
-        tops = self.sink.tops()
+        if tops is None:
+            tops = self.sink.tops()
         last = [eid for eid, _ in tops]
         if not self._synced:
             self._top = [entry for _, entry in tops]
@@ -380,13 +385,17 @@ class Outbox:
         An entry missing from the stream counts as trimmed only where trimming
         can have happened: below the oldest entry of a stream that is at its
         length cap. Otherwise it was never written, and what holds the
-        stream's top is not this run's.
+        stream's top is not this run's. Every stream's entries and extent are
+        read in one batch (:meth:`~producer.live.sink.Sink.spans`): a chain's
+        reconnect costs a few round trips, not two per store.
         """
-        for stream in {e.stream for e in held}:
-            mine = [e for e in held if e.stream == stream]
-            there = self.sink.entries(stream, mine[0].id, mine[-1].id)
-            length, first = self.sink.extent(stream)
-            trimmed = first is not None and length >= self.sink.maxlen
+        by_stream: dict[int, list[Entry]] = {}
+        for e in held:
+            by_stream.setdefault(e.stream, []).append(e)
+        spans = self.sink.spans([(stream, mine[0].id, mine[-1].id) for stream, mine in by_stream.items()])
+        for (stream, mine), span in zip(by_stream.items(), spans, strict=True):
+            there, first = span.entries, span.first
+            trimmed = first is not None and span.length >= self.sink.maxlen
             for e in mine:
                 got = there.get(e.id)
                 if got is None and not (trimmed and first is not None and e.id < first):

@@ -18,7 +18,7 @@ import redis
 from redis.exceptions import AskError, ClusterDownError, ResponseError, TryAgainError
 
 from producer.live.faults import refused_for_now
-from producer.live.sink import ZERO_ID, Entry, RedisError, Refused, StreamId, parse_id, reply_text
+from producer.live.sink import ZERO_ID, Entry, RedisError, Refused, Span, StreamId, parse_id, reply_text
 
 #: Create a hash only if its key does not exist yet (a run record: two producers never both create one).
 _CREATE = ("if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
@@ -180,26 +180,31 @@ class Commands:
             out.append((parse_id(info["last-generated-id"]), entry))
         return out
 
-    def info(self, what: str, name: str) -> Any:
-        """``XINFO <what> name``, or ``None`` when the stream does not exist."""
-        try:
-            return self.call(getattr(self.client(), f"xinfo_{what.lower()}"), name)
-        except ResponseError as exc:
-            if "no such key" in str(exc).lower():
-                return None
-            raise RedisError(f"XINFO {what} {name} on {self.where}: {exc}") from None
+    def spans(self, ranges: Sequence[tuple[int, StreamId, StreamId]]) -> list[Span]:
+        """For each ``(stream, low, high)``: its entries with ids in ``[low, high]`` and what trimming has left.
 
-    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
-        """The entries of a stream with ids in ``[low, high]``: id -> (data, key)."""
-        raw = self.call(self.client().xrange, self.streams[stream], f"{low[0]}-{low[1]}", f"{high[0]}-{high[1]}")
-        return {parse_id(eid): (fields.get(b"data", b""), fields.get(b"key", b"")) for eid, fields in raw}
-
-    def extent(self, stream: int) -> tuple[int, StreamId | None]:
-        """A stream's length and its oldest entry's id (what trimming has left; ``None`` when empty)."""
-        info = self.info("STREAM", self.streams[stream])
-        if info is None or not info.get("first-entry"):
-            return 0 if info is None else int(info["length"]), None
-        return int(info["length"]), parse_id(info["first-entry"][0])
+        One ``XRANGE`` and one ``XINFO STREAM`` per range, all in pipelines
+        (:meth:`each`): checking what a chain's reconnect found held costs a
+        few round trips (per primary), not two per store.
+        """
+        commands: list[tuple[str, tuple[Any, ...]]] = []
+        for stream, low, high in ranges:
+            name = self.streams[stream]
+            commands += [("xrange", (name, f"{low[0]}-{low[1]}", f"{high[0]}-{high[1]}")), ("xinfo_stream", (name,))]
+        replies = self.each(commands)
+        out = []
+        for k, (stream, _, _) in enumerate(ranges):
+            name, raw, info = self.streams[stream], replies[2 * k], replies[2 * k + 1]
+            if isinstance(raw, ResponseError):
+                self.refused(raw, name, f"XRANGE {name} on {self.where}")
+            if isinstance(info, ResponseError):
+                if "no such key" not in str(info).lower():
+                    self.refused(info, name, f"XINFO STREAM {name} on {self.where}")
+                info = None
+            there = {parse_id(eid): (fields.get(b"data", b""), fields.get(b"key", b"")) for eid, fields in raw}
+            first = parse_id(info["first-entry"][0]) if info and info.get("first-entry") else None
+            out.append(Span(there, 0 if info is None else int(info["length"]), first))
+        return out
 
     def consumer_groups(self) -> list[tuple[str, str]]:
         """Every consumer group on the streams, as ``(stream, group)``."""
@@ -275,11 +280,8 @@ class Delegating:
     def tops(self) -> list[tuple[StreamId, Entry | None]]:
         return self.commands.tops()
 
-    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]:
-        return self.commands.entries(stream, low, high)
-
-    def extent(self, stream: int) -> tuple[int, StreamId | None]:
-        return self.commands.extent(stream)
+    def spans(self, ranges: Sequence[tuple[int, StreamId, StreamId]]) -> list[Span]:
+        return self.commands.spans(ranges)
 
     def eval_each(self, script: str, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         return self.commands.eval_each(script, calls)

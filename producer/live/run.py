@@ -44,7 +44,7 @@ from producer.live.replayer import RunReplayer
 from producer.live.resume import model_start
 from producer.live.runstate import RunSettings, RunState, resolve
 from producer.live.sensor_pump import SensorEmitter, attach, sensor_start
-from producer.live.sink import ZERO_ID, RedisError, Sink, reply_text
+from producer.live.sink import ZERO_ID, Entry, RedisError, Sink, StreamId, reply_text
 from producer.live.webhook_relay import WebhookGate, WebhookRelay, counts_streams, relay_of
 from producer.options import plural
 from producer.settings import (
@@ -154,6 +154,9 @@ class LiveRun:
                                         self._lost_lease)
                                   for base in asked.layout.bases], sink.eval_each)
         self._outbox: Outbox | None = None  # made by the backfill phase
+        #: The streams' tops as a new run's resolve read them (its lease held, nothing written since): the
+        #: outbox starts from them instead of reading them again (``None``: it reads them).
+        self._tops: list[tuple[StreamId, Entry | None]] | None = None
 
     def unwritten(self) -> int:
         """Entries not written yet (``-1``: no outbox yet), for the stop watchdog's message."""
@@ -231,6 +234,7 @@ class LiveRun:
     def resolve(self) -> Run:
         """Continue the run stored beside the streams, or begin a new one (and store it)."""
         asked, key = self.asked, self.records.name
+        self._tops = None
         stored, raw = self.records.read(asked.fresh)
         state, how = resolve(stored, self.sections.run, asked.start, asked.given, asked.fresh, time.time(), key)
         clock = self._followed() if state.clock == "redis" else None
@@ -301,8 +305,10 @@ class LiveRun:
         its own. Either way, without ``--fresh`` it is a one-line error.
         """
         sink = self.sink
-        held = [(name, last) for name, last in zip(sink.streams, sink.last_ids(), strict=True) if last != ZERO_ID]
+        tops = sink.tops()
+        held = [(name, last) for name, (last, _) in zip(sink.streams, tops, strict=True) if last != ZERO_ID]
         if not held:
+            self._tops = tops  # the streams stay as read (the run record is a hash): the outbox starts from them
             return
         name, last = max(held, key=lambda pair: pair[1])
         if not self.asked.fresh:
@@ -342,7 +348,8 @@ class LiveRun:
         outbox = self._outbox = Outbox(self.sink, self.waker, sections.redis.buffer_max,
                                        sections.clock.publish_clock,
                                        due=run.pace.due, replayer=replayer, reach=self.reach)
-        outbox.connect(self.timeout)
+        outbox.connect(self.timeout, self._tops)
+        self._tops = None
         outbox.check_tops()
         state = run.state
         quiet = QuietTimes(stores, state.sim_start)

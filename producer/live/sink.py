@@ -47,6 +47,15 @@ class Entry:
         return self.ms, self.seq
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    """What a stream holds of a range of ids (:meth:`Sink.spans`): the entries, and what trimming has left."""
+
+    entries: dict[StreamId, tuple[bytes, bytes]]  #: id -> (data, key), of the ids in the range
+    length: int  #: the stream's length (0: empty or missing)
+    first: StreamId | None  #: the oldest entry's id (``None``: empty or missing)
+
+
 class Refused(RedisConnectionError):
     """Redis refused a command for now (out of memory, a replica, loading, busy ...): retry later."""
 
@@ -115,8 +124,7 @@ class Sink(Protocol):
     def ping(self) -> None: ...
     def tops(self) -> list[tuple[StreamId, Entry | None]]: ...
     def last_ids(self) -> list[StreamId]: ...
-    def entries(self, stream: int, low: StreamId, high: StreamId) -> dict[StreamId, tuple[bytes, bytes]]: ...
-    def extent(self, stream: int) -> tuple[int, StreamId | None]: ...
+    def spans(self, ranges: Sequence[tuple[int, StreamId, StreamId]]) -> list[Span]: ...
     def replace_streams(self) -> list[tuple[str, str]]: ...
 
     # -- bulk backfill: per stream, where its pipelines go (a name per Redis, its connection pool)
