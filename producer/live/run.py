@@ -457,7 +457,7 @@ class LiveRun:
         outbox, layout, stopped = self._outbox, self.asked.layout, followed.stopped
         done = _finish(outbox, stopped)
         relay = followed.relay
-        # The webhook acknowledged every record it relays written (after a stop, the next start sends the rest).
+        # The webhook acknowledged every record written that it relays (after a stop, the next start sends the rest).
         delivered = relay is None or relay.close(self.waker.wait, deliver=done and not stopped) or stopped
         late = outbox.lateness
 

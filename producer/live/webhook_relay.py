@@ -1,9 +1,8 @@
 """The counter records, relayed from their Redis streams to a webhook: at least once, nothing lost, bounded.
 
-The relay reads the run's ``:counts`` stream(s), and with
-``WEBHOOK_RECORDS=registers`` or ``both`` its ``:registers`` stream(s) (what
-the producer wrote, exactly once, :mod:`producer.live.sensor_pump`), each
-from the last position the
+The relay reads the run's ``:counts`` stream(s), or its ``:registers``
+stream(s), or both (``WEBHOOK_RECORDS``: what the producer wrote, exactly
+once, :mod:`producer.live.sensor_pump`), each from the last position the
 endpoint acknowledged, cuts the entries into batches and POSTs them
 (:class:`~producer.live.webhook.Poster`) from a few threads at once, so they
 may arrive in any order. Why read the stream rather than take the records
@@ -12,11 +11,11 @@ so the only state the relay needs is how far the endpoint has acknowledged.
 
 **Batches** hold one stream's entries, so one kind of record (the
 ``X-Foot-Traffic-Kind`` header says which), and are a function of the
-entries' ids alone, so a restarted relay
-sends the very batches (and idempotency keys) the old one did: the entries
-of one interval end (id ``<interval_end ms>-<seq>``, ``seq`` the store's
-place) in chunks of ``batch`` by ``seq``; a chunk is complete when it holds
-its share of the stream's stores.
+entries' ids alone, so a restarted relay sends the very batches (and
+idempotency keys) the old one did: the entries of one interval end (id
+``<interval_end ms>-<seq>``, ``seq`` the store's place) in chunks of
+``batch`` by ``seq``; a chunk is complete when it holds its share of the
+stream's stores.
 
 **Progress.** Per stream, the id of the last entry below which every batch
 is acknowledged, kept in the hash ``<base>:webhook`` next to the run record
@@ -25,8 +24,8 @@ starts from the stream's first entry. It is advanced after the answer, so a
 kill between the two sends that batch again, under the same key: at least
 once.
 
-**Bound.** Entries written to the relayed streams but not acknowledged are counted
-(those there at start, plus what the producer puts since, minus what was
+**Bound.** Entries written to the relayed streams but not acknowledged are
+counted (those there at start, plus what the producer puts since, minus what was
 acknowledged); at ``buffer_max`` the producer waits (:class:`WebhookGate`, a
 :class:`~producer.live.emitter.Taker` in front of the outbox), as it waits
 for a Redis that is down: the endpoint's outage slows the producer, never
