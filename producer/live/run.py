@@ -385,8 +385,8 @@ class LiveRun:
         relay = relay_of(sections.webhook, self.sink.client, self.asked.layout, len(stores))  # or None
         if relay is not None:
             relay.start(new=run.how == "new")
-        relayed = relayed_streams(self.asked.layout, sections.webhook.webhook_records)
-        taker = outbox if relay is None else WebhookGate(outbox, relay, relayed, self.waker.wait)
+        taker = outbox if relay is None else WebhookGate(
+            outbox, relay, relayed_streams(self.asked.layout, sections.webhook.webhook_records), self.waker.wait)
         emitter = self._emitter(env, taker, run, feed_from, visits)
         labels = (LabelPump(env, taker, LabelSource(state.seed, stores, layout, state.sim_start, run.end))
                   if layout.labels else None)
