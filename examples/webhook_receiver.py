@@ -10,7 +10,9 @@ body under the secret is answered 401. A batch whose ``Idempotency-Key`` was
 seen before is answered 200 and not kept again (a retry, or a restarted
 producer sending what it had not seen acknowledged). The records of every new
 batch are appended to ``--out``, one JSON line each, before the answer: what
-was acknowledged is on disk. Standard library only.
+was acknowledged is on disk; with ``--registers-out``, those of a batch whose
+``X-Foot-Traffic-Kind`` is ``registers`` (``WEBHOOK_RECORDS=both``) go there
+instead. Standard library only.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--secret", required=True, help="COUNTER_WEBHOOK_SECRET of the producer")
     parser.add_argument("--out", required=True, help="where the received records go (JSON lines)")
+    parser.add_argument("--registers-out", help="where the received registers go (default: --out)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--url-file", help="write the receiver's URL here once it listens")
     args = parser.parse_args()
     seen: set[str] = set()
     lock = threading.Lock()
     out = open(args.out, "a", encoding="utf-8")
+    registers = open(args.registers_out, "a", encoding="utf-8") if args.registers_out else out
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
@@ -44,9 +48,10 @@ def main() -> None:
                 with lock:
                     key = self.headers["Idempotency-Key"]
                     if key not in seen:
+                        kept = registers if self.headers.get("X-Foot-Traffic-Kind") == "registers" else out
                         for record in json.loads(body):
-                            out.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
-                        out.flush()
+                            kept.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+                        kept.flush()
                         seen.add(key)
                 self.send_response(200)
             self.send_header("Content-Length", "0")
@@ -65,6 +70,7 @@ def main() -> None:
         pass
     finally:
         out.close()
+        registers.close()
 
 
 if __name__ == "__main__":

@@ -98,6 +98,8 @@ def seed_from_text(text: str) -> int:
 
 #: ``SPEED=max``: the highest speed-up (a run's whole span is due at once; the backfill writes it).
 MAX_SPEED = 1e9
+#: What ``WEBHOOK_RECORDS`` accepts: the records the webhook POSTs (docs/feeds.md, "The webhook").
+WEBHOOK_RECORDS = ("counts", "registers", "both")
 
 
 def _speed(text: str) -> float:
@@ -372,16 +374,20 @@ SPECS: dict[str, Spec] = _with_variables({
     ),
     "counter_webhook_url": Spec(
         _http_url, "an http:// or https:// URL", None,
-        "with a sensor: POST the interval counts to this URL in batches (docs/feeds.md)",
+        "with a sensor: POST the interval counts (WEBHOOK_RECORDS: or registers) to this URL in batches (docs/feeds.md)",
     ),
     "counter_webhook_secret": Spec(
         _text, "a non-empty text", None,
         "the key of the webhook's HMAC-SHA256 signature header (required with COUNTER_WEBHOOK_URL)",
     ),
     "webhook_batch": _ranged(Range(1, 10_000, whole=True), 100, "interval records per webhook POST"),
+    "webhook_records": _pick(
+        WEBHOOK_RECORDS, "counts",
+        "which records the webhook POSTs: the interval counts, the cumulative registers, or both (docs/feeds.md)",
+    ),
     "webhook_buffer_max": _ranged(
         Range(1, 10_000_000, whole=True), 10_000,
-        "interval records held unacknowledged for the webhook; beyond it the producer waits (back-pressure)",
+        "records held unacknowledged for the webhook; beyond it the producer waits (back-pressure)",
     ),
     "webhook_timeout": _ranged(
         Range(0.1, 300, what="seconds"), 10.0,
@@ -543,11 +549,12 @@ class FeedSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class WebhookSettings:
-    """The live producer's push of the interval counts to an HTTP endpoint (docs/feeds.md)."""
+    """The live producer's push of the counter records (counts, registers or both) to an HTTP endpoint (docs/feeds.md)."""
 
     counter_webhook_url: str | None
     counter_webhook_secret: str | None
     webhook_batch: int
+    webhook_records: str  #: counts, registers or both: which streams the webhook relays
     webhook_buffer_max: int
     webhook_timeout: float
     webhook_retry_first: float
@@ -656,7 +663,7 @@ class Settings(TrafficSettings, SpanSettings, SensorSettings, FeedSettings, Webh
         if self.counter_webhook_url is not None and self.webhook_buffer_max > self.stream_maxlen:
             raise SettingsError(
                 f"WEBHOOK_BUFFER_MAX={self.webhook_buffer_max} is above STREAM_MAXLEN={self.stream_maxlen}: the "
-                "counts the webhook has not acknowledged could be trimmed from their stream before it sends them")
+                "records the webhook has not acknowledged could be trimmed from their stream before it sends them")
         if self.counter_webhook_secret is not None and self.counter_webhook_url is None:
             raise SettingsError("COUNTER_WEBHOOK_SECRET without COUNTER_WEBHOOK_URL: there is no webhook to sign for")
         if self.webhook_retry_first > self.webhook_retry_max:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from producer.live.webhook import KEY_HEADER, RECORDS_HEADER, SIGNATURE_HEADER
+from producer.live.webhook import KEY_HEADER, KIND_HEADER, RECORDS_HEADER, SIGNATURE_HEADER
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Taken:
     records: str
     body: bytes
     at: float
+    kind: str = ""  #: the X-Foot-Traffic-Kind header
 
 
 class FaultyEndpoint:
@@ -59,7 +60,8 @@ class FaultyEndpoint:
                     if fate == "slow":
                         time.sleep(endpoint.delay)
                     endpoint._take(Taken(self.headers[KEY_HEADER], self.headers[SIGNATURE_HEADER],
-                                         self.headers[RECORDS_HEADER], body, time.monotonic()))
+                                         self.headers[RECORDS_HEADER], body, time.monotonic(),
+                                         self.headers.get(KIND_HEADER, "")))
                     self._answer(500 if fate == "answer lost" else 200)
 
             def _answer(self, status: int) -> None:

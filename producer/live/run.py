@@ -45,7 +45,7 @@ from producer.live.resume import model_start
 from producer.live.runstate import RunSettings, RunState, resolve
 from producer.live.sensor_pump import SensorEmitter, attach, sensor_start
 from producer.live.sink import ZERO_ID, Entry, RedisError, Sink, StreamId, reply_text
-from producer.live.webhook_relay import WebhookGate, WebhookRelay, counts_streams, relay_of
+from producer.live.webhook_relay import WebhookGate, WebhookRelay, relay_of, relayed_streams
 from producer.options import plural
 from producer.settings import (
     MAX_SPEED,
@@ -108,7 +108,7 @@ class Followed:
     env: PacedEnvironment
     emitter: Emitter
     stopped: bool
-    relay: WebhookRelay | None  #: the counts' webhook, if the run has one
+    relay: WebhookRelay | None  #: the counter records' webhook, if the run has one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +120,7 @@ class Sections:
     clock: ClockSettings
     lease: LeaseSettings
     metrics: MetricsSettings
-    webhook: WebhookSettings  #: the interval counts pushed to an HTTP endpoint (docs/feeds.md)
+    webhook: WebhookSettings  #: the counter records pushed to an HTTP endpoint (docs/feeds.md)
 
     @classmethod
     def of(cls, settings: Settings) -> Sections:
@@ -392,8 +392,8 @@ class LiveRun:
         relay = relay_of(sections.webhook, self.sink.client, self.asked.layout, len(stores))  # or None
         if relay is not None:
             relay.start(new=run.how == "new")
-        taker = outbox if relay is None else WebhookGate(outbox, relay, counts_streams(self.asked.layout),
-                                                         self.waker.wait)
+        taker = outbox if relay is None else WebhookGate(
+            outbox, relay, relayed_streams(self.asked.layout, sections.webhook.webhook_records), self.waker.wait)
         emitter = self._emitter(env, taker, run, feed_from, visits)
         labels = (LabelPump(env, taker, LabelSource(state.seed, stores, layout, state.sim_start, run.end))
                   if layout.labels else None)
@@ -464,7 +464,7 @@ class LiveRun:
         outbox, layout, stopped = self._outbox, self.asked.layout, followed.stopped
         done = _finish(outbox, stopped)
         relay = followed.relay
-        # The webhook acknowledged every count written (after a stop, the next start sends the rest).
+        # The webhook acknowledged every record written that it relays (after a stop, the next start sends the rest).
         delivered = relay is None or relay.close(self.waker.wait, deliver=done and not stopped) or stopped
         late = outbox.lateness
 

@@ -1,4 +1,4 @@
-"""One webhook POST of interval counts: its body, its headers, and retrying it until the endpoint says yes.
+"""One webhook POST of counter records: its body, its headers, and retrying it until the endpoint says yes.
 
 People counters push their interval records to a customer's endpoint over
 HTTP, batched, at least once, in no guaranteed order; the endpoint
@@ -6,15 +6,20 @@ de-duplicates by the batch's idempotency key and checks its signature.
 This module is the HTTP side of that (the standard library's ``urllib``: no
 new dependency); :mod:`producer.live.webhook_relay` decides what to send.
 
-A batch is a JSON array of count records, each exactly a line of the
-offline ``foot_traffic_counts.jsonl``. Headers (docs/feeds.md):
+A batch is a JSON array of records of one kind: interval counts, each
+exactly a line of the offline ``foot_traffic_counts.jsonl``, or cumulative
+registers, each a line of ``foot_traffic_registers.jsonl``. Headers
+(docs/feeds.md):
 
 - ``Idempotency-Key``: the SHA-256 of the body, hex. A function of the
   records only, so a batch sent again (a retry, or a restarted producer
   re-sending what was not acknowledged) carries the same key;
 - ``X-Foot-Traffic-Signature``: ``sha256=`` and the hex HMAC-SHA256 of the
   body under ``COUNTER_WEBHOOK_SECRET`` (verify with :func:`verify`);
-- ``X-Foot-Traffic-Records``: how many records the body holds.
+- ``X-Foot-Traffic-Records``: how many records the body holds;
+- ``X-Foot-Traffic-Kind``: ``counts`` or ``registers``, the records' kind
+  (also told by their fields: a count has ``in``, a register ``in_total``,
+  so two batches of different kinds never share a body or a key).
 
 Any 2xx answer acknowledges the batch. Everything else (another status, a
 connection refused or reset, a timeout) is retried after a delay from
@@ -45,6 +50,7 @@ log = logging.getLogger("producer.live.webhook")
 KEY_HEADER = "Idempotency-Key"
 SIGNATURE_HEADER = "X-Foot-Traffic-Signature"
 RECORDS_HEADER = "X-Foot-Traffic-Records"
+KIND_HEADER = "X-Foot-Traffic-Kind"
 
 
 def body_of(lines: Sequence[bytes]) -> bytes:
@@ -87,14 +93,14 @@ class Poster:
         self.failures = 0  #: failed attempts so far (all batches): for the log and tests
         self._lock = threading.Lock()
 
-    def headers(self, body: bytes, records: int) -> dict[str, str]:
+    def headers(self, body: bytes, records: int, kind: str = "counts") -> dict[str, str]:
         return {"Content-Type": "application/json", KEY_HEADER: idempotency_key(body),
-                SIGNATURE_HEADER: signature(self._secret, body), RECORDS_HEADER: str(records)}
+                SIGNATURE_HEADER: signature(self._secret, body), RECORDS_HEADER: str(records), KIND_HEADER: kind}
 
-    def deliver(self, body: bytes, records: int) -> None:
+    def deliver(self, body: bytes, records: int, kind: str = "counts") -> None:
         """Send until acknowledged; :class:`RelayStopped` if the relay stops first."""
         backoff = Backoff(self._first, self._most)
-        headers = self.headers(body, records)
+        headers = self.headers(body, records, kind)
         while True:
             if self.stop.is_set():
                 raise RelayStopped

@@ -1,18 +1,21 @@
-"""The interval counts, relayed from their Redis stream to a webhook: at least once, nothing lost, bounded.
+"""The counter records, relayed from their Redis streams to a webhook: at least once, nothing lost, bounded.
 
-The relay reads the run's ``:counts`` stream(s) (what the producer wrote,
-exactly once, :mod:`producer.live.sensor_pump`) from the last position the
+The relay reads the run's ``:counts`` stream(s), or its ``:registers``
+stream(s), or both (``WEBHOOK_RECORDS``: what the producer wrote, exactly
+once, :mod:`producer.live.sensor_pump`), each from the last position the
 endpoint acknowledged, cuts the entries into batches and POSTs them
 (:class:`~producer.live.webhook.Poster`) from a few threads at once, so they
 may arrive in any order. Why read the stream rather than take the records
 from the model: what is in the stream survives the producer (a kill -9),
 so the only state the relay needs is how far the endpoint has acknowledged.
 
-**Batches** are a function of the entries' ids alone, so a restarted relay
-sends the very batches (and idempotency keys) the old one did: the entries
-of one interval end (id ``<interval_end ms>-<seq>``, ``seq`` the store's
-place) in chunks of ``batch`` by ``seq``; a chunk is complete when it holds
-its share of the stream's stores.
+**Batches** hold one stream's entries, so one kind of record (the
+``X-Foot-Traffic-Kind`` header says which), and are a function of the
+entries' ids alone, so a restarted relay sends the very batches (and
+idempotency keys) the old one did: the entries of one interval end (id
+``<interval_end ms>-<seq>``, ``seq`` the store's place) in chunks of
+``batch`` by ``seq``; a chunk is complete when it holds its share of the
+stream's stores.
 
 **Progress.** Per stream, the id of the last entry below which every batch
 is acknowledged, kept in the hash ``<base>:webhook`` next to the run record
@@ -21,8 +24,8 @@ starts from the stream's first entry. It is advanced after the answer, so a
 kill between the two sends that batch again, under the same key: at least
 once.
 
-**Bound.** Entries written to the stream but not acknowledged are counted
-(those there at start, plus what the producer puts since, minus what was
+**Bound.** Entries written to the relayed streams but not acknowledged are
+counted (those there at start, plus what the producer puts since, minus what was
 acknowledged); at ``buffer_max`` the producer waits (:class:`WebhookGate`, a
 :class:`~producer.live.emitter.Taker` in front of the outbox), as it waits
 for a Redis that is down: the endpoint's outage slows the producer, never
@@ -43,7 +46,7 @@ from typing import Any, Protocol
 
 from producer.live.environment import Stopped
 from producer.live.faults import TRANSIENT, Backoff, short
-from producer.live.layout import COUNTS, StreamLayout
+from producer.live.layout import COUNTS, REGISTERS, StreamLayout
 from producer.live.redis_sink import Entry, StreamId
 from producer.live.webhook import Poster, RelayStopped, body_of
 from producer.settings import SettingsError, WebhookSettings
@@ -56,6 +59,11 @@ CONCURRENCY = 4
 READ_COUNT = 1000
 #: How long the reader waits when a stream has nothing new (seconds).
 POLL = 0.05
+#: The streams each ``WEBHOOK_RECORDS`` relays: the kind (the ``X-Foot-Traffic-Kind`` header) and its stream.
+KINDS: dict[str, tuple[tuple[str, int], ...]] = {
+    "counts": (("counts", COUNTS),), "registers": (("registers", REGISTERS),),
+    "both": (("counts", COUNTS), ("registers", REGISTERS)),
+}
 
 
 def progress_key(base: str) -> str:
@@ -76,16 +84,19 @@ class _Batch:
 
 
 class WebhookRelay:
-    """Reads the counts streams and posts them in batches (see the module's doc); a thread of its own.
+    """Reads the relayed streams and posts them in batches (see the module's doc); a thread of its own.
 
-    ``streams``: the counts streams' names; ``stores``: how many stores write to
+    ``streams``: the streams' names; ``stores``: how many stores write to
     each (its entries per interval end); ``progress``: each stream's progress
-    hash (:func:`progress_key`).
+    hash (:func:`progress_key`); ``kinds``: each stream's kind of record
+    (``counts`` for all if not given).
     """
 
     def __init__(self, client: Any, streams: Sequence[str], stores: Sequence[int], progress: Sequence[str],
-                 poster: Poster, batch: int, buffer_max: int, concurrency: int = CONCURRENCY) -> None:
+                 poster: Poster, batch: int, buffer_max: int, concurrency: int = CONCURRENCY,
+                 kinds: Sequence[str] | None = None) -> None:
         self.client, self.streams, self.stores = client, tuple(streams), tuple(stores)
+        self.kinds = tuple(kinds) if kinds is not None else ("counts",) * len(self.streams)
         self.progress, self.poster = tuple(progress), poster
         self.batch, self.buffer_max = batch, buffer_max
         self.stop = poster.stop
@@ -113,17 +124,17 @@ class WebhookRelay:
                 self._acked[i] = self._saved[i] = self._read[i] = _id(acked)
             self._unacked += self._backlog(i)
         if any(a is not None for a in self._acked):
-            log.info("webhook %s: %d interval records written but not yet acknowledged: sending them first",
+            log.info("webhook %s: %d records written but not yet acknowledged: sending them first",
                      self.poster.where, self._unacked)
         self._thread.start()
 
     def offered(self, n: int = 1) -> None:
-        """The producer put ``n`` more entries on a counts stream."""
+        """The producer put ``n`` more entries on a relayed stream."""
         with self._lock:
             self._unacked += n
 
     def room(self) -> bool:
-        """Whether the producer may put another count entry (fewer than ``buffer_max`` unacknowledged)."""
+        """Whether the producer may put another relayed entry (fewer than ``buffer_max`` unacknowledged)."""
         self._raise_failure()
         with self._lock:
             return self._unacked < self.buffer_max
@@ -153,7 +164,7 @@ class WebhookRelay:
         left = self.pending()
         if left:
             (log.error if deliver else log.info)(
-                "webhook %s: %d interval records not acknowledged; the next start sends them", self.poster.where, left)
+                "webhook %s: %d records not acknowledged; the next start sends them", self.poster.where, left)
         return left == 0
 
     # -- the relay's thread ----------------------------------------------------------------
@@ -167,7 +178,7 @@ class WebhookRelay:
                 backoff.reset()
             except TRANSIENT as exc:  # Redis away: read again later (nothing is acknowledged meanwhile)
                 delay = backoff.take()
-                log.warning("webhook relay: cannot read the counts stream (%s); again in %.1f s", short(exc), delay)
+                log.warning("webhook relay: cannot read its streams (%s); again in %.1f s", short(exc), delay)
                 self.stop.wait(delay)
                 continue
             if not got:
@@ -211,7 +222,8 @@ class WebhookRelay:
         self._open[batch.stream] = None
         with self._lock:
             self._sent[batch.stream].append(batch)
-        future = self._pool.submit(self.poster.deliver, body_of(batch.lines), len(batch.lines))
+        future = self._pool.submit(self.poster.deliver, body_of(batch.lines), len(batch.lines),
+                                   self.kinds[batch.stream])
         future.add_done_callback(partial(self._answered, batch))
 
     def _answered(self, batch: _Batch, future: Future[None]) -> None:
@@ -259,17 +271,20 @@ class Outlet(Protocol):
 
 
 class WebhookGate:
-    """The outbox, as the sensor pump sees it, holding count entries back while the relay is full."""
+    """The outbox, as the sensor pump sees it, holding the relayed entries back while the relay is full.
 
-    def __init__(self, outbox: Outlet, relay: WebhookRelay, counts: Sequence[int],
+    ``relayed``: the indexes of the streams the relay reads (:func:`relayed_streams`).
+    """
+
+    def __init__(self, outbox: Outlet, relay: WebhookRelay, relayed: Sequence[int],
                  wait: Callable[[float], None]) -> None:
-        self.outbox, self.relay, self.counts, self.wait = outbox, relay, frozenset(counts), wait
+        self.outbox, self.relay, self.relayed, self.wait = outbox, relay, frozenset(relayed), wait
 
     def written_already(self, stream: int, ms: int, seq: int) -> bool:
         return self.outbox.written_already(stream, ms, seq)
 
     def put(self, entry: Entry) -> None:
-        if entry.stream not in self.counts:
+        if entry.stream not in self.relayed:
             self.outbox.put(entry)
             return
         if not self.relay.room():
@@ -280,7 +295,7 @@ class WebhookGate:
             self.relay.offered()
 
     def _hold(self) -> None:
-        log.warning("webhook %s: %d interval records unacknowledged (WEBHOOK_BUFFER_MAX): waiting for it",
+        log.warning("webhook %s: %d records unacknowledged (WEBHOOK_BUFFER_MAX): waiting for it",
                     self.relay.poster.where, self.relay.pending())
         while not self.relay.room():
             self.outbox.flush()  # what the relay waits for may still be in the outbox
@@ -309,15 +324,16 @@ def relay_of(settings: WebhookSettings, client: Any, layout: StreamLayout, n_sto
         raise SettingsError("COUNTER_WEBHOOK_URL: the webhook sends the door sensor's interval counts, and this "
                             "run has no sensor (no store's profile has a [sensor] table, or SENSOR=off)")
     assert settings.counter_webhook_secret is not None  # Settings checks it
-    sets = range(len(layout.bases))
-    streams = [layout.streams[layout.set_stream(k, COUNTS)] for k in sets]
-    stores = [1] * len(streams) if layout.per_store else [n_stores]
+    relayed = [(k, kind, layout.set_stream(k, stream)) for k in range(len(layout.bases))
+               for kind, stream in KINDS[settings.webhook_records]]
     poster = Poster(settings.counter_webhook_url, settings.counter_webhook_secret, settings.webhook_timeout,
                     threading.Event(), settings.webhook_retry_first, settings.webhook_retry_max)
-    return WebhookRelay(client, streams, stores, [progress_key(b) for b in layout.bases], poster,
-                        settings.webhook_batch, settings.webhook_buffer_max)
+    return WebhookRelay(client, [layout.streams[i] for _, _, i in relayed],
+                        [1 if layout.per_store else n_stores] * len(relayed),
+                        [progress_key(layout.bases[k]) for k, _, _ in relayed], poster,
+                        settings.webhook_batch, settings.webhook_buffer_max, kinds=[kind for _, kind, _ in relayed])
 
 
-def counts_streams(layout: StreamLayout) -> list[int]:
-    """The indexes of the run's counts streams (what :class:`WebhookGate` holds back)."""
-    return [layout.set_stream(k, COUNTS) for k in range(len(layout.bases))]
+def relayed_streams(layout: StreamLayout, records: str) -> list[int]:
+    """The indexes of the streams ``WEBHOOK_RECORDS=records`` relays (what :class:`WebhookGate` holds back)."""
+    return [layout.set_stream(k, stream) for k in range(len(layout.bases)) for _, stream in KINDS[records]]
