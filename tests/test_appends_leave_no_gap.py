@@ -25,7 +25,7 @@ import pytest
 import redis
 
 from producer.live import backfill as bf
-from producer.live.append import LOAD, Packer
+from producer.live.append import GAP, LOAD, Packer
 from producer.live.environment import Waker
 from producer.live.outbox import Outbox
 from producer.live.pace import WallClock
@@ -153,7 +153,7 @@ def test_an_append_onto_another_top_writes_nothing(client: redis.Redis) -> None:
     packer = Packer(STREAMS, MAXLEN)
     first, second = _entries(0, range(10)), _entries(0, range(10, 20))
     _, gap = _send(client, LOAD, packer.append(0, second, after=first[-1].id))
-    assert isinstance(gap, redis.ResponseError) and str(gap).startswith("GAP"), gap
+    assert isinstance(gap, redis.ResponseError) and str(gap).startswith(GAP), gap
     assert client.xlen(STREAMS[0]) == 0
     _send(client, LOAD, packer.append(0, first, after=(0, 0)), packer.append(0, second, after=first[-1].id))
     assert client.xlen(STREAMS[0]) == 20, "onto the top expected: written"

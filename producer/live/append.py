@@ -41,6 +41,8 @@ from producer.live.sink import Entry, StreamId
 
 __all__ = ["APPEND_LUA", "APPEND_SHA", "GAP", "LOAD", "Packer", "pack_command"]
 
+#: The reply code of an append whose stream's top is not the one expected.
+GAP = "GAP"
 #: ``KEYS[1]`` the stream; ``ARGV[1]`` MAXLEN (approximate); ``ARGV[2]`` the top expected ("" = any);
 #: then ``id, data, key`` per entry. The reply: how many entries were already there (id not above the top).
 APPEND_LUA = b"""\
@@ -53,14 +55,14 @@ if ARGV[2] ~= '' then
     end
   end
   if top ~= ARGV[2] then
-    return redis.error_reply('GAP the top of ' .. KEYS[1] .. ' is ' .. top .. ', not ' .. ARGV[2])
+    return redis.error_reply('%(gap)s the top of ' .. KEYS[1] .. ' is ' .. top .. ', not ' .. ARGV[2])
   end
 end
 local repeated = 0
 for i = 3, #ARGV, 3 do
   local r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[i], 'data', ARGV[i + 1], 'key', ARGV[i + 2])
   if type(r) == 'table' and r.err then
-    if string.find(r.err, '%s', 1, true) then
+    if string.find(r.err, '%(too_small)s', 1, true) then
       repeated = repeated + 1
     else
       return r
@@ -68,10 +70,8 @@ for i = 3, #ARGV, 3 do
   end
 end
 return repeated
-""" % ID_TOO_SMALL.encode()
+""" % {b"gap": GAP.encode(), b"too_small": ID_TOO_SMALL.encode()}
 APPEND_SHA = hashlib.sha1(APPEND_LUA).hexdigest().encode()  # noqa: S324 - Redis names scripts by SHA-1
-#: The reply code of an append whose stream's top is not the one expected.
-GAP = "GAP"
 
 
 def _bulk(value: bytes) -> bytes:
