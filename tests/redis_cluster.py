@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from tests.redis_server import free_port
+from tests.redis_server import free_ports, log_tail, says_ready
 
 
 class RedisClusterServers:
@@ -29,7 +29,9 @@ class RedisClusterServers:
             raise RuntimeError("redis-server and redis-cli are not installed (apt-get install -y redis-server)")
         self.exe, self.node_timeout_ms = exe, node_timeout_ms
         self.dir = Path(tempfile.mkdtemp(prefix="redis-cluster-test-"))
-        self.ports = [free_port() for _ in range(nodes)]
+        self.nodes = nodes
+        self.ports: list[int] = []
+        self.taken: set[int] = set()  # the data and bus ports of the nodes started
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
     @property
@@ -37,18 +39,11 @@ class RedisClusterServers:
         """A URL of one node: enough for a cluster client to find the rest."""
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
+    ATTEMPTS = 5
+
     def start(self) -> RedisClusterServers:
-        for port in self.ports:
-            folder = self.dir / str(port)
-            folder.mkdir()
-            self.procs[port] = subprocess.Popen(
-                [self.exe, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-port", str(free_port()), "--cluster-config-file", "nodes.conf",
-                 "--cluster-node-timeout", str(self.node_timeout_ms), "--cluster-replica-validity-factor", "0",
-                 "--save", "", "--appendonly", "no", "--dir", str(folder)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for port in self.ports:
-            self._wait(lambda p=port: redis.Redis(port=p).ping(), f"node {port} to answer")
+        for _ in range(self.nodes):
+            self.ports.append(self._start_node())
         subprocess.run(
             ["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
              "--cluster-replicas", "1", "--cluster-yes"],
@@ -56,6 +51,33 @@ class RedisClusterServers:
         self.wait_ok()
         self._wait(self._replicas_linked, "every replica to be in sync with its primary")
         return self
+
+    def _start_node(self) -> int:
+        """Start one node on free ports and wait until it answers; its port.
+
+        Ports are chosen free but may be taken before the node binds them (a
+        client's ephemeral port, another test's server): a node that exits
+        is started again on new ports, and the last failure quotes its log.
+        """
+        for attempt in range(self.ATTEMPTS):
+            port, bus = [p for p in free_ports(2 + len(self.taken)) if p not in self.taken][:2]
+            folder = self.dir / f"{port}-{attempt}"
+            folder.mkdir()
+            log = folder / "redis.log"
+            proc = subprocess.Popen(
+                [self.exe, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                 "--cluster-port", str(bus), "--cluster-config-file", "nodes.conf",
+                 "--cluster-node-timeout", str(self.node_timeout_ms), "--cluster-replica-validity-factor", "0",
+                 "--save", "", "--appendonly", "no", "--dir", str(folder), "--logfile", str(log)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.procs[port] = proc
+            self._wait(lambda q=proc, f=log: q.poll() is not None or says_ready(f), f"node {port} to be ready or exit")
+            if proc.poll() is None:
+                self.taken |= {port, bus}
+                return port
+            del self.procs[port]
+        raise RuntimeError(f"no cluster node started in {self.ATTEMPTS} attempts; "
+                           f"the last exited with {proc.returncode} (log: {log_tail(log)})")
 
     def wait_ok(self, timeout: float = 60.0) -> None:
         """Until every live node says ``cluster_state:ok`` and the slots are served by live primaries."""
