@@ -15,14 +15,12 @@ import asyncio
 import threading
 import time
 
-from tests.redis_server import free_port
-
 
 class SlowLink:
     """``127.0.0.1:port`` -> ``127.0.0.1:target``, every chunk delayed by ``delay`` seconds."""
 
     def __init__(self, target: int, delay: float, gated: bool = False) -> None:
-        self.target, self.delay, self.port = target, delay, free_port()
+        self.target, self.delay, self.port = target, delay, 0  # the listener's own port, once it binds
         self.connections = 0
         self._loop = asyncio.new_event_loop()
         self._gate: asyncio.Event | None = None
@@ -42,7 +40,8 @@ class SlowLink:
         self._gate = asyncio.Event()
         if not self._gated:
             self._gate.set()
-        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", self.port))
+        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = int(server.sockets[0].getsockname()[1])
         self._ready.set()
         try:
             self._loop.run_forever()
